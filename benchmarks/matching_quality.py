@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Score the matching engine offline on a labelled dataset, as ../shared/eval/score.py would.
+
+    python benchmarks/matching_quality.py /work/shared/eval/dev_denhaag.json [--halves N] [--json]
+    python benchmarks/matching_quality.py --scale 100000
+
+The engine sees exactly what the scorer sends through the API: societal challenges with
+title, description and themes; department challenges with title, description, department
+and themes; pilots with title and description; reports with title, description and a point.
+Never the truth. The metrics are computed the way score.py computes them.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from smartcity.matching.engine import Challenge, Config, Document, Engine  # noqa: E402
+
+
+def build_inputs(data: dict) -> tuple[list[Challenge], list[Document]]:
+    challenges = [Challenge(key=c["key"], title=c["title"], description=c["description"],
+                            themes=tuple(c.get("themes") or ())) for c in data["societal_challenges"]]
+    documents = [Document(key=f"department_challenge:{d['key']}", kind="department_challenge",
+                          title=d["title"], description=d["description"],
+                          themes=tuple(d.get("themes") or ()), department=d["department"])
+                 for d in data["department_challenges"]]
+    documents += [Document(key=f"pilot:{p['key']}", kind="pilot", title=p["title"],
+                           description=p["description"]) for p in data["pilots"]]
+    documents += [Document(key=f"report:{r['key']}", kind="report", title=r["title"],
+                           description=r["description"], point=(r["latitude"], r["longitude"]))
+                  for r in data["reports"]]
+    return challenges, documents
+
+
+def _reference(key: str) -> str:
+    return key.split(":", 1)[1]
+
+
+def share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def score_items(items: list[dict], ranked: dict[str, list[str]]) -> dict:
+    labelled = [i for i in items if i.get("truth")]
+    unlabelled = [i for i in items if not i.get("truth")]
+    suggested = [i for i in labelled if ranked.get(i["key"])]
+    top1 = sum(1 for i in suggested if ranked[i["key"]][0] == i["truth"])
+    top3 = sum(1 for i in labelled if i["truth"] in ranked.get(i["key"], [])[:3])
+    quiet = sum(1 for i in unlabelled if not ranked.get(i["key"]))
+    return {"labelled": len(labelled), "top1_accuracy": share(top1, len(labelled)),
+            "top1_precision": share(top1, len(suggested)), "recall_at_3": share(top3, len(labelled)),
+            "unlabelled": len(unlabelled), "quiet_on_unlabelled": share(quiet, len(unlabelled))}
+
+
+def score_pilots(pilots: list[dict], ranked: dict[str, list[str]]) -> dict:
+    hits = suggested = wanted = 0
+    for pilot in pilots:
+        top = set(ranked.get(pilot["key"], [])[:3])
+        truth = set(pilot.get("truth") or [])
+        hits += len(top & truth)
+        suggested += len(top)
+        wanted += len(truth)
+    return {"precision_at_3": share(hits, suggested), "recall_at_3": share(hits, wanted)}
+
+
+def score_matches(data: dict, flags: list[dict]) -> dict:
+    department_of = {d["key"]: d["department"] for d in data["department_challenges"]}
+    truth_of = {d["key"]: d.get("truth") for d in data["department_challenges"]}
+
+    def cross_pairs(keys: list[str]) -> set[frozenset]:
+        return {frozenset(p) for p in itertools.combinations(sorted(set(keys)), 2)
+                if department_of.get(p[0]) != department_of.get(p[1])}
+
+    groups: dict[str, list[str]] = {}
+    for key, truth in truth_of.items():
+        if truth:
+            groups.setdefault(truth, []).append(key)
+    wanted = set().union(*(cross_pairs(keys) for keys in groups.values())) if groups else set()
+    flagged: set[frozenset] = set()
+    named = named_right = 0
+    for flag in flags:
+        keys = [k for k in flag["department_challenges"] if k in department_of]
+        flagged |= cross_pairs(keys)
+        truths = [truth_of[k] for k in keys if truth_of.get(k)]
+        if flag["challenge"] and truths:
+            named += 1
+            named_right += flag["challenge"] == max(set(truths), key=truths.count)
+    hits = len(flagged & wanted)
+    precision, recall = share(hits, len(flagged)), share(hits, len(wanted))
+    f1 = round(2 * precision * recall / (precision + recall), 3) if precision and recall else 0.0
+    return {"flags": len(flags), "true_pairs": len(wanted), "flagged_pairs": len(flagged),
+            "pair_precision": precision, "pair_recall": recall, "pair_f1": f1,
+            "challenge_named_right": share(named_right, named)}
+
+
+def evaluate(data: dict, config: Config | None = None) -> dict:
+    challenges, documents = build_inputs(data)
+    started = time.perf_counter()
+    engine = Engine(config).fit(challenges, documents)
+    suggestions = engine.suggestions()
+    flags = engine.match_flags()
+    seconds = time.perf_counter() - started
+    by_item: dict[str, list[tuple[float, str]]] = {}
+    for s in suggestions:
+        by_item.setdefault(_reference(s.item), []).append((s.score, s.challenge))
+    ranked = {item: [c for _, c in sorted(pairs, key=lambda p: -p[0])] for item, pairs in by_item.items()}
+    flag_rows = [{"challenge": f.challenge,
+                  "department_challenges": [_reference(k) for k in f.department_challenges]}
+                 for f in flags]
+    return {
+        "reports": score_items(data["reports"], ranked),
+        "department_challenges": score_items(data["department_challenges"], ranked),
+        "pilots": score_pilots(data["pilots"], ranked),
+        "cross_department_matches": score_matches(data, flag_rows),
+        "timings": {"fit_suggest_flag_seconds": round(seconds, 3), "suggestions": len(suggestions)},
+    }
+
+
+def subsample(data: dict, rng: random.Random, fraction: float, challenges_too: bool) -> dict:
+    """A random part of the set: items, and optionally challenges (their items become null)."""
+    part = dict(data)
+    keep = {c["key"] for c in data["societal_challenges"]}
+    if challenges_too:
+        cs = list(data["societal_challenges"])
+        rng.shuffle(cs)
+        cs = cs[: max(2, round(len(cs) * fraction))]
+        keep = {c["key"] for c in cs}
+        part["societal_challenges"] = [c for c in data["societal_challenges"] if c["key"] in keep]
+
+    def clean(item: dict) -> dict:
+        item = dict(item)
+        if isinstance(item.get("truth"), list):
+            item["truth"] = [t for t in item["truth"] if t in keep]
+        elif item.get("truth") not in keep:
+            item["truth"] = None
+        return item
+
+    for kind in ("department_challenges", "reports", "pilots"):
+        items = [clean(i) for i in data[kind]]
+        if not challenges_too:
+            items = [i for i in items if rng.random() < fraction]
+        part[kind] = items
+    return part
+
+
+HEADLINE = [("reports", "top1_accuracy"), ("reports", "top1_precision"), ("reports", "quiet_on_unlabelled"),
+            ("department_challenges", "top1_accuracy"), ("department_challenges", "quiet_on_unlabelled"),
+            ("pilots", "precision_at_3"), ("pilots", "recall_at_3"),
+            ("cross_department_matches", "pair_f1"), ("cross_department_matches", "challenge_named_right")]
+
+
+def robustness(data: dict, runs: int, config: Config | None = None) -> dict:
+    rng = random.Random(20240501)
+    out = {}
+    for label, fraction, challenges_too in (("half_items", 0.5, False), ("half_challenges", 0.5, True),
+                                           ("three_quarters_challenges", 0.75, True)):
+        figures: dict[str, list[float]] = {f"{a}.{b}": [] for a, b in HEADLINE}
+        for _ in range(runs):
+            result = evaluate(subsample(data, rng, fraction, challenges_too), config)
+            for a, b in HEADLINE:
+                if result[a][b] is not None:
+                    figures[f"{a}.{b}"].append(result[a][b])
+        out[label] = {k: (round(statistics.mean(v), 3), round(min(v), 3)) for k, v in figures.items() if v}
+    return out
+
+
+# scale ---------------------------------------------------------------------------------
+def synthetic(n_reports: int, n_departments: int, n_challenges: int, seed: int = 7):
+    """Believable texts at scale: sentences of the dev set recombined, plus random places."""
+    rng = random.Random(seed)
+    source = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_denhaag.json"
+    pool = ["Te veel verkeer en lawaai in de straat.", "The bins are full again.",
+            "Het is 's avonds donker op het fietspad.", "Our flat is too hot in summer."]
+    if source.exists():
+        data = json.loads(source.read_text(encoding="utf-8"))
+        for kind in ("societal_challenges", "department_challenges", "reports", "pilots"):
+            for item in data[kind]:
+                pool += [s.strip() + "." for s in item["description"].split(".") if len(s.split()) > 3]
+    words = sorted({w for s in pool for w in s.split()})
+
+    def text(n: int) -> str:
+        sentences = [rng.choice(pool) for _ in range(n)]
+        # a few invented words per text keep the vocabulary growing like a real city's
+        sentences.append(" ".join(rng.choice(words) + rng.choice(["", "s", "en", "ing", str(rng.randint(1, 99))])
+                                  for _ in range(3)))
+        return " ".join(sentences)
+
+    challenges = [Challenge(f"sc-{i}", text(1)[:60], text(3)) for i in range(n_challenges)]
+    documents = [Document(f"department_challenge:{i}", "department_challenge", text(1)[:60], text(4),
+                          department=f"dept-{i % 12}") for i in range(n_departments)]
+    documents += [Document(f"report:{i}", "report", text(1)[:50], text(2),
+                           point=(52.0 + rng.random() * 0.1, 4.2 + rng.random() * 0.2)) for i in range(n_reports)]
+    return challenges, documents
+
+
+def scale(n_reports: int) -> dict:
+    import resource
+
+    challenges, documents = synthetic(n_reports, max(20, n_reports // 50), max(8, n_reports // 200))
+    stages: list[tuple[float, int, int]] = []
+    started = time.perf_counter()
+    engine = Engine().fit(challenges, documents, progress=lambda d, t: stages.append((time.perf_counter() - started, d, t)))
+    fitted = time.perf_counter() - started
+    suggestions = engine.suggestions()
+    suggested = time.perf_counter() - started
+    flags = engine.match_flags()
+    flagged = time.perf_counter() - started
+    probes = documents[:200]
+    latencies = []
+    for doc in probes:
+        t = time.perf_counter()
+        engine.suggest(doc)
+        latencies.append(time.perf_counter() - t)
+    latencies.sort()
+    return {"reports": n_reports, "department_challenges": len(documents) - n_reports,
+            "challenges": len(challenges), "fit_seconds": round(fitted, 2),
+            "suggestions_seconds": round(suggested - fitted, 2), "flags_seconds": round(flagged - suggested, 2),
+            "total_seconds": round(flagged, 2), "suggestions": len(suggestions), "flags": len(flags),
+            "suggest_p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
+            "suggest_p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "stages": [(round(s, 2), d, t) for s, d, t in stages]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", nargs="?")
+    parser.add_argument("--halves", type=int, default=0, metavar="RUNS",
+                        help="also score RUNS random halves of the items and of the challenges")
+    parser.add_argument("--scale", type=int, default=0, metavar="REPORTS",
+                        help="time the bare maths on synthetic data with this many reports")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.scale:
+        print(json.dumps(scale(args.scale)))
+        return 0
+    if not args.dataset:
+        parser.error("a dataset is needed unless --scale is given")
+    data = json.loads(Path(args.dataset).read_text(encoding="utf-8"))
+    result = {"dataset": data.get("name"), **evaluate(data)}
+    if args.halves:
+        result["robustness"] = robustness(data, args.halves)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for section, figures in result.items():
+            print(f"{section}: {figures}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

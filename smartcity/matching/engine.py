@@ -1,0 +1,551 @@
+"""The matching engine: which societal challenge does a report, department challenge or pilot
+belong to, and where do departments meet? Plain Python and sparse maths, no Django.
+
+docs/matching.md explains the method, the signals, how confidence works and the figures.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.spatial import cKDTree
+
+from .features import Analysed, Vectorizer, Vectors, l2, row_norms
+from .text import Analyzer
+
+KINDS = ("report", "department_challenge", "pilot")
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A societal challenge: the hub that items are matched to."""
+    key: str
+    title: str
+    description: str
+    themes: tuple[str, ...] = ()
+    linked_text: tuple[str, ...] = ()  # accepted for the interface; linked items carry the signal
+
+
+@dataclass(frozen=True)
+class Document:
+    """An item to place: a report, a department challenge or a pilot."""
+    key: str
+    kind: str
+    title: str
+    description: str
+    themes: tuple[str, ...] = ()
+    department: str | None = None
+    point: tuple[float, float] | None = None  # (lat, lon)
+    linked: tuple[str, ...] = ()              # challenge keys staff confirmed
+    rejected: tuple[str, ...] = ()            # challenge keys staff rejected for this item
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why: ``code`` is one of
+    - "terms": values are the item's own words that also weigh in the challenge's profile;
+    - "themes": values are the theme slugs both sides carry;
+    - "nearby": count is the number of nearby reports already linked or suggested to it;
+    - "confirmed": count is the number of staff-confirmed items the profile learned from;
+    - "departments": (flags) values are the departments that meet;
+    - "reports" / "pilots": (flags) count is the number of supporting items.
+    """
+    code: str
+    values: tuple[str, ...] = ()
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    item: str
+    challenge: str
+    score: float  # 0..1; 0.5 is the confidence threshold, higher is surer
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class MatchFlag:
+    challenge: str | None
+    proposed_title: str | None
+    department_challenges: tuple[str, ...]
+    reports: tuple[str, ...]
+    pilots: tuple[str, ...]
+    score: float
+    reasons: tuple[Reason, ...]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """Weights and thresholds. Thresholds are z-scores: how far a score stands out from how
+    the same challenge scores the other items of the same kind, never a raw similarity, so
+    they carry over to other cities, languages and text lengths."""
+    languages: tuple[str, ...] = ("nl", "en", "sv")  # the first is the fallback
+    word_weight: float = 0.5        # stems versus character n-grams
+    title_weight: float = 2.0       # a title word counts as this many body words
+    ngram_range: tuple[int, int] = (3, 5)
+    theme_weight: float = 0.1       # added to the similarity per shared-theme Jaccard, if both have themes
+    prf_rounds: int = 2             # rounds of pseudo-relevance feedback
+    prf_weight: float = 1.0         # weight of the confident members' centroid in a profile
+    link_weight: float = 2.0        # weight of the staff-confirmed members' centroid
+    reject_weight: float = 0.5      # weight subtracted for rejected members' centroid
+    geo_neighbours: int = 8         # nearest reports looked at for the "nearby" signal
+    geo_radius_m: float = 750.0
+    geo_weight: float = 0.0         # z added per share of nearby reports on the same challenge
+    min_z: float = 1.5              # a suggestion's score must stand out this much...
+    min_margin: float = 0.5         # ...and beat the runner-up by this much
+    multi_kinds: tuple[str, ...] = ("pilot",)  # kinds that may serve several challenges
+    extra_within: float = 0.5       # further suggestions within this of the best
+    max_suggestions: int = 3
+    flag_min_z: float = 1.0         # department challenges join a flag at this confidence
+    flag_min_margin: float = 0.3
+    cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
+    flag_reports: int = 20          # at most this many supporting reports per flag
+    min_kind_size: int = 8          # below this many items of a kind, use all items' statistics
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _dense(matrix) -> np.ndarray:
+    return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+
+
+@dataclass
+class _Profiles:
+    words: np.ndarray          # challenges x stems, l2-normalised
+    chars: sp.csr_matrix       # challenges x n-grams, l2-normalised
+    token_scores: np.ndarray   # fitted tokens x challenges: grams @ chars.T
+
+
+class Engine:
+    def __init__(self, config: Config | None = None):
+        self.config = config or Config()
+        self.analyzer = Analyzer(self.config.languages)
+        self.vectorizer = Vectorizer(self.analyzer, self.config.ngram_range, self.config.title_weight)
+
+    # fitting ------------------------------------------------------------------------------
+    def fit(self, challenges: Sequence[Challenge], documents: Sequence[Document],
+            progress: Callable[[int, int], None] | None = None) -> "Engine":
+        cfg = self.config
+        report = progress or (lambda done, total: None)
+        stages = 4 + cfg.prf_rounds
+        report(0, stages)
+        self.challenges = list(challenges)
+        self.documents = list(documents)
+        self.challenge_index = {c.key: j for j, c in enumerate(self.challenges)}
+        self.document_index = {d.key: i for i, d in enumerate(self.documents)}
+        nc = len(self.challenges)
+        texts = [(c.title, c.description) for c in self.challenges]
+        texts += [(d.title, d.description) for d in self.documents]
+        analysed, vectors = self.vectorizer.fit_transform(texts)
+        self.n_tokens = vectors.grams.shape[0]
+        self.challenge_analysed = analysed[:nc]
+        self.analysed = analysed[nc:]
+        self.challenge_words = vectors.words[:nc]
+        self.challenge_chars = sp.csr_matrix(vectors.tokens[:nc] @ vectors.grams)
+        self.vectors = Vectors(vectors.words[nc:], vectors.tokens[nc:], vectors.grams)
+        self._themes_setup()
+        self.kinds = np.array([d.kind for d in self.documents])
+        self.linked = self._pairs(lambda d: d.linked)
+        self.rejected = self._pairs(lambda d: d.rejected)
+        self._geo_setup()
+        report(1, stages)
+
+        members = sp.csr_matrix((len(self.documents), nc), dtype=np.float32)
+        for round_ in range(cfg.prf_rounds + 1):
+            self.profiles = self._profiles(members)
+            raw = self._raw(self.vectors, self.theme_matrix)
+            self.stats = self._statistics(raw)
+            z = self._standardise(raw, self.kinds)
+            del raw
+            if round_ < cfg.prf_rounds:
+                members = self._confident(z, cfg.min_z, cfg.min_margin)
+            report(2 + round_, stages)
+        self.members = members
+        self.geo = self._geo_counts(self._confident(z, cfg.min_z, cfg.min_margin))
+        z += cfg.geo_weight * self.geo_share()
+        self.z = z
+        report(stages, stages)
+        return self
+
+    def _pairs(self, attribute: Callable[[Document], tuple[str, ...]]) -> sp.csr_matrix:
+        rows, cols = [], []
+        for i, doc in enumerate(self.documents):
+            for key in attribute(doc):
+                j = self.challenge_index.get(key)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                             shape=(len(self.documents), len(self.challenges)))
+
+    # themes --------------------------------------------------------------------------------
+    def _themes_setup(self) -> None:
+        names = sorted({t for c in self.challenges for t in c.themes})
+        self.theme_index = {t: k for k, t in enumerate(names)}
+        self.challenge_themes = self._theme_rows([c.themes for c in self.challenges])
+        self.theme_matrix = self._theme_rows([d.themes for d in self.documents])
+
+    def _theme_rows(self, themes: Sequence[tuple[str, ...]]) -> sp.csr_matrix:
+        rows, cols = [], []
+        for i, values in enumerate(themes):
+            for t in set(values):
+                k = self.theme_index.get(t)
+                if k is not None:
+                    rows.append(i)
+                    cols.append(k)
+        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                             shape=(len(themes), len(self.theme_index)))
+
+    def _theme_jaccard(self, doc_themes: sp.csr_matrix) -> np.ndarray:
+        shared = _dense(doc_themes @ self.challenge_themes.T)
+        sizes_d = np.asarray(doc_themes.sum(axis=1)).reshape(-1, 1)
+        sizes_c = np.asarray(self.challenge_themes.sum(axis=1)).reshape(1, -1)
+        union = sizes_d + sizes_c - shared
+        jaccard = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+        # themes only count when both sides have them: no themes is no evidence either way
+        jaccard[(sizes_d == 0).ravel(), :] = 0
+        jaccard[:, (sizes_c == 0).ravel()] = 0
+        return jaccard
+
+    # profiles and scores ----------------------------------------------------------------------
+    def _centroids(self, weights: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Per challenge, the mean of the weighted members' vectors in both spaces."""
+        counts = np.asarray(weights.sum(axis=0)).ravel()
+        counts[counts == 0] = 1.0
+        norm = sp.diags((1.0 / counts).astype(np.float32))
+        wt = sp.csr_matrix(norm @ weights.T)
+        words = _dense(wt @ self.vectors.words)
+        chars = sp.csr_matrix((wt @ self.vectors.tokens) @ self.vectors.grams)
+        return words, chars
+
+    def _profiles(self, members: sp.csr_matrix) -> _Profiles:
+        cfg = self.config
+        words = _dense(self.challenge_words).astype(np.float32)
+        chars = self.challenge_chars.copy()
+        # confirmed links are members in every round, on top of the confident ones
+        members = members.maximum(self.linked) if self.linked.nnz else members
+        for weights, factor in ((members, cfg.prf_weight), (self.linked, cfg.link_weight),
+                                (self.rejected, -cfg.reject_weight)):
+            if weights.nnz and factor:
+                w, c = self._centroids(weights)
+                words += factor * w
+                chars = chars + factor * c
+        words = np.maximum(words, 0)
+        chars = sp.csr_matrix(chars.maximum(0))
+        norms = np.linalg.norm(words, axis=1, keepdims=True)
+        words /= np.maximum(norms, 1e-9)
+        chars = l2(chars)
+        token_scores = _dense(self.vectors.grams @ chars.T).astype(np.float32)
+        return _Profiles(words, chars, token_scores)
+
+    def _raw(self, vectors: Vectors, themes: sp.csr_matrix) -> np.ndarray:
+        cfg = self.config
+        p = self.profiles
+        words = np.asarray(vectors.words @ p.words.T, dtype=np.float32)
+        tokens = vectors.tokens
+        fitted = tokens[:, : self.n_tokens]
+        chars = np.asarray(fitted @ p.token_scores, dtype=np.float32)
+        if tokens.shape[1] > self.n_tokens:  # tokens unseen at fit time
+            extra = _dense(vectors.grams[self.n_tokens:] @ p.chars.T)
+            chars += np.asarray(tokens[:, self.n_tokens:] @ extra, dtype=np.float32)
+        raw = cfg.word_weight * words + (1 - cfg.word_weight) * chars
+        if cfg.theme_weight and self.theme_index:
+            raw += cfg.theme_weight * self._theme_jaccard(themes)
+        # a rejected pairing is never suggested again
+        return raw
+
+    def _statistics(self, raw: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per kind, how each challenge scores items of that kind: the yardstick for z."""
+        everything = (raw.mean(axis=0), raw.std(axis=0) + 1e-6)
+        stats = {}
+        for kind in KINDS:
+            rows = raw[self.kinds == kind]
+            if len(rows) >= self.config.min_kind_size:
+                stats[kind] = (rows.mean(axis=0), rows.std(axis=0) + 1e-6)
+            else:
+                stats[kind] = everything
+        stats[""] = everything
+        return stats
+
+    def _standardise(self, raw: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+        z = np.empty_like(raw)
+        for kind in np.unique(kinds):
+            mean, std = self.stats.get(kind, self.stats[""])
+            rows = kinds == kind
+            z[rows] = (raw[rows] - mean) / std
+        return z
+
+    def _confident(self, z: np.ndarray, min_z: float, min_margin: float) -> sp.csr_matrix:
+        """The best challenge of each item that is sure enough, as a 0/1 matrix."""
+        if z.shape[1] == 0:
+            return sp.csr_matrix(z.shape, dtype=np.float32)
+        rows = np.arange(z.shape[0])
+        top = np.argmax(z, axis=1)
+        best = z[rows, top]
+        second = np.partition(z, -2, axis=1)[:, -2] if z.shape[1] > 1 else np.full(len(z), -np.inf)
+        sure = (best >= min_z) & (best - second >= min_margin)
+        return sp.csr_matrix((np.ones(int(sure.sum()), dtype=np.float32), (rows[sure], top[sure])),
+                             shape=z.shape)
+
+    # geography -----------------------------------------------------------------------------
+    def _geo_setup(self) -> None:
+        located = [i for i, d in enumerate(self.documents) if d.kind == "report" and d.point]
+        self.located = np.array(located, dtype=np.int64)
+        self.tree = cKDTree(self._xy([self.documents[i].point for i in located])) if located else None
+        self.neighbours: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(self.documents)
+        if self.tree is None:
+            return
+        k = min(self.config.geo_neighbours + 1, len(located))
+        distances, indices = self.tree.query(self._xy([self.documents[i].point for i in located]), k=k)
+        distances = distances.reshape(len(located), -1)
+        indices = indices.reshape(len(located), -1)
+        for row, i in enumerate(located):
+            near = indices[row][(distances[row] <= self.config.geo_radius_m) & (indices[row] != row)]
+            self.neighbours[i] = self.located[near]
+
+    @staticmethod
+    def _xy(points: Sequence[tuple[float, float]]) -> np.ndarray:
+        """Metres on a local plane: good enough within a city."""
+        array = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        lat, lon = array[:, 0], array[:, 1]
+        return np.column_stack([lat * 111_320.0, lon * 111_320.0 * np.cos(np.radians(lat))])
+
+    def _geo_counts(self, assigned: sp.csr_matrix) -> sp.csr_matrix:
+        """Per report and challenge: nearby reports already linked or confidently placed there."""
+        self.placed = sp.csr_matrix(assigned.maximum(self.linked))
+        rows, cols, vals = [], [], []
+        for i, near in enumerate(self.neighbours):
+            if len(near):
+                counts = np.asarray(self.placed[near].sum(axis=0)).ravel()
+                for j in np.flatnonzero(counts):
+                    rows.append(i)
+                    cols.append(j)
+                    vals.append(counts[j])
+        return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
+                             shape=(len(self.documents), len(self.challenges)))
+
+    def geo_share(self) -> np.ndarray:
+        share = _dense(self.geo) / max(self.config.geo_neighbours, 1)
+        return share.astype(np.float32)
+
+    # suggestions ----------------------------------------------------------------------------
+    def suggestions(self) -> list[Suggestion]:
+        out: list[Suggestion] = []
+        for i, doc in enumerate(self.documents):
+            out += self._suggest_row(doc, self.z[i], self.vectors.words[i], self.geo[i])
+        return out
+
+    def suggest(self, document: Document) -> list[Suggestion]:
+        """Score one new or changed item against the fitted model, without refitting."""
+        cfg = self.config
+        _, vectors = self.vectorizer.transform([(document.title, document.description)])
+        themes = self._theme_rows([document.themes])
+        raw = self._raw(vectors, themes)
+        z = self._standardise(raw, np.array([document.kind]))[0]
+        geo = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
+        if document.kind == "report" and document.point and self.tree is not None:
+            k = min(cfg.geo_neighbours + 1, len(self.located))
+            distances, indices = self.tree.query(self._xy([document.point]), k=k)
+            own = self.document_index.get(document.key)
+            near = [self.located[n] for d, n in zip(np.ravel(distances), np.ravel(indices))
+                    if d <= cfg.geo_radius_m and self.located[n] != own]
+            near = near[: cfg.geo_neighbours]
+            if near:
+                geo = sp.csr_matrix(self.placed[near].sum(axis=0), dtype=np.float32)
+        z = z + cfg.geo_weight * _dense(geo).ravel() / max(cfg.geo_neighbours, 1)
+        return self._suggest_row(document, z, vectors.words[0], geo)
+
+    def _suggest_row(self, doc: Document, z: np.ndarray, words: sp.csr_matrix,
+                     geo: sp.csr_matrix) -> list[Suggestion]:
+        cfg = self.config
+        z = np.array(z, dtype=np.float64)
+        done = {self.challenge_index[k] for k in doc.linked + doc.rejected if k in self.challenge_index}
+        if len(z) == 0:
+            return []
+        order = [int(j) for j in np.argsort(-z, kind="stable")]
+        best = z[order[0]]
+        second = z[order[1]] if len(order) > 1 else -np.inf
+        multi = doc.kind in cfg.multi_kinds
+        if best < cfg.min_z or (not multi and best - second < cfg.min_margin):
+            return []
+        geo_row = _dense(geo).ravel()
+        out = []
+        for j in order[: cfg.max_suggestions]:
+            if z[j] < cfg.min_z or (not multi and z[j] < best - cfg.extra_within):
+                break
+            if j in done:  # already decided by staff: linked, or rejected
+                continue
+            score = _sigmoid(z[j] - cfg.min_z)
+            out.append(Suggestion(doc.key, self.challenges[j].key, round(score, 4),
+                                  self._reasons(doc, j, words, int(geo_row[j]) if len(geo_row) else 0)))
+        return out
+
+    def _reasons(self, doc: Document, j: int, words: sp.csr_matrix, nearby: int) -> tuple[Reason, ...]:
+        reasons = []
+        terms = self._shared_terms(words, self.profiles.words[j], limit=5)
+        if terms:
+            reasons.append(Reason("terms", tuple(terms), len(terms)))
+        shared = sorted(set(doc.themes) & set(self.challenges[j].themes))
+        if shared:
+            reasons.append(Reason("themes", tuple(shared), len(shared)))
+        if nearby:
+            reasons.append(Reason("nearby", (), nearby))
+        confirmed = int(self.linked[:, j].sum())
+        if confirmed:
+            reasons.append(Reason("confirmed", (), confirmed))
+        return tuple(reasons)
+
+    def _shared_terms(self, words: sp.csr_matrix, profile: np.ndarray, limit: int) -> list[str]:
+        row = sp.csr_matrix(words)
+        contributions = row.data * profile[row.indices]
+        stems = self._stems_by_column()
+        picked = [stems[row.indices[k]] for k in np.argsort(-contributions) if contributions[k] > 0]
+        return [self.analyzer.readable(s) for s in picked[:limit]]
+
+    def _stems_by_column(self) -> list[str]:
+        if getattr(self, "_stem_names", None) is None or len(self._stem_names) != len(self.vectorizer.stem_index):
+            self._stem_names = sorted(self.vectorizer.stem_index, key=self.vectorizer.stem_index.__getitem__)
+        return self._stem_names
+
+    # match flags -------------------------------------------------------------------------------
+    def match_flags(self) -> list[MatchFlag]:
+        cfg = self.config
+        departments = [i for i, d in enumerate(self.documents) if d.kind == "department_challenge"]
+        if not departments:
+            return []
+        z = self.z
+        placed = self._confident(z[departments], cfg.flag_min_z, cfg.flag_min_margin)
+        groups: dict[int, list[int]] = defaultdict(list)
+        for row, j in zip(*placed.nonzero()):
+            groups[int(j)].append(departments[row])
+        for i in departments:  # staff links count as placed, whatever the scores say
+            for j in self.linked[i].indices:
+                if i not in groups[int(j)]:
+                    groups[int(j)].append(i)
+        flags = []
+        grouped: set[int] = set()
+        for j, members in sorted(groups.items()):
+            if len({self.documents[i].department for i in members}) < 2:
+                continue
+            grouped.update(members)
+            flags.append(self._flag(j, sorted(members)))
+        rest = [i for i in departments if i not in grouped]
+        for members in self._clusters(rest):
+            flags.append(self._flag(None, members))
+        flags.sort(key=lambda f: (-f.score, f.fingerprint))
+        return flags
+
+    def _clusters(self, items: list[int]) -> list[list[int]]:
+        """Department challenges that fit no challenge but one another, across departments."""
+        cfg = self.config
+        if len(items) < 2:
+            return []
+        words = self.vectors.words[items]
+        chars = self.vectors.chars()[items]
+        all_departments = [i for i, d in enumerate(self.documents) if d.kind == "department_challenge"]
+        reference_words = self.vectors.words[all_departments]
+        reference_chars = self.vectors.chars()[all_departments]
+        similarity = cfg.word_weight * _dense(words @ reference_words.T) + (1 - cfg.word_weight) * _dense(chars @ reference_chars.T)
+        position = {i: k for k, i in enumerate(all_departments)}
+        for k, i in enumerate(items):
+            similarity[k, position[i]] = np.nan
+        mean, std = np.nanmean(similarity), np.nanstd(similarity) + 1e-6
+        pair_z = (similarity[:, [position[i] for i in items]] - mean) / std
+        pair_z = np.nan_to_num(pair_z, nan=-np.inf)
+        parent = list(range(len(items)))
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for a in range(len(items)):
+            for b in range(a + 1, len(items)):
+                same_department = self.documents[items[a]].department == self.documents[items[b]].department
+                # mutual best and clearly above the pair distribution: no chains of weak links
+                if (not same_department and pair_z[a, b] >= cfg.cluster_min_z
+                        and pair_z[a, b] >= np.max(pair_z[a]) - 1e-9 and pair_z[a, b] >= np.max(pair_z[:, b]) - 1e-9):
+                    parent[find(a)] = find(b)
+        clusters: dict[int, list[int]] = defaultdict(list)
+        for k, i in enumerate(items):
+            clusters[find(k)].append(i)
+        return [sorted(m) for m in clusters.values()
+                if len({self.documents[i].department for i in m}) >= 2]
+
+    def _flag(self, j: int | None, members: list[int]) -> MatchFlag:
+        cfg = self.config
+        docs = self.documents
+        if j is not None:
+            column = self.z[:, j]
+            confident = self._confident(self.z, cfg.min_z, cfg.min_margin)
+            supporters = set(confident[:, j].nonzero()[0]) | set(self.linked[:, j].nonzero()[0])
+            reports = sorted((i for i in supporters if docs[i].kind == "report"), key=lambda i: -column[i])
+            pilots = sorted(i for i in range(len(docs)) if docs[i].kind == "pilot"
+                            and column[i] >= cfg.min_z)
+            score = float(np.mean([_sigmoid(column[i] - cfg.flag_min_z) for i in members]))
+            title = None
+        else:
+            reports, pilots = [], []
+            score = 0.5
+            title = self._proposed_title(members)
+        reports = reports[: cfg.flag_reports]
+        departments = sorted({docs[i].department or "" for i in members})
+        words = sp.csr_matrix(self.vectors.words[members].mean(axis=0))
+        shared = self._common_terms(members, limit=6)
+        reasons = [Reason("departments", tuple(departments), len(departments))]
+        if shared:
+            reasons.append(Reason("terms", tuple(shared), len(shared)))
+        if reports:
+            reasons.append(Reason("reports", (), len(reports)))
+        if pilots:
+            reasons.append(Reason("pilots", (), len(pilots)))
+        del words
+        return MatchFlag(
+            challenge=self.challenges[j].key if j is not None else None,
+            proposed_title=title,
+            department_challenges=tuple(docs[i].key for i in members),
+            reports=tuple(docs[i].key for i in reports),
+            pilots=tuple(docs[i].key for i in pilots),
+            score=round(score, 4),
+            reasons=tuple(reasons),
+            fingerprint=self._fingerprint(j, members),
+        )
+
+    def _common_terms(self, members: list[int], limit: int) -> list[str]:
+        """Stems that weigh in at least two members' texts, heaviest first."""
+        words = self.vectors.words[members]
+        present = np.asarray((words > 0).sum(axis=0)).ravel()
+        weight = np.asarray(words.sum(axis=0)).ravel() * (present >= 2)
+        stems = self._stems_by_column()
+        return [self.analyzer.readable(stems[k]) for k in np.argsort(-weight)[:limit] if weight[k] > 0]
+
+    def _proposed_title(self, members: list[int]) -> str:
+        """The title of the member closest to the group's centre: a real phrase, in its language."""
+        words = self.vectors.words[members]
+        centre = np.asarray(words.mean(axis=0)).ravel()
+        closeness = _dense(words @ centre.reshape(-1, 1)).ravel()
+        return self.documents[members[int(np.argmax(closeness))]].title
+
+    def _fingerprint(self, j: int | None, members: list[int]) -> str:
+        """Same flag, same texts in substance: same fingerprint.
+
+        It hashes the challenge, the member keys and each member's set of stems of four or
+        more letters. So case, punctuation, word order, repeated words and inflection do not
+        change it; adding, removing or replacing a content word in a member, or a member
+        joining or leaving, does. Supporting reports and pilots are left out: they come and go.
+        """
+        digest = hashlib.sha256()
+        digest.update((self.challenges[j].key if j is not None else "(new)").encode())
+        for i in sorted(members, key=lambda i: self.documents[i].key):
+            stems = sorted({s for s in self.analysed[i].stems if len(s) >= 4})
+            digest.update(b"\x00" + self.documents[i].key.encode() + b"\x01" + " ".join(stems).encode())
+        return digest.hexdigest()[:32]
