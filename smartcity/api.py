@@ -1,0 +1,192 @@
+"""The hub's REST API (/api/v1/) and the API-wide conventions: problem+json errors.
+
+Conventions from the NL GOV API Design Rules: plural kebab-case nouns, no trailing slash,
+errors as application/problem+json (RFC 9457) listing every invalid field at once.
+"""
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from smartcity import permissions
+from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def _flatten_errors(detail, prefix: str = "") -> list[dict]:
+    """DRF's nested error dict -> a flat list of {name, code, reason}."""
+    problems: list[dict] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else ""
+            problems += _flatten_errors(value, f"{prefix}.{name}" if prefix and name else prefix or name)
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if isinstance(value, (dict, list)):
+                problems += _flatten_errors(value, f"{prefix}.{index}" if prefix else str(index))
+            else:
+                problems += _flatten_errors(value, prefix)
+    else:
+        problems.append({"name": prefix or "body", "code": getattr(detail, "code", "invalid"), "reason": str(detail)})
+    return problems
+
+
+def problem_response(status_code: int, title: str, detail: str, invalid_params: list[dict] | None = None,
+                     headers: dict | None = None) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
+    if invalid_params:
+        body["invalidParams"] = invalid_params
+    return Response(body, status=status_code, content_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_exception_handler(exc, context) -> Response | None:
+    """Every API error becomes application/problem+json."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    headers = {key: value for key, value in response.headers.items() if key in ("Retry-After", "WWW-Authenticate", "Allow")}
+    if isinstance(exc, exceptions.ValidationError):
+        invalid = _flatten_errors(exc.detail)
+        return problem_response(
+            response.status_code,
+            "Invalid input",
+            f"{len(invalid)} problem(s) in the request; see invalidParams.",
+            invalid,
+            headers,
+        )
+    detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+    title = {
+        401: "Not authenticated",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        406: "Not acceptable",
+        409: "Conflict",
+        415: "Unsupported media type",
+        429: "Too many requests",
+    }.get(response.status_code, "Error")
+    return problem_response(response.status_code, title, str(detail), headers=headers)
+
+
+class ReferenceField(serializers.CharField):
+    """An optional id from another system: blank means none, unique per type."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=100, required=False, allow_null=True, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        return value.strip() or None if isinstance(value, str) else value
+
+
+class ThemeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Theme
+        fields = ["slug", "name", "name_nl", "name_en", "name_sv", "description"]
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = ["slug", "name", "email"]
+
+
+class SocietalChallengeSerializer(serializers.ModelSerializer):
+    reference = ReferenceField(validators=[])
+    themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
+
+    class Meta:
+        model = SocietalChallenge
+        fields = ["id", "reference", "title", "description", "themes", "status", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_reference(self, value):
+        return _unique_reference(SocietalChallenge, value, self.instance)
+
+
+class DepartmentChallengeSerializer(serializers.ModelSerializer):
+    reference = ReferenceField(validators=[])
+    department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
+    themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
+    societal_challenges = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=SocietalChallenge.objects.all(), required=False
+    )
+
+    class Meta:
+        model = DepartmentChallenge
+        fields = [
+            "id", "reference", "title", "description", "department", "themes", "status", "target", "deadline",
+            "societal_challenges", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate_reference(self, value):
+        return _unique_reference(DepartmentChallenge, value, self.instance)
+
+    def validate_department(self, department: Department) -> Department:
+        user = self.context["request"].user
+        if not permissions.can_create_department_challenge(user, department.pk):
+            raise serializers.ValidationError("You can only post challenges for your own departments.")
+        return department
+
+
+def _unique_reference(model, value: str | None, instance) -> str | None:
+    if value and model.objects.filter(reference=value).exclude(pk=getattr(instance, "pk", None)).exists():
+        raise serializers.ValidationError("This reference is already in use.", code="unique")
+    return value
+
+
+class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                      mixins.ListModelMixin, viewsets.GenericViewSet):
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @transaction.atomic
+    def perform_create(self, serializer):
+        serializer.save(**self.extra_create_fields())
+
+    def extra_create_fields(self) -> dict:
+        return {}
+
+
+class ThemeViewSet(NoDeleteViewSet):
+    queryset = Theme.objects.all()
+    serializer_class = ThemeSerializer
+    permission_classes = [permissions.ReadOnlyOrReferenceDataManager]
+    lookup_field = "slug"
+
+
+class DepartmentViewSet(NoDeleteViewSet):
+    queryset = Department.objects.all()
+    serializer_class = DepartmentSerializer
+    permission_classes = [permissions.ReadOnlyOrReferenceDataManager]
+    lookup_field = "slug"
+
+
+class SocietalChallengeViewSet(NoDeleteViewSet):
+    queryset = SocietalChallenge.objects.prefetch_related("themes").order_by("id")
+    serializer_class = SocietalChallengeSerializer
+    permission_classes = [permissions.ReadOnlyOrCurator]
+
+    def extra_create_fields(self) -> dict:
+        return {"created_by": self.request.user}
+
+
+class DepartmentChallengeViewSet(NoDeleteViewSet):
+    queryset = (
+        DepartmentChallenge.objects.select_related("department")
+        .prefetch_related("themes", "societal_challenges")
+        .order_by("id")
+    )
+    serializer_class = DepartmentChallengeSerializer
+    permission_classes = [permissions.ReadOnlyOrStaff]
+
+    def extra_create_fields(self) -> dict:
+        return {"created_by": self.request.user}
+
+    def perform_update(self, serializer):
+        if not permissions.can_edit_department_challenge(self.request.user, serializer.instance):
+            raise exceptions.PermissionDenied("Only members of the challenge's department may change it.")
+        serializer.save()

@@ -1,0 +1,216 @@
+"""The hub: people, themes, departments and the societal challenges everything links to."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy as _
+
+
+class UserManager(DjangoUserManager):
+    """Users sign in with their email address; the username is derived from it."""
+
+    def _create_user(self, username, email, password, **extra_fields):
+        email = self.normalize_email(email)
+        return super()._create_user(username or email, email, password, **extra_fields)
+
+    def create_user(self, username=None, email=None, password=None, **extra_fields):
+        return super().create_user(username, email, password, **extra_fields)
+
+    def create_superuser(self, username=None, email=None, password=None, **extra_fields):
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """Anyone with an account. What they may do follows from smartcity/permissions.py.
+
+    - a resident has no department and no role flag;
+    - a civil servant is a member of one or more departments (Membership);
+    - `is_triager` lets a civil servant act on reports that are not routed yet;
+    - `is_innovation_team` curates societal challenges and runs the pilot portfolio;
+    - an administrator is a superuser.
+    """
+
+    email = models.EmailField(_("email address"), unique=True)
+    display_name = models.CharField(_("display name"), max_length=80, blank=True)
+    is_innovation_team = models.BooleanField(_("innovation team"), default=False)
+    is_triager = models.BooleanField(
+        _("triage role"), default=False, help_text=_("May route and handle reports that no department has yet.")
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.email
+
+    def save(self, *args, **kwargs):
+        if not self.username:
+            self.username = self.email
+        super().save(*args, **kwargs)
+
+
+class Theme(models.Model):
+    """One of the city's spearheads. Data, not code: each city sets its own."""
+
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    # The name in each interface language; `name` is the fallback when one is empty.
+    name_nl = models.CharField(_("name (Dutch)"), max_length=120, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    name_sv = models.CharField(_("name (Swedish)"), max_length=120, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+
+    def __str__(self) -> str:
+        return self.localized_name
+
+    @property
+    def localized_name(self) -> str:
+        language = (get_language() or settings.LANGUAGE_CODE)[:2]
+        return getattr(self, f"name_{language}", "") or self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("smartcity:theme-detail", args=[self.slug])
+
+
+class Department(models.Model):
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email address"), blank=True, help_text=_("Where notifications for the department go."))
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="departments", verbose_name=_("members")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A civil servant belongs to a department."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "department"], name="membership_unique_user_department")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.department}"
+
+
+class ReferencedQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status="open")
+
+    def search(self, text: str):
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(Q(title__icontains=text) | Q(description__icontains=text))
+
+
+class SocietalChallenge(models.Model):
+    """The hub: reports, department challenges and pilots link here."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("proposed")
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), max_length=10_000)
+    themes = models.ManyToManyField(Theme, blank=True, related_name="societal_challenges", verbose_name=_("themes"))
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
+    # An id from another system; unique among societal challenges, blank when there is none.
+    reference = models.CharField(_("reference"), max_length=100, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReferencedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("societal challenge")
+        verbose_name_plural = _("societal challenges")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("smartcity:societal-challenge-detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        self.reference = self.reference or None
+        super().save(*args, **kwargs)
+
+
+class DepartmentChallenge(models.Model):
+    """A department's own operational problem, in its own words."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), max_length=10_000)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="challenges", verbose_name=_("department")
+    )
+    themes = models.ManyToManyField(Theme, blank=True, related_name="department_challenges", verbose_name=_("themes"))
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
+    target = models.CharField(_("target"), max_length=300, blank=True, help_text=_("What would count as solved."))
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    reference = models.CharField(_("reference"), max_length=100, unique=True, null=True, blank=True)
+    societal_challenges = models.ManyToManyField(
+        SocietalChallenge, blank=True, related_name="department_challenges", verbose_name=_("societal challenges")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReferencedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("department challenge")
+        verbose_name_plural = _("department challenges")
+        indexes = [
+            # The per-department list: a department's open challenges, newest first.
+            models.Index(fields=["department", "status", "-created_at"], name="deptchallenge_dept_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("smartcity:department-challenge-detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        self.reference = self.reference or None
+        super().save(*args, **kwargs)

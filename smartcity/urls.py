@@ -1,0 +1,52 @@
+"""The root URLconf, and the hub's own pages under the `smartcity` namespace."""
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import SimpleRouter
+
+from smartcity import api, views
+
+app_name = "smartcity"
+
+# NL GOV API Design Rules: plural kebab-case nouns and no trailing slash.
+router = SimpleRouter(trailing_slash=False)
+router.register("themes", api.ThemeViewSet, basename="theme")
+router.register("departments", api.DepartmentViewSet, basename="department")
+router.register("societal-challenges", api.SocietalChallengeViewSet, basename="societal-challenge")
+router.register("department-challenges", api.DepartmentChallengeViewSet, basename="department-challenge")
+
+hub_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("themes/", views.theme_list, name="theme-list"),
+        path("themes/<slug:slug>/", views.theme_detail, name="theme-detail"),
+        path("challenges/", views.societal_challenge_list, name="societal-challenge-list"),
+        path("challenges/<int:pk>/", views.societal_challenge_detail, name="societal-challenge-detail"),
+        path("department-challenges/<int:pk>/", views.department_challenge_detail, name="department-challenge-detail"),
+        path("accessibility/", views.accessibility_statement, name="accessibility"),
+        path("privacy/", views.privacy_statement, name="privacy"),
+    ],
+    "smartcity",
+)
+
+api_patterns = [
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", include(hub_patterns)),
+    path("health", views.health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_patterns)),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "smartcity.views.page_not_found"
+handler500 = "smartcity.views.server_error"

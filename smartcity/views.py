@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    challenges = (
+        SocietalChallenge.objects.open()
+        .prefetch_related("themes")
+        .annotate(department_count=Count("department_challenges__department", distinct=True))
+        .order_by("-updated_at")[:6]
+    )
+    return render(request, "smartcity/home.html", {"challenges": challenges, "themes": Theme.objects.all()})
+
+
+@require_GET
+def theme_list(request: HttpRequest) -> HttpResponse:
+    themes = Theme.objects.annotate(challenge_count=Count("societal_challenges", distinct=True))
+    return render(request, "smartcity/theme_list.html", {"themes": themes})
+
+
+@require_GET
+def theme_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    theme = get_object_or_404(Theme, slug=slug)
+    challenges = theme.societal_challenges.exclude(status=SocietalChallenge.Status.PROPOSED).prefetch_related("themes")
+    return render(request, "smartcity/theme_detail.html", {"theme": theme, "challenges": challenges})
+
+
+@require_GET
+def societal_challenge_list(request: HttpRequest) -> HttpResponse:
+    challenges = (
+        SocietalChallenge.objects.exclude(status=SocietalChallenge.Status.PROPOSED)
+        .search(request.GET.get("q", ""))
+        .prefetch_related("themes")
+        .annotate(department_count=Count("department_challenges__department", distinct=True))
+    )
+    theme_slug = request.GET.get("theme", "")
+    if theme_slug:
+        challenges = challenges.filter(themes__slug=theme_slug)
+    page = Paginator(challenges, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "smartcity/societal_challenge_list.html",
+        {"page": page, "themes": Theme.objects.all(), "q": request.GET.get("q", ""), "theme_slug": theme_slug},
+    )
+
+
+@require_GET
+def societal_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    challenge = get_object_or_404(
+        SocietalChallenge.objects.exclude(status=SocietalChallenge.Status.PROPOSED).prefetch_related(
+            "themes",
+            Prefetch(
+                "department_challenges",
+                queryset=DepartmentChallenge.objects.select_related("department").order_by("department__name", "title"),
+            ),
+        ),
+        pk=pk,
+    )
+    by_department: dict[Department, list[DepartmentChallenge]] = {}
+    for item in challenge.department_challenges.all():
+        by_department.setdefault(item.department, []).append(item)
+    return render(
+        request,
+        "smartcity/societal_challenge_detail.html",
+        {"challenge": challenge, "by_department": by_department},
+    )
+
+
+@require_GET
+def department_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    challenge = get_object_or_404(
+        DepartmentChallenge.objects.select_related("department").prefetch_related("themes", "societal_challenges"),
+        pk=pk,
+    )
+    return render(request, "smartcity/department_challenge_detail.html", {"challenge": challenge})
+
+
+@require_GET
+def accessibility_statement(request: HttpRequest) -> HttpResponse:
+    return render(request, "smartcity/accessibility_statement.html", {"contact_email": settings.CONTACT_EMAIL})
+
+
+@require_GET
+def privacy_statement(request: HttpRequest) -> HttpResponse:
+    context = {"contact_email": settings.CONTACT_EMAIL, "retention_days": settings.REPORTER_CONTACT_RETENTION_DAYS}
+    return render(request, "smartcity/privacy_statement.html", context)
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    """For load balancers and the container health check: is the database answering?"""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        return JsonResponse({"status": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+def _wants_problem_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/open311/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _wants_problem_json(request):
+        return JsonResponse(
+            {"type": "about:blank", "title": _("Not found"), "status": 404, "detail": _("There is nothing at this address.")},
+            status=404,
+            content_type="application/problem+json",
+        )
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # No context processors or database work here: the error may be the database itself.
+    if _wants_problem_json(request):
+        return JsonResponse(
+            {"type": "about:blank", "title": "Server error", "status": 500, "detail": "Something went wrong on our side."},
+            status=500,
+            content_type="application/problem+json",
+        )
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

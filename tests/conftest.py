@@ -1,0 +1,114 @@
+"""The cast every test can use, and how tests that need a real service find it.
+
+Tests that need PostgreSQL, Redis, a Celery worker or a browser call `require_service(...)`
+(or use a fixture that does). When the service is absent they skip with the reason, and
+under REQUIRE_SERVICES=1 (as in CI) they fail instead, so CI can never pass by skipping.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from smartcity.models import Department, Membership, User
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def require_service(available: bool, reason: str) -> None:
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def redis_available() -> bool:
+    if not settings.REDIS_URL:
+        return False
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def postgres_in_use() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture
+def needs_redis() -> None:
+    require_service(redis_available(), "Redis is not reachable (set REDIS_URL to a running Redis)")
+
+
+@pytest.fixture
+def needs_postgres() -> None:
+    require_service(postgres_in_use(), "the tests are not running on PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+def _user(email: str, **fields) -> User:
+    user = User.objects.create_user(email=email, password="correct horse battery staple", **fields)
+    user.emailaddress_set.create(email=email, verified=True, primary=True)
+    return user
+
+
+@pytest.fixture
+def department_a(db) -> Department:
+    return Department.objects.create(slug="stadsbeheer", name="Stadsbeheer")
+
+
+@pytest.fixture
+def department_b(db) -> Department:
+    return Department.objects.create(slug="veiligheid", name="Veiligheid")
+
+
+@pytest.fixture
+def resident(db) -> User:
+    return _user("resident@example.org", display_name="Rosa Resident")
+
+
+@pytest.fixture
+def civil_servant(department_a) -> User:
+    user = _user("civil@example.org", display_name="Cees Civil")
+    Membership.objects.create(user=user, department=department_a)
+    return user
+
+
+@pytest.fixture
+def other_civil_servant(department_b) -> User:
+    user = _user("other@example.org", display_name="Olga Other")
+    Membership.objects.create(user=user, department=department_b)
+    return user
+
+
+@pytest.fixture
+def innovation_member(db) -> User:
+    return _user("innovation@example.org", display_name="Ines Innovation", is_innovation_team=True)
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return _user("admin@example.org", display_name="Ada Admin", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def token_client_for(api_client):
+    """api_client authenticated with a DRF token of the given user."""
+    from rest_framework.authtoken.models import Token
+
+    def for_user(user: User):
+        token, _ = Token.objects.get_or_create(user=user)
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return api_client
+
+    return for_user
