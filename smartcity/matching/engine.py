@@ -92,21 +92,26 @@ class Config:
     theme_weight: float = 0.1       # added to the similarity per shared-theme Jaccard, if both have themes
     prf_rounds: int = 2             # rounds of pseudo-relevance feedback
     prf_weight: float = 1.0         # weight of the confident members' centroid in a profile
+    prf_min_z: float = 2.0          # an item joins a profile at this confidence...
+    prf_min_margin: float = 0.6     # ...and this margin over its runner-up
     link_weight: float = 2.0        # weight of the staff-confirmed members' centroid
     reject_weight: float = 0.5      # weight subtracted for rejected members' centroid
     geo_neighbours: int = 8         # nearest reports looked at for the "nearby" signal
     geo_radius_m: float = 750.0
     geo_weight: float = 0.0         # z added per share of nearby reports on the same challenge
-    min_z: float = 1.5              # a suggestion's score must stand out this much...
-    min_margin: float = 0.5         # ...and beat the runner-up by this much
+    min_z: float = 0.8              # a suggestion's score must stand out this much...
+    min_margin: float = 0.3         # ...and beat the runner-up by this much
     multi_kinds: tuple[str, ...] = ("pilot",)  # kinds that may serve several challenges
     extra_within: float = 0.5       # further suggestions within this of the best
     max_suggestions: int = 3
-    flag_min_z: float = 1.0         # department challenges join a flag at this confidence
-    flag_min_margin: float = 0.3
+    flag_min_z: float = 0.6         # department challenges join a flag at this confidence
+    flag_min_margin: float = 0.5
     cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
+    cluster_reference: int = 2000   # items sampled as the yardstick for pair similarities
     flag_reports: int = 20          # at most this many supporting reports per flag
     min_kind_size: int = 8          # below this many items of a kind, use all items' statistics
+    per_language: bool = False      # standardise per kind and language
+    robust: bool = False            # median/MAD instead of mean/standard deviation
 
 
 def _sigmoid(x: float) -> float:
@@ -119,9 +124,12 @@ def _dense(matrix) -> np.ndarray:
 
 @dataclass
 class _Profiles:
-    words: np.ndarray          # challenges x stems, l2-normalised
-    chars: sp.csr_matrix       # challenges x n-grams, l2-normalised
+    words: np.ndarray          # challenges x stems, not normalised
+    chars: sp.csr_matrix       # challenges x n-grams, not normalised
     token_scores: np.ndarray   # fitted tokens x challenges: grams @ chars.T
+    weights: sp.csr_matrix     # items x challenges: each item's weight in each profile
+    word_norms: np.ndarray     # squared norms of the profiles
+    char_norms: np.ndarray
 
 
 class Engine:
@@ -152,7 +160,7 @@ class Engine:
         self.challenge_chars = sp.csr_matrix(vectors.tokens[:nc] @ vectors.grams)
         self.vectors = Vectors(vectors.words[nc:], vectors.tokens[nc:], vectors.grams)
         self._themes_setup()
-        self.kinds = np.array([d.kind for d in self.documents])
+        self.kinds = np.array([self._group(d.kind, a.language) for d, a in zip(self.documents, self.analysed)])
         self.linked = self._pairs(lambda d: d.linked)
         self.rejected = self._pairs(lambda d: d.rejected)
         self._geo_setup()
@@ -166,7 +174,7 @@ class Engine:
             z = self._standardise(raw, self.kinds)
             del raw
             if round_ < cfg.prf_rounds:
-                members = self._confident(z, cfg.min_z, cfg.min_margin)
+                members = self._confident(z, cfg.prf_min_z, cfg.prf_min_margin)
             report(2 + round_, stages)
         self.members = members
         self.geo = self._geo_counts(self._confident(z, cfg.min_z, cfg.min_margin))
@@ -216,70 +224,139 @@ class Engine:
         return jaccard
 
     # profiles and scores ----------------------------------------------------------------------
-    def _centroids(self, weights: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
-        """Per challenge, the mean of the weighted members' vectors in both spaces."""
-        counts = np.asarray(weights.sum(axis=0)).ravel()
-        counts[counts == 0] = 1.0
-        norm = sp.diags((1.0 / counts).astype(np.float32))
-        wt = sp.csr_matrix(norm @ weights.T)
-        words = _dense(wt @ self.vectors.words)
-        chars = sp.csr_matrix((wt @ self.vectors.tokens) @ self.vectors.grams)
-        return words, chars
+    def _member_weights(self, members: sp.csr_matrix) -> sp.csr_matrix:
+        """How much each item weighs in each challenge's profile (items x challenges).
 
-    def _profiles(self, members: sp.csr_matrix) -> _Profiles:
+        Confident members share ``prf_weight``, staff-confirmed ones ``link_weight`` and
+        rejected ones ``-reject_weight``, each split evenly over the challenge's items.
+        """
         cfg = self.config
-        words = _dense(self.challenge_words).astype(np.float32)
-        chars = self.challenge_chars.copy()
-        # confirmed links are members in every round, on top of the confident ones
-        members = members.maximum(self.linked) if self.linked.nnz else members
-        for weights, factor in ((members, cfg.prf_weight), (self.linked, cfg.link_weight),
+        confirmed = self.linked
+        members = sp.csr_matrix(members - members.multiply(confirmed))  # a link outranks a guess
+        total = sp.csr_matrix(members.shape, dtype=np.float32)
+        for weights, factor in ((members, cfg.prf_weight), (confirmed, cfg.link_weight),
                                 (self.rejected, -cfg.reject_weight)):
             if weights.nnz and factor:
-                w, c = self._centroids(weights)
-                words += factor * w
-                chars = chars + factor * c
-        words = np.maximum(words, 0)
-        chars = sp.csr_matrix(chars.maximum(0))
-        norms = np.linalg.norm(words, axis=1, keepdims=True)
-        words /= np.maximum(norms, 1e-9)
-        chars = l2(chars)
-        token_scores = _dense(self.vectors.grams @ chars.T).astype(np.float32)
-        return _Profiles(words, chars, token_scores)
+                counts = np.asarray(weights.sum(axis=0)).ravel()
+                counts[counts == 0] = 1.0
+                total = total + sp.csr_matrix(weights @ sp.diags((factor / counts).astype(np.float32)))
+        total.eliminate_zeros()
+        return sp.csr_matrix(total, dtype=np.float32)
 
-    def _raw(self, vectors: Vectors, themes: sp.csr_matrix) -> np.ndarray:
+    def _profiles(self, members: sp.csr_matrix) -> _Profiles:
+        """Challenge text plus weighted member vectors, per space, not normalised: scoring
+        needs the raw sums to leave an item's own contribution out (see ``_raw``)."""
+        weights = self._member_weights(members)
+        wt = sp.csr_matrix(weights.T)
+        words = _dense(self.challenge_words).astype(np.float32) + _dense(wt @ self.vectors.words)
+        chars = sp.csr_matrix(self.challenge_chars + (wt @ self.vectors.tokens) @ self.vectors.grams)
+        token_scores = _dense(self.vectors.grams @ chars.T).astype(np.float32)
+        return _Profiles(words, chars, token_scores, weights,
+                         np.linalg.norm(words, axis=1).astype(np.float32) ** 2,
+                         (row_norms(chars) ** 2).astype(np.float32))
+
+    def _raw(self, vectors: Vectors, themes: sp.csr_matrix, rows: Sequence[int | None] | None = None) -> np.ndarray:
+        """Cosine of each item with each profile, in both spaces, combined.
+
+        ``rows`` says which fitted item each vector is (or None for a new one): an item that
+        is itself part of a profile is scored against that profile without its own
+        contribution. Otherwise a member's own rare words would vouch for it, and one lucky
+        word would pull a one-off report in and keep it there.
+        """
         cfg = self.config
         p = self.profiles
         words = np.asarray(vectors.words @ p.words.T, dtype=np.float32)
         tokens = vectors.tokens
-        fitted = tokens[:, : self.n_tokens]
-        chars = np.asarray(fitted @ p.token_scores, dtype=np.float32)
+        chars = np.asarray(tokens[:, : self.n_tokens] @ p.token_scores, dtype=np.float32)
         if tokens.shape[1] > self.n_tokens:  # tokens unseen at fit time
             extra = _dense(vectors.grams[self.n_tokens:] @ p.chars.T)
             chars += np.asarray(tokens[:, self.n_tokens:] @ extra, dtype=np.float32)
+        fitted = vectors is self.vectors
+        if fitted:
+            rows = list(range(len(vectors)))
+        elif rows is None:
+            rows = [None] * len(vectors)
+        # (row, challenge, weight) of scored items that are part of a profile
+        corrections = []
+        for r, i in enumerate(rows):
+            if i is not None and p.weights.indptr[i + 1] > p.weights.indptr[i]:
+                lo, hi = p.weights.indptr[i], p.weights.indptr[i + 1]
+                corrections.append((np.full(hi - lo, r), p.weights.indices[lo:hi], p.weights.data[lo:hi], i))
+            if fitted:
+                break  # the fitted case is vectorised below
+        if fitted and p.weights.nnz:
+            coo = p.weights.tocoo()
+            r, c, m = coo.row, coo.col, coo.data
+            own_w = row_norms(self.vectors.words)[r] ** 2          # 1, or 0 for an empty text
+            own_c = row_norms(self.vectors.chars())[r] ** 2
+            words_rc, chars_rc = words[r, c], chars[r, c]
+            new_words = (words_rc - m * own_w) / np.sqrt(np.maximum(p.word_norms[c] - 2 * m * words_rc + m * m * own_w, 1e-12))
+            new_chars = (chars_rc - m * own_c) / np.sqrt(np.maximum(p.char_norms[c] - 2 * m * chars_rc + m * m * own_c, 1e-12))
+        elif corrections:
+            r = np.concatenate([x[0] for x in corrections])
+            c = np.concatenate([x[1] for x in corrections])
+            m = np.concatenate([x[2] for x in corrections])
+            items = np.concatenate([np.full(len(x[0]), x[3]) for x in corrections])
+            x_chars = vectors.chars()
+            own_chars = self.vectors.chars()
+            same_w = np.asarray(vectors.words[r].multiply(self.vectors.words[items]).sum(axis=1)).ravel()
+            same_c = np.asarray(x_chars[r].multiply(own_chars[items]).sum(axis=1)).ravel()
+            own_w = row_norms(self.vectors.words[items]) ** 2
+            own_c = row_norms(own_chars[items]) ** 2
+            # x_old . u, for the norm of u - m x_old
+            old_w = np.asarray(self.vectors.words[items].multiply(sp.csr_matrix(p.words[c])).sum(axis=1)).ravel()
+            old_c = np.asarray(own_chars[items].multiply(p.chars[c]).sum(axis=1)).ravel()
+            new_words = (words[r, c] - m * same_w) / np.sqrt(np.maximum(p.word_norms[c] - 2 * m * old_w + m * m * own_w, 1e-12))
+            new_chars = (chars[r, c] - m * same_c) / np.sqrt(np.maximum(p.char_norms[c] - 2 * m * old_c + m * m * own_c, 1e-12))
+        else:
+            r = c = None
+        words /= np.sqrt(np.maximum(p.word_norms, 1e-12))
+        chars /= np.sqrt(np.maximum(p.char_norms, 1e-12))
+        if r is not None:
+            words[r, c] = new_words
+            chars[r, c] = new_chars
         raw = cfg.word_weight * words + (1 - cfg.word_weight) * chars
         if cfg.theme_weight and self.theme_index:
             raw += cfg.theme_weight * self._theme_jaccard(themes)
-        # a rejected pairing is never suggested again
         return raw
 
+    def _group(self, kind: str, language: str) -> str:
+        return f"{kind}:{language}" if self.config.per_language else kind
+
     def _statistics(self, raw: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per kind, how each challenge scores items of that kind: the yardstick for z."""
-        everything = (raw.mean(axis=0), raw.std(axis=0) + 1e-6)
-        stats = {}
+        """Per kind and language, how each challenge scores such items: the yardstick for z.
+
+        A report in English scores lower against Dutch challenge texts than a Dutch one
+        does; judged against other English reports, its best challenge still stands out.
+        """
+        minimum = self.config.min_kind_size
+        everything = self._location_scale(raw)
+        stats: dict[str, tuple[np.ndarray, np.ndarray]] = {"": everything}
+        kinds = np.array([g.split(":")[0] for g in self.kinds])
         for kind in KINDS:
-            rows = raw[self.kinds == kind]
-            if len(rows) >= self.config.min_kind_size:
-                stats[kind] = (rows.mean(axis=0), rows.std(axis=0) + 1e-6)
-            else:
-                stats[kind] = everything
-        stats[""] = everything
+            rows = raw[kinds == kind]
+            stats[kind] = self._location_scale(rows) if len(rows) >= minimum else everything
+        for group in np.unique(self.kinds):
+            rows = raw[self.kinds == group]
+            if len(rows) >= minimum:
+                stats[group] = self._location_scale(rows)
         return stats
 
-    def _standardise(self, raw: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    def _location_scale(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.config.robust:
+            # median and MAD describe the many unrelated items, which is what a match must
+            # stand out from; mean and spread would be pulled up by the challenge's own members
+            median = np.median(rows, axis=0)
+            mad = np.median(np.abs(rows - median), axis=0) * 1.4826
+            return median, mad + 1e-3 * (np.abs(median) + 1e-3)
+        return rows.mean(axis=0), rows.std(axis=0) + 1e-6
+
+    def _standardise(self, raw: np.ndarray, groups: np.ndarray) -> np.ndarray:
         z = np.empty_like(raw)
-        for kind in np.unique(kinds):
-            mean, std = self.stats.get(kind, self.stats[""])
-            rows = kinds == kind
+        for group in np.unique(groups):
+            kind = group.split(":")[0]
+            mean, std = self.stats.get(group) or self.stats.get(kind) or self.stats[""]
+            rows = groups == group
             z[rows] = (raw[rows] - mean) / std
         return z
 
@@ -348,8 +425,9 @@ class Engine:
         cfg = self.config
         _, vectors = self.vectorizer.transform([(document.title, document.description)])
         themes = self._theme_rows([document.themes])
-        raw = self._raw(vectors, themes)
-        z = self._standardise(raw, np.array([document.kind]))[0]
+        raw = self._raw(vectors, themes, [self.document_index.get(document.key)])
+        language = self.analyzer.language(f"{document.title}. {document.description}")
+        z = self._standardise(raw, np.array([self._group(document.kind, language)]))[0]
         geo = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
         if document.kind == "report" and document.point and self.tree is not None:
             k = min(cfg.geo_neighbours + 1, len(self.located))
@@ -407,8 +485,10 @@ class Engine:
         row = sp.csr_matrix(words)
         contributions = row.data * profile[row.indices]
         stems = self._stems_by_column()
-        picked = [stems[row.indices[k]] for k in np.argsort(-contributions) if contributions[k] > 0]
-        return [self.analyzer.readable(s) for s in picked[:limit]]
+        picked = [stems[row.indices[k]] for k in np.argsort(-contributions, kind="stable") if contributions[k] > 0]
+        # short words are mostly grammar ("in", "de", "och"): no help to a reader
+        readable = [self.analyzer.readable(s) for s in picked]
+        return [w for w in readable if len(w) >= 4][:limit]
 
     def _stems_by_column(self) -> list[str]:
         if getattr(self, "_stem_names", None) is None or len(self._stem_names) != len(self.vectorizer.stem_index):
@@ -448,17 +528,18 @@ class Engine:
         cfg = self.config
         if len(items) < 2:
             return []
-        words = self.vectors.words[items]
-        chars = self.vectors.chars()[items]
-        all_departments = [i for i, d in enumerate(self.documents) if d.kind == "department_challenge"]
-        reference_words = self.vectors.words[all_departments]
-        reference_chars = self.vectors.chars()[all_departments]
-        similarity = cfg.word_weight * _dense(words @ reference_words.T) + (1 - cfg.word_weight) * _dense(chars @ reference_chars.T)
-        position = {i: k for k, i in enumerate(all_departments)}
+        # each item's similarities to a fixed sample of all items are its yardstick: a pair
+        # groups only when it stands out from what either side shares with anything
+        stride = max(1, len(self.documents) // cfg.cluster_reference)
+        reference = sorted(set(range(0, len(self.documents), stride)) | set(items))
+        similarity = self._similarity(items, reference)
+        position = {i: k for k, i in enumerate(reference)}
         for k, i in enumerate(items):
             similarity[k, position[i]] = np.nan
-        mean, std = np.nanmean(similarity), np.nanstd(similarity) + 1e-6
-        pair_z = (similarity[:, [position[i] for i in items]] - mean) / std
+        mean = np.nanmean(similarity, axis=1, keepdims=True)
+        std = np.nanstd(similarity, axis=1, keepdims=True) + 1e-6
+        own = similarity[:, [position[i] for i in items]]
+        pair_z = np.minimum((own - mean) / std, ((own - mean) / std).T)
         pair_z = np.nan_to_num(pair_z, nan=-np.inf)
         parent = list(range(len(items)))
 
@@ -480,6 +561,12 @@ class Engine:
             clusters[find(k)].append(i)
         return [sorted(m) for m in clusters.values()
                 if len({self.documents[i].department for i in m}) >= 2]
+
+    def _similarity(self, rows: list[int], columns: list[int]) -> np.ndarray:
+        cfg = self.config
+        words = _dense(self.vectors.words[rows] @ self.vectors.words[columns].T)
+        chars = _dense(self.vectors.chars()[rows] @ self.vectors.chars()[columns].T)
+        return cfg.word_weight * words + (1 - cfg.word_weight) * chars
 
     def _flag(self, j: int | None, members: list[int]) -> MatchFlag:
         cfg = self.config

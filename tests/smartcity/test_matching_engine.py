@@ -1,0 +1,198 @@
+"""The matching engine's maths on small hand-made examples: no database, no Django."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from smartcity.matching.engine import Challenge, Config, Document, Engine
+
+CHALLENGES = [
+    Challenge("flooding", "Wateroverlast bij hevige regenbuien",
+              "Bij zware regenbuien kan het riool het regenwater niet afvoeren. Straten, kelders en "
+              "onderdoorgangen lopen onder water en putten borrelen op.", ("climate",)),
+    Challenge("litter", "Zwerfafval en overvolle afvalbakken",
+              "Afvalbakken en containers puilen uit, vuilniszakken staan ernaast en meeuwen trekken "
+              "de zakken open. Het afval waait over straat en door de parken.", ("clean",)),
+    Challenge("lighting", "Donkere straten en kapotte straatverlichting",
+              "Kapotte lantaarnpalen en te zwakke straatverlichting maken fietspaden, parken en "
+              "tunnels na donker onveilig. Bewoners mijden deze routes 's avonds.", ("safety",)),
+    Challenge("heat", "Hitte in versteende wijken",
+              "Weinig bomen en veel steen: op warme dagen koelen straten en woningen niet af. "
+              "Er is behoefte aan schaduw, groen en koele plekken.", ("climate",)),
+    Challenge("loneliness", "Eenzaamheid onder ouderen",
+              "Ouderen wonen alleen, ontmoetingsplekken verdwijnen en buren kennen elkaar niet meer. "
+              "Koffieochtenden en buurthuizen sluiten.", ("care",)),
+]
+
+
+def report(key: str, title: str, description: str, **extra) -> Document:
+    return Document(key=f"report:{key}", kind="report", title=title, description=description, **extra)
+
+
+def department(key: str, dept: str, title: str, description: str, **extra) -> Document:
+    return Document(key=f"department_challenge:{key}", kind="department_challenge", title=title,
+                    description=description, department=dept, **extra)
+
+
+REPORTS = [
+    report("1", "Straat blank na de regenbui", "Na de regenbui stond de straat onder water, de putten konden het regenwater niet aan."),
+    report("2", "Kelder onder water", "Bij elke hevige bui loopt onze kelder onder water omdat het riool overloopt."),
+    report("3", "Put borrelt op", "De put voor ons huis borrelt op bij regen en het water blijft uren staan."),
+    report("4", "Afvalbak puilt uit", "De afvalbak bij de tramhalte puilt uit, het afval ligt op straat."),
+    report("5", "Meeuwen en vuilniszakken", "Meeuwen trekken de vuilniszakken open, de stoep ligt vol afval."),
+    report("6", "Container vol", "De container zit al dagen vol, mensen zetten vuilniszakken ernaast."),
+    report("7", "Lantaarnpaal kapot", "De lantaarnpaal in onze straat is al weken kapot, het is 's avonds donker."),
+    report("8", "Donker fietspad", "Het fietspad door het park is na donker pikdonker, geen verlichting."),
+    report("9", "Tunnel zonder licht", "In de tunnel bij het station is de verlichting kapot, heel onveilig 's avonds."),
+    report("10", "Geen boom in de straat", "Alles steen, geen bomen, in de zomer is het in huis veel te warm."),
+    report("11", "Hitte op het plein", "Op warme dagen is er op het plein geen schaduw en nergens groen."),
+    report("12", "Buurvrouw alleen", "Mijn buurvrouw is oud en woont alleen, sinds het buurthuis dicht is ziet ze niemand."),
+    report("13", "Koffieochtend weg", "De koffieochtend voor ouderen is gestopt, ouderen zitten nu alleen thuis."),
+    report("14", "Pasfoto laten maken", "Waar kan ik een pasfoto laten maken voor mijn rijbewijs?"),
+]
+
+
+def fitted(documents=(), config: Config | None = None) -> Engine:
+    return Engine(config).fit(CHALLENGES, list(REPORTS) + list(documents))
+
+
+def best(suggestions, key: str) -> str | None:
+    mine = [s for s in suggestions if s.item == key]
+    return mine[0].challenge if mine else None
+
+
+def test_a_dutch_report_lands_on_the_challenge_it_describes():
+    engine = fitted()
+    assert best(engine.suggestions(), "report:1") == "flooding"
+    assert best(engine.suggestions(), "report:8") == "lighting"
+
+
+def test_an_english_report_lands_on_the_dutch_challenge_it_describes():
+    engine = fitted()
+    # no dictionary: cognates (tunnel, lantern, park) carry it, via character n-grams
+    new = report("en", "Broken street lantern", "Broken lantern in the tunnel to the park: after dark the route is unsafe.")
+    suggestions = engine.suggest(new)
+    assert suggestions and suggestions[0].challenge == "lighting"
+
+
+def test_an_unrelated_report_gets_no_suggestion():
+    engine = fitted()
+    assert best(engine.suggestions(), "report:14") is None
+    assert engine.suggest(report("x", "Openingstijden stadhuis", "Is het stadhuis zaterdag open voor een paspoort?")) == []
+
+
+def test_suggestions_carry_scores_between_zero_and_one_and_readable_terms():
+    engine = fitted()
+    suggestions = [s for s in engine.suggestions() if s.item == "report:5"]
+    assert suggestions and 0.5 <= suggestions[0].score <= 1.0
+    terms = next(r for r in suggestions[0].reasons if r.code == "terms")
+    assert "vuilniszakken" in terms.values or "meeuwen" in terms.values  # surface words, not stems
+
+
+def test_a_confirmed_link_raises_the_score_of_similar_items_for_that_challenge():
+    probe = report("p", "Bankje in de schaduw weg", "Het bankje onder de bomen is weggehaald, ouderen zitten nu in de zon.")
+    linked = report("l", "Bankje onder de bomen", "Het bankje onder de bomen bij de ingang is weg.", linked=("heat",))
+    unlinked = replace(linked, linked=())
+    before = {s.challenge: s.score for s in fitted([unlinked]).suggest(probe)}
+    after = {s.challenge: s.score for s in fitted([linked]).suggest(probe)}
+    assert after.get("heat", 0) > before.get("heat", 0)
+    assert any(r.code == "confirmed" for s in fitted([linked]).suggest(probe) for r in s.reasons)
+
+
+def test_a_rejection_lowers_that_pairing():
+    engine = fitted([report("r", "Regenwater op straat", "Na regen staat er water op straat.", rejected=("flooding",))])
+    assert all(s.challenge != "flooding" for s in engine.suggestions() if s.item == "report:r")
+    probe = report("q", "Regenwater op de stoep", "Na regen staat er water op de stoep.")
+    with_rejection = {s.challenge: s.score for s in engine.suggest(probe)}
+    without = {s.challenge: s.score for s in fitted([report("r", "Regenwater op straat", "Na regen staat er water op straat.")]).suggest(probe)}
+    assert with_rejection.get("flooding", 0) < without.get("flooding", 0)
+
+
+def test_incremental_suggest_equals_the_batch_result_for_the_same_document():
+    engine = fitted()
+    batch = engine.suggestions()
+    for doc in REPORTS:
+        assert engine.suggest(doc) == [s for s in batch if s.item == doc.key]
+
+
+def test_it_is_deterministic():
+    first = fitted()
+    second = fitted()
+    assert first.suggestions() == second.suggestions()
+    assert first.match_flags() == second.match_flags()
+
+
+def test_two_departments_jargon_converges_into_one_flag():
+    documents = [
+        department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
+                   "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in."),
+        department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
+                   "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan."),
+        department("c", "parks", "Nieuwe speeltoestellen voor de speeltuin",
+                   "De speeltoestellen in drie speeltuinen worden vervangen na de inspectie."),
+    ]
+    flags = fitted(documents).match_flags()
+    flood = [f for f in flags if f.challenge == "flooding"]
+    assert len(flood) == 1
+    assert set(flood[0].department_challenges) == {"department_challenge:a", "department_challenge:b"}
+    assert "department_challenge:c" not in {k for f in flags for k in f.department_challenges}
+    assert flood[0].reports and all(k.startswith("report:") for k in flood[0].reports)
+
+
+def test_a_flag_proposes_a_title_when_no_challenge_fits():
+    documents = [
+        department("x", "permits", "Lange wachttijden voor paspoorten en rijbewijzen",
+                   "In het voorjaar lopen de wachttijden voor paspoorten, identiteitskaarten en rijbewijzen op tot weken."),
+        department("y", "service", "Wachttijden balie paspoorten en rijbewijzen",
+                   "Aan de balie wachten inwoners weken op een afspraak voor paspoorten, rijbewijzen en identiteitskaarten."),
+    ]
+    flags = fitted(documents).match_flags()
+    proposed = [f for f in flags if f.challenge is None]
+    assert len(proposed) == 1
+    assert proposed[0].proposed_title in {d.title for d in documents}
+    assert set(proposed[0].department_challenges) == {d.key for d in documents}
+
+
+def test_fingerprint_is_stable_under_trivial_edits_but_changes_under_material_ones():
+    a = department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
+                   "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in.")
+    b = department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
+                   "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan.")
+
+    def fingerprint(*docs):
+        return next(f.fingerprint for f in fitted(docs).match_flags() if f.challenge == "flooding")
+
+    original = fingerprint(a, b)
+    trivial = replace(a, description=a.description.upper().replace(".", "!") + "  ")
+    material = replace(a, description=a.description + " Het gemaal valt regelmatig uit.")
+    assert fingerprint(trivial, b) == original
+    assert fingerprint(material, b) != original
+
+
+def test_progress_is_reported_in_a_handful_of_stages():
+    calls = []
+    Engine().fit(CHALLENGES, REPORTS, progress=lambda done, total: calls.append((done, total)))
+    assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1]
+    assert 2 <= len(calls) <= 10
+
+
+def test_it_copes_with_nothing_to_match():
+    engine = Engine().fit(CHALLENGES, [])
+    assert engine.suggestions() == [] and engine.match_flags() == []
+    assert Engine().fit([], REPORTS).suggestions() == []
+
+
+def test_the_dev_set_loads_into_engine_inputs():
+    path = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev_denhaag.json"
+    if not path.exists():
+        pytest.skip("no dev set beside the repository")
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from matching_quality import build_inputs
+
+    challenges, documents = build_inputs(json.loads(path.read_text(encoding="utf-8")))
+    assert challenges and documents
+    assert all(d.kind in {"report", "department_challenge", "pilot"} for d in documents)
