@@ -12,6 +12,7 @@ from django.core.mail import send_mail
     retry_backoff=30,
     retry_backoff_max=3600,
     max_retries=10,
+    soft_time_limit=50,
     time_limit=60,
 )
 def send_email(*, to: list[str], subject: str, body: str) -> int:

@@ -44,6 +44,7 @@ def societal_challenge_list(request: HttpRequest) -> HttpResponse:
         .search(request.GET.get("q", ""))
         .prefetch_related("themes")
         .annotate(department_count=Count("department_challenges__department", distinct=True))
+        .order_by("title", "pk")
     )
     theme_slug = request.GET.get("theme", "")
     if theme_slug:

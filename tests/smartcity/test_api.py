@@ -1,0 +1,65 @@
+"""The hub's API: slugs for themes and departments, references, problem+json errors."""
+from smartcity.models import DepartmentChallenge, SocietalChallenge, Theme
+
+
+def test_a_curator_creates_a_societal_challenge_with_a_reference_and_theme_slugs(token_client_for, innovation_member):
+    Theme.objects.create(slug="mobility", name="Mobility")
+    client = token_client_for(innovation_member)
+    response = client.post("/api/v1/societal-challenges", {
+        "reference": "sc-1", "title": "Safe school streets", "description": "Parents park on the bike lane.",
+        "themes": ["mobility"]}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["reference"] == "sc-1"
+    assert response.json()["themes"] == ["mobility"]
+    assert SocietalChallenge.objects.get(reference="sc-1").created_by == innovation_member
+
+
+def test_invalid_input_lists_every_problem_at_once_as_problem_json(token_client_for, innovation_member):
+    SocietalChallenge.objects.create(title="x", description="y", reference="taken")
+    client = token_client_for(innovation_member)
+    response = client.post("/api/v1/societal-challenges", {"reference": "taken", "themes": ["nope"]}, format="json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 400 and body["title"]
+    names = {problem["name"] for problem in body["invalidParams"]}
+    assert names == {"reference", "title", "description", "themes"}
+
+
+def test_a_civil_servant_posts_only_for_their_own_department(token_client_for, civil_servant, department_a, department_b):
+    client = token_client_for(civil_servant)
+    ok = client.post("/api/v1/department-challenges", {
+        "title": "Full bins", "description": "Bins overflow on beach days.", "department": department_a.slug}, format="json")
+    assert ok.status_code == 201, ok.content
+    refused = client.post("/api/v1/department-challenges", {
+        "title": "Crowds", "description": "Too few officers.", "department": department_b.slug}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["invalidParams"][0]["name"] == "department"
+    assert DepartmentChallenge.objects.count() == 1
+
+
+def test_another_department_cannot_patch_a_challenge(token_client_for, other_civil_servant, department_a):
+    challenge = DepartmentChallenge.objects.create(title="Mine", description="d", department=department_a)
+    response = token_client_for(other_civil_servant).patch(
+        f"/api/v1/department-challenges/{challenge.pk}", {"title": "Yours"}, format="json")
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    challenge.refresh_from_db()
+    assert challenge.title == "Mine"
+
+
+def test_residents_and_visitors_read_but_do_not_write(api_client, token_client_for, resident):
+    assert api_client.get("/api/v1/societal-challenges").status_code == 200
+    assert api_client.post("/api/v1/themes", {"slug": "x", "name": "X"}, format="json").status_code == 401
+    assert token_client_for(resident).post("/api/v1/themes", {"slug": "x", "name": "X"}, format="json").status_code == 403
+    assert not Theme.objects.exists()
+
+
+def test_urls_with_a_trailing_slash_do_not_exist(api_client, db):
+    assert api_client.get("/api/v1/themes/").status_code == 404
+
+
+def test_the_openapi_document_is_public(client, db):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert "/api/v1/societal-challenges" in response.json()["paths"]
