@@ -1,0 +1,267 @@
+"""Residents' reports: the public record, the reporter's private contact, support, comments and history."""
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from smartcity.models import Department, SocietalChallenge, Theme
+
+METRES_PER_DEGREE_LATITUDE = 111_320.0
+
+
+class Area(models.Model):
+    """A neighbourhood, loaded from GeoJSON polygons. A report's area is derived from its point."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    # GeoJSON geometry (Polygon or MultiPolygon) in WGS84.
+    geometry = models.JSONField(_("geometry"))
+    # The bounding box, so that finding a point's area only tests the few polygons around it.
+    min_longitude = models.FloatField()
+    min_latitude = models.FloatField()
+    max_longitude = models.FloatField()
+    max_latitude = models.FloatField()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("neighbourhood")
+        verbose_name_plural = _("neighbourhoods")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(is_hidden=False)
+
+    def open(self):
+        return self.filter(status__in=Report.OPEN_STATUSES)
+
+    def in_bbox(self, min_longitude: float, min_latitude: float, max_longitude: float, max_latitude: float):
+        return self.filter(
+            latitude__gte=min_latitude, latitude__lte=max_latitude,
+            longitude__gte=min_longitude, longitude__lte=max_longitude,
+        )
+
+    def near(self, latitude: float, longitude: float, metres: float):
+        """Reports within a box of `metres` around the point: the index on (latitude, longitude) serves it."""
+        dlat = metres / METRES_PER_DEGREE_LATITUDE
+        dlon = metres / (METRES_PER_DEGREE_LATITUDE * max(math.cos(math.radians(latitude)), 0.01))
+        return self.in_bbox(longitude - dlon, latitude - dlat, longitude + dlon, latitude + dlat)
+
+
+class Report(models.Model):
+    """A resident's concern: a public record. The reporter's contact details live in ReporterContact."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("new")
+        ACCEPTED = "accepted", _("accepted")
+        IN_PROGRESS = "in_progress", _("in progress")
+        RESOLVED = "resolved", _("resolved")
+        NOT_ACTIONABLE = "not_actionable", _("not actionable")
+        DUPLICATE = "duplicate", _("duplicate")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("website")
+        API = "api", _("API")
+        OPEN311 = "open311", _("Open311")
+
+    OPEN_STATUSES = (Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS)
+    CLOSED_STATUSES = (Status.RESOLVED, Status.NOT_ACTIONABLE, Status.DUPLICATE)
+    TITLE_MAX_LENGTH = 120
+    DESCRIPTION_MAX_LENGTH = 4000
+
+    title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH)
+    description = models.TextField(_("description"), max_length=DESCRIPTION_MAX_LENGTH)
+    theme = models.ForeignKey(Theme, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports",
+                              verbose_name=_("theme"))
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+    address = models.CharField(_("address or place"), max_length=255, blank=True)
+    area = models.ForeignKey(Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports",
+                             verbose_name=_("neighbourhood"))
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.NEW)
+    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="reports", verbose_name=_("department"))
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="duplicates", verbose_name=_("duplicate of"))
+    societal_challenges = models.ManyToManyField(SocietalChallenge, blank=True, related_name="reports",
+                                                 verbose_name=_("societal challenges"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="reports")
+    reference = models.CharField(_("reference"), max_length=100, unique=True, null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source, default=Source.WEB)
+    support_count = models.PositiveIntegerField(_("supporters"), default=0)
+    is_hidden = models.BooleanField(_("hidden"), default=False)
+    hidden_reason = models.CharField(_("reason for hiding"), max_length=300, blank=True)
+    # Raised by every state change, so two civil servants never silently overwrite each other.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        indexes = [
+            # The public list, newest first, filtered by status.
+            models.Index(fields=["status", "-created_at"], name="report_status_created"),
+            # The map: reports in a bounding box.
+            models.Index(fields=["latitude", "longitude"], name="report_lat_lon"),
+            # Filters by theme, neighbourhood and department, each with status.
+            models.Index(fields=["theme", "status"], name="report_theme_status"),
+            models.Index(fields=["area", "status"], name="report_area_status"),
+            models.Index(fields=["department", "status"], name="report_department_status"),
+            # Retention: closed reports whose contact details are due to be erased.
+            models.Index(fields=["closed_at"], name="report_closed_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90), name="report_latitude_range"),
+            models.CheckConstraint(condition=Q(longitude__gte=-180, longitude__lte=180), name="report_longitude_range"),
+            models.CheckConstraint(
+                condition=~Q(status="duplicate") | Q(duplicate_of__isnull=False), name="report_duplicate_has_target"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("participation:report-detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def save(self, *args, **kwargs):
+        self.reference = self.reference or None
+        super().save(*args, **kwargs)
+
+
+class ReporterContact(models.Model):
+    """How to reach the reporter. Kept apart from the public record; erased after the retention period."""
+
+    report = models.OneToOneField(Report, on_delete=models.CASCADE, primary_key=True, related_name="contact")
+    email = models.EmailField(_("email address"), blank=True)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    # An address given without an account receives updates only after its owner confirms it.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reporter contact")
+        verbose_name_plural = _("reporter contacts")
+
+    def __str__(self) -> str:
+        return f"contact for report {self.report_id}"
+
+
+class ReportPhoto(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="reports/%Y/%m/")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+
+class Support(models.Model):
+    """A "me too": one per account, or per confirmed email address for residents without one."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="supports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="supports")
+    email = models.EmailField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "user"], condition=Q(user__isnull=False), name="support_unique_user"),
+            models.UniqueConstraint(fields=["report", "email"], condition=Q(email__isnull=False), name="support_unique_email"),
+            models.CheckConstraint(condition=Q(user__isnull=False) | Q(email__isnull=False), name="support_has_supporter"),
+        ]
+
+
+class Follow(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="follows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["report", "user"], name="follow_unique_user")]
+
+
+class Comment(models.Model):
+    MAX_LENGTH = 2000
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="comments")
+    text = models.TextField(_("comment"), max_length=MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+    is_hidden = models.BooleanField(default=False)
+    hidden_reason = models.CharField(max_length=300, blank=True)
+    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            # A report page lists its comments in order.
+            models.Index(fields=["report", "created_at"], name="comment_report_created"),
+        ]
+
+
+class StatusChange(models.Model):
+    """One row of a report's append-only history: who changed what, when, and what they told the public."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=20, choices=Report.Status, blank=True)
+    to_status = models.CharField(max_length=20, choices=Report.Status, blank=True)
+    from_department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    to_department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    message = models.TextField(blank=True, max_length=4000)
+    is_public = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The timeline on a report page.
+            models.Index(fields=["report", "created_at"], name="statuschange_report_created"),
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("History rows are append-only.")
+        super().save(*args, **kwargs)
+
+
+class InternalNote(models.Model):
+    """A note between civil servants; never public."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    text = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
