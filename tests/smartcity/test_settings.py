@@ -47,7 +47,8 @@ def test_it_uses_postgres_and_a_redis_broker_when_the_environment_says_so():
 
 
 def test_check_deploy_is_clean_under_production_settings():
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set for the browser tests; it must never reach a deployment.
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(
         DEBUG="0", SECRET_KEY="k" * 20 + "-production-like-secret-key-with-enough-entropy-4f9a",
         ALLOWED_HOSTS="participatie.example.org", SECURE_SSL_REDIRECT="1", SITE_URL="https://participatie.example.org",
