@@ -177,6 +177,7 @@ class Engine:
                 members = self._confident(z, cfg.prf_min_z, cfg.prf_min_margin)
             report(2 + round_, stages)
         self.members = members
+        self.confirmed_counts = np.asarray(self.linked.sum(axis=0)).ravel().astype(int)
         self.geo = self._geo_counts(self._confident(z, cfg.min_z, cfg.min_margin))
         z += cfg.geo_weight * self.geo_share()
         self.z = z
@@ -212,16 +213,17 @@ class Engine:
         return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
                              shape=(len(themes), len(self.theme_index)))
 
-    def _theme_jaccard(self, doc_themes: sp.csr_matrix) -> np.ndarray:
-        shared = _dense(doc_themes @ self.challenge_themes.T)
-        sizes_d = np.asarray(doc_themes.sum(axis=1)).reshape(-1, 1)
-        sizes_c = np.asarray(self.challenge_themes.sum(axis=1)).reshape(1, -1)
-        union = sizes_d + sizes_c - shared
+    def _theme_jaccard(self, doc_themes: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, jaccard) for the items that have themes; the others have no theme evidence."""
+        sizes_d = np.asarray(doc_themes.sum(axis=1)).ravel()
+        rows = np.flatnonzero(sizes_d)
+        shared = _dense(doc_themes[rows] @ self.challenge_themes.T).astype(np.float32)
+        sizes_c = np.asarray(self.challenge_themes.sum(axis=1)).ravel().astype(np.float32)
+        union = sizes_d[rows].reshape(-1, 1) + sizes_c.reshape(1, -1) - shared
         jaccard = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
         # themes only count when both sides have them: no themes is no evidence either way
-        jaccard[(sizes_d == 0).ravel(), :] = 0
-        jaccard[:, (sizes_c == 0).ravel()] = 0
-        return jaccard
+        jaccard[:, sizes_c == 0] = 0
+        return rows, jaccard
 
     # profiles and scores ----------------------------------------------------------------------
     def _member_weights(self, members: sp.csr_matrix) -> sp.csr_matrix:
@@ -287,8 +289,9 @@ class Engine:
         if fitted and p.weights.nnz:
             coo = p.weights.tocoo()
             r, c, m = coo.row, coo.col, coo.data
-            own_w = row_norms(self.vectors.words)[r] ** 2          # 1, or 0 for an empty text
-            own_c = row_norms(self.vectors.chars())[r] ** 2
+            # vectors are unit length, or empty for a text without words
+            own_w = (np.diff(self.vectors.words.indptr) > 0).astype(np.float32)[r]
+            own_c = (np.diff(self.vectors.tokens.indptr) > 0).astype(np.float32)[r]
             words_rc, chars_rc = words[r, c], chars[r, c]
             new_words = (words_rc - m * own_w) / np.sqrt(np.maximum(p.word_norms[c] - 2 * m * words_rc + m * m * own_w, 1e-12))
             new_chars = (chars_rc - m * own_c) / np.sqrt(np.maximum(p.char_norms[c] - 2 * m * chars_rc + m * m * own_c, 1e-12))
@@ -297,15 +300,17 @@ class Engine:
             c = np.concatenate([x[1] for x in corrections])
             m = np.concatenate([x[2] for x in corrections])
             items = np.concatenate([np.full(len(x[0]), x[3]) for x in corrections])
-            x_chars = vectors.chars()
-            own_chars = self.vectors.chars()
+            x_chars = sp.csr_matrix(vectors.chars()[r])
+            own_chars = sp.csr_matrix(self.vectors.tokens[items] @ self.vectors.grams)
+            if own_chars.shape[1] < x_chars.shape[1]:  # the new text brought unseen tokens
+                own_chars = sp.csr_matrix((own_chars.data, own_chars.indices, own_chars.indptr), shape=x_chars.shape)
             same_w = np.asarray(vectors.words[r].multiply(self.vectors.words[items]).sum(axis=1)).ravel()
-            same_c = np.asarray(x_chars[r].multiply(own_chars[items]).sum(axis=1)).ravel()
+            same_c = np.asarray(x_chars.multiply(own_chars).sum(axis=1)).ravel()
             own_w = row_norms(self.vectors.words[items]) ** 2
-            own_c = row_norms(own_chars[items]) ** 2
+            own_c = row_norms(own_chars) ** 2
             # x_old . u, for the norm of u - m x_old
             old_w = np.asarray(self.vectors.words[items].multiply(sp.csr_matrix(p.words[c])).sum(axis=1)).ravel()
-            old_c = np.asarray(own_chars[items].multiply(p.chars[c]).sum(axis=1)).ravel()
+            old_c = np.asarray(own_chars[:, : p.chars.shape[1]].multiply(p.chars[c]).sum(axis=1)).ravel()
             new_words = (words[r, c] - m * same_w) / np.sqrt(np.maximum(p.word_norms[c] - 2 * m * old_w + m * m * own_w, 1e-12))
             new_chars = (chars[r, c] - m * same_c) / np.sqrt(np.maximum(p.char_norms[c] - 2 * m * old_c + m * m * own_c, 1e-12))
         else:
@@ -317,7 +322,8 @@ class Engine:
             chars[r, c] = new_chars
         raw = cfg.word_weight * words + (1 - cfg.word_weight) * chars
         if cfg.theme_weight and self.theme_index:
-            raw += cfg.theme_weight * self._theme_jaccard(themes)
+            theme_rows, jaccard = self._theme_jaccard(themes)
+            raw[theme_rows] += cfg.theme_weight * jaccard
         return raw
 
     def _group(self, kind: str, language: str) -> str:
@@ -398,16 +404,11 @@ class Engine:
     def _geo_counts(self, assigned: sp.csr_matrix) -> sp.csr_matrix:
         """Per report and challenge: nearby reports already linked or confidently placed there."""
         self.placed = sp.csr_matrix(assigned.maximum(self.linked))
-        rows, cols, vals = [], [], []
-        for i, near in enumerate(self.neighbours):
-            if len(near):
-                counts = np.asarray(self.placed[near].sum(axis=0)).ravel()
-                for j in np.flatnonzero(counts):
-                    rows.append(i)
-                    cols.append(j)
-                    vals.append(counts[j])
-        return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
-                             shape=(len(self.documents), len(self.challenges)))
+        rows = np.repeat(np.arange(len(self.neighbours)), [len(n) for n in self.neighbours])
+        cols = np.concatenate(self.neighbours) if self.neighbours else np.zeros(0, dtype=np.int64)
+        near = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                             shape=(len(self.documents), len(self.documents)))
+        return sp.csr_matrix(near @ self.placed)
 
     def geo_share(self) -> np.ndarray:
         share = _dense(self.geo) / max(self.config.geo_neighbours, 1)
@@ -416,8 +417,13 @@ class Engine:
     # suggestions ----------------------------------------------------------------------------
     def suggestions(self) -> list[Suggestion]:
         out: list[Suggestion] = []
+        words, geo = self.vectors.words, self.geo
         for i, doc in enumerate(self.documents):
-            out += self._suggest_row(doc, self.z[i], self.vectors.words[i], self.geo[i])
+            lo, hi = words.indptr[i], words.indptr[i + 1]
+            row = (words.indices[lo:hi], words.data[lo:hi])
+            glo, ghi = geo.indptr[i], geo.indptr[i + 1]
+            nearby = dict(zip(geo.indices[glo:ghi].tolist(), geo.data[glo:ghi].tolist()))
+            out += self._suggest_row(doc, self.z[i], row, nearby)
         return out
 
     def suggest(self, document: Document) -> list[Suggestion]:
@@ -439,10 +445,13 @@ class Engine:
             if near:
                 geo = sp.csr_matrix(self.placed[near].sum(axis=0), dtype=np.float32)
         z = z + cfg.geo_weight * _dense(geo).ravel() / max(cfg.geo_neighbours, 1)
-        return self._suggest_row(document, z, vectors.words[0], geo)
+        geo = sp.csr_matrix(geo)
+        words = sp.csr_matrix(vectors.words[0])
+        return self._suggest_row(document, z, (words.indices, words.data),
+                                 dict(zip(geo.indices.tolist(), geo.data.tolist())))
 
-    def _suggest_row(self, doc: Document, z: np.ndarray, words: sp.csr_matrix,
-                     geo: sp.csr_matrix) -> list[Suggestion]:
+    def _suggest_row(self, doc: Document, z: np.ndarray, words: tuple[np.ndarray, np.ndarray],
+                     nearby: dict[int, float]) -> list[Suggestion]:
         cfg = self.config
         z = np.array(z, dtype=np.float64)
         done = {self.challenge_index[k] for k in doc.linked + doc.rejected if k in self.challenge_index}
@@ -454,7 +463,6 @@ class Engine:
         multi = doc.kind in cfg.multi_kinds
         if best < cfg.min_z or (not multi and best - second < cfg.min_margin):
             return []
-        geo_row = _dense(geo).ravel()
         out = []
         for j in order[: cfg.max_suggestions]:
             if z[j] < cfg.min_z or (not multi and z[j] < best - cfg.extra_within):
@@ -463,10 +471,10 @@ class Engine:
                 continue
             score = _sigmoid(z[j] - cfg.min_z)
             out.append(Suggestion(doc.key, self.challenges[j].key, round(score, 4),
-                                  self._reasons(doc, j, words, int(geo_row[j]) if len(geo_row) else 0)))
+                                  self._reasons(doc, j, words, int(nearby.get(j, 0)))))
         return out
 
-    def _reasons(self, doc: Document, j: int, words: sp.csr_matrix, nearby: int) -> tuple[Reason, ...]:
+    def _reasons(self, doc: Document, j: int, words: tuple[np.ndarray, np.ndarray], nearby: int) -> tuple[Reason, ...]:
         reasons = []
         terms = self._shared_terms(words, self.profiles.words[j], limit=5)
         if terms:
@@ -476,16 +484,16 @@ class Engine:
             reasons.append(Reason("themes", tuple(shared), len(shared)))
         if nearby:
             reasons.append(Reason("nearby", (), nearby))
-        confirmed = int(self.linked[:, j].sum())
+        confirmed = int(self.confirmed_counts[j])
         if confirmed:
             reasons.append(Reason("confirmed", (), confirmed))
         return tuple(reasons)
 
-    def _shared_terms(self, words: sp.csr_matrix, profile: np.ndarray, limit: int) -> list[str]:
-        row = sp.csr_matrix(words)
-        contributions = row.data * profile[row.indices]
+    def _shared_terms(self, words: tuple[np.ndarray, np.ndarray], profile: np.ndarray, limit: int) -> list[str]:
+        indices, data = words
+        contributions = data * profile[indices]
         stems = self._stems_by_column()
-        picked = [stems[row.indices[k]] for k in np.argsort(-contributions, kind="stable") if contributions[k] > 0]
+        picked = [stems[indices[k]] for k in np.argsort(-contributions, kind="stable") if contributions[k] > 0]
         # short words are mostly grammar ("in", "de", "och"): no help to a reader
         readable = [self.analyzer.readable(s) for s in picked]
         return [w for w in readable if len(w) >= 4][:limit]

@@ -126,7 +126,7 @@ class Vectorizer:
         return sp.csr_matrix((data, (rows, cols)), shape=(len(tokens), len(self.gram_index)))
 
     def fit_transform(self, texts: Sequence[tuple[str, str]]) -> tuple[list[Analysed], Vectors]:
-        self.analyzer.set_default_language(f"{t}. {d}" for t, d in texts)
+        self.analyzer.set_default_language([f"{t}. {d}" for t, d in texts])
         analysed = [self.analyse(t, d) for t, d in texts]
         for item, (title, description) in zip(analysed, texts):
             self.analyzer.remember_surface(item.stems, title, description)
