@@ -68,6 +68,11 @@ class Theme(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
     name_sv = models.CharField(_("name (Swedish)"), max_length=120, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # Reports in this theme older than this are overdue in the staff queue; empty means no target.
+    target_days = models.PositiveSmallIntegerField(
+        _("target handling time (days)"), null=True, blank=True,
+        help_text=_("Open reports older than this stand out as overdue in the triage queue."),
+    )
 
     class Meta:
         ordering = ["name"]
