@@ -265,3 +265,21 @@ class InternalNote(models.Model):
     class Meta:
         ordering = ["created_at"]
 
+
+
+class SavedFilter(models.Model):
+    """A civil servant's named view of the triage queue, kept as the queue's query string."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="savedfilter_unique_user_name")]
+
+    def __str__(self) -> str:
+        return self.name
