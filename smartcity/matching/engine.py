@@ -177,6 +177,8 @@ class Engine:
                 members = self._confident(z, cfg.prf_min_z, cfg.prf_min_margin)
             report(2 + round_, stages)
         self.members = members
+        self._support = None
+        self.kinds_plain = np.array([d.kind for d in self.documents])
         self.confirmed_counts = np.asarray(self.linked.sum(axis=0)).ravel().astype(int)
         self.geo = self._geo_counts(self._confident(z, cfg.min_z, cfg.min_margin))
         z += cfg.geo_weight * self.geo_share()
@@ -570,6 +572,14 @@ class Engine:
         return [sorted(m) for m in clusters.values()
                 if len({self.documents[i].department for i in m}) >= 2]
 
+    def _flag_support(self) -> sp.csc_matrix:
+        """Confidently placed items per challenge, computed once per fit."""
+        if getattr(self, "_support", None) is None:
+            self._support = sp.csc_matrix(self._confident(self.z, self.config.min_z, self.config.min_margin))
+            self.linked_by_challenge = sp.csc_matrix(self.linked)
+            self.pilot_rows = np.flatnonzero(self.kinds_plain == "pilot")
+        return self._support
+
     def _similarity(self, rows: list[int], columns: list[int]) -> np.ndarray:
         cfg = self.config
         words = _dense(self.vectors.words[rows] @ self.vectors.words[columns].T)
@@ -581,11 +591,10 @@ class Engine:
         docs = self.documents
         if j is not None:
             column = self.z[:, j]
-            confident = self._confident(self.z, cfg.min_z, cfg.min_margin)
-            supporters = set(confident[:, j].nonzero()[0]) | set(self.linked[:, j].nonzero()[0])
+            confident = self._flag_support()
+            supporters = set(confident[:, j].indices) | set(self.linked_by_challenge[:, j].indices)
             reports = sorted((i for i in supporters if docs[i].kind == "report"), key=lambda i: -column[i])
-            pilots = sorted(i for i in range(len(docs)) if docs[i].kind == "pilot"
-                            and column[i] >= cfg.min_z)
+            pilots = [int(i) for i in self.pilot_rows if column[i] >= cfg.min_z]
             score = float(np.mean([_sigmoid(column[i] - cfg.flag_min_z) for i in members]))
             title = None
         else:

@@ -83,6 +83,7 @@ class Analyzer:
         self.min_token_length = min_token_length
         self._stemmers: dict[str, _Stemmer] = {}
         self._stem_cache: dict[tuple[str, str], str] = {}
+        self._fold_cache: dict[str, str] = {}
         # stem -> surface words seen with it, to explain matches in readable words
         self.surface: dict[str, Counter[str]] = {}
 
@@ -114,8 +115,9 @@ class Analyzer:
         """(stems, folded tokens) of a text; tokens shorter than the minimum are dropped."""
         language = language or self.language(text)
         tokens = [t for t in tokenize(text) if len(t) >= self.min_token_length]
-        stems = [self.stem(t, language) for t in tokens]
-        return stems, [fold(t) for t in tokens]
+        cache, folded = self._stem_cache, self._fold_cache
+        stems = [cache.get((language, t)) or self.stem(t, language) for t in tokens]
+        return stems, [folded.get(t) or folded.setdefault(t, fold(t)) for t in tokens]
 
     def remember_surface(self, stems: Sequence[str], title: str, description: str) -> None:
         tokens = [t for text in (title, description) for t in tokenize(text)
