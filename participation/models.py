@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -148,6 +149,16 @@ class Report(models.Model):
         super().save(*args, **kwargs)
 
 
+class ReporterContactQuerySet(models.QuerySet):
+    def due_for_erasure(self, now, retention_days: int):
+        """Contacts of reports closed more than `retention_days` ago that still hold details."""
+        cutoff = now - timedelta(days=retention_days)
+        return self.filter(report__closed_at__lt=cutoff, erased_at__isnull=True)
+
+    def erase(self, now) -> int:
+        return self.update(email="", name="", phone="", erased_at=now)
+
+
 class ReporterContact(models.Model):
     """How to reach the reporter. Kept apart from the public record; erased after the retention period."""
 
@@ -159,6 +170,10 @@ class ReporterContact(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Set by the unsubscribe link in an update email: no more updates to this address.
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReporterContactQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("reporter contact")
@@ -240,6 +255,8 @@ class StatusChange(models.Model):
     to_department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     message = models.TextField(blank=True, max_length=4000)
     is_public = models.BooleanField(default=True)
+    # Delivery bookkeeping, not history: the email task claims a row by setting this once.
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
