@@ -55,6 +55,34 @@ CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "privacy@example.org")
 # Reporter contact details are erased this many days after a report is closed.
 REPORTER_CONTACT_RETENTION_DAYS = env_int("REPORTER_CONTACT_RETENTION_DAYS", 365)
 
+
+def env_bounds(name: str, default: str) -> tuple[float, float, float, float]:
+    raw = os.environ.get(name) or default
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(part) for part in raw.split(","))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be min_lon,min_lat,max_lon,max_lat, got {raw!r}") from error
+    if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+        raise ImproperlyConfigured(f"{name} is not a valid bounding box: {raw!r}")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+# Reports must lie inside the city's bounding box (min_lon,min_lat,max_lon,max_lat); default: The Hague.
+CITY_BOUNDS = env_bounds("CITY_BOUNDS", "4.18,52.00,4.42,52.14")
+MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = os.environ.get(
+    "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+)
+# Per client (IP address) and hour: reports and supports from people without an account.
+ANONYMOUS_REPORTS_PER_HOUR = env_int("ANONYMOUS_REPORTS_PER_HOUR", 10)
+ANONYMOUS_SUPPORTS_PER_HOUR = env_int("ANONYMOUS_SUPPORTS_PER_HOUR", 30)
+# POST /api/v1/reports: anonymous clients and residents are throttled; staff and integrations hardly.
+REPORT_API_RATES = {
+    "anonymous": os.environ.get("REPORT_API_ANONYMOUS_RATE", "10/hour"),
+    "resident": os.environ.get("REPORT_API_RESIDENT_RATE", "60/hour"),
+    "staff": os.environ.get("REPORT_API_STAFF_RATE", "20000/hour"),
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -251,6 +279,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["participation-erase-reporter-contacts"] = {
+    "task": "participation.tasks.erase_expired_reporter_contacts",
+    "schedule": 6 * 3600,
+}
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
