@@ -219,3 +219,139 @@ class DepartmentChallenge(models.Model):
     def save(self, *args, **kwargs):
         self.reference = self.reference or None
         super().save(*args, **kwargs)
+
+
+# --- Matching: what the engine suggests and flags, and the runs that produce them --------------
+class MatchingRunQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=[MatchingRun.Status.QUEUED, MatchingRun.Status.RUNNING])
+
+
+class MatchingRun(models.Model):
+    """One full matching run. A run is claimed by one worker at a time (the constraint below)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    objects = MatchingRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("matching run")
+        verbose_name_plural = _("matching runs")
+        constraints = [
+            # Two overlapping full runs would overwrite each other's results: only one may run.
+            models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="matchingrun_one_running"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return round((self.finished_at - self.started_at).total_seconds(), 2)
+        return None
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    ACCEPTED = "accepted", _("accepted")
+    REJECTED = "rejected", _("rejected")
+
+
+class Suggestion(models.Model):
+    """"This item probably belongs to that societal challenge." Accepting it creates the link."""
+
+    class ItemType(models.TextChoices):
+        REPORT = "report", _("report")
+        DEPARTMENT_CHALLENGE = "department_challenge", _("department challenge")
+        PILOT = "pilot", _("pilot")
+
+    item_type = models.CharField(max_length=30, choices=ItemType)
+    item_id = models.PositiveBigIntegerField()
+    societal_challenge = models.ForeignKey(SocietalChallenge, on_delete=models.CASCADE, related_name="suggestions")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ReviewStatus, default=ReviewStatus.OPEN)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-score", "pk"]
+        verbose_name = _("suggestion")
+        verbose_name_plural = _("suggestions")
+        constraints = [
+            # Reruns update the one suggestion per pairing instead of adding another.
+            models.UniqueConstraint(fields=["item_type", "item_id", "societal_challenge"], name="suggestion_unique_pair"),
+        ]
+        indexes = [
+            # The review lists: open suggestions of one kind, strongest first.
+            models.Index(fields=["item_type", "status", "-score"], name="suggestion_type_status_score"),
+            # The suggestions shown on one item's page.
+            models.Index(fields=["item_type", "item_id"], name="suggestion_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_type} {self.item_id} -> {self.societal_challenge_id} ({self.score:.2f})"
+
+
+class Match(models.Model):
+    """A cross-department match flag: department challenges of two or more departments that converge
+    on one societal challenge (or on a proposed new one), with the reports and pilots behind it."""
+
+    societal_challenge = models.ForeignKey(SocietalChallenge, on_delete=models.CASCADE, null=True, blank=True,
+                                           related_name="matches")
+    proposed_title = models.CharField(_("proposed title"), max_length=200, blank=True)
+    department_challenges = models.ManyToManyField(DepartmentChallenge, related_name="matches")
+    reports = models.ManyToManyField("participation.Report", blank=True, related_name="matches")
+    # PILOTS_FIELD
+    score = models.FloatField()
+    reasons = models.JSONField(default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ReviewStatus, default=ReviewStatus.OPEN)
+    # A hash of the members and their texts: a rejected flag stays rejected until they change materially.
+    fingerprint = models.CharField(max_length=64, unique=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-score", "pk"]
+        verbose_name = _("match flag")
+        verbose_name_plural = _("match flags")
+        indexes = [
+            # "Where departments meet": open flags, strongest first.
+            models.Index(fields=["status", "-score"], name="match_status_score"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        return self.societal_challenge.title if self.societal_challenge_id else self.proposed_title

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 if TYPE_CHECKING:
+    from participation.models import Report
     from smartcity.models import DepartmentChallenge, User
 
 
@@ -75,6 +76,41 @@ def can_edit_department_challenge(user: "User", challenge: "DepartmentChallenge"
     return is_administrator(user) or challenge.department_id in department_ids(user)
 
 
+# --- Reports: the staff workspace (see docs/permissions.md for the matrix) ---------------------
+def can_use_staff_workspace(user: "User") -> bool:
+    """The triage queue and the staff report pages: everyone who works for the city reads every report."""
+    return is_staff_member(user)
+
+
+def can_act_on_report(user: "User", report: "Report") -> bool:
+    """Route, change status, write to the reporter, add notes, merge.
+
+    Triagers handle reports no department has yet; once routed, the department's members do.
+    Other departments and the innovation team see the report read-only.
+    """
+    if is_administrator(user):
+        return True
+    if report.department_id is None:
+        return is_triager(user)
+    return report.department_id in department_ids(user)
+
+
+def can_see_reporter_contact(user: "User", report: "Report") -> bool:
+    """Only the roles that may need to call or write the reporter: triagers, the routed department, admins."""
+    return is_administrator(user) or is_triager(user) or (
+        report.department_id is not None and report.department_id in department_ids(user)
+    )
+
+
+def can_link_report_to_societal_challenge(user: "User", report: "Report") -> bool:
+    """Those who handle the report, and the innovation team that curates the challenges."""
+    return can_act_on_report(user, report) or is_innovation_team(user)
+
+
+def can_close_department_challenge(user: "User", challenge: "DepartmentChallenge") -> bool:
+    return can_edit_department_challenge(user, challenge)
+
+
 # --- DRF adapters ---------------------------------------------------------------------------------
 class ReadOnlyOrStaff(BasePermission):
     """Anyone may read; writing needs a staff member. Object rules are checked in the views."""
@@ -91,3 +127,31 @@ class ReadOnlyOrReferenceDataManager(BasePermission):
 class ReadOnlyOrCurator(BasePermission):
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS or can_curate_societal_challenges(request.user)
+
+
+# --- Matching: suggestions and match flags --------------------------------------------------------
+def can_start_matching_run(user: "User") -> bool:
+    return is_staff_member(user)
+
+
+def can_review_suggestion(user: "User", item_type: str, item) -> bool:
+    """Whoever may link the item to a societal challenge may accept or reject a suggestion for it."""
+    if is_administrator(user) or is_innovation_team(user):
+        return True
+    if item_type == "department_challenge":
+        return item.department_id in department_ids(user)
+    if item_type == "report":
+        if item.department_id is None:
+            return is_triager(user)
+        return item.department_id in department_ids(user)
+    return False  # pilots: the innovation team
+
+
+def can_review_match(user: "User", department_ids_in_match: set[int]) -> bool:
+    """The innovation team, or a member of one of the departments that meet in the flag."""
+    return is_administrator(user) or is_innovation_team(user) or bool(department_ids(user) & department_ids_in_match)
+
+
+class StaffOnly(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return is_staff_member(request.user)
