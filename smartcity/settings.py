@@ -54,6 +54,8 @@ SITE_NAME = os.environ.get("SITE_NAME", "Stadslab")
 CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "privacy@example.org")
 # Reporter contact details are erased this many days after a report is closed.
 REPORTER_CONTACT_RETENTION_DAYS = env_int("REPORTER_CONTACT_RETENTION_DAYS", 365)
+# A pilot with no gate decision and no measurement for this many months counts as stranded.
+PILOT_STRANDED_MONTHS = env_int("PILOT_STRANDED_MONTHS", 6)
 
 
 def env_bounds(name: str, default: str) -> tuple[float, float, float, float]:
