@@ -128,8 +128,9 @@ class Vectorizer:
     def fit_transform(self, texts: Sequence[tuple[str, str]]) -> tuple[list[Analysed], Vectors]:
         self.analyzer.set_default_language([f"{t}. {d}" for t, d in texts])
         analysed = [self.analyse(t, d) for t, d in texts]
-        for item, (title, description) in zip(analysed, texts):
-            self.analyzer.remember_surface(item.stems, title, description)
+        # readable words for stems: a deterministic sample of texts is enough to know them
+        for k in range(0, len(texts), max(1, len(texts) // 5000)):
+            self.analyzer.remember_surface(analysed[k].stems, *texts[k])
         word_counts = self._counts(analysed, self.stem_index, "stems", grow=True)
         token_counts = self._counts(analysed, self.token_index, "tokens", grow=True)
         vocabulary = sorted(self.token_index, key=self.token_index.__getitem__)
