@@ -66,6 +66,13 @@ class LanguageDetector:
             except (ImportError, ValueError, OSError):  # detection is a nicety, not a must
                 self._identifier = None
 
+    def __getstate__(self) -> dict:
+        # The identifier's model is tens of megabytes and ships with py3langid: load it again instead.
+        return {"languages": self.languages, "min_confidence": self.min_confidence}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["languages"], state["min_confidence"])
+
     def detect(self, text: str, fallback: str) -> str:
         if self._identifier is None or not text.strip():
             return fallback
@@ -86,6 +93,10 @@ class Analyzer:
         self._fold_cache: dict[str, str] = {}
         # stem -> surface words seen with it, to explain matches in readable words
         self.surface: dict[str, Counter[str]] = {}
+
+    def __getstate__(self) -> dict:
+        # The C stemmers cannot be pickled; they are made again on first use after loading.
+        return {**self.__dict__, "_stemmers": {}}
 
     def set_default_language(self, texts: Iterable[str]) -> None:
         """The corpus' main language: the fallback for texts too short to tell."""
