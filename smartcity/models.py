@@ -327,7 +327,7 @@ class Match(models.Model):
     proposed_title = models.CharField(_("proposed title"), max_length=200, blank=True)
     department_challenges = models.ManyToManyField(DepartmentChallenge, related_name="matches")
     reports = models.ManyToManyField("participation.Report", blank=True, related_name="matches")
-    # PILOTS_FIELD
+    pilots = models.ManyToManyField("pilots.Pilot", blank=True, related_name="matches")
     score = models.FloatField()
     reasons = models.JSONField(default=list, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=ReviewStatus, default=ReviewStatus.OPEN)

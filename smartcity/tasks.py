@@ -5,6 +5,7 @@ import smtplib
 
 from celery import shared_task
 from django.core.mail import send_mail
+from django.db import InterfaceError, OperationalError
 
 
 @shared_task(
@@ -18,3 +19,39 @@ from django.core.mail import send_mail
 def send_email(*, to: list[str], subject: str, body: str) -> int:
     """Send one plain-text email. A mail server that is down is retried with back-off."""
     return send_mail(subject, body, None, to)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    max_retries=5,
+    acks_late=True,
+)
+def run_matching(self, *, run_id: int) -> dict | None:
+    """A full matching run. Claiming the run row makes a redelivered or duplicate task a no-op."""
+    from smartcity.models import MatchingRun
+    from smartcity.services import matching_run_execute
+
+    run = matching_run_execute(run_id=run_id)
+    if run is None and MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.QUEUED).exists():
+        # Another run holds the lock: try again when it has had time to finish.
+        raise self.retry(countdown=30, max_retries=60)
+    return run.counts if run else None
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=2, max_retries=5, time_limit=120,
+             soft_time_limit=100)
+def score_item(*, item_type: str, item_id: int) -> int:
+    """Score one saved report, department challenge or pilot against the latest model."""
+    from smartcity.services import matching_score_item
+
+    return matching_score_item(item_type=item_type, item_id=item_id)
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, max_retries=5)
+def start_matching_run() -> int:
+    """For Celery beat: queue a full run (or find the one already queued)."""
+    from smartcity.services import matching_run_start
+
+    return matching_run_start(by=None).pk

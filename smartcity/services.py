@@ -1,0 +1,333 @@
+"""Cross-app workflows of the hub: the matching layer that feeds the engine and writes its results,
+and the review decisions on suggestions and match flags.
+
+The engine (smartcity/matching/) is plain Python. This module reads the rows it needs in a few
+queries, runs it, and writes Suggestions and Matches idempotently (unique constraints, upserts).
+"""
+from __future__ import annotations
+
+import logging
+import pickle
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from participation.models import Report
+from pilots.models import Pilot
+from smartcity.matching import engine as matching
+from smartcity.models import DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge, Suggestion, User
+
+log = logging.getLogger(__name__)
+
+ItemType = Suggestion.ItemType
+MODEL_PATH = "matching/engine.pickle"
+MODELS = {ItemType.REPORT: Report, ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge, ItemType.PILOT: Pilot}
+WRITE_BATCH = 2000
+
+
+# --- Feeding the engine -------------------------------------------------------------------------
+def _key(item_type: str, pk: int) -> str:
+    return f"{item_type}:{pk}"
+
+
+def _split(key: str) -> tuple[str, int]:
+    item_type, pk = key.split(":")
+    return item_type, int(pk)
+
+
+def _decisions() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per item key: challenge keys staff confirmed (accepted suggestions) and rejected."""
+    accepted: dict[str, set[str]] = defaultdict(set)
+    rejected: dict[str, set[str]] = defaultdict(set)
+    rows = Suggestion.objects.exclude(status=ReviewStatus.OPEN).values_list(
+        "item_type", "item_id", "societal_challenge_id", "status"
+    )
+    for item_type, item_id, challenge_id, status in rows.iterator(chunk_size=10_000):
+        target = accepted if status == ReviewStatus.ACCEPTED else rejected
+        target[_key(item_type, item_id)].add(str(challenge_id))
+    return accepted, rejected
+
+
+def _links(through, item_field: str, item_type: str) -> dict[str, set[str]]:
+    links: dict[str, set[str]] = defaultdict(set)
+    for item_id, challenge_id in through.objects.values_list(item_field, "societalchallenge_id").iterator(chunk_size=10_000):
+        links[_key(item_type, item_id)].add(str(challenge_id))
+    return links
+
+
+def _themes(through, item_field: str) -> dict[int, tuple[str, ...]]:
+    themes: dict[int, list[str]] = defaultdict(list)
+    for item_id, slug in through.objects.values_list(item_field, "theme__slug").iterator(chunk_size=10_000):
+        themes[item_id].append(slug)
+    return {pk: tuple(sorted(slugs)) for pk, slugs in themes.items()}
+
+
+def engine_challenges() -> list[matching.Challenge]:
+    themes = _themes(SocietalChallenge.themes.through, "societalchallenge_id")
+    rows = SocietalChallenge.objects.filter(status=SocietalChallenge.Status.OPEN).values_list("pk", "title", "description")
+    return [matching.Challenge(key=str(pk), title=title, description=description, themes=themes.get(pk, ()))
+            for pk, title, description in rows]
+
+
+def _document(item_type: str, pk: int, title: str, description: str, *, themes=(), department=None, point=None,
+              links: dict, accepted: dict, rejected: dict) -> matching.Document:
+    key = _key(item_type, pk)
+    return matching.Document(
+        key=key, kind=str(item_type), title=title, description=description, themes=tuple(themes),
+        department=department, point=point,
+        linked=tuple(sorted(links.get(key, set()) | accepted.get(key, set()))),
+        rejected=tuple(sorted(rejected.get(key, set()))),
+    )
+
+
+def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Document]:
+    """Every item the engine places, read in a constant number of queries (or just one item)."""
+    accepted, rejected = _decisions()
+    documents: list[matching.Document] = []
+    item_type, item_pk = only if only else (None, None)
+
+    if item_type in (None, ItemType.REPORT):
+        links = _links(Report.societal_challenges.through, "report_id", ItemType.REPORT)
+        reports = Report.objects.public().exclude(status=Report.Status.DUPLICATE)
+        if item_pk:
+            reports = reports.filter(pk=item_pk)
+        rows = reports.values_list("pk", "title", "description", "theme__slug", "latitude", "longitude")
+        for pk, title, description, theme, latitude, longitude in rows.iterator(chunk_size=10_000):
+            documents.append(_document(ItemType.REPORT, pk, title, description, themes=(theme,) if theme else (),
+                                       point=(latitude, longitude), links=links, accepted=accepted, rejected=rejected))
+
+    if item_type in (None, ItemType.DEPARTMENT_CHALLENGE):
+        links = _links(DepartmentChallenge.societal_challenges.through, "departmentchallenge_id", ItemType.DEPARTMENT_CHALLENGE)
+        themes = _themes(DepartmentChallenge.themes.through, "departmentchallenge_id")
+        challenges = DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN)
+        if item_pk:
+            challenges = challenges.filter(pk=item_pk)
+        for pk, title, description, department in challenges.values_list("pk", "title", "description", "department__slug"):
+            documents.append(_document(ItemType.DEPARTMENT_CHALLENGE, pk, title, description, themes=themes.get(pk, ()),
+                                       department=department, links=links, accepted=accepted, rejected=rejected))
+
+    if item_type in (None, ItemType.PILOT):
+        links = _links(Pilot.societal_challenges.through, "pilot_id", ItemType.PILOT)
+        pilots = Pilot.objects.all()
+        if item_pk:
+            pilots = pilots.filter(pk=item_pk)
+        for pk, title, description, department in pilots.values_list("pk", "title", "description", "lead_department__slug"):
+            documents.append(_document(ItemType.PILOT, pk, title, description, department=department,
+                                       links=links, accepted=accepted, rejected=rejected))
+    return documents
+
+
+# --- The fitted model, shared by the full run and the scoring of single items ---------------------
+_cache: dict[str, object] = {}
+
+
+def _save_model(engine: matching.Engine, run_id: int) -> None:
+    payload = pickle.dumps({"run": run_id, "engine": engine}, protocol=pickle.HIGHEST_PROTOCOL)
+    if default_storage.exists(MODEL_PATH):
+        default_storage.delete(MODEL_PATH)
+    default_storage.save(MODEL_PATH, ContentFile(payload))
+    _cache.update(run=run_id, engine=engine)
+
+
+def _load_model() -> matching.Engine | None:
+    """The model of the latest finished run: kept in memory, reloaded when a newer run has finished."""
+    latest = MatchingRun.objects.filter(status=MatchingRun.Status.DONE).values_list("pk", flat=True).first()
+    if latest is None:
+        return None
+    if _cache.get("run") == latest:
+        return _cache["engine"]  # type: ignore[return-value]
+    if not default_storage.exists(MODEL_PATH):
+        return None
+    with default_storage.open(MODEL_PATH, "rb") as handle:
+        # Our own file, written by _save_model; never a user upload.
+        data = pickle.load(handle)  # noqa: S301
+    _cache.update(run=data["run"], engine=data["engine"])
+    return data["engine"]
+
+
+# --- Writing results -----------------------------------------------------------------------------------
+def _reasons(reasons: Iterable[matching.Reason]) -> list[dict]:
+    return [{"code": r.code, "values": list(r.values), "count": r.count} for r in reasons]
+
+
+def _write_suggestions(found: list[matching.Suggestion], *, scope: Q | None = None) -> int:
+    """Upsert what the engine found; drop open suggestions in scope that it no longer finds.
+    Decided suggestions keep their status: a rejection stays a rejection."""
+    rows = []
+    for s in found:
+        item_type, item_id = _split(s.item)
+        rows.append(Suggestion(item_type=item_type, item_id=item_id, societal_challenge_id=int(s.challenge),
+                               score=round(s.score, 4), reasons=_reasons(s.reasons)))
+    keep = {(r.item_type, r.item_id, r.societal_challenge_id) for r in rows}
+    stale = Suggestion.objects.filter(status=ReviewStatus.OPEN)
+    if scope is not None:
+        stale = stale.filter(scope)
+    stale_ids = [pk for pk, t, i, c in stale.values_list("pk", "item_type", "item_id", "societal_challenge_id")
+                 if (t, i, c) not in keep]
+    for start in range(0, len(stale_ids), WRITE_BATCH):
+        Suggestion.objects.filter(pk__in=stale_ids[start:start + WRITE_BATCH]).delete()
+    Suggestion.objects.bulk_create(
+        rows, batch_size=WRITE_BATCH, update_conflicts=True,
+        unique_fields=["item_type", "item_id", "societal_challenge"], update_fields=["score", "reasons", "updated_at"],
+    )
+    return len(rows)
+
+
+def _write_matches(flags: list[matching.MatchFlag]) -> int:
+    """Open flags are replaced by this run's; accepted and rejected ones stay. A flag whose
+    fingerprint was rejected before is not raised again."""
+    decided = set(Match.objects.exclude(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
+    Match.objects.filter(status=ReviewStatus.OPEN).delete()
+    written = 0
+    for flag in flags:
+        if flag.fingerprint in decided:
+            continue
+        match = Match.objects.create(
+            societal_challenge_id=int(flag.challenge) if flag.challenge else None,
+            proposed_title=(flag.proposed_title or "")[:200], score=round(flag.score, 4),
+            reasons=_reasons(flag.reasons), fingerprint=flag.fingerprint,
+        )
+        match.department_challenges.set([_split(k)[1] for k in flag.department_challenges])
+        match.reports.set([_split(k)[1] for k in flag.reports])
+        match.pilots.set([_split(k)[1] for k in flag.pilots])
+        written += 1
+    return written
+
+
+# --- The workflows ------------------------------------------------------------------------------------
+def matching_run_start(*, by: User | None) -> MatchingRun:
+    """Queue a full run unless one is already queued or running; return the run that will do the work."""
+    with transaction.atomic():
+        active = MatchingRun.objects.select_for_update().active().order_by("created_at").first()
+        if active:
+            return active
+        run = MatchingRun.objects.create(started_by=by if by and by.is_authenticated else None)
+    from smartcity.tasks import run_matching
+
+    transaction.on_commit(lambda: run_matching.delay(run_id=run.pk))
+    return run
+
+
+def _claim(run_id: int) -> bool:
+    """Move a queued run to running. False when it is not queued any more, or another run is running."""
+    stale_before = timezone.now() - timezone.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    # A run that has been "running" for longer than a task may live was left by a killed worker.
+    MatchingRun.objects.filter(status=MatchingRun.Status.RUNNING, started_at__lt=stale_before).update(
+        status=MatchingRun.Status.FAILED, finished_at=timezone.now(), error="The worker stopped during the run."
+    )
+    try:
+        with transaction.atomic():
+            claimed = MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.QUEUED).update(
+                status=MatchingRun.Status.RUNNING, started_at=timezone.now()
+            )
+    except IntegrityError:
+        return False  # another run is running; the task retries later
+    return claimed == 1
+
+
+def matching_run_execute(*, run_id: int) -> MatchingRun | None:
+    """Do a full run: fit the engine on everything, write suggestions and flags in one transaction."""
+    if not _claim(run_id):
+        return None
+    run = MatchingRun.objects.get(pk=run_id)
+    try:
+        challenges = engine_challenges()
+        documents = engine_documents()
+
+        def progress(done: int, total: int) -> None:
+            # Fitting is most of the work; the last step (writing) is counted separately.
+            MatchingRun.objects.filter(pk=run_id).update(progress_done=done, progress_total=total + 1)
+
+        engine = matching.Engine().fit(challenges, documents, progress=progress)
+        suggestions = engine.suggestions()
+        flags = engine.match_flags()
+        with transaction.atomic():
+            written = _write_suggestions(suggestions)
+            flagged = _write_matches(flags)
+            counts = {"challenges": len(challenges), "items": len(documents), "suggestions": written, "matches": flagged}
+            MatchingRun.objects.filter(pk=run_id).update(
+                status=MatchingRun.Status.DONE, finished_at=timezone.now(), counts=counts,
+                progress_done=F("progress_total"),
+            )
+        _save_model(engine, run_id)
+    except (OperationalError, InterfaceError):
+        # A transient database error: hand the run back so the task's retry can claim it again.
+        MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.QUEUED, started_at=None)
+        raise
+    except Exception as error:
+        log.exception("matching run %s failed", run_id)
+        MatchingRun.objects.filter(pk=run_id).update(
+            status=MatchingRun.Status.FAILED, finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def matching_score_item(*, item_type: str, item_id: int) -> int:
+    """Score one new or changed item against the latest fitted model and rewrite its open suggestions.
+
+    Without a fitted model yet, or for a societal challenge (a new column), a full run is queued instead."""
+    engine = _load_model()
+    if engine is None:
+        matching_run_start(by=None)
+        return 0
+    documents = engine_documents(only=(item_type, item_id))
+    found = [s for doc in documents for s in engine.suggest(doc) if s.challenge in engine.challenge_index]
+    known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found]).values_list("pk", flat=True))
+    found = [s for s in found if int(s.challenge) in known]
+    with transaction.atomic():
+        return _write_suggestions(found, scope=Q(item_type=item_type, item_id=item_id))
+
+
+def matching_queue_item(*, item_type: str, item_id: int) -> None:
+    """Call after saving a report, department challenge or pilot: it is scored once the transaction commits."""
+    from smartcity.tasks import score_item
+
+    score_item.delay_on_commit(item_type=str(item_type), item_id=item_id)
+
+
+# --- Review decisions --------------------------------------------------------------------------------------
+def suggestion_item(suggestion: Suggestion):
+    return MODELS[suggestion.item_type].objects.get(pk=suggestion.item_id)
+
+
+@transaction.atomic
+def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason: str = "") -> Suggestion:
+    """Accept (and link the item to the challenge) or reject a suggestion."""
+    suggestion = Suggestion.objects.select_for_update().get(pk=suggestion.pk)
+    suggestion.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
+    suggestion.decided_by, suggestion.decided_at, suggestion.decision_reason = by, timezone.now(), reason[:300]
+    suggestion.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"])
+    item = suggestion_item(suggestion)
+    if accept:
+        item.societal_challenges.add(suggestion.societal_challenge_id)
+    else:
+        item.societal_challenges.remove(suggestion.societal_challenge_id)
+    return suggestion
+
+
+@transaction.atomic
+def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> Match:
+    """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it."""
+    match = Match.objects.select_for_update().get(pk=match.pk)
+    match.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
+    match.decided_by, match.decided_at, match.decision_reason = by, timezone.now(), reason[:300]
+    if accept:
+        if match.societal_challenge_id is None:
+            match.societal_challenge = SocietalChallenge.objects.create(
+                title=match.proposed_title or "?", status=SocietalChallenge.Status.OPEN, created_by=by,
+                description="\n\n".join(f"{c.department.name}: {c.title}"
+                                        for c in match.department_challenges.select_related("department")),
+            )
+        for related in (match.department_challenges, match.reports, match.pilots):
+            for item in related.all():
+                item.societal_challenges.add(match.societal_challenge)
+    match.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "societal_challenge", "updated_at"])
+    return match

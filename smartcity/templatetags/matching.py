@@ -1,0 +1,42 @@
+"""Render the matching engine's reasons as sentences in the reader's language."""
+from django import template
+from django.utils.translation import gettext as _, ngettext
+
+from smartcity.models import Department, Theme
+
+register = template.Library()
+
+
+@register.simple_tag
+def reason_text(reason: dict) -> str:
+    code, values, count = reason.get("code"), reason.get("values") or [], reason.get("count") or 0
+    if code == "terms":
+        return _("Words in both texts: %(terms)s") % {"terms": ", ".join(values)}
+    if code == "themes":
+        names = dict(Theme.objects.filter(slug__in=values).values_list("slug", "name"))
+        return _("Shared themes: %(themes)s") % {"themes": ", ".join(names.get(v, v) for v in values)}
+    if code == "nearby":
+        return ngettext("%(count)s nearby report is already linked to it", "%(count)s nearby reports are already linked to it",
+                        count) % {"count": count}
+    if code == "confirmed":
+        return ngettext("Learned from %(count)s item staff linked to it", "Learned from %(count)s items staff linked to it",
+                        count) % {"count": count}
+    if code == "departments":
+        names = dict(Department.objects.filter(slug__in=values).values_list("slug", "name"))
+        return _("Departments that meet: %(departments)s") % {"departments": ", ".join(names.get(v, v) for v in values)}
+    if code == "reports":
+        return ngettext("%(count)s resident report supports it", "%(count)s resident reports support it", count) % {"count": count}
+    if code == "pilots":
+        return ngettext("%(count)s pilot already tackles it", "%(count)s pilots already tackle it", count) % {"count": count}
+    return ", ".join(values) or str(count)
+
+
+@register.simple_tag
+def suggestions_for(item_type: str, item):
+    """Open suggestions for one item, strongest first."""
+    from smartcity.models import ReviewStatus, Suggestion
+
+    if item is None:
+        return []
+    return list(Suggestion.objects.filter(item_type=item_type, item_id=item.pk, status=ReviewStatus.OPEN)
+                .select_related("societal_challenge").order_by("-score"))

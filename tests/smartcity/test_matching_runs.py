@@ -1,0 +1,176 @@
+"""The matching layer: full runs through the API, idempotent writes, staff decisions, the run lock."""
+from __future__ import annotations
+
+import pytest
+
+from participation.models import Report
+from smartcity import services
+from smartcity.models import (Department, DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge,
+                              Suggestion)
+from tests.smartcity.test_matching_engine import CHALLENGES, REPORTS
+
+
+@pytest.fixture
+def city(db, department_a, department_b):
+    """The engine tests' challenges and reports as rows, plus two departments describing flooding."""
+    challenges = {c.key: SocietalChallenge.objects.create(title=c.title, description=c.description, reference=f"sc-{c.key}")
+                  for c in CHALLENGES}
+    reports = {}
+    for i, doc in enumerate(REPORTS):
+        key = doc.key.split(":")[1]
+        reports[key] = Report.objects.create(title=doc.title, description=doc.description, reference=f"r-{key}",
+                                             latitude=52.07 + i * 0.001, longitude=4.30)
+    sewers = DepartmentChallenge.objects.create(
+        department=department_a, reference="dc-sewers", title="Gemengd rioolstelsel overbelast bij extreme neerslag",
+        description="Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in.")
+    tunnels = DepartmentChallenge.objects.create(
+        department=department_b, reference="dc-tunnels", title="Onderdoorgangen te laat afgesloten bij wolkbreuken",
+        description="Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan.")
+    return {"challenges": challenges, "reports": reports, "sewers": sewers, "tunnels": tunnels}
+
+
+def start_run(client) -> dict:
+    response = client.post("/api/v1/matching/runs", {}, format="json")
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def test_a_staff_member_starts_a_full_run_and_follows_it_to_done(city, token_client_for, civil_servant,
+                                                                  django_capture_on_commit_callbacks):
+    client = token_client_for(civil_servant)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_run(client)
+    assert set(run) >= {"id", "status"}
+    run = client.get(f"/api/v1/matching/runs/{run['id']}").json()
+    assert run["status"] == "done", run
+    assert run["counts"]["suggestions"] > 0 and run["duration_seconds"] is not None
+    assert run["progress"]["done"] == run["progress"]["total"] > 0
+
+
+def test_suggestions_name_the_item_and_the_challenge_by_reference(city, token_client_for, civil_servant,
+                                                                  django_capture_on_commit_callbacks):
+    client = token_client_for(civil_servant)
+    with django_capture_on_commit_callbacks(execute=True):
+        start_run(client)
+    body = client.get("/api/v1/suggestions", {"itemType": "report"}).json()
+    by_item = {}
+    for s in body["results"]:
+        assert s["item"]["type"] == "report" and s["status"] == "open" and 0 <= s["score"] <= 1
+        assert s["reasons"] and {"code", "values", "count"} <= set(s["reasons"][0])
+        by_item.setdefault(s["item"]["reference"], []).append(s)
+    assert by_item["r-1"][0]["societal_challenge"]["reference"] == "sc-flooding"
+    assert by_item["r-7"][0]["societal_challenge"]["reference"] == "sc-lighting"
+    assert "r-14" not in by_item  # a passport question belongs to no challenge: the engine stays quiet
+
+
+def test_a_flag_brings_two_departments_together_on_the_right_challenge(city, token_client_for, civil_servant,
+                                                                       django_capture_on_commit_callbacks):
+    client = token_client_for(civil_servant)
+    with django_capture_on_commit_callbacks(execute=True):
+        start_run(client)
+    flags = client.get("/api/v1/matches", {"status": "open"}).json()["results"]
+    flood = [f for f in flags if f["societal_challenge"] and f["societal_challenge"]["reference"] == "sc-flooding"]
+    assert len(flood) == 1
+    assert {d["reference"] for d in flood[0]["department_challenges"]} == {"dc-sewers", "dc-tunnels"}
+    assert {d["department"] for d in flood[0]["department_challenges"]} == {"stadsbeheer", "veiligheid"}
+    assert flood[0]["reports"], "the residents' reports about flooding support the flag"
+
+
+def test_a_second_run_duplicates_nothing(city, django_capture_on_commit_callbacks):
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.matching_run_start(by=None)
+        assert MatchingRun.objects.get(pk=run.pk).status == MatchingRun.Status.DONE
+    first = sorted(Suggestion.objects.values_list("item_type", "item_id", "societal_challenge_id"))
+    assert len(first) == len(set(first))
+    assert Match.objects.count() == len(set(Match.objects.values_list("fingerprint", flat=True))) >= 1
+
+
+def test_accepting_links_the_item_and_rejecting_keeps_the_pairing_away(city, admin_user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    flood = city["challenges"]["flooding"]
+    accepted = Suggestion.objects.get(item_type="report", item_id=city["reports"]["1"].pk, societal_challenge=flood)
+    services.suggestion_decide(suggestion=accepted, accept=True, by=admin_user)
+    assert flood in city["reports"]["1"].societal_challenges.all()
+    rejected = Suggestion.objects.get(item_type="report", item_id=city["reports"]["2"].pk, societal_challenge=flood)
+    services.suggestion_decide(suggestion=rejected, accept=False, by=admin_user, reason="It is groundwater")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    rejected.refresh_from_db()
+    assert rejected.status == ReviewStatus.REJECTED and rejected.decision_reason == "It is groundwater"
+    assert Suggestion.objects.get(pk=accepted.pk).status == ReviewStatus.ACCEPTED
+
+
+def test_a_rejected_flag_is_not_raised_again(city, admin_user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    flag = Match.objects.get(societal_challenge=city["challenges"]["flooding"])
+    services.match_decide(match=flag, accept=False, by=admin_user, reason="Different problems")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    assert list(Match.objects.filter(societal_challenge=city["challenges"]["flooding"]).values_list("status", flat=True)) == [
+        ReviewStatus.REJECTED]
+
+
+def test_accepting_a_proposed_flag_creates_the_challenge_and_links_the_items(db, admin_user, department_a, department_b):
+    a = DepartmentChallenge.objects.create(department=department_a, title="Wachttijden paspoorten", description="x")
+    b = DepartmentChallenge.objects.create(department=department_b, title="Wachttijden balie", description="y")
+    flag = Match.objects.create(proposed_title="Wachttijden paspoorten", score=0.8, fingerprint="f" * 64)
+    flag.department_challenges.set([a, b])
+    services.match_decide(match=flag, accept=True, by=admin_user)
+    flag.refresh_from_db()
+    assert flag.status == ReviewStatus.ACCEPTED and flag.societal_challenge.title == "Wachttijden paspoorten"
+    assert list(a.societal_challenges.all()) == [flag.societal_challenge] == list(b.societal_challenges.all())
+
+
+def test_a_second_run_waits_while_one_is_running(db):
+    running = MatchingRun.objects.create(status=MatchingRun.Status.RUNNING)
+    queued = MatchingRun.objects.create()
+    assert services.matching_run_execute(run_id=queued.pk) is None
+    assert MatchingRun.objects.get(pk=queued.pk).status == MatchingRun.Status.QUEUED
+    assert services.matching_run_start(by=None) == running  # no third run is queued beside them
+
+
+def test_a_new_report_is_scored_against_the_latest_model(city, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    report = Report.objects.create(title="Weer wateroverlast", description="Na de hoosbui stond de straat blank en "
+                                   "het riool liep over, het regenwater bleef uren staan.", latitude=52.08, longitude=4.3)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_queue_item(item_type="report", item_id=report.pk)
+    best = Suggestion.objects.filter(item_type="report", item_id=report.pk).order_by("-score").first()
+    assert best is not None and best.societal_challenge == city["challenges"]["flooding"]
+
+
+def test_residents_cannot_start_runs_or_read_suggestions(token_client_for, resident, api_client):
+    assert api_client.post("/api/v1/matching/runs", {}, format="json").status_code == 401
+    client = token_client_for(resident)
+    assert client.post("/api/v1/matching/runs", {}, format="json").status_code == 403
+    assert client.get("/api/v1/suggestions").status_code == 403
+    assert not MatchingRun.objects.exists()
+
+
+def test_another_department_cannot_decide_on_a_challenges_suggestion(city, token_client_for, other_civil_servant,
+                                                                    civil_servant):
+    flood = city["challenges"]["flooding"]
+    suggestion = Suggestion.objects.create(item_type="department_challenge", item_id=city["sewers"].pk,
+                                           societal_challenge=flood, score=0.9)
+    refused = token_client_for(other_civil_servant).patch(f"/api/v1/suggestions/{suggestion.pk}", {"status": "accepted"},
+                                                          format="json")
+    assert refused.status_code == 403 and refused["Content-Type"] == "application/problem+json"
+    assert not city["sewers"].societal_challenges.exists()
+    ok = token_client_for(civil_servant).patch(f"/api/v1/suggestions/{suggestion.pk}", {"status": "accepted"}, format="json")
+    assert ok.status_code == 200 and ok.json()["status"] == "accepted"
+    assert ok.json()["item"] == {"type": "department_challenge", "id": city["sewers"].pk, "reference": "dc-sewers",
+                                 "title": city["sewers"].title}
+    assert list(city["sewers"].societal_challenges.all()) == [flood]
+
+
+def test_a_decision_must_be_accepted_or_rejected(city, token_client_for, admin_user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    suggestion = Suggestion.objects.first()
+    response = token_client_for(admin_user).patch(f"/api/v1/suggestions/{suggestion.pk}", {"status": "maybe"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["invalidParams"][0]["name"] == "status"
