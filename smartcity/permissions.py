@@ -21,6 +21,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 if TYPE_CHECKING:
     from participation.models import Report
+    from pilots.models import Pilot
     from smartcity.models import DepartmentChallenge, User
 
 
@@ -155,3 +156,35 @@ def can_review_match(user: "User", department_ids_in_match: set[int]) -> bool:
 class StaffOnly(BasePermission):
     def has_permission(self, request, view) -> bool:
         return is_staff_member(request.user)
+
+
+# --- Pilots: the portfolio, gates, KPIs ------------------------------------------------------------
+# Everyone reads the public side of a pilot (what, where, why, results, KPIs). The innovation team
+# runs the portfolio: creates and edits pilots, moves stages and records gates. A pilot's own
+# departments (lead and participating) keep its KPIs and measurements. Administrators do everything
+# (is_innovation_team is true for them).
+def can_manage_pilots(user: "User") -> bool:
+    """Create and edit pilots, move them through the stages and record gate decisions."""
+    return is_innovation_team(user)
+
+
+def can_view_portfolio_internals(user: "User") -> bool:
+    """The internal dashboard: budgets, internal notes, gate answers of every pilot."""
+    return is_innovation_team(user)
+
+
+def can_view_pilot_internals(user: "User", pilot: "Pilot") -> bool:
+    """Budget, internal notes and gate answers of one pilot: the innovation team and its departments."""
+    return is_innovation_team(user) or bool(department_ids(user) & pilot.department_ids_involved())
+
+
+def can_edit_pilot_kpis(user: "User", pilot: "Pilot") -> bool:
+    """Define KPIs and enter measurements: the pilot's lead and participating departments."""
+    return is_administrator(user) or (
+        user.is_authenticated and user.is_active and bool(department_ids(user) & pilot.department_ids_involved())
+    )
+
+
+class ReadOnlyOrPilotManager(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return request.method in SAFE_METHODS or can_manage_pilots(request.user)

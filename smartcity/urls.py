@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
 
+from pilots import api as pilots_api
 from smartcity import api, views
 
 app_name = "smartcity"
@@ -16,6 +17,8 @@ router.register("themes", api.ThemeViewSet, basename="theme")
 router.register("departments", api.DepartmentViewSet, basename="department")
 router.register("societal-challenges", api.SocietalChallengeViewSet, basename="societal-challenge")
 router.register("department-challenges", api.DepartmentChallengeViewSet, basename="department-challenge")
+router.register("pilots", pilots_api.PilotViewSet, basename="pilot")
+router.register("kpis", pilots_api.KPIViewSet, basename="kpi")
 
 hub_patterns = (
     [
@@ -43,6 +46,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
+    path("pilots/", include("pilots.urls")),
 ]
 
 if settings.DEBUG:

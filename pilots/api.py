@@ -1,0 +1,310 @@
+"""The pilot portfolio's REST API: /api/v1/pilots, their KPIs and gates, and /api/v1/kpis/{id}/measurements.
+
+- Creating a pilot with a stage records that stage (an import of an existing pilot): no gate.
+- Changing the stage later (PATCH `stage`, or POST .../gates) passes the gate: a refusal is a
+  409 problem+json naming the missing answers in `invalidParams`.
+- Measurements are posted in bulk and are idempotent per (KPI, timestamp).
+"""
+from __future__ import annotations
+
+import math
+
+from django.db import transaction
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from participation.models import Area
+from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
+from smartcity import permissions
+from smartcity.api import NoDeleteViewSet, ReferenceField, _unique_reference, problem_response
+from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
+
+MAX_MEASUREMENTS_PER_REQUEST = 10_000
+
+
+def refusal_response(refusal: GateRefused) -> Response:
+    """A gate refusal as 409 problem+json; missing answers and lessons are listed as invalid params."""
+    invalid = [{"name": f"answers.{c.key}", "code": "required", "reason": c.question} for c in refusal.missing]
+    if refusal.code == "lessons_learned":
+        invalid.append({"name": "lessons_learned", "code": "required", "reason": refusal.messages[0]})
+    return problem_response(status.HTTP_409_CONFLICT, "Conflict", refusal.messages[0], invalid)
+
+
+class PartnerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Partner
+        fields = ["name", "kind"]
+
+
+class PilotSerializer(serializers.ModelSerializer):
+    reference = ReferenceField(validators=[])
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    lead_department = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Department.objects.all(), required=False, allow_null=True
+    )
+    departments = serializers.SlugRelatedField(
+        slug_field="slug", many=True, queryset=Department.objects.all(), required=False
+    )
+    societal_challenges = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=SocietalChallenge.objects.all(), required=False
+    )
+    department_challenges = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=DepartmentChallenge.objects.all(), required=False
+    )
+    area = serializers.SlugRelatedField(slug_field="slug", queryset=Area.objects.all(), required=False, allow_null=True)
+    partners = PartnerSerializer(many=True, required=False)
+    answers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=10_000), required=False, write_only=True,
+        help_text="Gate answers by criterion key, used when this PATCH changes the stage.",
+    )
+    web_url = serializers.SerializerMethodField()
+
+    INTERNAL_FIELDS = ("budget", "internal_notes")
+
+    class Meta:
+        model = Pilot
+        fields = [
+            "id", "reference", "title", "description", "stage", "stage_changed_at", "lead_department", "departments",
+            "societal_challenges", "department_challenges", "partners", "location", "area", "start_date", "end_date",
+            "results_summary", "lessons_learned", "budget", "internal_notes", "answers", "web_url",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["stage_changed_at", "created_at", "updated_at"]
+
+    def get_web_url(self, pilot: Pilot) -> str:
+        request = self.context.get("request")
+        url = pilot.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+    def to_representation(self, pilot: Pilot) -> dict:
+        data = super().to_representation(pilot)
+        request = self.context.get("request")
+        if not (request and permissions.can_view_pilot_internals(request.user, pilot)):
+            for name in self.INTERNAL_FIELDS:
+                data.pop(name, None)
+        return data
+
+    def validate_reference(self, value):
+        return _unique_reference(Pilot, value, self.instance)
+
+    def validate(self, attrs: dict) -> dict:
+        start = attrs.get("start_date", getattr(self.instance, "start_date", None))
+        end = attrs.get("end_date", getattr(self.instance, "end_date", None))
+        if start and end and end < start:
+            raise serializers.ValidationError({"end_date": "The end date is before the start date."})
+        if self.instance is None and attrs.get("answers"):
+            raise serializers.ValidationError(
+                {"answers": "Gate answers go with a stage change, not with a new pilot."}
+            )
+        return attrs
+
+    def create(self, validated: dict) -> Pilot:
+        many = {name: validated.pop(name, None) for name in ("departments", "societal_challenges", "department_challenges")}
+        partners = validated.pop("partners", None) or []
+        validated.pop("answers", None)
+        pilot = Pilot.objects.create(**validated)
+        for name, values in many.items():
+            if values:
+                getattr(pilot, name).set(values)
+        Partner.objects.bulk_create(Partner(pilot=pilot, **partner) for partner in partners)
+        pilot.record_initial_stage(by=validated.get("created_by"))
+        return pilot
+
+    def update(self, pilot: Pilot, validated: dict) -> Pilot:
+        """Plain fields first; a new stage then passes the gate through Pilot.advance."""
+        new_stage = validated.pop("stage", pilot.stage)
+        answers = validated.pop("answers", None) or {}
+        partners = validated.pop("partners", None)
+        lessons = validated.get("lessons_learned", "")
+        if new_stage == Stage.STOPPED and new_stage != pilot.stage:
+            validated.pop("lessons_learned", None)  # Pilot.advance records them with the stop
+        many = {name: validated.pop(name) for name in ("departments", "societal_challenges", "department_challenges")
+                if name in validated}
+        for name, value in validated.items():
+            setattr(pilot, name, value)
+        pilot.save()
+        for name, values in many.items():
+            getattr(pilot, name).set(values)
+        if partners is not None:
+            pilot.partners.all().delete()
+            Partner.objects.bulk_create(Partner(pilot=pilot, **partner) for partner in partners)
+        if new_stage != pilot.stage:
+            pilot.advance(new_stage, by=self.context["request"].user, answers=answers, lessons_learned=lessons)
+        return pilot
+
+
+class GateAnswerSerializer(serializers.Serializer):
+    key = serializers.CharField(source="criterion.key", default=None)
+    question = serializers.CharField()
+    answer = serializers.CharField()
+
+
+class GateSerializer(serializers.ModelSerializer):
+    """Reading a gate record; `answers` and `notes` only for those who see the pilot's internals."""
+
+    decided_by = serializers.SerializerMethodField()
+    answers = GateAnswerSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Gate
+        fields = ["id", "kind", "from_stage", "to_stage", "decision", "decided_on", "decided_by", "answers",
+                  "notes", "created_at"]
+
+    def get_decided_by(self, gate: Gate) -> str | None:
+        return str(gate.decided_by) if gate.decided_by_id else None
+
+    def to_representation(self, gate: Gate) -> dict:
+        data = super().to_representation(gate)
+        request = self.context.get("request")
+        if not (request and permissions.can_view_pilot_internals(request.user, gate.pilot)):
+            data.pop("answers", None)
+            data.pop("notes", None)
+        return data
+
+
+class GateInputSerializer(serializers.Serializer):
+    to_stage = serializers.ChoiceField(choices=Stage.choices)
+    decision = serializers.ChoiceField(choices=Gate.Decision.choices, default=Gate.Decision.GO)
+    decided_on = serializers.DateField(required=False)
+    answers = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=10_000), required=False)
+    notes = serializers.CharField(allow_blank=True, required=False, max_length=10_000)
+    lessons_learned = serializers.CharField(allow_blank=True, required=False, max_length=10_000)
+
+
+class KPISerializer(serializers.ModelSerializer):
+    pilot = serializers.PrimaryKeyRelatedField(read_only=True)
+    latest_value = serializers.SerializerMethodField()
+
+    class Meta:
+        model = KPI
+        fields = ["id", "pilot", "name", "unit", "baseline", "target", "direction", "description", "latest_value",
+                  "created_at"]
+        read_only_fields = ["created_at"]
+
+    def get_latest_value(self, kpi: KPI) -> float | None:
+        latest = kpi.measurements.order_by("-measured_at").values_list("value", flat=True).first()
+        return latest
+
+    def validate(self, attrs: dict) -> dict:
+        pilot = self.context.get("pilot") or getattr(self.instance, "pilot", None)
+        name = attrs.get("name", getattr(self.instance, "name", None))
+        if pilot and name and pilot.kpis.filter(name=name).exclude(pk=getattr(self.instance, "pk", None)).exists():
+            raise serializers.ValidationError({"name": "This pilot already has a KPI with this name."})
+        for field in ("baseline", "target"):
+            if attrs.get(field) is not None and not math.isfinite(attrs[field]):
+                raise serializers.ValidationError({field: "Not a finite number."})
+        return attrs
+
+
+class MeasurementSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = Measurement
+        fields = ["measured_at", "value", "source"]
+        # Uniqueness per (KPI, timestamp) is an upsert here, not an error.
+        validators: list = []
+
+    def validate_value(self, value: float) -> float:
+        if not math.isfinite(value):
+            raise serializers.ValidationError("Not a finite number.")
+        return value
+
+
+def _require_kpi_editor(user, pilot: Pilot) -> None:
+    if not permissions.can_edit_pilot_kpis(user, pilot):
+        raise exceptions.PermissionDenied("Only the pilot's lead and participating departments may change its KPIs.")
+
+
+class PilotViewSet(NoDeleteViewSet):
+    serializer_class = PilotSerializer
+    permission_classes = [permissions.ReadOnlyOrPilotManager]
+
+    def get_queryset(self):
+        pilots = (
+            Pilot.objects.select_related("lead_department", "area")
+            .prefetch_related("departments", "societal_challenges", "department_challenges", "partners")
+            .order_by("id")
+        )
+        stage = self.request.query_params.get("stage")
+        if stage:
+            pilots = pilots.filter(stage=stage)
+        return pilots
+
+    def extra_create_fields(self) -> dict:
+        return {"created_by": self.request.user}
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        serializer.save()
+
+    def update(self, request, *args, **kwargs):
+        try:
+            return super().update(request, *args, **kwargs)
+        except GateRefused as refusal:  # perform_update rolled everything back
+            return refusal_response(refusal)
+
+    @action(detail=True, methods=["get", "post"], url_path="gates", permission_classes=[permissions.ReadOnlyOrPilotManager])
+    def gates(self, request, pk=None):
+        pilot = self.get_object()
+        if request.method == "POST":
+            given = GateInputSerializer(data=request.data)
+            given.is_valid(raise_exception=True)
+            data = given.validated_data
+            try:
+                gate = pilot.advance(
+                    data["to_stage"], by=request.user, decision=data["decision"], answers=data.get("answers"),
+                    decided_on=data.get("decided_on"), notes=data.get("notes", ""),
+                    lessons_learned=data.get("lessons_learned", ""),
+                )
+            except GateRefused as refusal:
+                return refusal_response(refusal)
+            return Response(GateSerializer(gate, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        gates = pilot.gates.select_related("decided_by", "pilot").prefetch_related("answers__criterion").order_by("decided_on", "created_at", "pk")
+        page = self.paginate_queryset(gates)
+        return self.get_paginated_response(GateSerializer(page, many=True, context={"request": request}).data)
+
+    @action(detail=True, methods=["get", "post"], url_path="kpis", permission_classes=[permissions.ReadOnlyOrStaff])
+    def kpis(self, request, pk=None):
+        pilot = self.get_object()
+        if request.method == "POST":
+            _require_kpi_editor(request.user, pilot)
+            given = KPISerializer(data=request.data, context={"request": request, "pilot": pilot})
+            given.is_valid(raise_exception=True)
+            given.save(pilot=pilot)
+            return Response(given.data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(pilot.kpis.order_by("pk"))
+        return self.get_paginated_response(KPISerializer(page, many=True, context={"request": request}).data)
+
+
+class KPIViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = KPI.objects.select_related("pilot").order_by("pk")
+    serializer_class = KPISerializer
+    permission_classes = [permissions.ReadOnlyOrStaff]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_update(self, serializer):
+        _require_kpi_editor(self.request.user, serializer.instance.pilot)
+        serializer.save()
+
+    @action(detail=True, methods=["get", "post"], url_path="measurements")
+    def measurements(self, request, pk=None):
+        """GET: the series, oldest first. POST: a list of {measured_at, value, source}, stored per
+        (KPI, timestamp) so that posting the same data again changes nothing. All or nothing."""
+        kpi = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(kpi.measurements.order_by("measured_at"))
+            return self.get_paginated_response(MeasurementSerializer(page, many=True).data)
+        _require_kpi_editor(request.user, kpi.pilot)
+        items = request.data if isinstance(request.data, list) else [request.data]
+        if len(items) > MAX_MEASUREMENTS_PER_REQUEST:
+            raise serializers.ValidationError(
+                {"body": f"At most {MAX_MEASUREMENTS_PER_REQUEST} measurements per request; send them in batches."}
+            )
+        given = MeasurementSerializer(data=items, many=True)
+        given.is_valid(raise_exception=True)
+        rows = [MeasurementRow(item["measured_at"], item["value"], item.get("source") or "api")
+                for item in given.validated_data]
+        created, updated = kpi.upsert_measurements(rows)
+        return Response({"received": len(rows), "created": created, "updated": updated}, status=status.HTTP_200_OK)
