@@ -10,7 +10,7 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from smartcity import permissions
+from smartcity import permissions, services
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
 
 PROBLEM_JSON = "application/problem+json"
@@ -145,10 +145,17 @@ class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
 
     @transaction.atomic
     def perform_create(self, serializer):
-        serializer.save(**self.extra_create_fields())
+        self.after_save(serializer.save(**self.extra_create_fields()))
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        self.after_save(serializer.save())
 
     def extra_create_fields(self) -> dict:
         return {}
+
+    def after_save(self, instance) -> None:
+        """The next step after a create or update, such as queueing the matching job."""
 
 
 class ThemeViewSet(NoDeleteViewSet):
@@ -173,6 +180,10 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
     def extra_create_fields(self) -> dict:
         return {"created_by": self.request.user}
 
+    def after_save(self, instance) -> None:
+        # A new or changed challenge changes every item's scores: refresh them all.
+        services.matching_run_start(by=self.request.user)
+
 
 class DepartmentChallengeViewSet(NoDeleteViewSet):
     queryset = (
@@ -189,4 +200,7 @@ class DepartmentChallengeViewSet(NoDeleteViewSet):
     def perform_update(self, serializer):
         if not permissions.can_edit_department_challenge(self.request.user, serializer.instance):
             raise exceptions.PermissionDenied("Only members of the challenge's department may change it.")
-        serializer.save()
+        super().perform_update(serializer)
+
+    def after_save(self, instance) -> None:
+        services.matching_queue_item(item_type="department_challenge", item_id=instance.pk)

@@ -41,29 +41,32 @@ def _split(key: str) -> tuple[str, int]:
     return item_type, int(pk)
 
 
-def _decisions() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def _decisions(only: tuple[str, int] | None = None) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Per item key: challenge keys staff confirmed (accepted suggestions) and rejected."""
     accepted: dict[str, set[str]] = defaultdict(set)
     rejected: dict[str, set[str]] = defaultdict(set)
-    rows = Suggestion.objects.exclude(status=ReviewStatus.OPEN).values_list(
-        "item_type", "item_id", "societal_challenge_id", "status"
-    )
+    rows = Suggestion.objects.exclude(status=ReviewStatus.OPEN)
+    if only:
+        rows = rows.filter(item_type=only[0], item_id=only[1])
+    rows = rows.values_list("item_type", "item_id", "societal_challenge_id", "status")
     for item_type, item_id, challenge_id, status in rows.iterator(chunk_size=10_000):
         target = accepted if status == ReviewStatus.ACCEPTED else rejected
         target[_key(item_type, item_id)].add(str(challenge_id))
     return accepted, rejected
 
 
-def _links(through, item_field: str, item_type: str) -> dict[str, set[str]]:
+def _links(through, item_field: str, item_type: str, only_id: int | None = None) -> dict[str, set[str]]:
     links: dict[str, set[str]] = defaultdict(set)
-    for item_id, challenge_id in through.objects.values_list(item_field, "societalchallenge_id").iterator(chunk_size=10_000):
+    rows = through.objects.all() if only_id is None else through.objects.filter(**{item_field: only_id})
+    for item_id, challenge_id in rows.values_list(item_field, "societalchallenge_id").iterator(chunk_size=10_000):
         links[_key(item_type, item_id)].add(str(challenge_id))
     return links
 
 
-def _themes(through, item_field: str) -> dict[int, tuple[str, ...]]:
+def _themes(through, item_field: str, only_id: int | None = None) -> dict[int, tuple[str, ...]]:
     themes: dict[int, list[str]] = defaultdict(list)
-    for item_id, slug in through.objects.values_list(item_field, "theme__slug").iterator(chunk_size=10_000):
+    rows = through.objects.all() if only_id is None else through.objects.filter(**{item_field: only_id})
+    for item_id, slug in rows.values_list(item_field, "theme__slug").iterator(chunk_size=10_000):
         themes[item_id].append(slug)
     return {pk: tuple(sorted(slugs)) for pk, slugs in themes.items()}
 
@@ -88,12 +91,12 @@ def _document(item_type: str, pk: int, title: str, description: str, *, themes=(
 
 def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Document]:
     """Every item the engine places, read in a constant number of queries (or just one item)."""
-    accepted, rejected = _decisions()
+    accepted, rejected = _decisions(only)
     documents: list[matching.Document] = []
     item_type, item_pk = only if only else (None, None)
 
     if item_type in (None, ItemType.REPORT):
-        links = _links(Report.societal_challenges.through, "report_id", ItemType.REPORT)
+        links = _links(Report.societal_challenges.through, "report_id", ItemType.REPORT, item_pk)
         reports = Report.objects.public().exclude(status=Report.Status.DUPLICATE)
         if item_pk:
             reports = reports.filter(pk=item_pk)
@@ -103,8 +106,9 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
                                        point=(latitude, longitude), links=links, accepted=accepted, rejected=rejected))
 
     if item_type in (None, ItemType.DEPARTMENT_CHALLENGE):
-        links = _links(DepartmentChallenge.societal_challenges.through, "departmentchallenge_id", ItemType.DEPARTMENT_CHALLENGE)
-        themes = _themes(DepartmentChallenge.themes.through, "departmentchallenge_id")
+        links = _links(DepartmentChallenge.societal_challenges.through, "departmentchallenge_id",
+                       ItemType.DEPARTMENT_CHALLENGE, item_pk)
+        themes = _themes(DepartmentChallenge.themes.through, "departmentchallenge_id", item_pk)
         challenges = DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN)
         if item_pk:
             challenges = challenges.filter(pk=item_pk)
@@ -113,7 +117,7 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
                                        department=department, links=links, accepted=accepted, rejected=rejected))
 
     if item_type in (None, ItemType.PILOT):
-        links = _links(Pilot.societal_challenges.through, "pilot_id", ItemType.PILOT)
+        links = _links(Pilot.societal_challenges.through, "pilot_id", ItemType.PILOT, item_pk)
         pilots = Pilot.objects.all()
         if item_pk:
             pilots = pilots.filter(pk=item_pk)
