@@ -144,6 +144,69 @@ class Report(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def age_days(self) -> int:
+        return (timezone.now() - self.created_at).days
+
+    @property
+    def is_overdue(self) -> bool:
+        """Open for longer than its theme's target handling time (needs the theme loaded, e.g. select_related)."""
+        target = self.theme.target_days if self.theme_id else None
+        return bool(target and self.is_open and self.age_days > target)
+
+    def merge_into(self, target: "Report", *, actor, message: str) -> tuple["StatusChange", "StatusChange"]:
+        """Mark this report as a duplicate of `target`, which residents then support and follow instead.
+
+        Run it inside a transaction with both rows locked; participation.workflow.merge does that, checks
+        the version and who may act, and emails both reporters after the commit. Supporters, followers and
+        this report's reporter carry over to the target, and nobody is counted twice.
+        """
+        from participation import workflow
+
+        if target.status == self.Status.DUPLICATE:
+            raise workflow.WorkflowError(
+                _("Report %(number)s is itself a duplicate of report %(original)s: merge into that one.")
+                % {"number": target.pk, "original": target.duplicate_of_id}
+            )
+        workflow.check_transition(self, self.Status.DUPLICATE, message)
+
+        supporters = {support.user_id for support in target.supports.all() if support.user_id}
+        emails = {support.email for support in target.supports.all() if support.email}
+        carried = []
+        for support in self.supports.all():
+            if (support.user_id and support.user_id in supporters) or (support.email and support.email in emails):
+                continue
+            carried.append(Support(report=target, user_id=support.user_id, email=support.email))
+            supporters.add(support.user_id)
+            emails.add(support.email)
+        if self.author_id and self.author_id not in supporters and self.author_id != target.author_id:
+            carried.append(Support(report=target, user_id=self.author_id))
+        Support.objects.bulk_create(carried)
+
+        followers = set(target.follows.values_list("user_id", flat=True)) | {target.author_id}
+        new_followers = {follow.user_id for follow in self.follows.all()} | ({self.author_id} if self.author_id else set())
+        Follow.objects.bulk_create([Follow(report=target, user_id=user_id) for user_id in new_followers - followers])
+
+        from_status = self.status
+        self.status, self.duplicate_of, self.closed_at = self.Status.DUPLICATE, target, timezone.now()
+        self.version += 1
+        self.save(update_fields=["status", "duplicate_of", "closed_at", "version", "updated_at"])
+        target.support_count = target.supports.count()
+        target.version += 1
+        target.save(update_fields=["support_count", "version", "updated_at"])
+
+        own_change = StatusChange.objects.create(
+            report=self, actor=actor, from_status=from_status, to_status=self.status,
+            from_department_id=self.department_id, to_department_id=self.department_id, message=message.strip(),
+        )
+        target_change = StatusChange.objects.create(
+            report=target, actor=actor, from_status=target.status, to_status=target.status,
+            from_department_id=target.department_id, to_department_id=target.department_id,
+            message=_("Report %(number)s about the same concern was merged into this report. Its supporters now support this one.")
+            % {"number": self.pk},
+        )
+        return own_change, target_change
+
     def save(self, *args, **kwargs):
         self.reference = self.reference or None
         super().save(*args, **kwargs)

@@ -73,6 +73,11 @@ def can_create_department_challenge(user: "User", department_id: int) -> bool:
     return is_administrator(user) or department_id in department_ids(user)
 
 
+def can_post_department_challenges(user: "User") -> bool:
+    """Members of a department post its challenges; administrators may post for any department."""
+    return is_administrator(user) or is_civil_servant(user)
+
+
 def can_edit_department_challenge(user: "User", challenge: "DepartmentChallenge") -> bool:
     return is_administrator(user) or challenge.department_id in department_ids(user)
 

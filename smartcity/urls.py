@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
 
 from pilots import api as pilots_api
-from smartcity import api, views
+from smartcity import api, staff_views, views
 
 app_name = "smartcity"
 
@@ -28,6 +28,14 @@ hub_patterns = (
         path("challenges/", views.societal_challenge_list, name="societal-challenge-list"),
         path("challenges/<int:pk>/", views.societal_challenge_detail, name="societal-challenge-detail"),
         path("department-challenges/<int:pk>/", views.department_challenge_detail, name="department-challenge-detail"),
+        path("department-challenges/", staff_views.department_challenge_list, name="department-challenge-list"),
+        path("departments/<slug:slug>/challenges/", staff_views.department_challenge_list, name="department-challenge-list"),
+        path("staff/department-challenges/new/", staff_views.department_challenge_create, name="department-challenge-create"),
+        path("staff/department-challenges/<int:pk>/edit/", staff_views.department_challenge_edit, name="department-challenge-edit"),
+        path("staff/department-challenges/<int:pk>/close/", staff_views.department_challenge_close, name="department-challenge-close"),
+        path("staff/societal-challenges/", staff_views.societal_challenge_manage, name="societal-challenge-manage"),
+        path("staff/societal-challenges/new/", staff_views.societal_challenge_create, name="societal-challenge-create"),
+        path("staff/societal-challenges/<int:pk>/edit/", staff_views.societal_challenge_edit, name="societal-challenge-edit"),
         path("accessibility/", views.accessibility_statement, name="accessibility"),
         path("privacy/", views.privacy_statement, name="privacy"),
     ],
@@ -41,6 +49,7 @@ api_patterns = [
 
 urlpatterns = [
     path("", include(hub_patterns)),
+    path("", include("participation.urls")),
     path("health", views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),

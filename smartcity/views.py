@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
@@ -10,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from smartcity import permissions
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
 
 
@@ -59,8 +62,11 @@ def societal_challenge_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def societal_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    visible = SocietalChallenge.objects.all()
+    if not permissions.can_curate_societal_challenges(request.user):  # curators preview proposed ones
+        visible = visible.exclude(status=SocietalChallenge.Status.PROPOSED)
     challenge = get_object_or_404(
-        SocietalChallenge.objects.exclude(status=SocietalChallenge.Status.PROPOSED).prefetch_related(
+        visible.prefetch_related(
             "themes",
             Prefetch(
                 "department_challenges",
@@ -72,10 +78,26 @@ def societal_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
     by_department: dict[Department, list[DepartmentChallenge]] = {}
     for item in challenge.department_challenges.all():
         by_department.setdefault(item.department, []).append(item)
+    # The hub: the residents' reports linked to it (count, map, most recent) and the pilots that tackle it.
+    reports = challenge.reports.public().order_by("-created_at", "-pk")
+    mapped = list(reports.values("pk", "title", "latitude", "longitude")[:500])
+    pilots = list(challenge.pilots.all()) if hasattr(challenge, "pilots") else []
     return render(
         request,
         "smartcity/societal_challenge_detail.html",
-        {"challenge": challenge, "by_department": by_department},
+        {
+            "challenge": challenge,
+            "by_department": by_department,
+            "report_count": reports.count(),
+            "recent_reports": reports.select_related("theme")[:5],
+            "report_points": json.dumps(
+                [{"lat": row["latitude"], "lon": row["longitude"], "title": row["title"]} for row in mapped]
+            ),
+            "pilots": pilots,
+            "can_edit": permissions.can_curate_societal_challenges(request.user),
+            "MAP_TILE_URL": settings.MAP_TILE_URL,
+            "MAP_TILE_ATTRIBUTION": settings.MAP_TILE_ATTRIBUTION,
+        },
     )
 
 
@@ -85,7 +107,9 @@ def department_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
         DepartmentChallenge.objects.select_related("department").prefetch_related("themes", "societal_challenges"),
         pk=pk,
     )
-    return render(request, "smartcity/department_challenge_detail.html", {"challenge": challenge})
+    return render(request, "smartcity/department_challenge_detail.html", {
+        "challenge": challenge, "can_edit": permissions.can_edit_department_challenge(request.user, challenge),
+    })
 
 
 @require_GET

@@ -1,0 +1,312 @@
+"""The staff workspace for reports: the triage queue and the staff report page with its actions.
+
+Every action posts to its own small view, which hands the work to participation.workflow (the state
+machine) and redirects back. Who may do what is in smartcity/permissions.py.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import reduce
+from operator import or_
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from participation import workflow
+from participation.models import InternalNote, Report, ReporterContact, SavedFilter, StatusChange
+from participation.staff_forms import (
+    OPEN, OVERDUE, UNROUTED, BulkForm, MergeForm, MessageForm, NoteForm, QueueFilterForm, RouteForm,
+    SavedFilterForm, SocietalChallengeLinkForm, StatusForm,
+)
+from smartcity import permissions
+from smartcity.models import Department, SocietalChallenge, Theme
+from smartcity.staff_views import staff_required
+
+QUEUE_PAGE_SIZE = 50
+
+
+def _get_report_for_staff(request: HttpRequest, pk: int, *, write: bool = False) -> Report:
+    """The report as staff see it. With write=True the user must be able to act on it now; a user who
+    acted on an older version passes, so that the workflow can tell them the report changed meanwhile,
+    which explains more than a refusal."""
+    report = get_object_or_404(Report.objects.select_related("theme", "area", "department", "duplicate_of"), pk=pk)
+    if write and not permissions.can_act_on_report(request.user, report):
+        if request.POST.get("version", str(report.version)) == str(report.version):
+            raise PermissionDenied
+    return report
+
+
+# --- The queue ------------------------------------------------------------------------------------------------
+def _overdue_condition(themes: list[Theme], now) -> Q:
+    """Open reports older than their theme's target: one OR-ed condition per theme that has a target."""
+    conditions = [
+        Q(theme_id=theme.pk, created_at__lt=now - timedelta(days=theme.target_days)) for theme in themes if theme.target_days
+    ]
+    return Q(status__in=Report.OPEN_STATUSES) & reduce(or_, conditions) if conditions else Q(pk__in=[])
+
+
+def _filter_queue(reports: QuerySet, filters: dict, overdue: Q, now) -> QuerySet:
+    """Every filter but the status; the counts per state are taken from this set."""
+    if filters.get("q"):
+        text = filters["q"].strip()
+        reports = reports.filter(pk=int(text.lstrip("#"))) if text.lstrip("#").isdigit() else reports.search(text)
+    if filters.get("theme"):
+        reports = reports.filter(theme=filters["theme"])
+    if filters.get("area"):
+        reports = reports.filter(area=filters["area"])
+    if filters.get("department") == UNROUTED:
+        reports = reports.filter(department__isnull=True)
+    elif filters.get("department"):
+        reports = reports.filter(department__slug=filters["department"])
+    if filters.get("age") == OVERDUE:
+        reports = reports.filter(overdue)
+    elif filters.get("age"):
+        reports = reports.filter(created_at__lt=now - timedelta(days=int(filters["age"])))
+    return reports
+
+
+@staff_required
+@require_GET
+def report_queue(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    data = request.GET.copy()
+    data.setdefault("status", Report.Status.NEW)  # the default view: new reports, oldest first
+    departments = list(Department.objects.all())
+    themes = list(Theme.objects.all())
+    form = QueueFilterForm(data, departments=departments)
+    form.is_valid()  # an invalid filter value is left out; the form shows why
+    filters = form.cleaned_data
+    overdue = _overdue_condition(themes, now)
+
+    reports = _filter_queue(Report.objects.all(), filters, overdue, now)
+    counts = reports.aggregate(
+        overdue=Count("pk", filter=overdue),
+        **{status: Count("pk", filter=Q(status=status)) for status in Report.Status.values},
+    )
+    if filters.get("status") == OPEN:
+        reports = reports.filter(status__in=Report.OPEN_STATUSES)
+    elif filters.get("status"):
+        reports = reports.filter(status=filters["status"])
+    reports = reports.select_related("theme", "area", "department").order_by("created_at", "pk")
+    page = Paginator(reports, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+
+    query = data.copy()
+    query.pop("page", None)
+    return render(request, "participation/staff_report_list.html", {
+        "form": form,
+        "page": page,
+        "counts": [(value, label, counts[value]) for value, label in Report.Status.choices],
+        "overdue_count": counts["overdue"],
+        "query": query.urlencode(),
+        "saved_filters": SavedFilter.objects.filter(user=request.user),
+        "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
+        "bulk_form": BulkForm(),
+        "perms_curate": permissions.can_curate_societal_challenges(request.user),
+    })
+
+
+@staff_required
+@require_POST
+def report_bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkForm(request.POST)
+    queue_url = reverse("participation:staff-report-list") + "?" + request.POST.get("query", "")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(queue_url)
+    department = form.cleaned_data["department"] if form.cleaned_data["action"] == BulkForm.ROUTE else None
+    outcomes = workflow.bulk(
+        reports=form.selected, actor=request.user, department=department,
+        to_status=form.cleaned_data["to_status"], message=form.cleaned_data["message"],
+    )
+    for outcome in outcomes:
+        if outcome.ok:
+            messages.success(request, _("Report %(number)s: done, now “%(status)s”%(department)s.") % {
+                "number": outcome.report.pk, "status": outcome.report.get_status_display(),
+                "department": f" ({outcome.report.department.name})" if outcome.report.department_id else "",
+            })
+        else:
+            messages.error(request, _("Report %(number)s: not changed. %(reason)s") % {
+                "number": outcome.report.pk, "reason": outcome.message})
+    return redirect(queue_url)
+
+
+@staff_required
+@require_POST
+def saved_filter_create(request: HttpRequest) -> HttpResponse:
+    form = SavedFilterForm(request.POST)
+    if form.is_valid():
+        SavedFilter.objects.update_or_create(
+            user=request.user, name=form.cleaned_data["name"], defaults={"query": form.cleaned_data["query"]}
+        )
+        messages.success(request, _("Filter “%(name)s” saved.") % {"name": form.cleaned_data["name"]})
+    else:
+        messages.error(request, _("Give the filter a name."))
+    return redirect(reverse("participation:staff-report-list") + "?" + request.POST.get("query", ""))
+
+
+@staff_required
+@require_POST
+def saved_filter_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(SavedFilter, pk=pk, user=request.user)
+    saved.delete()
+    messages.success(request, _("Filter “%(name)s” deleted.") % {"name": saved.name})
+    return redirect("participation:staff-report-list")
+
+
+# --- One report -----------------------------------------------------------------------------------------------
+def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, refusal: str = "", **forms) -> HttpResponse:
+    """The staff report page. Forms passed in (bound, with errors) replace the fresh ones."""
+    report = Report.objects.select_related("theme", "area", "department", "duplicate_of", "author").prefetch_related(
+        "photos",
+        Prefetch("history", queryset=StatusChange.objects.select_related("actor", "from_department", "to_department")),
+        Prefetch("notes", queryset=InternalNote.objects.select_related("author")),
+        Prefetch("societal_challenges", queryset=SocietalChallenge.objects.order_by("title")),
+        Prefetch("duplicates", queryset=Report.objects.only("pk", "title", "duplicate_of_id")),
+    ).get(pk=report.pk)
+    can_act = permissions.can_act_on_report(request.user, report)
+    contact = None
+    if permissions.can_see_reporter_contact(request.user, report):
+        contact = ReporterContact.objects.filter(report=report).first()
+    initial = {"version": report.version}
+    context = {
+        "report": report,
+        "refusal": refusal,
+        "can_act": can_act,
+        "can_link": permissions.can_link_report_to_societal_challenge(request.user, report),
+        "can_see_contact": permissions.can_see_reporter_contact(request.user, report),
+        "contact": contact,
+        "route_form": RouteForm(initial=initial),
+        "status_form": StatusForm(initial=initial, report=report) if workflow.allowed_targets(report) else None,
+        "message_form": MessageForm(initial=initial),
+        "note_form": NoteForm(),
+        "merge_form": MergeForm(initial=initial) if Report.Status.DUPLICATE in workflow.TRANSITIONS[report.status] else None,
+        "link_form": SocietalChallengeLinkForm(initial={"societal_challenges": list(report.societal_challenges.all())}),
+    }
+    for name, form in forms.items():
+        if hasattr(form, "data") and form.is_bound:
+            form.data = form.data.copy()
+            form.data["version"] = report.version  # resubmitting now acts on the state shown
+        if name == "status_form":
+            form.fields["to_status"].choices = StatusForm(report=report).fields["to_status"].choices
+        context[name] = form
+    return render(request, "participation/staff_report_detail.html", context, status=status)
+
+
+def _done(request: HttpRequest, report: Report, text: str) -> HttpResponse:
+    messages.success(request, text)
+    return redirect("participation:staff-report-detail", report.pk)
+
+
+def _refused(request: HttpRequest, report: Report, error: workflow.WorkflowError, name: str, form) -> HttpResponse:
+    """Show why nothing happened at the top of the page, with the current state and the civil servant's input kept."""
+    changed = isinstance(error, workflow.ReportChanged)
+    return _render_detail(request, report, status=409 if changed else 400, refusal=error.message, **{name: form})
+
+
+@staff_required
+@require_GET
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk)
+    return _render_detail(request, report)
+
+
+@staff_required
+@require_POST
+def report_route(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk, write=True)
+    form = RouteForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, route_form=form)
+    try:
+        workflow.route(report=report, actor=request.user, **form.cleaned_data)
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "route_form", form)
+    return _done(request, report, _("Routed to %(department)s.") % {"department": form.cleaned_data["department"].name})
+
+
+@staff_required
+@require_POST
+def report_status(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk, write=True)
+    form = StatusForm(request.POST, report=report)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, status_form=form)
+    try:
+        change = workflow.change_status(report=report, actor=request.user, **form.cleaned_data)
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "status_form", form)
+    return _done(request, report, _("The report is now “%(status)s”.") % {"status": change.get_to_status_display()})
+
+
+@staff_required
+@require_POST
+def report_message(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk, write=True)
+    form = MessageForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, message_form=form)
+    try:
+        workflow.post_message(report=report, actor=request.user, **form.cleaned_data)
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "message_form", form)
+    return _done(request, report, _("Your message was published and will be emailed to the reporter and followers."))
+
+
+@staff_required
+@require_POST
+def report_note(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk, write=True)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, note_form=form)
+    try:
+        workflow.add_note(report=report, actor=request.user, text=form.cleaned_data["text"])
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "note_form", form)
+    return _done(request, report, _("Note added."))
+
+
+@staff_required
+@require_POST
+def report_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk, write=True)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, merge_form=form)
+    target = form.cleaned_data["target"]
+    try:
+        workflow.merge(report=report, target=target, actor=request.user, message=form.cleaned_data["message"],
+                       version=form.cleaned_data["version"])
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "merge_form", form)
+    messages.success(request, _("Report %(number)s was merged into this report.") % {"number": report.pk})
+    return redirect("participation:staff-report-detail", target.pk)
+
+
+@staff_required
+@require_POST
+def report_societal_challenges(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk)
+    form = SocietalChallengeLinkForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, link_form=form)
+    chosen = set(form.cleaned_data["societal_challenges"])
+    current = set(report.societal_challenges.all())
+    # Closed challenges are not offered on the form, so a link to one is kept.
+    offered = set(form.fields["societal_challenges"].queryset)
+    try:
+        workflow.link_societal_challenges(report=report, actor=request.user, link=list(chosen - current),
+                                          unlink=list((current & offered) - chosen))
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "link_form", form)
+    return _done(request, report, _("Links to societal challenges saved."))

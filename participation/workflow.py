@@ -1,0 +1,245 @@
+"""The report workflow: the one place that says which status changes are allowed and how they happen.
+
+    new ──▶ accepted ──▶ in progress ──▶ resolved ──(reopen, with a reason)──▶ accepted
+     │          │             │
+     └──────────┴─────────────┴──▶ not actionable | duplicate (only by merging into another report)
+
+Every change runs in one transaction: lock the report row (select_for_update), compare the version
+the civil servant saw, check who may act, apply the change with update_fields, bump the version and
+append a StatusChange row. Emails to the reporter and followers are queued after the commit.
+Views, bulk actions and the API call these functions; nothing else changes a report's status.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _, gettext_lazy
+
+from participation.models import InternalNote, Report, StatusChange
+from smartcity import permissions
+from smartcity.models import Department, SocietalChallenge, User
+
+Status = Report.Status
+
+# The allowed transitions: from-status -> the statuses it may move to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.ACCEPTED, Status.NOT_ACTIONABLE, Status.DUPLICATE}),
+    Status.ACCEPTED: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.NOT_ACTIONABLE, Status.DUPLICATE}),
+    Status.IN_PROGRESS: frozenset({Status.RESOLVED, Status.NOT_ACTIONABLE, Status.DUPLICATE}),
+    Status.RESOLVED: frozenset({Status.ACCEPTED}),  # reopening
+    Status.NOT_ACTIONABLE: frozenset(),
+    Status.DUPLICATE: frozenset(),
+}
+CLOSING = frozenset(Report.CLOSED_STATUSES)
+# A status change that needs a public message: closing tells the reporter why; reopening says why.
+REOPENING = frozenset({(Status.RESOLVED, Status.ACCEPTED)})
+
+# Names of the actions for the staff pages: the action's label per target status.
+ACTION_LABELS = {
+    Status.ACCEPTED: gettext_lazy("Accept"),
+    Status.IN_PROGRESS: gettext_lazy("Start work"),
+    Status.RESOLVED: gettext_lazy("Resolve"),
+    Status.NOT_ACTIONABLE: gettext_lazy("Close as not actionable"),
+}
+
+
+class WorkflowError(Exception):
+    """A change that is refused. `message` is translated and meant for the civil servant."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ReportChanged(WorkflowError):
+    """Someone else changed the report since the civil servant loaded it: nothing was written."""
+
+    def __init__(self, report: Report):
+        super().__init__(
+            _("This report was changed by someone else while you were working on it. It is now “%(status)s”%(department)s. "
+              "Nothing was saved: check the new state below and try again.")
+            % {
+                "status": report.get_status_display(),
+                "department": (" " + _("at %(department)s") % {"department": report.department.name})
+                if report.department_id else "",
+            }
+        )
+        self.report = report
+
+
+@dataclass
+class Outcome:
+    """What a bulk action did to one report."""
+
+    report: Report
+    ok: bool
+    message: str
+
+
+def allowed_targets(report: Report) -> list[str]:
+    """The statuses a civil servant can choose on the status form (duplicate goes through merging)."""
+    return [status for status in Status.values if status in TRANSITIONS[report.status] and status != Status.DUPLICATE]
+
+
+def check_transition(report: Report, to_status: str, message: str) -> None:
+    """Refuse a change the state machine does not allow, with a message that says why."""
+    if to_status not in Status.values:
+        raise WorkflowError(_("“%(status)s” is not a status.") % {"status": to_status})
+    if to_status not in TRANSITIONS[report.status]:
+        raise WorkflowError(
+            _("A report that is “%(from)s” cannot become “%(to)s”.")
+            % {"from": report.get_status_display(), "to": Status(to_status).label}
+        )
+    if to_status in CLOSING and not message.strip():
+        raise WorkflowError(_("Closing a report needs a public message that tells the reporter why."))
+    if (report.status, to_status) in REOPENING and not message.strip():
+        raise WorkflowError(_("Reopening a report needs a reason."))
+    if to_status == Status.ACCEPTED and report.department_id is None:
+        raise WorkflowError(_("Route the report to a department to accept it."))
+
+
+def _lock(report: Report | int, version: int | None, actor: User) -> Report:
+    """The report row, locked until the transaction ends, if the actor saw its current version and may act."""
+    report_id = report.pk if isinstance(report, Report) else report
+    locked = Report.objects.select_for_update().get(pk=report_id)
+    if version is not None and locked.version != version:
+        # Read the department's name outside the lock's row; the caller shows it.
+        raise ReportChanged(Report.objects.select_related("department").get(pk=report_id))
+    if not permissions.can_act_on_report(actor, locked):
+        raise WorkflowError(_("You can only act on reports of your own departments, or on unrouted reports as a triager."))
+    return locked
+
+
+def _record(report: Report, *, actor: User, from_status: str, from_department_id: int | None, message: str,
+            is_public: bool = True, fields: list[str]) -> StatusChange:
+    report.version += 1
+    report.save(update_fields=[*fields, "version", "updated_at"])
+    change = StatusChange.objects.create(
+        report=report, actor=actor, from_status=from_status, to_status=report.status,
+        from_department_id=from_department_id, to_department_id=report.department_id,
+        message=message.strip(), is_public=is_public,
+    )
+    if is_public:
+        _notify_after_commit(report, change)
+    return change
+
+
+def _notify_after_commit(report: Report, change: StatusChange) -> None:
+    from participation import services
+
+    services.report_notify_public_update(report_id=report.pk, status_change_id=change.pk)
+
+
+@transaction.atomic
+def change_status(*, report: Report | int, actor: User, to_status: str, message: str = "",
+                  version: int | None) -> StatusChange:
+    """Move a report along the allowed transitions. Duplicates are made with merge()."""
+    locked = _lock(report, version, actor)
+    if to_status == Status.DUPLICATE:
+        raise WorkflowError(_("To mark a report as a duplicate, merge it into the other report."))
+    check_transition(locked, to_status, message)
+    from_status = locked.status
+    locked.status = to_status
+    if to_status in CLOSING:
+        locked.closed_at = timezone.now()
+    elif from_status in CLOSING:
+        locked.closed_at = None
+    return _record(locked, actor=actor, from_status=from_status, from_department_id=locked.department_id,
+                   message=message, fields=["status", "closed_at"])
+
+
+@transaction.atomic
+def route(*, report: Report | int, actor: User, department: Department, message: str = "",
+          version: int | None) -> StatusChange:
+    """Accept a new report and route it to a department, or hand an open report to another department."""
+    locked = _lock(report, version, actor)
+    if not locked.is_open:
+        raise WorkflowError(_("A closed report cannot be routed. Reopen it first."))
+    if locked.department_id == department.pk:
+        raise WorkflowError(_("This report is already routed to %(department)s.") % {"department": department.name})
+    from_status, from_department_id = locked.status, locked.department_id
+    locked.department = department
+    if locked.status == Status.NEW:
+        check_transition(locked, Status.ACCEPTED, message)
+        locked.status = Status.ACCEPTED
+    return _record(locked, actor=actor, from_status=from_status, from_department_id=from_department_id,
+                   message=message, fields=["department", "status"])
+
+
+@transaction.atomic
+def post_message(*, report: Report | int, actor: User, message: str, version: int | None) -> StatusChange:
+    """A public answer to the reporter and followers, without a status change."""
+    if not message.strip():
+        raise WorkflowError(_("Write a message."))
+    locked = _lock(report, version, actor)
+    return _record(locked, actor=actor, from_status=locked.status, from_department_id=locked.department_id,
+                   message=message, fields=[])
+
+
+@transaction.atomic
+def add_note(*, report: Report | int, actor: User, text: str) -> InternalNote:
+    """A note for colleagues. It changes nothing the public sees, so it needs no version check."""
+    if not text.strip():
+        raise WorkflowError(_("Write a note."))
+    locked = _lock(report, None, actor)
+    return InternalNote.objects.create(report=locked, author=actor, text=text.strip())
+
+
+@transaction.atomic
+def merge(*, report: Report | int, target: Report | int, actor: User, message: str,
+          version: int | None) -> tuple[StatusChange, StatusChange]:
+    """Mark `report` as a duplicate of `target`: its supporters and followers move over, both reporters hear of it."""
+    target_id = target.pk if isinstance(target, Report) else target
+    report_id = report.pk if isinstance(report, Report) else report
+    if target_id == report_id:
+        raise WorkflowError(_("A report cannot be a duplicate of itself."))
+    # Lock both rows in id order, so two merges of the same pair cannot deadlock.
+    locked_target = None
+    if target_id < report_id:
+        locked_target = Report.objects.select_for_update().filter(pk=target_id).first()
+    locked = _lock(report_id, version, actor)
+    if locked_target is None:
+        locked_target = Report.objects.select_for_update().filter(pk=target_id).first()
+    if locked_target is None:
+        raise WorkflowError(_("There is no report with number %(number)s.") % {"number": target_id})
+    changes = locked.merge_into(locked_target, actor=actor, message=message)
+    for changed, change in zip((locked, locked_target), changes):
+        _notify_after_commit(changed, change)
+    return changes
+
+
+@transaction.atomic
+def link_societal_challenges(*, report: Report | int, actor: User, link: list[SocietalChallenge],
+                             unlink: list[SocietalChallenge]) -> None:
+    """Link a report to societal challenges or unlink it. Adding a link twice does nothing."""
+    report_id = report.pk if isinstance(report, Report) else report
+    locked = Report.objects.select_for_update().get(pk=report_id)
+    if not permissions.can_link_report_to_societal_challenge(actor, locked):
+        raise WorkflowError(_("You cannot link this report to societal challenges."))
+    if link:
+        locked.societal_challenges.add(*link)
+    if unlink:
+        locked.societal_challenges.remove(*unlink)
+
+
+def bulk(*, reports: list[tuple[int, int | None]], actor: User, to_status: str = "", department: Department | None = None,
+         message: str = "") -> list[Outcome]:
+    """Route or change the status of several reports with one message. Each goes through the state machine on
+    its own (its own transaction, or savepoint): one refused report does not stop the others."""
+    outcomes: list[Outcome] = []
+    for report_id, version in reports:
+        try:
+            if department is not None:
+                change = route(report=report_id, actor=actor, department=department, message=message, version=version)
+            else:
+                change = change_status(report=report_id, actor=actor, to_status=to_status, message=message,
+                                       version=version)
+        except Report.DoesNotExist:
+            continue
+        except WorkflowError as error:
+            outcomes.append(Outcome(Report.objects.get(pk=report_id), False, error.message))
+        else:
+            outcomes.append(Outcome(change.report, True, ""))
+    return outcomes
