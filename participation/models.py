@@ -16,6 +16,18 @@ from smartcity.models import Department, SocietalChallenge, Theme
 METRES_PER_DEGREE_LATITUDE = 111_320.0
 
 
+class AreaQuerySet(models.QuerySet):
+    def for_point(self, latitude: float, longitude: float) -> "Area | None":
+        """The neighbourhood containing the point, or None. The bounding boxes narrow it to a few polygons."""
+        from participation.geo import point_in_geometry
+
+        candidates = self.filter(
+            min_latitude__lte=latitude, max_latitude__gte=latitude,
+            min_longitude__lte=longitude, max_longitude__gte=longitude,
+        ).order_by("pk")
+        return next((area for area in candidates if point_in_geometry(longitude, latitude, area.geometry)), None)
+
+
 class Area(models.Model):
     """A neighbourhood, loaded from GeoJSON polygons. A report's area is derived from its point."""
 
@@ -28,6 +40,8 @@ class Area(models.Model):
     min_latitude = models.FloatField()
     max_longitude = models.FloatField()
     max_latitude = models.FloatField()
+
+    objects = AreaQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -50,6 +64,23 @@ class ReportQuerySet(models.QuerySet):
             latitude__gte=min_latitude, latitude__lte=max_latitude,
             longitude__gte=min_longitude, longitude__lte=max_longitude,
         )
+
+    def search(self, text: str):
+        """Every word must appear in the title or description (case-insensitive)."""
+        for word in text.split()[:8]:
+            self = self.filter(Q(title__icontains=word) | Q(description__icontains=word))
+        return self
+
+    def similar_title(self, title: str):
+        """Reports whose title shares one of the longer words of `title`: a cheap "already reported?" hint."""
+        words = sorted({word.strip(".,;:!?()\"'").lower() for word in title.split()}, key=len, reverse=True)
+        words = [word for word in words if len(word) >= 4][:4]
+        if not words:
+            return self.none()
+        condition = Q()
+        for word in words:
+            condition |= Q(title__icontains=word)
+        return self.filter(condition)
 
     def near(self, latitude: float, longitude: float, metres: float):
         """Reports within a box of `metres` around the point: the index on (latitude, longitude) serves it."""
@@ -143,6 +174,25 @@ class Report(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    def add_support(self, *, user=None, email: str | None = None) -> bool:
+        """A "me too" from an account or a confirmed email address. Idempotent: False when it was already there."""
+        from django.db import IntegrityError, transaction
+
+        if user is None and not email:
+            raise ValueError("A support needs an account or a confirmed email address.")
+        lookup = {"user": user} if user is not None else {"email": email.strip().lower()}
+        with transaction.atomic():
+            if Support.objects.filter(report=self, **lookup).exists():
+                return False
+            try:
+                with transaction.atomic():
+                    Support.objects.create(report=self, **lookup)
+            except IntegrityError:  # a concurrent request won the race
+                return False
+            Report.objects.filter(pk=self.pk).update(support_count=models.F("support_count") + 1)
+        self.refresh_from_db(fields=["support_count"])
+        return True
 
     @property
     def age_days(self) -> int:

@@ -1,11 +1,28 @@
 """Residents' pages under the `participation` namespace. Staff pages (issue #4) live in staff_views."""
 from django.urls import path
 
-from participation import staff_views
+from participation import staff_views, views
 
 app_name = "participation"
 
 urlpatterns = [
+    path("reports/", views.report_list, name="report-list"),
+    path("reports/map/", views.report_map, name="report-map"),
+    path("reports/new/", views.report_create, name="report-create"),
+    path("reports/nearby/", views.report_nearby, name="report-nearby"),
+    path("reports.geojson", views.report_geojson, name="report-geojson"),
+    path("reports/<int:pk>/", views.report_detail, name="report-detail"),
+    path("reports/<int:pk>/support/", views.report_support, name="report-support"),
+    path("reports/<int:pk>/follow/", views.report_follow, name="report-follow"),
+    path("reports/<int:pk>/comments/", views.comment_create, name="comment-create"),
+    path("reports/<int:pk>/hide/", views.report_hide, name="report-hide"),
+    path("comments/<int:pk>/hide/", views.comment_hide, name="comment-hide"),
+    path("reports/confirm/<str:token>/", views.contact_confirm, name="contact-confirm"),
+    path("reports/support/confirm/<str:token>/", views.support_confirm, name="support-confirm"),
+    path("reports/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("my/reports/", views.my_reports, name="my-reports"),
+    path("my/export.json", views.my_export, name="my-export"),
+    path("my/delete/", views.account_delete, name="account-delete"),
     # The staff workspace (issue #4): the triage queue and the staff report page with its actions.
     path("staff/", staff_views.report_queue, name="staff-report-list"),
     path("staff/reports/bulk/", staff_views.report_bulk, name="staff-report-bulk"),

@@ -117,6 +117,26 @@ def can_close_department_challenge(user: "User", challenge: "DepartmentChallenge
     return can_edit_department_challenge(user, challenge)
 
 
+# --- Reports: the public side (issue #3) -----------------------------------------------------------
+# Anyone may report (rate-limited without an account), read public reports and support them (an
+# account, or a confirmed email address). Commenting and following need an account.
+def can_comment_on_report(user: "User", report: "Report") -> bool:
+    return bool(user.is_authenticated and user.is_active and not report.is_hidden)
+
+
+def can_follow_report(user: "User", report: "Report") -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def can_moderate_reports(user: "User") -> bool:
+    """Hide a report or a comment, with a recorded reason: everyone who works for the city."""
+    return is_staff_member(user)
+
+
+def can_see_hidden_report(user: "User", report: "Report") -> bool:
+    return can_moderate_reports(user)
+
+
 # --- DRF adapters ---------------------------------------------------------------------------------
 class ReadOnlyOrStaff(BasePermission):
     """Anyone may read; writing needs a staff member. Object rules are checked in the views."""

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
 
+from participation import api as participation_api
 from pilots import api as pilots_api
 from smartcity import api, staff_views, views
 
@@ -17,6 +18,7 @@ router.register("themes", api.ThemeViewSet, basename="theme")
 router.register("departments", api.DepartmentViewSet, basename="department")
 router.register("societal-challenges", api.SocietalChallengeViewSet, basename="societal-challenge")
 router.register("department-challenges", api.DepartmentChallengeViewSet, basename="department-challenge")
+router.register("reports", participation_api.ReportViewSet, basename="report")
 router.register("pilots", pilots_api.PilotViewSet, basename="pilot")
 router.register("kpis", pilots_api.KPIViewSet, basename="kpi")
 

@@ -1,0 +1,148 @@
+"""The reports API: GET /api/v1/reports[/{id}] (public fields only) and POST /api/v1/reports.
+
+Anyone may post a report; anonymous clients and residents are throttled per client, staff and
+integrations (token auth) get a high rate so that bulk imports work. Contact details are write-only.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Prefetch
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.throttling import SimpleRateThrottle
+
+from participation.geo import in_city_bounds
+from participation.models import Area, Report, ReportPhoto
+from participation.services import report_create
+from smartcity import permissions
+from smartcity.api import ReferenceField, _unique_reference
+from smartcity.models import Theme
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    reference = ReferenceField(validators=[])
+    theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
+    neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True)
+    email = serializers.EmailField(write_only=True, required=False, allow_blank=True,
+                                   help_text="Where updates go (after confirmation). Never returned.")
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    url = serializers.SerializerMethodField()
+    photos = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = [
+            "id", "reference", "title", "description", "theme", "latitude", "longitude", "address",
+            "neighbourhood", "status", "support_count", "url", "photos", "email", "created_at", "updated_at",
+            "closed_at",
+        ]
+        read_only_fields = ["status", "support_count", "created_at", "updated_at", "closed_at"]
+        extra_kwargs = {
+            "title": {"min_length": 5},
+            "description": {"min_length": 10},
+            "address": {"required": False},
+        }
+
+    def get_url(self, report: Report) -> str:
+        return settings.SITE_URL + report.get_absolute_url()
+
+    def get_photos(self, report: Report) -> list[str]:
+        return [settings.SITE_URL + photo.image.url for photo in report.photos.all()]
+
+    def validate_reference(self, value):
+        return _unique_reference(Report, value, self.instance)
+
+    def validate(self, attrs):
+        if not in_city_bounds(attrs["latitude"], attrs["longitude"]):
+            min_lon, min_lat, max_lon, max_lat = settings.CITY_BOUNDS
+            message = (f"The point lies outside the city ({min_lat}..{max_lat} N, {min_lon}..{max_lon} E).")
+            raise serializers.ValidationError({"latitude": [message], "longitude": [message]}, code="outside_city")
+        return attrs
+
+
+class ReportThrottle(SimpleRateThrottle):
+    """Only POST is throttled: per IP for anonymous clients, per account otherwise; staff at a high rate."""
+
+    scope = "reports"
+
+    def allow_request(self, request, view):
+        if request.method != "POST":
+            return True
+        self.kind = self._kind(request)
+        self.rate = settings.REPORT_API_RATES[self.kind]
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def _kind(self, request) -> str:
+        user = request.user
+        if permissions.is_staff_member(user):
+            return "staff"
+        return "resident" if user.is_authenticated else "anonymous"
+
+    def get_rate(self):
+        return None  # decided per request in allow_request
+
+    def get_cache_key(self, request, view):
+        ident = str(request.user.pk) if request.user.is_authenticated else self.get_ident(request)
+        return f"throttle_reports_{self.kind}_{ident}"
+
+
+class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin,
+                    viewsets.GenericViewSet):
+    """Residents' reports. Filters: `theme`, `status`, `neighbourhood` (slugs), `q` (text), `bbox`
+    (min_lon,min_lat,max_lon,max_lat)."""
+
+    serializer_class = ReportSerializer
+    permission_classes = [AllowAny]
+    throttle_classes = [ReportThrottle]
+
+    def get_queryset(self):
+        reports = (
+            Report.objects.public()
+            .select_related("theme", "area")
+            .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "pk")))
+            .order_by("-created_at", "-pk")
+        )
+        if self.action != "list":
+            return reports
+        params = self.request.query_params
+        if params.get("theme"):
+            reports = reports.filter(theme__slug=params["theme"])
+        if params.get("status") in Report.Status.values:
+            reports = reports.filter(status=params["status"])
+        if params.get("neighbourhood"):
+            reports = reports.filter(area__slug=params["neighbourhood"])
+        if params.get("q"):
+            reports = reports.search(params["q"])
+        bbox = parse_bbox(params.get("bbox", ""))
+        if bbox:
+            reports = reports.in_bbox(*bbox)
+        return reports
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        user = self.request.user if self.request.user.is_authenticated else None
+        serializer.instance = report_create(
+            title=data["title"],
+            description=data["description"],
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            theme=data.get("theme"),
+            address=data.get("address", ""),
+            author=user,
+            email=data.get("email", ""),
+            reference=data.get("reference"),
+            source=Report.Source.API,
+        )
+
+
+def parse_bbox(value: str) -> tuple[float, float, float, float] | None:
+    """'min_lon,min_lat,max_lon,max_lat' -> floats, or None when absent or malformed."""
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(part) for part in value.split(","))
+    except ValueError:
+        return None
+    if min_lon > max_lon or min_lat > max_lat:
+        return None
+    return min_lon, min_lat, max_lon, max_lat

@@ -1,0 +1,229 @@
+"""Residents' forms: they validate and normalise; the views call the services."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils.translation import gettext, gettext_lazy as _
+
+from participation.geo import in_city_bounds
+from participation.models import Comment, Report
+from participation.photos import MAX_PHOTOS, PhotoError, ProcessedPhoto, process_photo
+from smartcity.models import Theme
+
+_KEPT_SALT = "participation.kept-photos"
+KEPT_MAX_AGE = 24 * 3600
+# Control characters other than tab and newline never belong in a resident's text.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: str) -> str:
+    """Plain text: no control characters, Windows newlines normalised, outer whitespace trimmed."""
+    return _CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
+        return [super(MultiplePhotoField, self).clean(item, initial) for item in files]
+
+
+class ReportForm(forms.Form):
+    """A new report. Photos that passed validation are kept server-side when the form must be shown again,
+    so a resident never has to choose them twice; `kept_photos` carries a signed list of them."""
+
+    title = forms.CharField(
+        label=_("Title"), min_length=5, max_length=Report.TITLE_MAX_LENGTH,
+        help_text=_("In a few words: what is the problem?"),
+        widget=forms.TextInput(attrs={"data-counter": "", "autocomplete": "off"}),
+    )
+    description = forms.CharField(
+        label=_("Description"), min_length=10, max_length=Report.DESCRIPTION_MAX_LENGTH,
+        help_text=_("What do you see, since when, and what would help?"),
+        widget=forms.Textarea(attrs={"rows": 5, "data-counter": ""}),
+    )
+    theme = forms.ModelChoiceField(
+        label=_("Theme"), queryset=Theme.objects.all(), required=False, empty_label=_("I don't know"),
+    )
+    address = forms.CharField(
+        label=_("Address or place description"), max_length=255, required=False,
+        help_text=_("For example: Keizerstraat 12, or: the bench at the end of the pier."),
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    latitude = forms.FloatField(
+        label=_("Latitude"), min_value=-90, max_value=90,
+        help_text=_("Click the map or use your location to fill this in. Without the map: a map app shows it when you hold your finger on a place, e.g. 52.0799."),
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    longitude = forms.FloatField(
+        label=_("Longitude"), min_value=-180, max_value=180, help_text=_("For example 4.3113."),
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    photos = MultiplePhotoField(
+        label=_("Photos"), required=False,
+        help_text=_("Up to 3 photos (JPEG, PNG or WebP, at most 10 MB each). We remove location data and other metadata."),
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    email = forms.EmailField(
+        label=_("Email address for updates"), required=False,
+        help_text=_("We send you a link to confirm it. It is never shown publicly."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    kept_photos = forms.CharField(required=False, widget=forms.HiddenInput)
+    nearby_seen = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.new_photos: list[ProcessedPhoto] = []
+        self.kept: list[list] = self._read_kept(self.data.get("kept_photos", "")) if self.is_bound else []
+        self.kept_token = self._sign_kept()
+        if user is not None and user.is_authenticated:
+            del self.fields["email"]
+
+    def _sign_kept(self) -> str:
+        return signing.TimestampSigner(salt=_KEPT_SALT).sign_object(self.kept) if self.kept else ""
+
+    @staticmethod
+    def _read_kept(token: str) -> list[list]:
+        if not token:
+            return []
+        try:
+            kept = signing.TimestampSigner(salt=_KEPT_SALT).unsign_object(token, max_age=KEPT_MAX_AGE)
+        except signing.BadSignature:
+            return []
+        return [item for item in kept if default_storage.exists(item[0])][:MAX_PHOTOS]
+
+    def clean_title(self) -> str:
+        return clean_text(self.cleaned_data["title"])
+
+    def clean_description(self) -> str:
+        return clean_text(self.cleaned_data["description"])
+
+    def clean_address(self) -> str:
+        return clean_text(self.cleaned_data["address"])
+
+    def clean_photos(self) -> list:
+        files = self.cleaned_data.get("photos") or []
+        errors = []
+        if len(files) + len(self.kept) > MAX_PHOTOS:
+            raise forms.ValidationError(
+                gettext("Choose at most %(count)d photos.") % {"count": MAX_PHOTOS}, code="too_many"
+            )
+        for upload in files:
+            try:
+                self.new_photos.append(process_photo(upload))
+            except PhotoError as error:
+                errors.append(forms.ValidationError(str(error), code="bad_photo"))
+        if errors:
+            raise forms.ValidationError(errors)
+        return files
+
+    def clean(self):
+        data = super().clean()
+        latitude, longitude = data.get("latitude"), data.get("longitude")
+        if latitude is not None and longitude is not None and not in_city_bounds(latitude, longitude):
+            message = gettext("This place lies outside %(city)s. Choose a place within the city.") % {
+                "city": settings.SITE_NAME
+            }
+            self.add_error("latitude", forms.ValidationError(message, code="outside_city"))
+            self.add_error("longitude", forms.ValidationError(message, code="outside_city"))
+        return data
+
+    def keep_photos(self) -> None:
+        """Store the photos that passed validation until the form is sent again."""
+        for photo in self.new_photos:
+            name = default_storage.save(f"pending/{uuid.uuid4().hex}.jpg", ContentFile(photo.content))
+            self.kept.append([name, photo.width, photo.height])
+        self.new_photos = []
+        self.kept_token = self._sign_kept()
+
+    def all_photos(self) -> list[ProcessedPhoto]:
+        kept = []
+        for name, width, height in self.kept:
+            with default_storage.open(name) as stored:
+                kept.append(ProcessedPhoto(content=stored.read(), width=width, height=height))
+        return kept + self.new_photos
+
+    def forget_kept_photos(self) -> None:
+        for name, _width, _height in self.kept:
+            default_storage.delete(name)
+
+
+class CommentForm(forms.ModelForm):
+    class Meta:
+        model = Comment
+        fields = ["text"]
+        labels = {"text": _("Your comment")}
+        help_texts = {"text": _("Plain text. Be kind: comments are public.")}
+        widgets = {"text": forms.Textarea(attrs={"rows": 4, "data-counter": ""})}
+
+    def clean_text(self) -> str:
+        text = clean_text(self.cleaned_data["text"])
+        if not text:
+            raise forms.ValidationError(gettext("Write something first."), code="empty")
+        return text
+
+
+class SupportForm(forms.Form):
+    """Anonymous support: the address receives a confirmation link."""
+
+    email = forms.EmailField(
+        label=_("Your email address"), help_text=_("We send you a link; your support counts once you follow it."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class HideForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for hiding"), max_length=300,
+                             help_text=_("Recorded with the item and shown instead of it."))
+
+    def clean_reason(self) -> str:
+        return clean_text(self.cleaned_data["reason"])
+
+
+class ReportFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(), required=False,
+                                   to_field_name="slug", empty_label=_("All themes"))
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("All statuses")), *Report.Status.choices])
+    neighbourhood = forms.ModelChoiceField(label=_("Neighbourhood"), queryset=None, required=False,
+                                           to_field_name="slug", empty_label=_("All neighbourhoods"))
+    bbox = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        from participation.models import Area
+
+        super().__init__(*args, **kwargs)
+        self.fields["neighbourhood"].queryset = Area.objects.only("slug", "name")
+
+    def filter(self, reports):
+        from participation.api import parse_bbox
+
+        if not self.is_valid():
+            return reports
+        data = self.cleaned_data
+        if data["q"]:
+            reports = reports.search(data["q"])
+        if data["theme"]:
+            reports = reports.filter(theme=data["theme"])
+        if data["status"]:
+            reports = reports.filter(status=data["status"])
+        if data["neighbourhood"]:
+            reports = reports.filter(area=data["neighbourhood"])
+        bbox = parse_bbox(data["bbox"])
+        if bbox:
+            reports = reports.in_bbox(*bbox)
+        return reports

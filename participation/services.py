@@ -1,0 +1,214 @@
+"""Cross-cutting workflows of residents' reports (STYLE.md rule 2): plain functions, keyword-only, atomic."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from participation import tokens
+from participation.models import Area, Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
+from participation.photos import ProcessedPhoto
+from smartcity.models import Theme
+
+
+@transaction.atomic
+def report_create(
+    *,
+    title: str,
+    description: str,
+    latitude: float,
+    longitude: float,
+    theme: Theme | None = None,
+    address: str = "",
+    author=None,
+    email: str = "",
+    reference: str | None = None,
+    source: str = Report.Source.WEB,
+    photos: Sequence[ProcessedPhoto] = (),
+) -> Report:
+    """The one place where a report comes into being, from the web form and from the API alike.
+
+    - the neighbourhood is derived from the point when areas are loaded;
+    - the contact address is stored apart from the public record; an address that is not the
+      author's own account address gets a confirmation link and receives updates only after it;
+    - a resident who reports from the website follows their report.
+    """
+    report = Report.objects.create(
+        title=title.strip(),
+        description=description.strip(),
+        latitude=latitude,
+        longitude=longitude,
+        theme=theme,
+        address=address.strip(),
+        area=Area.objects.for_point(latitude, longitude),
+        author=author,
+        reference=reference,
+        source=source,
+    )
+    for position, photo in enumerate(photos):
+        ReportPhoto.objects.create(
+            report=report, image=photo.as_file(), width=photo.width, height=photo.height, position=position
+        )
+    StatusChange.objects.create(
+        report=report, actor=author, from_status="", to_status=Report.Status.NEW, notified_at=timezone.now()
+    )
+    email = (email or "").strip().lower()
+    account_email = (author.email or "").lower() if author is not None else ""
+    if email or account_email:
+        contact = ReporterContact.objects.create(
+            report=report,
+            email=email or account_email,
+            confirmed_at=timezone.now() if (email or account_email) == account_email else None,
+        )
+        if contact.confirmed_at is None:
+            _send_contact_confirmation(report, contact.email)
+    if author is not None and source == Report.Source.WEB:
+        Follow.objects.get_or_create(report=report, user=author)
+    # Matching (issue #5) queues the scoring of the new report here, on commit.
+    return report
+
+
+def _send_contact_confirmation(report: Report, email: str) -> None:
+    from smartcity.tasks import send_email
+
+    context = {
+        "report": report,
+        "site_name": settings.SITE_NAME,
+        "confirm_url": settings.SITE_URL
+        + reverse("participation:contact-confirm", args=[tokens.contact_confirm_token(report.pk, email)]),
+    }
+    send_email.delay_on_commit(
+        to=[email],
+        subject=render_to_string("participation/email/contact_confirm_subject.txt", context).strip(),
+        body=render_to_string("participation/email/contact_confirm_body.txt", context),
+    )
+
+
+def support_request_email(*, report: Report, email: str) -> None:
+    """Anonymous support: send the link that confirms the address; the support counts once it is followed."""
+    from smartcity.tasks import send_email
+
+    context = {
+        "report": report,
+        "site_name": settings.SITE_NAME,
+        "confirm_url": settings.SITE_URL
+        + reverse("participation:support-confirm", args=[tokens.support_confirm_token(report.pk, email)]),
+    }
+    send_email.delay_on_commit(
+        to=[email],
+        subject=render_to_string("participation/email/support_confirm_subject.txt", context).strip(),
+        body=render_to_string("participation/email/support_confirm_body.txt", context),
+    )
+
+
+def report_notify_public_update(*, report_id: int, status_change_id: int) -> None:
+    """Email the reporter and the followers about a public status change or public message.
+
+    Call it from inside the transaction that wrote the StatusChange (is_public=True); the email
+    task is queued when that transaction commits, and does nothing for a non-public row or a row
+    that was already announced. Example (triage, issue #4):
+
+        change = StatusChange.objects.create(report=report, ..., is_public=True)
+        report_notify_public_update(report_id=report.pk, status_change_id=change.pk)
+
+    Who receives it: every follower with an account, and the reporter's contact address if it
+    was confirmed and has not unsubscribed. Each email carries its own unsubscribe link.
+    """
+    from participation.tasks import send_report_update
+
+    send_report_update.delay_on_commit(report_id=report_id, status_change_id=status_change_id)
+
+
+def update_recipients(report: Report) -> list[tuple[str, str]]:
+    """(email, unsubscribe token) for everyone who gets this report's updates, each address once."""
+    recipients: dict[str, str] = {}
+    follows = Follow.objects.filter(report=report, user__is_active=True).select_related("user")
+    for follow in follows:
+        if follow.user.email:
+            recipients.setdefault(follow.user.email.lower(), tokens.unsubscribe_token(report_id=report.pk, follow_id=follow.pk))
+    contact = ReporterContact.objects.filter(
+        report=report, confirmed_at__isnull=False, unsubscribed_at__isnull=True, erased_at__isnull=True
+    ).exclude(email="").first()
+    if contact is not None and report.author_id is None:
+        recipients.setdefault(contact.email.lower(), tokens.unsubscribe_token(report_id=report.pk))
+    return sorted(recipients.items())
+
+
+def render_update_email(*, report: Report, change: StatusChange, unsubscribe_token: str) -> tuple[str, str]:
+    context = {
+        "report": report,
+        "change": change,
+        "site_name": settings.SITE_NAME,
+        "report_url": settings.SITE_URL + report.get_absolute_url(),
+        "unsubscribe_url": settings.SITE_URL + reverse("participation:unsubscribe", args=[unsubscribe_token]),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string("participation/email/report_update_subject.txt", context).strip()
+        body = render_to_string("participation/email/report_update_body.txt", context)
+    return subject, body
+
+
+@transaction.atomic
+def account_delete(*, user) -> None:
+    """Delete a resident's account. Their reports stay public, without author and without contact details."""
+    now = timezone.now()
+    ReporterContact.objects.filter(report__author=user).erase(now)
+    supported = list(Support.objects.filter(user=user).values_list("report_id", flat=True))
+    Report.objects.filter(author=user).update(author=None)
+    Comment.objects.filter(author=user).update(author=None)
+    user.delete()  # supports and follows go with the account
+    for report_id, count in (
+        Report.objects.filter(pk__in=supported).annotate(n=Count("supports")).values_list("pk", "n")
+    ):
+        Report.objects.filter(pk=report_id).update(support_count=count)
+
+
+def account_export(*, user) -> dict:
+    """Everything the platform holds about a resident, as JSON-ready data."""
+    def iso(value):
+        return value.isoformat() if value else None
+
+    reports = Report.objects.filter(author=user).select_related("theme", "area", "contact").order_by("pk")
+    return {
+        "account": {
+            "email": user.email,
+            "display_name": user.display_name,
+            "date_joined": iso(user.date_joined),
+            "last_login": iso(user.last_login),
+        },
+        "reports": [
+            {
+                "id": report.pk,
+                "url": settings.SITE_URL + report.get_absolute_url(),
+                "title": report.title,
+                "description": report.description,
+                "theme": report.theme.slug if report.theme else None,
+                "latitude": report.latitude,
+                "longitude": report.longitude,
+                "address": report.address,
+                "neighbourhood": report.area.name if report.area else None,
+                "status": report.status,
+                "created_at": iso(report.created_at),
+                "contact_email": getattr(getattr(report, "contact", None), "email", None),
+            }
+            for report in reports
+        ],
+        "supports": [
+            {"report": support.report_id, "created_at": iso(support.created_at)}
+            for support in Support.objects.filter(user=user).order_by("pk")
+        ],
+        "follows": [
+            {"report": follow.report_id, "created_at": iso(follow.created_at)}
+            for follow in Follow.objects.filter(user=user).order_by("pk")
+        ],
+        "comments": [
+            {"report": comment.report_id, "text": comment.text, "created_at": iso(comment.created_at),
+             "hidden": comment.is_hidden}
+            for comment in Comment.objects.filter(author=user).order_by("pk")
+        ],
+    }

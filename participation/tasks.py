@@ -1,0 +1,41 @@
+"""Celery tasks of participation: thin, idempotent adapters that take ids (STYLE.md rule 8)."""
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from participation.models import Report, ReporterContact, StatusChange
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def send_report_update(*, report_id: int, status_change_id: int) -> int:
+    """Email one public status change or message to the reporter and followers. Returns the emails queued.
+
+    Claims the history row by setting notified_at once, so a retried or duplicated task sends nothing twice.
+    """
+    from participation.services import render_update_email, update_recipients
+    from smartcity.tasks import send_email
+
+    claimed = StatusChange.objects.filter(
+        pk=status_change_id, report_id=report_id, is_public=True, notified_at__isnull=True
+    ).update(notified_at=timezone.now())
+    if not claimed:
+        return 0
+    change = StatusChange.objects.select_related("report").get(pk=status_change_id)
+    report: Report = change.report
+    if report.is_hidden:
+        return 0
+    queued = 0
+    for email, token in update_recipients(report):
+        subject, body = render_update_email(report=report, change=change, unsubscribe_token=token)
+        send_email.delay(to=[email], subject=subject, body=body)
+        queued += 1
+    return queued
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def erase_expired_reporter_contacts() -> int:
+    """Retention: erase reporter contact details REPORTER_CONTACT_RETENTION_DAYS after a report closed."""
+    now = timezone.now()
+    return ReporterContact.objects.due_for_erasure(now, settings.REPORTER_CONTACT_RETENTION_DAYS).erase(now)

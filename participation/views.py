@@ -1,0 +1,383 @@
+"""Residents' pages: report a concern, find reports (list, map, GeoJSON), support, comment, follow, my reports.
+
+Staff pages (triage, issue #4) are in staff_views.py. Who may do what: smartcity/permissions.py.
+"""
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from participation import ratelimit, services, tokens
+from participation.api import parse_bbox
+from participation.forms import CommentForm, HideForm, ReportFilterForm, ReportForm, SupportForm
+from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
+from pilots.models import Pilot
+from smartcity import permissions
+
+NEARBY_METRES = 100
+SIMILAR_WITHIN_METRES = 1500
+GEOJSON_MAX_FEATURES = 1000
+REPORTS_PER_PAGE = 20
+
+
+def _get_report_for_user(request: HttpRequest, pk: int) -> Report:
+    """The one access helper for a report's public pages: hidden reports are for staff only."""
+    report = get_object_or_404(Report.objects.select_related("theme", "area"), pk=pk)
+    if report.is_hidden and not permissions.can_see_hidden_report(request.user, report):
+        raise Http404
+    return report
+
+
+def _map_context() -> dict:
+    min_lon, min_lat, max_lon, max_lat = settings.CITY_BOUNDS
+    return {
+        "map_tile_url": settings.MAP_TILE_URL,
+        "map_attribution": settings.MAP_TILE_ATTRIBUTION,
+        "map_bounds": f"{min_lon},{min_lat},{max_lon},{max_lat}",
+    }
+
+
+def nearby_reports(*, latitude: float | None, longitude: float | None, title: str = "", theme=None) -> list[Report]:
+    """Open reports within about 100 m, and open reports nearby whose title shares a word: "already reported?"."""
+    if latitude is None or longitude is None:
+        return []
+    base = Report.objects.public().open().select_related("theme").order_by("-support_count", "-created_at")
+    found = list(base.near(latitude, longitude, NEARBY_METRES)[:5])
+    similar = base.near(latitude, longitude, SIMILAR_WITHIN_METRES).similar_title(title)
+    if theme is not None:
+        similar = similar.filter(theme=theme)
+    seen = {report.pk for report in found}
+    found += [report for report in similar.exclude(pk__in=seen)[:5]]
+    return found
+
+
+# --- Reporting a concern ---------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def report_create(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None, request.FILES or None, user=request.user)
+    candidates: list[Report] = []
+    limited = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not data["nearby_seen"]:
+            candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
+                                        title=data["title"], theme=data["theme"])
+        anonymous = not request.user.is_authenticated
+        if not candidates and anonymous and not ratelimit.allow(request, "report", settings.ANONYMOUS_REPORTS_PER_HOUR):
+            limited = True
+        elif not candidates:
+            photos = form.all_photos()
+            report = services.report_create(
+                title=data["title"], description=data["description"], latitude=data["latitude"],
+                longitude=data["longitude"], theme=data["theme"], address=data["address"],
+                author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
+            )
+            form.forget_kept_photos()
+            if data.get("email"):
+                messages.success(request, _("Thank you! We sent you an email: confirm your address to receive updates."))
+            else:
+                messages.success(request, _("Thank you! Your report has been received."))
+            return redirect(report)
+    if request.method == "POST":
+        form.keep_photos()
+    context = {"form": form, "candidates": candidates, "limited": limited, **_map_context()}
+    return render(request, "participation/report_form.html", context, status=429 if limited else 200)
+
+
+@require_GET
+def report_nearby(request: HttpRequest) -> HttpResponse:
+    """The htmx partial of the report form: reports nearby or alike, updated as the resident types and clicks."""
+    def number(name: str) -> float | None:
+        try:
+            return float(request.GET.get(name, ""))
+        except ValueError:
+            return None
+
+    from smartcity.models import Theme
+
+    theme = Theme.objects.filter(pk=request.GET.get("theme") or None).first() if (request.GET.get("theme") or "").isdigit() else None
+    candidates = nearby_reports(latitude=number("latitude"), longitude=number("longitude"),
+                                title=request.GET.get("title", "")[:200], theme=theme)
+    return render(request, "participation/_nearby.html", {"candidates": candidates, "checked": True})
+
+
+# --- Finding reports -------------------------------------------------------------------------------
+def _public_reports():
+    return Report.objects.public().select_related("theme", "area").order_by("-created_at", "-pk")
+
+
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    filters = ReportFilterForm(request.GET or None)
+    reports = filters.filter(_public_reports())
+    page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "participation/report_list.html", {"filters": filters, "page": page})
+
+
+@require_GET
+def report_map(request: HttpRequest) -> HttpResponse:
+    filters = ReportFilterForm(request.GET or None)
+    reports = filters.filter(_public_reports())
+    # The text alternative of the map: the same reports as a list, the newest first.
+    page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filters": filters, "page": page, "geojson_query": query.urlencode(), **_map_context()}
+    return render(request, "participation/report_map.html", context)
+
+
+@require_GET
+def report_geojson(request: HttpRequest) -> JsonResponse:
+    """Public reports as GeoJSON for the map, filtered like the list; `bbox` is min_lon,min_lat,max_lon,max_lat.
+
+    At most GEOJSON_MAX_FEATURES features (the newest); `truncated` says when there were more."""
+    filters = ReportFilterForm(request.GET)
+    reports = filters.filter(_public_reports())
+    rows = list(
+        reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count", "theme__slug")[
+            : GEOJSON_MAX_FEATURES + 1
+        ]
+    )
+    truncated = len(rows) > GEOJSON_MAX_FEATURES
+    status_labels = dict(Report.Status.choices)
+    features = [
+        {
+            "type": "Feature",
+            "id": pk,
+            "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+            "properties": {
+                "title": title, "status": status, "status_label": str(status_labels[status]),
+                "support_count": support_count, "theme": theme_slug,
+                "url": Report(pk=pk).get_absolute_url(),
+            },
+        }
+        for pk, title, status, latitude, longitude, support_count, theme_slug in rows[:GEOJSON_MAX_FEATURES]
+    ]
+    return JsonResponse(
+        {"type": "FeatureCollection", "features": features, "limit": GEOJSON_MAX_FEATURES, "truncated": truncated},
+        content_type="application/geo+json",
+    )
+
+
+@require_GET
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_user(request, pk)
+    user = request.user
+    timeline = StatusChange.objects.filter(report=report, is_public=True).order_by("created_at", "pk")
+    comments = Comment.objects.filter(report=report).select_related("author").order_by("created_at", "pk")
+    challenges = report.societal_challenges.exclude(status="proposed").prefetch_related(
+        Prefetch("pilots", queryset=Pilot.objects.order_by("title"))
+    )
+    context = {
+        "report": report,
+        "photos": ReportPhoto.objects.filter(report=report),
+        "timeline": timeline,
+        "comments": comments,
+        "challenges": challenges,
+        "comment_form": CommentForm() if permissions.can_comment_on_report(user, report) else None,
+        "support_form": SupportForm() if not user.is_authenticated else None,
+        "has_supported": user.is_authenticated and Support.objects.filter(report=report, user=user).exists(),
+        "is_following": user.is_authenticated and Follow.objects.filter(report=report, user=user).exists(),
+        "can_moderate": permissions.can_moderate_reports(user),
+        "hide_form": HideForm() if permissions.can_moderate_reports(user) else None,
+        **_map_context(),
+    }
+    return render(request, "participation/report_detail.html", context)
+
+
+# --- Support, follow, comments ---------------------------------------------------------------------
+@require_POST
+def report_support(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_user(request, pk)
+    if request.user.is_authenticated:
+        if report.add_support(user=request.user):
+            messages.success(request, _("Thank you for your support."))
+        else:
+            messages.info(request, _("You already support this report."))
+        return redirect(report)
+    form = SupportForm(request.POST)
+    if form.is_valid():
+        if not ratelimit.allow(request, "support", settings.ANONYMOUS_SUPPORTS_PER_HOUR):
+            messages.error(request, _("Too many requests from your connection. Please try again in an hour."))
+            return render(request, "participation/support_form.html", {"report": report, "form": form}, status=429)
+        services.support_request_email(report=report, email=form.cleaned_data["email"])
+        messages.success(request, _("Almost done: follow the link in the email we sent you to count your support."))
+        return redirect(report)
+    return render(request, "participation/support_form.html", {"report": report, "form": form}, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def support_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        report_id, email = tokens.read_support_confirm_token(token)
+    except signing.BadSignature:
+        return render(request, "participation/link_invalid.html", status=400)
+    report = _get_report_for_user(request, report_id)
+    if request.method == "POST":
+        if report.add_support(email=email):
+            messages.success(request, _("Thank you: your support counts."))
+        else:
+            messages.info(request, _("You already support this report."))
+        return redirect(report)
+    return render(request, "participation/confirm.html", {
+        "report": report, "heading": _("Confirm your support"),
+        "text": _("Support this report with your email address?"), "button": _("Yes, I support it"),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        report_id, email = tokens.read_contact_confirm_token(token)
+    except signing.BadSignature:
+        return render(request, "participation/link_invalid.html", status=400)
+    report = _get_report_for_user(request, report_id)
+    if request.method == "POST":
+        ReporterContact.objects.filter(report=report, email__iexact=email, confirmed_at__isnull=True).update(
+            confirmed_at=timezone.now()
+        )
+        messages.success(request, _("Your email address is confirmed. We will keep you informed."))
+        return redirect(report)
+    return render(request, "participation/confirm.html", {
+        "report": report, "heading": _("Confirm your email address"),
+        "text": _("Receive an email when the city works on this report?"), "button": _("Yes, keep me informed"),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        report_id, follow_id = tokens.read_unsubscribe_token(token)
+    except signing.BadSignature:
+        return render(request, "participation/link_invalid.html", status=400)
+    report = get_object_or_404(Report, pk=report_id)
+    if request.method == "POST":
+        if follow_id is not None:
+            Follow.objects.filter(pk=follow_id, report=report).delete()
+        else:
+            ReporterContact.objects.filter(report=report, unsubscribed_at__isnull=True).update(
+                unsubscribed_at=timezone.now()
+            )
+        messages.success(request, _("You will no longer receive emails about this report."))
+        return redirect("smartcity:home")
+    return render(request, "participation/confirm.html", {
+        "report": report, "heading": _("Stop emails about this report"),
+        "text": _("You will no longer receive updates about this report."), "button": _("Stop the emails"),
+    })
+
+
+@login_required
+@require_POST
+def report_follow(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_user(request, pk)
+    if request.POST.get("action") == "unfollow":
+        Follow.objects.filter(report=report, user=request.user).delete()
+        messages.success(request, _("You no longer follow this report."))
+    elif permissions.can_follow_report(request.user, report):
+        Follow.objects.get_or_create(report=report, user=request.user)
+        messages.success(request, _("You follow this report: we email you when the city works on it."))
+    return redirect(report)
+
+
+@login_required
+@require_POST
+def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_user(request, pk)
+    if not permissions.can_comment_on_report(request.user, report):
+        raise Http404
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        Comment.objects.create(report=report, author=request.user, text=form.cleaned_data["text"])
+        messages.success(request, _("Your comment has been placed."))
+        return redirect(f"{report.get_absolute_url()}#comments")
+    return render(request, "participation/comment_form.html", {"report": report, "form": form}, status=400)
+
+
+@login_required
+@require_POST
+def report_hide(request: HttpRequest, pk: int) -> HttpResponse:
+    if not permissions.can_moderate_reports(request.user):
+        raise Http404
+    report = get_object_or_404(Report, pk=pk)
+    form = HideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason for hiding."))
+        return redirect(report)
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=pk)
+        report.is_hidden = request.POST.get("action") != "show"
+        report.hidden_reason = form.cleaned_data["reason"] if report.is_hidden else ""
+        report.version += 1
+        report.save(update_fields=["is_hidden", "hidden_reason", "version", "updated_at"])
+        StatusChange.objects.create(
+            report=report, actor=request.user, is_public=False,
+            message=_("Hidden: %(reason)s") % {"reason": form.cleaned_data["reason"]} if report.is_hidden
+            else _("Shown again: %(reason)s") % {"reason": form.cleaned_data["reason"]},
+        )
+    messages.success(request, _("The report is hidden.") if report.is_hidden else _("The report is visible again."))
+    return redirect(report)
+
+
+@login_required
+@require_POST
+def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
+    if not permissions.can_moderate_reports(request.user):
+        raise Http404
+    comment = get_object_or_404(Comment, pk=pk)
+    form = HideForm(request.POST)
+    if form.is_valid():
+        Comment.objects.filter(pk=comment.pk).update(
+            is_hidden=True, hidden_reason=form.cleaned_data["reason"], hidden_by=request.user
+        )
+        messages.success(request, _("The comment is hidden."))
+    else:
+        messages.error(request, _("Give a reason for hiding."))
+    return redirect(f"{comment.report.get_absolute_url()}#comments")
+
+
+# --- My reports, export, account deletion ----------------------------------------------------------
+@login_required
+@require_GET
+def my_reports(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {
+        "reports": Report.objects.filter(author=user).select_related("theme", "area").order_by("-created_at"),
+        "supported": Report.objects.public().filter(supports__user=user).select_related("theme").order_by("-created_at"),
+        "followed": Report.objects.public().filter(follows__user=user).exclude(author=user)
+        .select_related("theme").order_by("-created_at"),
+    }
+    return render(request, "participation/my_reports.html", context)
+
+
+@login_required
+@require_GET
+def my_export(request: HttpRequest) -> HttpResponse:
+    data = services.account_export(user=request.user)
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        user = request.user
+        logout(request)
+        services.account_delete(user=user)
+        messages.success(request, _("Your account has been deleted. Your reports remain public without your name."))
+        return redirect("smartcity:home")
+    return render(request, "participation/account_delete.html")

@@ -1,0 +1,87 @@
+"""The reports API: public fields only, problem+json errors, throttling of anonymous clients, not of staff."""
+import pytest
+from django.test import override_settings
+
+from participation.models import Report, ReporterContact
+from tests.participation.conftest import HAGUE, make_report
+
+pytestmark = pytest.mark.django_db
+
+VALID = {"reference": "ext-1", "title": "Overflowing bin", "description": "The bin on the corner overflows daily.",
+         "latitude": 52.07, "longitude": 4.30}
+
+
+def test_staff_with_a_token_creates_a_report_and_gets_its_reference_back(token_client_for, civil_servant, theme):
+    client = token_client_for(civil_servant)
+    response = client.post("/api/v1/reports", {**VALID, "theme": "mobility", "email": "x@example.org"}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["reference"] == "ext-1"
+    assert body["theme"] == "mobility"
+    assert "email" not in body
+    report = Report.objects.get(reference="ext-1")
+    assert report.source == Report.Source.API
+    assert ReporterContact.objects.get(report=report).email == "x@example.org"
+
+
+def test_a_blank_reference_is_stored_as_none(api_client):
+    response = api_client.post("/api/v1/reports", {**VALID, "reference": "  "}, format="json")
+    assert response.status_code == 201
+    assert response.json()["reference"] is None
+
+
+def test_it_lists_every_problem_at_once_as_problem_json(api_client):
+    make_report(reference="taken")
+    response = api_client.post(
+        "/api/v1/reports", {"reference": "taken", "title": "", "latitude": 59.33, "longitude": 18.06}, format="json"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    names = {problem["name"] for problem in response.json()["invalidParams"]}
+    assert {"reference", "title", "description"} <= names
+
+
+def test_a_point_outside_the_city_bounds_is_refused(api_client):
+    response = api_client.post("/api/v1/reports", {**VALID, "latitude": 59.33, "longitude": 18.06}, format="json")
+    assert response.status_code == 400
+    names = {problem["name"] for problem in response.json()["invalidParams"]}
+    assert names == {"latitude", "longitude"}
+
+
+def test_the_public_api_never_shows_contact_details_or_hidden_reports(api_client):
+    visible = make_report(title="Visible one")
+    ReporterContact.objects.create(report=visible, email="secret@example.org", name="Secret Name")
+    make_report(title="Hidden one", is_hidden=True, hidden_reason="abuse")
+    response = api_client.get("/api/v1/reports")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "secret@example.org" not in text and "Secret Name" not in text
+    assert [item["title"] for item in response.json()["results"]] == ["Visible one"]
+    detail = api_client.get(f"/api/v1/reports/{visible.pk}").json()
+    assert "contact" not in detail and "email" not in detail
+
+
+def test_the_list_is_paginated_drf_style_and_filters_by_bbox(api_client):
+    for index in range(3):
+        make_report(title=f"Report number {index}", latitude=HAGUE[0] + index * 0.01)
+    page = api_client.get("/api/v1/reports?bbox=4.3,52.07,4.32,52.085").json()
+    assert page["count"] == 1 and "next" in page and "results" in page
+
+
+@override_settings(REPORT_API_RATES={"anonymous": "2/hour", "resident": "2/hour", "staff": "1000/hour"})
+def test_anonymous_clients_are_throttled_with_a_429_problem(api_client):
+    statuses = [
+        api_client.post("/api/v1/reports", {**VALID, "reference": f"a{i}"}, format="json").status_code for i in range(3)
+    ]
+    assert statuses == [201, 201, 429]
+    response = api_client.post("/api/v1/reports", {**VALID, "reference": "a9"}, format="json")
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 429
+
+
+@override_settings(REPORT_API_RATES={"anonymous": "2/hour", "resident": "2/hour", "staff": "1000/hour"})
+def test_staff_tokens_are_not_throttled_like_anonymous_clients(token_client_for, civil_servant):
+    client = token_client_for(civil_servant)
+    statuses = {client.post("/api/v1/reports", {**VALID, "reference": f"s{i}"}, format="json").status_code
+                for i in range(5)}
+    assert statuses == {201}
