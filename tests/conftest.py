@@ -7,9 +7,14 @@ under REQUIRE_SERVICES=1 (as in CI) they fail instead, so CI can never pass by s
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from smartcity.models import Department, Membership, User
 
@@ -47,6 +52,67 @@ def needs_redis() -> None:
 @pytest.fixture
 def needs_postgres() -> None:
     require_service(postgres_in_use(), "the tests are not running on PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks():
+    """Tasks run in-process in tests, even when REDIS_URL is set; the worker tests below opt out."""
+    from smartcity.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = not settings.REDIS_URL
+
+
+@pytest.fixture
+def celery_worker_process(needs_redis, tmp_path):
+    """Start a real Celery worker process on a queue of its own, against the test database, and
+    send this test's tasks to it through Redis instead of running them in-process.
+
+    Returns start(**env) -> queue name. The worker's log is in tmp_path/worker.log."""
+    from smartcity.celery import app
+
+    processes: list[subprocess.Popen] = []
+    logs = []
+
+    def start(**extra_env: str) -> str:
+        queue = f"test-{uuid.uuid4().hex}"
+        app.conf.task_always_eager = False
+        app.conf.task_routes = {f"{name}.tasks.*": {"queue": queue} for name in ("smartcity", "participation", "pilots")}
+        app.amqp.flush_routes()
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "DEBUG": "0",
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "insecure-key-for-tests-only"),
+            "REDIS_URL": settings.REDIS_URL,
+            "MEDIA_ROOT": str(tmp_path / "media"),
+            **extra_env,
+        }
+        if db["ENGINE"] == "django.db.backends.postgresql":
+            # The worker must see the rows the test committed: the test database, not the main one.
+            env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        log = open(tmp_path / "worker.log", "a")
+        logs.append(log)
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "smartcity", "worker", "--pool=solo", "-Q", queue,
+             "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ))
+        return queue
+
+    yield start
+    app.conf.task_routes = {}
+    app.amqp.flush_routes()
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+    for log in logs:
+        log.close()
 
 
 def _user(email: str, **fields) -> User:
