@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -281,6 +282,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# The nightly full matching run (any staff member can also start one from the UI or the API).
+CELERY_BEAT_SCHEDULE["smartcity-nightly-matching-run"] = {
+    "task": "smartcity.tasks.start_matching_run",
+    "schedule": crontab(hour=env_int("MATCHING_RUN_HOUR", 2), minute=30),
+}
 CELERY_BEAT_SCHEDULE["participation-erase-reporter-contacts"] = {
     "task": "participation.tasks.erase_expired_reporter_contacts",
     "schedule": 6 * 3600,
