@@ -16,12 +16,15 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from participation.models import Report
 from pilots.models import Pilot
 from smartcity.matching import engine as matching
-from smartcity.models import DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge, Suggestion, User
+from smartcity.models import Department, DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge, Suggestion, User
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +188,11 @@ def _write_suggestions(found: list[matching.Suggestion], *, scope: Q | None = No
 
 def _write_matches(flags: list[matching.MatchFlag]) -> int:
     """Open flags are replaced by this run's; accepted and rejected ones stay. A flag whose
-    fingerprint was rejected before is not raised again."""
+    fingerprint was rejected before is not raised again. Departments hear of flags that are new."""
     decided = set(Match.objects.exclude(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
+    known = decided | set(Match.objects.filter(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     Match.objects.filter(status=ReviewStatus.OPEN).delete()
-    written = 0
+    written, new = 0, []
     for flag in flags:
         if flag.fingerprint in decided:
             continue
@@ -201,7 +205,33 @@ def _write_matches(flags: list[matching.MatchFlag]) -> int:
         match.reports.set([_split(k)[1] for k in flag.reports])
         match.pilots.set([_split(k)[1] for k in flag.pilots])
         written += 1
+        if flag.fingerprint not in known:
+            new.append(match.pk)
+    if new:
+        transaction.on_commit(lambda: _notify_departments(new))
     return written
+
+
+def _notify_departments(match_ids: list[int]) -> None:
+    """Email each department that meets another in a new flag, once per run, in the site's language."""
+    from smartcity.tasks import send_email
+
+    by_department: dict[Department, list[Match]] = defaultdict(list)
+    matches = Match.objects.filter(pk__in=match_ids).select_related("societal_challenge").prefetch_related(
+        "department_challenges__department")
+    for match in matches:
+        for department in {c.department for c in match.department_challenges.all()}:
+            if department.email:
+                by_department[department].append(match)
+    link = settings.SITE_URL + reverse("smartcity:match-list")
+    with translation.override(settings.LANGUAGE_CODE):
+        for department, found in by_department.items():
+            lines = [f"- {m.title}" for m in found]
+            body = render_to_string("smartcity/email/new_matches.txt", {"department": department, "lines": lines,
+                                                                          "link": link})
+            subject = ngettext("%(count)s new match with other departments", "%(count)s new matches with other departments",
+                               len(found)) % {"count": len(found)}
+            send_email.delay(to=[department.email], subject=subject, body=body)
 
 
 # --- The workflows ------------------------------------------------------------------------------------

@@ -174,3 +174,17 @@ def test_a_decision_must_be_accepted_or_rejected(city, token_client_for, admin_u
     response = token_client_for(admin_user).patch(f"/api/v1/suggestions/{suggestion.pk}", {"status": "maybe"}, format="json")
     assert response.status_code == 400
     assert response.json()["invalidParams"][0]["name"] == "status"
+
+
+def test_departments_hear_of_a_new_flag_once(city, department_a, department_b, mailoutbox,
+                                             django_capture_on_commit_callbacks):
+    department_a.email, department_b.email = "riool@example.org", "veiligheid@example.org"
+    department_a.save()
+    department_b.save()
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.matching_run_start(by=None)
+    recipients = sorted(address for message in mailoutbox for address in message.to)
+    assert recipients == ["riool@example.org", "veiligheid@example.org"]  # the second run raised nothing new
+    assert "Wateroverlast bij hevige regenbuien" in mailoutbox[0].body
+    assert "/staff/matches/" in mailoutbox[0].body
