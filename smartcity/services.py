@@ -7,6 +7,7 @@ queries, runs it, and writes Suggestions and Matches idempotently (unique constr
 from __future__ import annotations
 
 import logging
+import math
 import pickle
 from collections import defaultdict
 from collections.abc import Iterable
@@ -168,9 +169,11 @@ def _write_suggestions(found: list[matching.Suggestion], *, scope: Q | None = No
     Decided suggestions keep their status: a rejection stays a rejection."""
     rows = []
     for s in found:
+        if not math.isfinite(s.score):
+            continue  # a model fitted on too little data to tell: no suggestion rather than a wrong one
         item_type, item_id = _split(s.item)
         rows.append(Suggestion(item_type=item_type, item_id=item_id, societal_challenge_id=int(s.challenge),
-                               score=round(s.score, 4), reasons=_reasons(s.reasons)))
+                               score=round(float(s.score), 4), reasons=_reasons(s.reasons)))
     keep = {(r.item_type, r.item_id, r.societal_challenge_id) for r in rows}
     stale = Suggestion.objects.filter(status=ReviewStatus.OPEN)
     if scope is not None:
@@ -198,7 +201,7 @@ def _write_matches(flags: list[matching.MatchFlag]) -> int:
             continue
         match = Match.objects.create(
             societal_challenge_id=int(flag.challenge) if flag.challenge else None,
-            proposed_title=(flag.proposed_title or "")[:200], score=round(flag.score, 4),
+            proposed_title=(flag.proposed_title or "")[:200], score=round(float(flag.score), 4),
             reasons=_reasons(flag.reasons), fingerprint=flag.fingerprint,
         )
         match.department_challenges.set([_split(k)[1] for k in flag.department_challenges])
