@@ -142,7 +142,7 @@ class PilotQuerySet(models.QuerySet):
                 output_field=models.BooleanField(),
             ),
             is_overdue=ExpressionWrapper(
-                on_its_way & Q(end_date__lt=today) & ~Q(decision_after_end),
+                on_its_way & Q(end_date__isnull=False, end_date__lt=today) & ~Q(decision_after_end),
                 output_field=models.BooleanField(),
             ),
         )
@@ -150,10 +150,15 @@ class PilotQuerySet(models.QuerySet):
     def stranded(self, now: dt.datetime | None = None, months: int | None = None):
         return self.with_stranding(now, months).filter(Q(is_inactive=True) | Q(is_overdue=True))
 
-    def funnel(self) -> list[tuple[str, str, int]]:
-        """(stage, label, count) for every stage, the way up first and stopped last."""
+    def funnel(self) -> list[dict]:
+        """Every stage with its number of pilots (and that as a share of the largest), stopped last."""
         counts = dict(self.order_by().values_list("stage").annotate(n=models.Count("pk")))
-        return [(value, label, counts.get(value, 0)) for value, label in Stage.choices]
+        largest = max(counts.values(), default=0)
+        return [
+            {"stage": value, "label": label, "count": counts.get(value, 0),
+             "percent": round(100 * counts.get(value, 0) / largest) if largest else 0}
+            for value, label in Stage.choices
+        ]
 
 
 class Pilot(models.Model):

@@ -18,7 +18,7 @@ from pilots.charts import kpi_chart
 from pilots.forms import (
     GateForm, KPIForm, MeasurementForm, MeasurementImportForm, PartnerFormSet, PilotForm, StopForm,
 )
-from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Pilot, Stage
+from pilots.models import KPI, STAGE_ORDER, Gate, GateRefused, Measurement, MeasurementRow, Pilot, Stage
 from pilots.services import pilot_scaling_opportunities
 from smartcity import permissions
 from smartcity.models import DepartmentChallenge
@@ -117,6 +117,7 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     gates = pilot.gates.select_related("decided_by").prefetch_related("answers__criterion")
     context = {
         "pilot": pilot,
+        "stage_steps": [(value, Stage(value).label) for value in STAGE_ORDER],
         "kpis": kpis,
         "challenges": pilot.societal_challenges.all(),
         "partners": pilot.partners.all(),
