@@ -111,6 +111,7 @@ class Config:
     flag_reports: int = 20          # at most this many supporting reports per flag
     min_kind_size: int = 8          # below this many items of a kind, use all items' statistics
     per_language: bool = False      # standardise per kind and language
+    language_shift: bool = True     # judge a kind's other languages against its main language (see _language_shifts)
     robust: bool = False            # median/MAD instead of mean/standard deviation
 
 
@@ -161,6 +162,7 @@ class Engine:
         self.vectors = Vectors(vectors.words[nc:], vectors.tokens[nc:], vectors.grams)
         self._themes_setup()
         self.kinds = np.array([self._group(d.kind, a.language) for d, a in zip(self.documents, self.analysed)])
+        self.kind_languages = np.array([f"{d.kind}:{a.language}" for d, a in zip(self.documents, self.analysed)])
         self.linked = self._pairs(lambda d: d.linked)
         self.rejected = self._pairs(lambda d: d.rejected)
         self._geo_setup()
@@ -173,6 +175,8 @@ class Engine:
             self.stats = self._statistics(raw)
             z = self._standardise(raw, self.kinds)
             del raw
+            self.shifts = self._language_shifts(z)
+            z = self._shift(z, self.kind_languages)
             if round_ < cfg.prf_rounds:
                 members = self._confident(z, cfg.prf_min_z, cfg.prf_min_margin)
             report(2 + round_, stages)
@@ -368,6 +372,39 @@ class Engine:
             z[rows] = (raw[rows] - mean) / std
         return z
 
+    def _language_shifts(self, z: np.ndarray) -> dict[str, float]:
+        """Per kind: how much lower its items in a minority language score than its items in
+        the kind's main language, as the difference of the medians over all (item, challenge)
+        scores.
+
+        Challenge texts are mostly in the city's main language, so an English report scores
+        lower against every challenge than a Dutch one: its best challenge may stand out
+        clearly from its other challenges and still stay under ``min_z``. One number per
+        (kind, language) moves the whole group back to the main language's level. It is one
+        stable statistic over items x challenges, unlike standardising each challenge's
+        column per language (``per_language``), which needs many items per language.
+        """
+        shifts: dict[str, float] = {}
+        if not self.config.language_shift or z.shape[1] == 0:
+            return shifts
+        for kind in KINDS:
+            groups = [g for g in np.unique(self.kind_languages) if g.split(":")[0] == kind]
+            if len(groups) < 2:
+                continue
+            sizes = {g: int((self.kind_languages == g).sum()) for g in groups}
+            main = max(groups, key=lambda g: (sizes[g], g))
+            # medians over all (item, challenge) scores: an item's own best challenge hardly moves them
+            level = float(np.median(z[self.kind_languages == main]))
+            for group in groups:
+                if group != main and sizes[group] >= self.config.min_kind_size:
+                    shifts[group] = float(np.median(z[self.kind_languages == group])) - level
+        return shifts
+
+    def _shift(self, z: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        for group, shift in self.shifts.items():
+            z[groups == group] -= shift
+        return z
+
     def _confident(self, z: np.ndarray, min_z: float, min_margin: float) -> sp.csr_matrix:
         """The best challenge of each item that is sure enough, as a 0/1 matrix."""
         if z.shape[1] == 0:
@@ -435,7 +472,8 @@ class Engine:
         themes = self._theme_rows([document.themes])
         raw = self._raw(vectors, themes, [self.document_index.get(document.key)])
         language = self.analyzer.language(f"{document.title}. {document.description}")
-        z = self._standardise(raw, np.array([self._group(document.kind, language)]))[0]
+        z = self._standardise(raw, np.array([self._group(document.kind, language)]))
+        z = self._shift(z, np.array([f"{document.kind}:{language}"]))[0]
         geo = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
         if document.kind == "report" and document.point and self.tree is not None:
             k = min(cfg.geo_neighbours + 1, len(self.located))

@@ -78,6 +78,31 @@ def test_an_english_report_lands_on_the_dutch_challenge_it_describes():
     assert suggestions and suggestions[0].challenge == "lighting"
 
 
+ENGLISH = [
+    report("en1", "Street flooded after the storm", "After the heavy rain our street was under water, the drains could not cope."),
+    report("en2", "Rubbish everywhere", "The bins at the tram stop are overflowing and the rubbish blows across the street."),
+    report("en3", "Dark cycle path", "The cycle path through the park is pitch dark at night, the street lantern is broken."),
+    report("en4", "Too hot in our flat", "No trees and only stone in the street, in summer our flat is far too hot."),
+    report("en5", "Neighbour is lonely", "My elderly neighbour lives alone since the community centre closed, she sees nobody."),
+    report("en6", "Gulls tear the bags open", "Gulls tear the rubbish bags open and the pavement is covered in waste."),
+    report("en7", "Basement flooded", "Every heavy shower our basement floods because the sewer overflows."),
+    report("en8", "Tunnel without light", "The light in the tunnel near the station is broken, it feels unsafe at night."),
+]
+
+
+def test_reports_in_a_minority_language_are_judged_against_the_main_languages_level():
+    config = Config(min_z=0.5)
+    shifted, plain = fitted(ENGLISH, config), fitted(ENGLISH, replace(config, language_shift=False))
+    # English reports score lower against every Dutch challenge text than Dutch reports do
+    assert shifted.shifts["report:en"] < 0 and "report:nl" not in shifted.shifts
+    row = shifted.document_index["report:en8"]
+    assert shifted.z[row].max() == pytest.approx(plain.z[row].max() - shifted.shifts["report:en"], abs=1e-4)
+    assert best(plain.suggestions(), "report:en8") is None
+    assert best(shifted.suggestions(), "report:en8") == "lighting"
+    # a new English item gets the same treatment as a fitted one
+    assert shifted.suggest(ENGLISH[-1]) == [s for s in shifted.suggestions() if s.item == "report:en8"]
+
+
 def test_an_unrelated_report_gets_no_suggestion():
     engine = fitted()
     assert best(engine.suggestions(), "report:14") is None
