@@ -23,3 +23,13 @@ def all_answers() -> dict[str, str]:
 def pilot(department_a, department_b) -> Pilot:
     """A pilot led by department A (the civil servant's); department B takes no part."""
     return Pilot.objects.create(title="Crowd sensors", description="Counting visitors.", lead_department=department_a)
+
+
+@pytest.fixture(autouse=True)
+def in_english(settings):
+    """The assertions read English texts; the site's default language is Dutch."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
