@@ -175,25 +175,6 @@ class Report(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
-    def add_support(self, *, user=None, email: str | None = None) -> bool:
-        """A "me too" from an account or a confirmed email address. Idempotent: False when it was already there."""
-        from django.db import IntegrityError, transaction
-
-        if user is None and not email:
-            raise ValueError("A support needs an account or a confirmed email address.")
-        lookup = {"user": user} if user is not None else {"email": email.strip().lower()}
-        with transaction.atomic():
-            if Support.objects.filter(report=self, **lookup).exists():
-                return False
-            try:
-                with transaction.atomic():
-                    Support.objects.create(report=self, **lookup)
-            except IntegrityError:  # a concurrent request won the race
-                return False
-            Report.objects.filter(pk=self.pk).update(support_count=models.F("support_count") + 1)
-        self.refresh_from_db(fields=["support_count"])
-        return True
-
     @property
     def age_days(self) -> int:
         return (timezone.now() - self.created_at).days
@@ -256,6 +237,25 @@ class Report(models.Model):
             % {"number": self.pk},
         )
         return own_change, target_change
+
+    def add_support(self, *, user=None, email: str | None = None) -> bool:
+        """A "me too" from an account or a confirmed email address. Idempotent: False when it was already there."""
+        from django.db import IntegrityError, transaction
+
+        if user is None and not email:
+            raise ValueError("A support needs an account or a confirmed email address.")
+        lookup = {"user": user} if user is not None else {"email": email.strip().lower()}
+        with transaction.atomic():
+            if Support.objects.filter(report=self, **lookup).exists():
+                return False
+            try:
+                with transaction.atomic():
+                    Support.objects.create(report=self, **lookup)
+            except IntegrityError:  # a concurrent request won the race
+                return False
+            Report.objects.filter(pk=self.pk).update(support_count=models.F("support_count") + 1)
+        self.refresh_from_db(fields=["support_count"])
+        return True
 
     def save(self, *args, **kwargs):
         self.reference = self.reference or None
@@ -413,3 +413,109 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Open311 GeoReport v2 (issue #7) ------------------------------------------------------------
+def new_api_key() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+def new_request_token() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+class Open311Client(models.Model):
+    """An integration (a reporting app, a city system) that posts reports through Open311 with its own api_key."""
+
+    name = models.CharField(_("name"), max_length=120)
+    key = models.CharField(_("API key"), max_length=64, unique=True, default=new_api_key, editable=False)
+    contact_email = models.EmailField(_("contact email address"), blank=True,
+                                      help_text=_("Who to contact about this integration."))
+    is_active = models.BooleanField(_("active"), default=True,
+                                    help_text=_("An inactive client's api_key is refused."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("Open311 client")
+        verbose_name_plural = _("Open311 clients")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceQuestion(models.Model):
+    """An extra question of an Open311 service (a theme): `services/{code}` lists them as attributes."""
+
+    class Datatype(models.TextChoices):
+        STRING = "string", _("short text")
+        TEXT = "text", _("long text")
+        NUMBER = "number", _("number")
+        DATETIME = "datetime", _("date and time")
+        SINGLEVALUELIST = "singlevaluelist", _("one choice from a list")
+        MULTIVALUELIST = "multivaluelist", _("several choices from a list")
+
+    LIST_TYPES = (Datatype.SINGLEVALUELIST, Datatype.MULTIVALUELIST)
+
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="service_questions",
+                              verbose_name=_("theme"))
+    code = models.SlugField(_("code"), max_length=60)
+    description = models.CharField(_("question"), max_length=300)
+    datatype = models.CharField(_("type of answer"), max_length=20, choices=Datatype, default=Datatype.STRING)
+    datatype_description = models.CharField(_("answer hint"), max_length=300, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    # For the list types: [{"key": "...", "name": "..."}, ...]
+    values = models.JSONField(_("choices"), default=list, blank=True,
+                              help_text=_('For list types: [{"key": "broken", "name": "Broken"}, ...]'))
+
+    class Meta:
+        ordering = ["theme", "order", "pk"]
+        verbose_name = _("service question")
+        verbose_name_plural = _("service questions")
+        constraints = [models.UniqueConstraint(fields=["theme", "code"], name="servicequestion_unique_theme_code")]
+
+    def __str__(self) -> str:
+        return self.description
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.datatype in self.LIST_TYPES:
+            valid = isinstance(self.values, list) and self.values and all(
+                isinstance(value, dict) and str(value.get("key", "")).strip() and str(value.get("name", "")).strip()
+                for value in self.values
+            )
+            if not valid:
+                raise ValidationError({"values": _('A list question needs choices: [{"key": "...", "name": "..."}, ...].')})
+
+    @property
+    def value_keys(self) -> set[str]:
+        return {str(value["key"]) for value in self.values or []}
+
+
+class Open311Request(models.Model):
+    """What an Open311 client sent beyond the public report: the client, its media link, answers to extra questions.
+
+    Not public except `media_url`, which GeoReport returns with the request."""
+
+    report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="open311_request")
+    client = models.ForeignKey(Open311Client, on_delete=models.SET_NULL, null=True, related_name="requests")
+    token = models.CharField(max_length=32, unique=True, default=new_request_token, editable=False)
+    media_url = models.URLField(max_length=2000, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    device_id = models.CharField(max_length=200, blank=True)
+    account_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Open311 request")
+        verbose_name_plural = _("Open311 requests")
+
+    def __str__(self) -> str:
+        return f"Open311 request {self.token}"
