@@ -58,6 +58,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The cast's passwords are hashed with a fast hasher: the default one takes ~0.3 s per user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def eager_tasks():
     """Tasks run in-process in tests, even when REDIS_URL is set; the worker tests below opt out."""
     from smartcity.celery import app
