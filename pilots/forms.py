@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
 from participation.models import Area
-from pilots.models import KPI, Gate, GateCriterion, Measurement, MeasurementRow, Partner, Pilot, Stage
+from pilots.models import KPI, Gate, GateCriterion, Measurement, MeasurementRow, Partner, Pilot
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -258,7 +258,6 @@ class MeasurementImportForm(forms.Form):
                 "The first line must name the columns, with at least measured_at and value."))
         self.rows: list[MeasurementRow] = []
         self.bad_rows: list[tuple[int, str]] = []
-        self.line_of: dict[dt.datetime, int] = {}
         default_source = f"csv:{upload.name}"[:100]
         for cells in reader:
             line = reader.line_num

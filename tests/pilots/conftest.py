@@ -1,5 +1,6 @@
 import pytest
 
+from pilots.criteria import ensure_default_criteria
 from pilots.models import GateCriterion, Pilot
 
 # The answers that satisfy every default criterion (seeded by pilots/migrations/0002).
@@ -11,6 +12,12 @@ ALL_ANSWERS = {
     "funding": "The district's operating budget from next year.",
     "scaling-kind": "roll-out",
 }
+
+
+@pytest.fixture(autouse=True)
+def gate_criteria(db) -> None:
+    """The default criteria come from a data migration; a browser test's flush may have removed them."""
+    ensure_default_criteria(GateCriterion)
 
 
 @pytest.fixture

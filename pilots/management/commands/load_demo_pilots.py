@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from pilots.models import KPI, STAGE_ORDER, Gate, MeasurementRow, Partner, Pilot, Stage
+from pilots.criteria import ensure_default_criteria
+from pilots.models import KPI, STAGE_ORDER, Gate, GateCriterion, MeasurementRow, Partner, Pilot, Stage
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, User
 
 ANSWERS = {
@@ -110,6 +111,7 @@ class Command(BaseCommand):
         by = User.objects.filter(is_innovation_team=True).order_by("pk").first()
         now = timezone.now()
         with transaction.atomic():
+            ensure_default_criteria(GateCriterion)  # normally seeded by a migration; a flushed database lacks them
             for spec in tqdm(PILOTS, desc="demo pilots", unit="pilot", disable=options["verbosity"] == 0):
                 self._load(spec, by, now)
         self.stdout.write(f"{len(PILOTS)} demo pilots are up to date.")
