@@ -40,3 +40,11 @@ def image_bytes(fmt: str = "JPEG", size=(64, 48), exif: bytes | None = None, mod
     kwargs = {"exif": exif} if exif else {}
     image.save(output, format=fmt, **kwargs)
     return output.getvalue()
+
+
+@pytest.fixture
+def client():
+    """The test client in English, so assertions on texts read the msgids whatever LANGUAGE_CODE is."""
+    from django.test import Client
+
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
