@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -245,6 +246,10 @@ class PilotViewSet(NoDeleteViewSet):
         except GateRefused as refusal:  # perform_update rolled everything back
             return refusal_response(refusal)
 
+    @extend_schema(methods=["GET"], responses=GateSerializer(many=True))
+    @extend_schema(methods=["POST"], request=GateInputSerializer, responses={201: GateSerializer},
+                   description="Record a gate on the way to `to_stage` (the next stage, or `stopped`). A go moves the "
+                               "pilot; a refusal is 409 problem+json listing the missing answers.")
     @action(detail=True, methods=["get", "post"], url_path="gates", permission_classes=[permissions.ReadOnlyOrPilotManager])
     def gates(self, request, pk=None):
         pilot = self.get_object()
@@ -265,6 +270,8 @@ class PilotViewSet(NoDeleteViewSet):
         page = self.paginate_queryset(gates)
         return self.get_paginated_response(GateSerializer(page, many=True, context={"request": request}).data)
 
+    @extend_schema(methods=["GET"], responses=KPISerializer(many=True))
+    @extend_schema(methods=["POST"], request=KPISerializer, responses={201: KPISerializer})
     @action(detail=True, methods=["get", "post"], url_path="kpis", permission_classes=[permissions.ReadOnlyOrStaff])
     def kpis(self, request, pk=None):
         pilot = self.get_object()
@@ -288,6 +295,15 @@ class KPIViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.List
         _require_kpi_editor(self.request.user, serializer.instance.pilot)
         serializer.save()
 
+    @extend_schema(methods=["GET"], responses=MeasurementSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=MeasurementSerializer(many=True),
+        responses=inline_serializer("MeasurementUpsertResult", {
+            "received": serializers.IntegerField(), "created": serializers.IntegerField(),
+            "updated": serializers.IntegerField()}),
+        description="Bulk upsert: one value per (KPI, measured_at); posting the same batch again changes nothing. "
+                    "All or nothing: every bad item is listed by index in invalidParams.",
+    )
     @action(detail=True, methods=["get", "post"], url_path="measurements")
     def measurements(self, request, pk=None):
         """GET: the series, oldest first. POST: a list of {measured_at, value, source}, stored per
