@@ -39,3 +39,11 @@ def erase_expired_reporter_contacts() -> int:
     """Retention: erase reporter contact details REPORTER_CONTACT_RETENTION_DAYS after a report closed."""
     now = timezone.now()
     return ReporterContact.objects.due_for_erasure(now, settings.REPORTER_CONTACT_RETENTION_DAYS).erase(now)
+
+
+@shared_task(soft_time_limit=3600, time_limit=3660)
+def dump_open_data() -> list[str]:
+    """The daily open-data dump (Celery beat): public reports as CSV and GeoJSON, with the data dictionary."""
+    from participation.exports import open_data_dump
+
+    return open_data_dump()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 from celery.schedules import crontab
@@ -85,6 +86,17 @@ REPORT_API_RATES = {
     "resident": os.environ.get("REPORT_API_RESIDENT_RATE", "60/hour"),
     "staff": os.environ.get("REPORT_API_STAFF_RATE", "20000/hour"),
 }
+# Open311 GeoReport v2: the one jurisdiction this install serves, and posts per api_key and hour.
+OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID") or (urlparse(SITE_URL).hostname or "localhost")
+OPEN311_REQUESTS_PER_HOUR = env_int("OPEN311_REQUESTS_PER_HOUR", 2000)
+# Open data: the daily dump of public reports goes to OPEN_DATA_DIR (the "open_data" storage below),
+# under this licence (an SPDX identifier) with this licence notice URL.
+OPEN_DATA_DIR = Path(os.environ.get("OPEN_DATA_DIR", BASE_DIR / "media" / "open-data"))
+OPEN_DATA_URL = os.environ.get("OPEN_DATA_URL", "/media/open-data/")
+OPEN_DATA_LICENCE = os.environ.get("OPEN_DATA_LICENCE", "CC0-1.0")
+OPEN_DATA_LICENCE_URL = os.environ.get(
+    "OPEN_DATA_LICENCE_URL", "https://creativecommons.org/publicdomain/zero/1.0/" if OPEN_DATA_LICENCE == "CC0-1.0" else ""
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -242,6 +254,11 @@ STORAGES = {
         if env_bool("STATIC_MANIFEST", False)
         else "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
+    # The daily open-data dump (participation/exports.py); swap the backend for object storage if you like.
+    "open_data": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": OPEN_DATA_DIR, "base_url": OPEN_DATA_URL},
+    },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
@@ -290,6 +307,11 @@ CELERY_BEAT_SCHEDULE["smartcity-nightly-matching-run"] = {
 CELERY_BEAT_SCHEDULE["participation-erase-reporter-contacts"] = {
     "task": "participation.tasks.erase_expired_reporter_contacts",
     "schedule": 6 * 3600,
+}
+# The daily open-data dump of public reports (CSV, GeoJSON, data dictionary, licence).
+CELERY_BEAT_SCHEDULE["participation-dump-open-data"] = {
+    "task": "participation.tasks.dump_open_data",
+    "schedule": crontab(hour=env_int("OPEN_DATA_DUMP_HOUR", 4), minute=15),
 }
 
 # --- REST API ---------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("pilots/", include("pilots.urls")),
+    path("open311/v2/", include("participation.open311_urls")),
+    path("open-data/", include("participation.open_data_urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,548 @@
+"""Open311 GeoReport v2 under /open311/v2/: discovery, services, requests (GET and POST) and tokens.
+
+The extension picks the format: `.xml` or `.json`. Errors are the spec's list of
+{code, description}, with 400 (bad input), 403 (api_key) and 404 (not found); 405 for a wrong method
+and 429 when a client posts faster than OPEN311_REQUESTS_PER_HOUR.
+
+The mapping to the platform (docs/api.md has the table):
+- a service is a theme (`service_code` = the theme's slug); its extra questions (ServiceQuestion) are
+  the attributes of `services/{code}`;
+- a request is a public report; its status is `open` or `closed`; `address_id` is a neighbourhood slug;
+- POST creates the report through participation.services.report_create, like the website and the REST
+  API, so neighbourhood, confirmation mail and matching stay in one place. Contact details go to the
+  private ReporterContact; the client, the media link and the answers to the attributes to Open311Request.
+  Creation is immediate, so the answer carries the `service_request_id` (and a `token` for clients that
+  poll `tokens/{token}`).
+"""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+from functools import wraps
+
+from django import forms
+from django.conf import settings
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import OuterRef, Prefetch, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+
+from participation import ratelimit
+from participation.forms import clean_text
+from participation.geo import in_city_bounds
+from participation.models import (
+    Area, Open311Client, Open311Request, Report, ReporterContact, ReportPhoto, ServiceQuestion, StatusChange,
+)
+from participation.services import report_create
+from smartcity.models import Theme
+
+CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# When this implementation of the endpoint last changed (discovery's `changeset`).
+CHANGESET = "2026-11-27T00:00:00Z"
+MAX_WINDOW = timedelta(days=90)
+MAX_REQUESTS = 1000
+# In XML a list's items are elements named after the list.
+XML_ITEM_TAGS = {
+    "services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
+    "endpoints": "endpoint", "formats": "format", "errors": "error",
+}
+
+
+class Open311Error(Exception):
+    """An error answer: one HTTP status and one or more descriptions."""
+
+    def __init__(self, status: int, *descriptions: str):
+        super().__init__(descriptions[0])
+        self.status = status
+        self.descriptions = descriptions
+
+
+# --- Rendering ---------------------------------------------------------------------------------------
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with the city's UTC offset, e.g. 2026-11-27T21:05:00+01:00."""
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def _xml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _to_xml(parent: ET.Element, tag: str, value) -> None:
+    element = ET.SubElement(parent, tag)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _to_xml(element, key, item)
+    elif isinstance(value, list):
+        for item in value:
+            _to_xml(element, XML_ITEM_TAGS.get(tag, "item"), item)
+    else:
+        element.text = _xml_value(value)
+
+
+def render(data, fmt: str, root: str, status: int = 200) -> HttpResponse:
+    """`data` as JSON, or as XML under `root` (a list's items are named by XML_ITEM_TAGS)."""
+    if fmt == "json":
+        body = json.dumps(data, ensure_ascii=False)
+    else:
+        holder = ET.Element("holder")
+        _to_xml(holder, root, data)
+        body = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(holder[0], encoding="unicode")
+    return HttpResponse(body, status=status, content_type=CONTENT_TYPES[fmt])
+
+
+def error_response(error: Open311Error, fmt: str) -> HttpResponse:
+    errors = [{"code": error.status, "description": description} for description in error.descriptions]
+    response = render(errors, fmt, "errors", status=error.status)
+    if error.status == 429:
+        response["Retry-After"] = "3600"
+    return response
+
+
+def endpoint(*methods: str):
+    """Method check, jurisdiction check and spec error bodies for one Open311 view."""
+
+    def decorator(view):
+        @csrf_exempt  # integrations post form-encoded with an api_key; there is no session to protect
+        @wraps(view)
+        def wrapper(request: HttpRequest, fmt: str, **kwargs) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    response = error_response(Open311Error(405, f"Method {request.method} is not allowed here."), fmt)
+                    response["Allow"] = ", ".join(methods)
+                    return response
+                _check_jurisdiction(request)
+                return view(request, fmt, **kwargs)
+            except Open311Error as error:
+                return error_response(error, fmt)
+
+        return wrapper
+
+    return decorator
+
+
+def _check_jurisdiction(request: HttpRequest) -> None:
+    """A single-city install: no jurisdiction_id or the configured one; anything else is not found."""
+    given = (request.POST if request.method == "POST" else request.GET).get("jurisdiction_id", "").strip()
+    if given and given != settings.OPEN311_JURISDICTION_ID:
+        raise Open311Error(404, f"jurisdiction_id {given!r} was not found; this endpoint serves "
+                                f"{settings.OPEN311_JURISDICTION_ID!r}.")
+
+
+# --- Services -------------------------------------------------------------------------------------
+def _service(theme: Theme, has_questions: bool) -> dict:
+    return {
+        "service_code": theme.slug,
+        "service_name": theme.localized_name,
+        "description": theme.description,
+        "metadata": has_questions,
+        "type": "realtime",
+        "keywords": "",
+        "group": "",
+    }
+
+
+def _attribute(question: ServiceQuestion) -> dict:
+    return {
+        "variable": True,
+        "code": question.code,
+        "datatype": question.datatype,
+        "required": question.required,
+        "datatype_description": question.datatype_description,
+        "order": question.order,
+        "description": question.description,
+        "values": [{"key": str(value["key"]), "name": str(value["name"])} for value in question.values or []]
+        if question.datatype in ServiceQuestion.LIST_TYPES else [],
+    }
+
+
+def _get_theme(service_code: str) -> Theme:
+    theme = Theme.objects.filter(slug=service_code).first()
+    if theme is None:
+        raise Open311Error(404, f"service_code {service_code!r} was not found.")
+    return theme
+
+
+@endpoint("GET", "HEAD")
+def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
+    url = settings.SITE_URL + reverse("open311:discovery", args=["json"]).rsplit("/", 1)[0]
+    data = {
+        "changeset": CHANGESET,
+        "contact": f"{settings.SITE_NAME}: {settings.CONTACT_EMAIL}",
+        "key_service": f"An api_key per integration, from the city's administrator ({settings.CONTACT_EMAIL}).",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": url,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    return render(data, fmt, "discovery")
+
+
+@endpoint("GET", "HEAD")
+def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
+    with_questions = set(ServiceQuestion.objects.values_list("theme_id", flat=True))
+    services = [_service(theme, theme.pk in with_questions) for theme in Theme.objects.order_by("name")]
+    return render(services, fmt, "services")
+
+
+@endpoint("GET", "HEAD")
+def service_detail(request: HttpRequest, fmt: str, service_code: str) -> HttpResponse:
+    theme = _get_theme(service_code)
+    questions = theme.service_questions.order_by("order", "pk")
+    data = {"service_code": theme.slug, "attributes": [_attribute(question) for question in questions]}
+    return render(data, fmt, "service_definition")
+
+
+# --- Requests: reading -----------------------------------------------------------------------------
+def _requests_queryset():
+    latest_note = (
+        StatusChange.objects.filter(report=OuterRef("pk"), is_public=True).exclude(message="")
+        .order_by("-created_at", "-pk").values("message")[:1]
+    )
+    return (
+        Report.objects.public()
+        .select_related("theme", "area", "department", "open311_request")
+        .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "pk")))
+        .annotate(status_notes=Subquery(latest_note))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def _media_url(report: Report) -> str | None:
+    open311 = getattr(report, "open311_request", None)
+    if open311 is not None and open311.media_url:
+        return open311.media_url
+    photos = list(report.photos.all())
+    return settings.SITE_URL + photos[0].image.url if photos else None
+
+
+def _service_request(report: Report) -> dict:
+    theme = report.theme
+    expected = None
+    if theme is not None and theme.target_days and report.is_open:
+        expected = report.created_at + timedelta(days=theme.target_days)
+    return {
+        "service_request_id": report.pk,
+        "status": "open" if report.is_open else "closed",
+        "status_notes": report.status_notes or None,
+        "service_name": theme.localized_name if theme else None,
+        "service_code": theme.slug if theme else None,
+        "description": report.description,
+        "agency_responsible": report.department.name if report.department_id else None,
+        "service_notice": None,
+        "requested_datetime": iso(report.created_at),
+        "updated_datetime": iso(report.updated_at),
+        "expected_datetime": iso(expected),
+        "address": report.address,
+        "address_id": report.area.slug if report.area_id else None,
+        "zipcode": None,
+        "lat": report.latitude,
+        "long": report.longitude,
+        "media_url": _media_url(report),
+    }
+
+
+def _parse_moment(name: str, value: str, *, end: bool = False) -> datetime:
+    """A W3C/ISO 8601 date-time (with or without offset) or a plain date; naive means the city's time zone."""
+    value = value.strip()
+    # An unencoded '+' of an offset arrives as a space.
+    candidate = value.replace(" ", "+") if "T" in value else value
+    try:
+        moment = parse_datetime(candidate)
+        if moment is None:
+            day = parse_date(candidate)
+            if day is None:
+                raise ValueError
+            moment = datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
+    except ValueError:
+        raise Open311Error(400, f"{name} {value!r} is not a date-time in W3C format, e.g. 2026-01-01T00:00:00Z.")
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _filter_requests(params) -> tuple[object, list[str]]:
+    reports = _requests_queryset()
+    errors: list[str] = []
+    if params.get("service_request_id", "").strip():
+        # The spec: a list of ids overrides every other filter.
+        ids = _comma_list(params["service_request_id"])
+        if not all(part.isdigit() for part in ids):
+            raise Open311Error(400, "service_request_id must be a comma-separated list of numbers.")
+        return reports.filter(pk__in=[int(part) for part in ids[:MAX_REQUESTS]]), []
+
+    codes = _comma_list(params.get("service_code", ""))
+    if codes:
+        known = set(Theme.objects.filter(slug__in=codes).values_list("slug", flat=True))
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise Open311Error(404, *[f"service_code {code!r} was not found." for code in unknown])
+        reports = reports.filter(theme__slug__in=codes)
+
+    statuses = set(_comma_list(params.get("status", "").lower()))
+    if statuses - {"open", "closed"}:
+        errors.append("status must be open, closed, or both separated by a comma.")
+    elif statuses == {"open"}:
+        reports = reports.filter(status__in=Report.OPEN_STATUSES)
+    elif statuses == {"closed"}:
+        reports = reports.filter(status__in=Report.CLOSED_STATUSES)
+
+    start = end = None
+    for name in ("start_date", "end_date"):
+        if params.get(name, "").strip():
+            try:
+                moment = _parse_moment(name, params[name], end=name == "end_date")
+            except Open311Error as error:
+                errors += error.descriptions
+                continue
+            start, end = (moment, end) if name == "start_date" else (start, moment)
+    if errors:
+        raise Open311Error(400, *errors)
+    if start is None and end is None:
+        end = timezone.now()
+    if start is None:
+        start = end - MAX_WINDOW
+    if end is None:
+        end = start + MAX_WINDOW
+    if end < start:
+        raise Open311Error(400, "end_date lies before start_date.")
+    if end - start > MAX_WINDOW:
+        raise Open311Error(400, "start_date and end_date may be at most 90 days apart.")
+    return reports.filter(created_at__gte=start, created_at__lte=end), []
+
+
+@endpoint("GET", "HEAD", "POST")
+def requests_view(request: HttpRequest, fmt: str) -> HttpResponse:
+    """GET lists service requests; POST creates one."""
+    return (_create_request if request.method == "POST" else _list_requests)(request, fmt)
+
+
+def _list_requests(request: HttpRequest, fmt: str) -> HttpResponse:
+    reports, _ = _filter_requests(request.GET)
+    return render([_service_request(report) for report in reports[:MAX_REQUESTS]], fmt, "service_requests")
+
+
+@endpoint("GET", "HEAD")
+def request_detail(request: HttpRequest, fmt: str, service_request_id: int) -> HttpResponse:
+    report = _requests_queryset().filter(pk=service_request_id).first()
+    if report is None:
+        raise Open311Error(404, f"service_request_id {service_request_id} was not found.")
+    return render([_service_request(report)], fmt, "service_requests")
+
+
+@endpoint("GET", "HEAD")
+def token_detail(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
+    record = Open311Request.objects.filter(token=token).first()
+    if record is None:
+        raise Open311Error(404, f"token {token!r} was not found.")
+    return render([{"service_request_id": record.report_id, "token": record.token}], fmt, "service_requests")
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, rest: str) -> HttpResponse:
+    fmt = "json" if rest.endswith(".json") else "xml"
+    return error_response(Open311Error(404, f"There is no Open311 resource {rest!r}; add .xml or .json."), fmt)
+
+
+# --- Requests: creating ----------------------------------------------------------------------------
+class Open311RequestForm(forms.Form):
+    """POST requests, form-encoded: validates and normalises every field at once (the attributes too)."""
+
+    service_code = forms.CharField(max_length=60)
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90)
+    long = forms.FloatField(required=False, min_value=-180, max_value=180)
+    address_string = forms.CharField(required=False, max_length=255)
+    address_id = forms.CharField(required=False, max_length=80)
+    email = forms.EmailField(required=False)
+    first_name = forms.CharField(required=False, max_length=60)
+    last_name = forms.CharField(required=False, max_length=60)
+    phone = forms.CharField(required=False, max_length=40)
+    description = forms.CharField(required=False, max_length=Report.DESCRIPTION_MAX_LENGTH, strip=False)
+    media_url = forms.URLField(required=False, max_length=2000, assume_scheme="https")
+    device_id = forms.CharField(required=False, max_length=200)
+    account_id = forms.CharField(required=False, max_length=200)
+
+    def __init__(self, data, theme: Theme | None):
+        super().__init__(data)
+        self.theme = theme
+        self.fields["media_url"].validators = [URLValidator(schemes=["http", "https"])]
+
+    def clean_description(self) -> str:
+        return clean_text(self.cleaned_data["description"])
+
+    def clean(self):
+        data = super().clean()
+        self._clean_location(data)
+        data["attributes"] = self._clean_attributes()
+        return data
+
+    def _clean_location(self, data: dict) -> None:
+        latitude, longitude = data.get("lat"), data.get("long")
+        if "lat" in self.errors or "long" in self.errors:
+            return
+        if (latitude is None) != (longitude is None):
+            self.add_error("lat" if latitude is None else "long", "lat and long go together: send both.")
+            return
+        if latitude is None:
+            point = _locate(data.get("address_id", ""), data.get("address_string", ""))
+            if point is None:
+                if data.get("address_id") or data.get("address_string"):
+                    self.add_error(None, "The address could not be located: send lat and long as well.")
+                else:
+                    self.add_error(None, "A location is required: lat and long, address_string or address_id.")
+                return
+            latitude, longitude = point
+        if not in_city_bounds(latitude, longitude):
+            min_lon, min_lat, max_lon, max_lat = settings.CITY_BOUNDS
+            self.add_error(None, f"The location lies outside the city ({min_lat}..{max_lat} N, {min_lon}..{max_lon} E).")
+            return
+        data["latitude"], data["longitude"] = latitude, longitude
+
+    def _clean_attributes(self) -> dict:
+        """attribute[code]=value, and attribute[code][]=value for several choices."""
+        given: dict[str, list[str]] = {}
+        for key in self.data:
+            if key.startswith("attribute[") and key.endswith("]"):
+                code = key[len("attribute["):].removesuffix("[]").rstrip("]")
+                given.setdefault(code, []).extend(value.strip() for value in self.data.getlist(key) if value.strip())
+        questions = {question.code: question for question in self.theme.service_questions.all()} if self.theme else {}
+        answers: dict = {}
+        for code in sorted(set(given) - set(questions)):
+            self.add_error(None, f"attribute[{code}] is not a question of this service.")
+        for code, question in questions.items():
+            values = given.get(code, [])
+            if not values:
+                if question.required:
+                    self.add_error(None, f"attribute[{code}] is required: {question.description}")
+                continue
+            error = _attribute_error(question, values)
+            if error:
+                self.add_error(None, f"attribute[{code}]: {error}")
+            else:
+                answers[code] = values if question.datatype == ServiceQuestion.Datatype.MULTIVALUELIST else values[0]
+        return answers
+
+
+def _attribute_error(question: ServiceQuestion, values: list[str]) -> str | None:
+    kind = ServiceQuestion.Datatype
+    if question.datatype != kind.MULTIVALUELIST and len(values) > 1:
+        return "give one value."
+    if question.datatype in ServiceQuestion.LIST_TYPES:
+        wrong = [value for value in values if value not in question.value_keys]
+        return f"{', '.join(wrong)} is not one of {', '.join(sorted(question.value_keys))}." if wrong else None
+    value = values[0]
+    if question.datatype == kind.NUMBER:
+        try:
+            float(value)
+        except ValueError:
+            return f"{value!r} is not a number."
+    if question.datatype == kind.DATETIME and parse_datetime(value.replace(" ", "+")) is None and parse_date(value) is None:
+        return f"{value!r} is not a date-time in W3C format."
+    if len(value) > (4000 if question.datatype == kind.TEXT else 300):
+        return "the answer is too long."
+    return None
+
+
+def _locate(address_id: str, address_string: str) -> tuple[float, float] | None:
+    """Without a geocoder: `address_id` is a neighbourhood slug, `address_string` a neighbourhood name or the
+    exact address of an earlier public report. The point is the neighbourhood's centre or that report's point."""
+    area = None
+    if address_id:
+        area = Area.objects.filter(slug=address_id).first()
+    if area is None and address_string:
+        area = Area.objects.filter(name__iexact=address_string.strip()).first()
+    if area is not None:
+        return (area.min_latitude + area.max_latitude) / 2, (area.min_longitude + area.max_longitude) / 2
+    if address_string:
+        earlier = Report.objects.public().filter(address__iexact=address_string.strip()).order_by("-created_at").first()
+        if earlier is not None:
+            return earlier.latitude, earlier.longitude
+    return None
+
+
+def _title(description: str, theme: Theme) -> str:
+    """Open311 has no title: the description's first line, cut at a word, or the service's name."""
+    first_line = description.split("\n", 1)[0].strip()
+    if not first_line:
+        return theme.localized_name[: Report.TITLE_MAX_LENGTH]
+    if len(first_line) <= Report.TITLE_MAX_LENGTH:
+        return first_line
+    return first_line[: Report.TITLE_MAX_LENGTH - 1].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
+
+
+def _client_for_key(api_key: str) -> Open311Client:
+    if not api_key:
+        raise Open311Error(403, "api_key was not provided.")
+    client = Open311Client.objects.filter(key=api_key, is_active=True).first()
+    if client is None:
+        raise Open311Error(403, "api_key is invalid.")
+    return client
+
+
+def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
+    client = _client_for_key(request.POST.get("api_key", "").strip())
+    service_code = request.POST.get("service_code", "").strip()
+    if not service_code:
+        raise Open311Error(400, "service_code was not provided.")
+    theme = _get_theme(service_code)
+    form = Open311RequestForm(request.POST, theme)
+    if not form.is_valid():
+        raise Open311Error(400, *[
+            f"{field}: {message}" if field != "__all__" else message
+            for field, messages in form.errors.items() for message in messages
+        ])
+    if not ratelimit.allow(request, f"open311-client-{client.pk}", settings.OPEN311_REQUESTS_PER_HOUR):
+        raise Open311Error(429, "Too many requests from this api_key: try again in an hour.")
+    record = open311_request_create(client=client, theme=theme, data=form.cleaned_data)
+    answer = {
+        "service_request_id": record.report_id,
+        "token": record.token,
+        "service_notice": None,
+        "account_id": record.account_id or None,
+    }
+    return render([answer], fmt, "service_requests", status=201)
+
+
+@transaction.atomic
+def open311_request_create(*, client: Open311Client, theme: Theme, data: dict) -> Open311Request:
+    """The report (through report_create), its private contact details and its Open311 record, at once."""
+    report = report_create(
+        title=_title(data["description"], theme),
+        description=data["description"],
+        latitude=data["latitude"],
+        longitude=data["longitude"],
+        theme=theme,
+        address=data.get("address_string", ""),
+        email=data.get("email", ""),
+        source=Report.Source.OPEN311,
+    )
+    name = " ".join(part for part in (data.get("first_name", "").strip(), data.get("last_name", "").strip()) if part)
+    phone = data.get("phone", "").strip()
+    if name or phone:
+        contact, _ = ReporterContact.objects.get_or_create(report=report)
+        contact.name, contact.phone = name[:120], phone
+        contact.save(update_fields=["name", "phone"])
+    Open311Client.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+    return Open311Request.objects.create(
+        report=report,
+        client=client,
+        media_url=data.get("media_url", ""),
+        attributes=data["attributes"],
+        device_id=data.get("device_id", ""),
+        account_id=data.get("account_id", ""),
+    )
+
