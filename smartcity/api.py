@@ -6,6 +6,7 @@ errors as application/problem+json (RFC 9457) listing every invalid field at onc
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Count, Q
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -85,7 +86,7 @@ class ReferenceField(serializers.CharField):
 class ThemeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Theme
-        fields = ["slug", "name", "name_nl", "name_en", "name_sv", "description"]
+        fields = ["slug", "name", "name_nl", "name_en", "name_sv", "description", "target_days"]
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
@@ -97,10 +98,14 @@ class DepartmentSerializer(serializers.ModelSerializer):
 class SocietalChallengeSerializer(serializers.ModelSerializer):
     reference = ReferenceField(validators=[])
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
+    # What links here (read-only): departments link their challenges, staff link reports.
+    department_challenges = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    report_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = SocietalChallenge
-        fields = ["id", "reference", "title", "description", "themes", "status", "created_at", "updated_at"]
+        fields = ["id", "reference", "title", "description", "themes", "status", "department_challenges",
+                  "report_count", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_reference(self, value):
@@ -173,9 +178,19 @@ class DepartmentViewSet(NoDeleteViewSet):
 
 
 class SocietalChallengeViewSet(NoDeleteViewSet):
-    queryset = SocietalChallenge.objects.prefetch_related("themes").order_by("id")
+    queryset = SocietalChallenge.objects.prefetch_related("themes", "department_challenges").order_by("id")
     serializer_class = SocietalChallengeSerializer
     permission_classes = [permissions.ReadOnlyOrCurator]
+
+    def get_queryset(self):
+        challenges = super().get_queryset().annotate(
+            report_count=Count("reports", filter=Q(reports__is_hidden=False), distinct=True)
+        )
+        if not permissions.can_curate_societal_challenges(self.request.user):
+            challenges = challenges.exclude(status=SocietalChallenge.Status.PROPOSED)  # not public yet
+        if self.request.query_params.get("status"):
+            challenges = challenges.filter(status=self.request.query_params["status"])
+        return challenges
 
     def extra_create_fields(self) -> dict:
         return {"created_by": self.request.user}
@@ -193,6 +208,16 @@ class DepartmentChallengeViewSet(NoDeleteViewSet):
     )
     serializer_class = DepartmentChallengeSerializer
     permission_classes = [permissions.ReadOnlyOrStaff]
+
+    def get_queryset(self):
+        """?department=<slug> and ?status=open|closed narrow the list: the per-department and city-wide lists."""
+        challenges = super().get_queryset()
+        params = self.request.query_params
+        if params.get("department"):
+            challenges = challenges.filter(department__slug=params["department"])
+        if params.get("status"):
+            challenges = challenges.filter(status=params["status"])
+        return challenges
 
     def extra_create_fields(self) -> dict:
         return {"created_by": self.request.user}
