@@ -24,6 +24,13 @@ class PilotAdmin(admin.ModelAdmin):
     readonly_fields = ["stage", "stage_changed_at", "created_by", "created_at", "updated_at"]
     inlines = [PartnerInline, KPIInline]
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if not change:
+            obj.record_initial_stage(by=request.user)
+
 
 @admin.register(GateCriterion)
 class GateCriterionAdmin(admin.ModelAdmin):

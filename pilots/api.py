@@ -19,7 +19,8 @@ from participation.models import Area
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from smartcity import permissions
 from smartcity.api import NoDeleteViewSet, ReferenceField, _unique_reference, problem_response
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
+from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Suggestion
+from smartcity.services import matching_queue_item
 
 MAX_MEASUREMENTS_PER_REQUEST = 10_000
 
@@ -94,10 +95,8 @@ class PilotSerializer(serializers.ModelSerializer):
         end = attrs.get("end_date", getattr(self.instance, "end_date", None))
         if start and end and end < start:
             raise serializers.ValidationError({"end_date": "The end date is before the start date."})
-        if self.instance is None and attrs.get("answers"):
-            raise serializers.ValidationError(
-                {"answers": "Gate answers go with a stage change, not with a new pilot."}
-            )
+        if attrs.get("answers") and (self.instance is None or attrs.get("stage", self.instance.stage) == self.instance.stage):
+            raise serializers.ValidationError({"answers": "Gate answers go with a stage change."})
         return attrs
 
     def create(self, validated: dict) -> Pilot:
@@ -110,6 +109,7 @@ class PilotSerializer(serializers.ModelSerializer):
                 getattr(pilot, name).set(values)
         Partner.objects.bulk_create(Partner(pilot=pilot, **partner) for partner in partners)
         pilot.record_initial_stage(by=validated.get("created_by"))
+        matching_queue_item(item_type=Suggestion.ItemType.PILOT, item_id=pilot.pk)
         return pilot
 
     def update(self, pilot: Pilot, validated: dict) -> Pilot:
@@ -132,6 +132,8 @@ class PilotSerializer(serializers.ModelSerializer):
             Partner.objects.bulk_create(Partner(pilot=pilot, **partner) for partner in partners)
         if new_stage != pilot.stage:
             pilot.advance(new_stage, by=self.context["request"].user, answers=answers, lessons_learned=lessons)
+        if {"title", "description"} & set(validated):
+            matching_queue_item(item_type=Suggestion.ItemType.PILOT, item_id=pilot.pk)
         return pilot
 
 

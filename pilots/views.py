@@ -21,7 +21,8 @@ from pilots.forms import (
 from pilots.models import KPI, STAGE_ORDER, Gate, GateRefused, Measurement, MeasurementRow, Pilot, Stage
 from pilots.services import pilot_scaling_opportunities
 from smartcity import permissions
-from smartcity.models import DepartmentChallenge
+from smartcity.models import DepartmentChallenge, Suggestion
+from smartcity.services import matching_queue_item
 
 KPI_TABLE_ROWS = 50
 
@@ -144,6 +145,7 @@ def pilot_create(request: HttpRequest) -> HttpResponse:
             pilot.save()
             form.save_m2m()
             pilot.record_initial_stage(by=request.user)
+            matching_queue_item(item_type=Suggestion.ItemType.PILOT, item_id=pilot.pk)
         messages.success(request, _("The pilot is saved."))
         return redirect(pilot)
     return render(request, "pilots/pilot_form.html", {"form": form})
@@ -159,6 +161,8 @@ def pilot_edit(request: HttpRequest, pk: int) -> HttpResponse:
         with transaction.atomic():
             form.save()
             partners.save()
+            if {"title", "description"} & set(form.changed_data):
+                matching_queue_item(item_type=Suggestion.ItemType.PILOT, item_id=pilot.pk)
         messages.success(request, _("The pilot is saved."))
         return redirect(pilot)
     return render(request, "pilots/pilot_form.html", {"form": form, "partners": partners, "pilot": pilot})

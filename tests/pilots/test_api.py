@@ -191,3 +191,21 @@ def test_the_openapi_document_lists_the_pilot_endpoints(client, db):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     for path in ("/api/v1/pilots", "/api/v1/pilots/{id}/gates", "/api/v1/pilots/{id}/kpis", "/api/v1/kpis/{id}/measurements"):
         assert path in paths
+
+
+def test_a_new_or_reworded_pilot_is_queued_for_matching_after_commit(token_client_for, innovation_member, monkeypatch):
+    from smartcity.tasks import score_item
+
+    queued = []
+    monkeypatch.setattr(score_item, "delay_on_commit", lambda **kwargs: queued.append(kwargs))
+    client = token_client_for(innovation_member)
+    pk = client.post("/api/v1/pilots", {"title": "a", "description": "b"}, format="json").json()["id"]
+    client.patch(f"/api/v1/pilots/{pk}", {"results_summary": "Going well."}, format="json")
+    client.patch(f"/api/v1/pilots/{pk}", {"description": "Noise sensors near the harbour."}, format="json")
+    assert queued == [{"item_type": "pilot", "item_id": pk}] * 2
+
+
+def test_gate_answers_without_a_stage_change_are_refused(token_client_for, innovation_member, pilot):
+    response = token_client_for(innovation_member).patch(
+        f"/api/v1/pilots/{pilot.pk}", {"answers": {"value": "x"}}, format="json")
+    assert response.status_code == 400 and response.json()["invalidParams"][0]["name"] == "answers"
