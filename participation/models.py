@@ -148,6 +148,9 @@ class Report(models.Model):
         indexes = [
             # The public list, newest first, filtered by status.
             models.Index(fields=["status", "-created_at"], name="report_status_created"),
+            # The public list and the map without a status filter: newest first. Text search (title and
+            # description) has trigram indexes on PostgreSQL, made in migration 0005.
+            models.Index(fields=["-created_at"], name="report_created"),
             # The map: reports in a bounding box.
             models.Index(fields=["latitude", "longitude"], name="report_lat_lon"),
             # Filters by theme, neighbourhood and department, each with status.
