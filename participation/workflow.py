@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
 
 from participation.models import InternalNote, Report, StatusChange
 from smartcity import permissions
@@ -35,14 +35,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 CLOSING = frozenset(Report.CLOSED_STATUSES)
 # A status change that needs a public message: closing tells the reporter why; reopening says why.
 REOPENING = frozenset({(Status.RESOLVED, Status.ACCEPTED)})
-
-# Names of the actions for the staff pages: the action's label per target status.
-ACTION_LABELS = {
-    Status.ACCEPTED: gettext_lazy("Accept"),
-    Status.IN_PROGRESS: gettext_lazy("Start work"),
-    Status.RESOLVED: gettext_lazy("Resolve"),
-    Status.NOT_ACTIONABLE: gettext_lazy("Close as not actionable"),
-}
 
 
 class WorkflowError(Exception):
