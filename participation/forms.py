@@ -13,7 +13,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from participation.geo import in_city_bounds
 from participation.models import Comment, Report
-from participation.photos import MAX_PHOTOS, PhotoError, ProcessedPhoto, process_photo
+from participation.photos import MAX_PHOTOS, PENDING_DIRECTORY, PhotoError, ProcessedPhoto, process_photo
 from smartcity.models import Theme
 
 _KEPT_SALT = "participation.kept-photos"
@@ -44,7 +44,7 @@ class ReportForm(forms.Form):
     so a resident never has to choose them twice; `kept_photos` carries a signed list of them."""
 
     title = forms.CharField(
-        label=_("Title"), min_length=5, max_length=Report.TITLE_MAX_LENGTH,
+        label=_("Title"), min_length=3, max_length=Report.TITLE_MAX_LENGTH,
         help_text=_("In a few words: what is the problem?"),
         widget=forms.TextInput(attrs={"data-counter": "", "autocomplete": "off"}),
     )
@@ -103,7 +103,8 @@ class ReportForm(forms.Form):
             kept = signing.TimestampSigner(salt=_KEPT_SALT).unsign_object(token, max_age=KEPT_MAX_AGE)
         except signing.BadSignature:
             return []
-        return [item for item in kept if default_storage.exists(item[0])][:MAX_PHOTOS]
+        return [item for item in kept
+                if str(item[0]).startswith(f"{PENDING_DIRECTORY}/") and default_storage.exists(item[0])][:MAX_PHOTOS]
 
     def clean_title(self) -> str:
         return clean_text(self.cleaned_data["title"])
@@ -144,7 +145,7 @@ class ReportForm(forms.Form):
     def keep_photos(self) -> None:
         """Store the photos that passed validation until the form is sent again."""
         for photo in self.new_photos:
-            name = default_storage.save(f"pending/{uuid.uuid4().hex}.jpg", ContentFile(photo.content))
+            name = default_storage.save(f"{PENDING_DIRECTORY}/{uuid.uuid4().hex}.jpg", ContentFile(photo.content))
             self.kept.append([name, photo.width, photo.height])
         self.new_photos = []
         self.kept_token = self._sign_kept()

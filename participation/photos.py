@@ -83,3 +83,26 @@ def process_photo(upload, name: str = "") -> ProcessedPhoto:
     output = io.BytesIO()
     clean.save(output, format="JPEG", quality=85, optimize=True)
     return ProcessedPhoto(content=output.getvalue(), width=clean.width, height=clean.height)
+
+
+PENDING_DIRECTORY = "pending"
+
+
+def delete_stale_pending_photos(*, older_than_seconds: int = 2 * 24 * 3600) -> int:
+    """Photos kept for a form that was never sent again: delete them after two days."""
+    import time
+
+    from django.core.files.storage import default_storage
+
+    try:
+        _directories, names = default_storage.listdir(PENDING_DIRECTORY)
+    except FileNotFoundError:
+        return 0
+    cutoff = time.time() - older_than_seconds
+    deleted = 0
+    for name in names:
+        path = f"{PENDING_DIRECTORY}/{name}"
+        if default_storage.get_modified_time(path).timestamp() < cutoff:
+            default_storage.delete(path)
+            deleted += 1
+    return deleted

@@ -47,3 +47,11 @@ def dump_open_data() -> list[str]:
     from participation.exports import open_data_dump
 
     return open_data_dump()
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def delete_stale_pending_photos() -> int:
+    """Photos kept server-side for a report form that was never sent again: deleted after two days."""
+    from participation.photos import delete_stale_pending_photos as delete
+
+    return delete()

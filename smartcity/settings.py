@@ -308,6 +308,11 @@ CELERY_BEAT_SCHEDULE["participation-erase-reporter-contacts"] = {
     "task": "participation.tasks.erase_expired_reporter_contacts",
     "schedule": 6 * 3600,
 }
+# Photos kept for a report form that was never sent again.
+CELERY_BEAT_SCHEDULE["participation-delete-stale-pending-photos"] = {
+    "task": "participation.tasks.delete_stale_pending_photos",
+    "schedule": 6 * 3600,
+}
 # The daily open-data dump of public reports (CSV, GeoJSON, data dictionary, licence).
 CELERY_BEAT_SCHEDULE["participation-dump-open-data"] = {
     "task": "participation.tasks.dump_open_data",

@@ -18,6 +18,11 @@ pytestmark = pytest.mark.services
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 def _no_tiles(page) -> None:
     """The test machine has no internet: answer tile requests at once instead of letting them hang."""
     page.route("**/*.png", lambda route: route.fulfill(status=204) if "tile" in route.request.url else route.continue_())

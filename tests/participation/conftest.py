@@ -15,6 +15,12 @@ HAGUE = (52.0799, 4.3113)
 
 
 @pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    """Uploaded and kept photos go to a folder of the test's own, not to the project's media/."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits and throttles count in the cache; every test starts at zero."""
     cache.clear()

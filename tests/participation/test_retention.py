@@ -33,3 +33,21 @@ def test_the_task_is_scheduled_by_celery_beat():
 
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "participation.tasks.erase_expired_reporter_contacts" in tasks
+
+
+def test_photos_kept_for_an_abandoned_form_are_deleted_after_two_days(settings, tmp_path):
+    import os
+    import time
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from participation.tasks import delete_stale_pending_photos
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    old = default_storage.save("pending/old.jpg", ContentFile(b"old"))
+    fresh = default_storage.save("pending/fresh.jpg", ContentFile(b"fresh"))
+    three_days_ago = time.time() - 3 * 24 * 3600
+    os.utime(default_storage.path(old), (three_days_ago, three_days_ago))
+    assert delete_stale_pending_photos() == 1
+    assert not default_storage.exists(old) and default_storage.exists(fresh)
