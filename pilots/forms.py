@@ -111,34 +111,26 @@ class GateForm(forms.Form):
         self.pilot, self.to_stage = pilot, to_stage
         self.criteria = list(GateCriterion.objects.active())
         previous = pilot.latest_answers()
+        # Required answers are required for a go; a no-go or revise may leave them open.
+        going = not self.is_bound or self.data.get("decision", Gate.Decision.GO) == Gate.Decision.GO
         answer_fields = {}
         for criterion in self.criteria:
-            required = criterion.is_required_for(to_stage)
-            help_text = criterion.localized_help_text
-            if required:
-                help_text = f"{help_text} {gettext('Required for this gate.')}".strip()
+            required = going and criterion.is_required_for(to_stage)
+            messages = {"required": gettext("This answer is required before the pilot can move on.")}
             if criterion.options:
                 field = forms.ChoiceField(
                     choices=[("", "—")] + [(option, gettext(option)) for option in criterion.options],
-                    required=False,
+                    required=required, error_messages=messages,
                 )
             else:
-                field = forms.CharField(required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}))
+                field = forms.CharField(required=required, max_length=10_000, error_messages=messages,
+                                        widget=forms.Textarea(attrs={"rows": 3}))
             field.label = criterion.localized_question
-            field.help_text = help_text
+            field.help_text = criterion.localized_help_text
             field.initial = previous.get(criterion.key, "")
             answer_fields[f"answer_{criterion.key}"] = field
         # The answers come first, then the decision about them.
         self.fields = {**answer_fields, **self.fields}
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("decision") == Gate.Decision.GO:
-            for criterion in self.criteria:
-                name = f"answer_{criterion.key}"
-                if criterion.is_required_for(self.to_stage) and not (cleaned.get(name) or "").strip():
-                    self.add_error(name, gettext("This answer is required before the pilot can move on."))
-        return cleaned
 
     @property
     def answers(self) -> dict[str, str]:

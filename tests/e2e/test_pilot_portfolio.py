@@ -82,3 +82,30 @@ def test_the_public_portfolio_and_a_pilot_page_pass_axe_on_a_phone(phone_page, d
     phone_page.goto(Pilot.objects.get(reference="demo-pilot-drukte").get_absolute_url())
     assert phone_page.locator("svg.pilot-chart[role=img]").count() == 2
     check_accessibility(phone_page, "pilot-detail-phone")
+
+
+def test_the_pilot_forms_pass_axe_with_their_error_messages(page, admin_user, demo):
+    from django.urls import reverse
+
+    pilot = Pilot.objects.get(reference="demo-pilot-containers")
+    kpi = pilot.kpis.get()
+    log_in(page, admin_user.email)
+    page.goto(reverse("pilots:pilot-edit", args=[pilot.pk]))
+    check_accessibility(page, "pilot-edit-with-partners")
+    page.goto(reverse("pilots:pilot-stop", args=[pilot.pk]))
+    page.get_by_role("button", name="Stop the pilot").click()
+    page.wait_for_load_state()
+    assert page.locator(".utrecht-form-field-error-message").count() == 1
+    check_accessibility(page, "pilot-stop-errors")
+    page.goto(reverse("pilots:kpi-create", args=[pilot.pk]))
+    check_accessibility(page, "pilot-kpi-form")
+    page.goto(reverse("pilots:measurement-create", args=[kpi.pk]))
+    check_accessibility(page, "pilot-measurement-form")
+    page.goto(reverse("pilots:measurement-import", args=[kpi.pk]))
+    page.set_input_files("input[name=file]", files=[{
+        "name": "counts.csv", "mimeType": "text/csv",
+        "buffer": b"measured_at,value\n2026-05-01T09:00,12\nnot a time,3\n2026-05-02T09:00,x\n"}])
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("table").locator("tbody tr").count() == 2
+    check_accessibility(page, "pilot-measurement-import-result")

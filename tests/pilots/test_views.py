@@ -220,3 +220,20 @@ def test_a_report_page_partial_lists_the_pilots_serving_its_challenges(pilot):
     html = render_to_string("pilots/_pilots_for_challenges.html", {"challenges": [challenge]})
     assert pilot.title in html and pilot.get_absolute_url() in html
     assert render_to_string("pilots/_pilots_for_challenges.html", {"challenges": []}).strip() == ""
+
+
+def test_a_revise_may_leave_required_answers_open(client, innovation_member, pilot):
+    client.force_login(innovation_member)
+    response = client.post(reverse("pilots:gate-create", args=[pilot.pk]),
+                           {"decision": "revise", "decided_on": "2026-05-01", "answer_value": "One challenge so far."})
+    assert response.status_code == 302
+    gate = pilot.gates.get()
+    assert gate.decision == "revise" and [a.criterion.key for a in gate.answers.all()] == ["value"]
+    assert Pilot.objects.get(pk=pilot.pk).stage == "idea"
+
+
+def test_the_gate_form_marks_only_the_answers_this_gate_needs_as_required(client, innovation_member, pilot):
+    client.force_login(innovation_member)
+    form = client.get(reverse("pilots:gate-create", args=[pilot.pk])).context["form"]
+    required = {name for name, field in form.fields.items() if name.startswith("answer_") and field.required}
+    assert required == {"answer_value", "answer_success-criteria"}
