@@ -83,3 +83,22 @@ def test_the_report_page_shows_status_timeline_and_challenges_without_contact_de
     html = client.get(report.get_absolute_url()).content.decode()
     assert "Flooded tunnel" in html and "Pump ordered." in html and "Flooding after heavy rain" in html
     assert "Internal only" not in html and "private@example.org" not in html and "Private Person" not in html
+
+
+def test_the_report_page_shows_the_pilots_that_tackle_its_challenges_in_a_fixed_number_of_queries(
+        client, resident, django_assert_max_num_queries):
+    from participation.models import Comment, ReportPhoto, StatusChange
+    from pilots.models import Pilot
+    from smartcity.models import SocietalChallenge
+
+    report = make_report(title="Heat in the street")
+    for index in range(3):
+        challenge = SocietalChallenge.objects.create(title=f"Heat challenge {index}", description="...")
+        report.societal_challenges.add(challenge)
+        Pilot.objects.create(title=f"Cool roofs {index}", description="Green roofs.").societal_challenges.add(challenge)
+        Comment.objects.create(report=report, author=resident, text=f"Comment {index}")
+        StatusChange.objects.create(report=report, message=f"Message {index}")
+        ReportPhoto.objects.create(report=report, image=f"reports/p{index}.jpg", width=10, height=10)
+    with django_assert_max_num_queries(10):
+        html = client.get(report.get_absolute_url()).content.decode()
+    assert "Cool roofs 2" in html and "Heat challenge 2" in html and "Comment 2" in html and "Message 2" in html
