@@ -293,9 +293,11 @@ class KPIViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.List
     permission_classes = [permissions.ReadOnlyOrStaff]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def perform_update(self, serializer):
-        _require_kpi_editor(self.request.user, serializer.instance.pilot)
-        serializer.save()
+    def get_object(self) -> KPI:
+        kpi = super().get_object()
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            _require_kpi_editor(self.request.user, kpi.pilot)
+        return kpi
 
     @extend_schema(methods=["GET"], responses=MeasurementSerializer(many=True))
     @extend_schema(
@@ -314,7 +316,6 @@ class KPIViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.List
         if request.method == "GET":
             page = self.paginate_queryset(kpi.measurements.order_by("measured_at"))
             return self.get_paginated_response(MeasurementSerializer(page, many=True).data)
-        _require_kpi_editor(request.user, kpi.pilot)
         items = request.data if isinstance(request.data, list) else [request.data]
         if len(items) > MAX_MEASUREMENTS_PER_REQUEST:
             raise serializers.ValidationError(

@@ -209,3 +209,12 @@ def test_gate_answers_without_a_stage_change_are_refused(token_client_for, innov
     response = token_client_for(innovation_member).patch(
         f"/api/v1/pilots/{pilot.pk}", {"answers": {"value": "x"}}, format="json")
     assert response.status_code == 400 and response.json()["invalidParams"][0]["name"] == "answers"
+
+
+def test_another_department_cannot_patch_a_kpi_even_with_bad_input(token_client_for, other_civil_servant, civil_servant, pilot):
+    kpi = _kpi(pilot, target=25)
+    url = f"/api/v1/kpis/{kpi.pk}"
+    assert token_client_for(other_civil_servant).patch(url, {"target": "lots"}, format="json").status_code == 403
+    assert token_client_for(civil_servant).patch(url, {"target": 20}, format="json").status_code == 200
+    kpi.refresh_from_db()
+    assert kpi.target == 20
