@@ -39,7 +39,7 @@ class ReportSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "support_count", "created_at", "updated_at", "closed_at"]
         extra_kwargs = {
-            "title": {"min_length": 5},
+            "title": {"min_length": 3},
             "description": {"min_length": 10},
             "address": {"required": False},
         }

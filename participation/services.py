@@ -57,13 +57,14 @@ def report_create(
     StatusChange.objects.create(
         report=report, actor=author, from_status="", to_status=Report.Status.NEW, notified_at=timezone.now()
     )
-    email = (email or "").strip().lower()
     account_email = (author.email or "").lower() if author is not None else ""
-    if email or account_email:
+    # On the website a resident's account address is their contact; an integration's is not.
+    contact_email = (email or "").strip().lower() or (account_email if source == Report.Source.WEB else "")
+    if contact_email:
         contact = ReporterContact.objects.create(
             report=report,
-            email=email or account_email,
-            confirmed_at=timezone.now() if (email or account_email) == account_email else None,
+            email=contact_email,
+            confirmed_at=timezone.now() if contact_email == account_email else None,
         )
         if contact.confirmed_at is None:
             _send_contact_confirmation(report, contact.email)
@@ -134,7 +135,9 @@ def update_recipients(report: Report) -> list[tuple[str, str]]:
     contact = ReporterContact.objects.filter(
         report=report, confirmed_at__isnull=False, unsubscribed_at__isnull=True, erased_at__isnull=True
     ).exclude(email="").first()
-    if contact is not None and report.author_id is None:
+    # A reporter with an account gets updates as a follower (so unfollowing stops them), not as a contact.
+    author_email = (report.author.email or "").lower() if report.author_id else ""
+    if contact is not None and contact.email.lower() != author_email:
         recipients.setdefault(contact.email.lower(), tokens.unsubscribe_token(report_id=report.pk))
     return sorted(recipients.items())
 

@@ -82,3 +82,23 @@ def test_following_and_unfollowing_from_the_report_page(client, resident):
     assert Follow.objects.filter(report=report, user=resident).count() == 1
     client.post(url, {"action": "unfollow"})
     assert not Follow.objects.exists()
+
+
+def test_a_reporter_with_an_account_who_unfollows_gets_no_more_emails(django_capture_on_commit_callbacks, resident):
+    from participation.services import report_create
+
+    report = report_create(title="Broken bench", description="The bench is broken.", latitude=52.08,
+                           longitude=4.31, author=resident)
+    Follow.objects.filter(report=report, user=resident).delete()
+    announce(report, django_capture_on_commit_callbacks)
+    assert mail.outbox == []
+
+
+def test_an_integration_token_is_not_stored_as_the_reporters_contact(civil_servant):
+    from participation.models import Report
+    from participation.services import report_create
+
+    report = report_create(title="Imported", description="From another system.", latitude=52.08, longitude=4.31,
+                           author=civil_servant, source=Report.Source.API)
+    assert not ReporterContact.objects.filter(report=report).exists()
+    assert not Follow.objects.filter(report=report).exists()
