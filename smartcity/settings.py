@@ -111,6 +111,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files, no CDN
+    "corsheaders",
     "django_htmx",
     "allauth",
     "allauth.account",
@@ -123,6 +125,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    # Before CommonMiddleware, so that it turns APPEND_SLASH redirects under /api/ into 404s.
+    "smartcity.middleware.ApiConventionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -341,6 +346,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+# The browsable docs (/api/v1/docs) use the self-hosted Swagger UI of drf-spectacular-sidecar.
+SPECTACULAR_SETTINGS.update({"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"})
+# Every response under /api/ carries it (smartcity/middleware.py).
+API_VERSION = SPECTACULAR_SETTINGS["VERSION"]
+# CORS: anyone may read the public resources from a browser; writing stays same-origin or server-side.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_URLS_REGEX = r"^/(api/v1|open311/v2|open-data)/.*$"
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_EXPOSE_HEADERS = ["API-Version"]
 
 # --- Security -----------------------------------------------------------------------------------
 # TLS usually ends at the proxy in front of gunicorn; production sets SECURE_SSL_REDIRECT=1.

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from participation import api as participation_api
@@ -46,6 +46,8 @@ hub_patterns = (
 
 api_patterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    # Browsable docs: Swagger UI from drf-spectacular-sidecar's static files, its script not inline.
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
     *router.urls,
 ]
 

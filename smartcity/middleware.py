@@ -1,0 +1,95 @@
+"""The NL GOV API Design Rules that no single API view can keep by itself (issue #7).
+
+For every request under /api/:
+- an `API-Version` header on every response (API-57);
+- timestamps in UTC: DRF renders datetimes in the active time zone, so the API runs in UTC;
+- errors as application/problem+json, also those that never reach DRF's exception handler: a path
+  that does not exist (with a trailing slash too: 404, never the APPEND_SLASH redirect), a server error;
+- a Content-Security-Policy that forbids everything on JSON answers: nothing in them should ever run.
+
+Views keep their own problem+json bodies (smartcity/api.py); this only fills the gaps.
+"""
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
+from django.utils import timezone
+
+API_PREFIX = "/api/"
+PROBLEM_JSON = "application/problem+json"
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
+
+
+def problem(status: int, detail: str, headers: dict | None = None) -> JsonResponse:
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    response = JsonResponse(body, status=status, content_type=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _detail(request: HttpRequest, status: int) -> str:
+    if status == 404 and request.path.endswith("/") and len(request.path) > len(API_PREFIX):
+        return f"There is no resource at this address: API paths have no trailing slash ({request.path.rstrip('/')})."
+    if status == 404:
+        return "There is no resource at this address."
+    if status == 405:
+        return f"Method {request.method} is not allowed here."
+    if status >= 500:
+        return "Something went wrong on our side. It has been logged; please try again later."
+    return HTTPStatus(status).description
+
+
+class ApiConventionsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        with timezone.override(UTC):
+            response = self.get_response(request)
+        response = self._as_problem(request, response)
+        response["API-Version"] = settings.API_VERSION
+        if response.get("Content-Type", "").startswith(("application/json", PROBLEM_JSON)):
+            response.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        return response
+
+    def _as_problem(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        content_type = response.get("Content-Type", "")
+        if isinstance(response, (HttpResponsePermanentRedirect, HttpResponseRedirect)):
+            # CommonMiddleware's APPEND_SLASH: the API has no trailing slashes, so that path does not exist.
+            if response.url.split("?", 1)[0] == request.path + "/":
+                return problem(404, _detail(request, 404))
+            return response
+        if response.status_code < 400 or content_type.startswith(PROBLEM_JSON):
+            return response
+        headers = {name: response[name] for name in KEPT_HEADERS if name in response}
+        detail, invalid = _detail(request, response.status_code), []
+        if content_type.startswith("application/json") and not getattr(response, "streaming", False):
+            detail, invalid = _from_json(response.content, detail)
+        answer = problem(response.status_code, detail, headers)
+        if invalid:
+            body = json.loads(answer.content)
+            answer.content = json.dumps({**body, "invalidParams": invalid})
+        return answer
+
+
+def _from_json(content: bytes, fallback: str) -> tuple[str, list[dict]]:
+    """A plain JSON error body of a view: keep its `detail`, or list its field errors as invalidParams."""
+    from smartcity.api import _flatten_errors
+
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return fallback, []
+    if isinstance(data, dict) and isinstance(data.get("detail"), str):
+        return data["detail"], []
+    if isinstance(data, (dict, list)) and data:
+        invalid = _flatten_errors(data)
+        return f"{len(invalid)} problem(s) in the request; see invalidParams.", invalid
+    return fallback, []
