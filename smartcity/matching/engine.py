@@ -115,6 +115,9 @@ class Config:
     robust: bool = False            # median/MAD instead of mean/standard deviation
 
 
+BLOCK = 8192  # rows per block where a whole (items x challenges) temporary would double the memory
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
@@ -139,11 +142,27 @@ class Engine:
         self.analyzer = Analyzer(self.config.languages)
         self.vectorizer = Vectorizer(self.analyzer, self.config.ngram_range, self.config.title_weight)
 
+    # What the fit needs but scoring a new item with ``suggest`` does not: left out of a pickle,
+    # so the model the Django layer stores after a full run stays small. A loaded engine
+    # scores new items; ``suggestions()`` and ``match_flags()`` belong to the fit itself.
+    _FIT_ONLY = ("z", "analysed", "challenge_analysed", "documents", "kinds", "kind_languages", "kinds_plain",
+                 "neighbours", "geo", "members", "linked", "rejected", "theme_matrix", "challenge_words",
+                 "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._stem_names = None
+
     # fitting ------------------------------------------------------------------------------
     def fit(self, challenges: Sequence[Challenge], documents: Sequence[Document],
             progress: Callable[[int, int], None] | None = None) -> "Engine":
         cfg = self.config
         report = progress or (lambda done, total: None)
+        self._readable: dict[int, str] = {}
+        self._stem_names = None
         stages = 4 + cfg.prf_rounds
         report(0, stages)
         self.challenges = list(challenges)
@@ -169,7 +188,9 @@ class Engine:
         report(1, stages)
 
         members = sp.csr_matrix((len(self.documents), nc), dtype=np.float32)
+        z = None
         for round_ in range(cfg.prf_rounds + 1):
+            del z  # one (items x challenges) array at a time
             self.profiles = self._profiles(members)
             raw = self._raw(self.vectors, self.theme_matrix)
             self.stats = self._statistics(raw)
@@ -185,7 +206,8 @@ class Engine:
         self.kinds_plain = np.array([d.kind for d in self.documents])
         self.confirmed_counts = np.asarray(self.linked.sum(axis=0)).ravel().astype(int)
         self.geo = self._geo_counts(self._confident(z, cfg.min_z, cfg.min_margin))
-        z += cfg.geo_weight * self.geo_share()
+        if cfg.geo_weight:
+            z += cfg.geo_weight * self.geo_share()
         self.z = z
         report(stages, stages)
         return self
@@ -326,7 +348,11 @@ class Engine:
         if r is not None:
             words[r, c] = new_words
             chars[r, c] = new_chars
-        raw = cfg.word_weight * words + (1 - cfg.word_weight) * chars
+        words *= cfg.word_weight  # in place: these arrays are (items x challenges)
+        chars *= 1 - cfg.word_weight
+        words += chars
+        del chars
+        raw = words
         if cfg.theme_weight and self.theme_index:
             theme_rows, jaccard = self._theme_jaccard(themes)
             raw[theme_rows] += cfg.theme_weight * jaccard
@@ -336,41 +362,56 @@ class Engine:
         return f"{kind}:{language}" if self.config.per_language else kind
 
     def _statistics(self, raw: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per kind and language, how each challenge scores such items: the yardstick for z.
-
-        A report in English scores lower against Dutch challenge texts than a Dutch one
-        does; judged against other English reports, its best challenge still stands out.
-        """
+        """Per kind (and language, with ``per_language``), how each challenge scores such
+        items: the yardstick for z."""
         minimum = self.config.min_kind_size
         everything = self._location_scale(raw)
         stats: dict[str, tuple[np.ndarray, np.ndarray]] = {"": everything}
         kinds = np.array([g.split(":")[0] for g in self.kinds])
         for kind in KINDS:
-            rows = raw[kinds == kind]
-            stats[kind] = self._location_scale(rows) if len(rows) >= minimum else everything
+            rows = np.flatnonzero(kinds == kind)
+            stats[kind] = self._location_scale(raw, rows) if len(rows) >= minimum else everything
         for group in np.unique(self.kinds):
-            rows = raw[self.kinds == group]
+            rows = np.flatnonzero(self.kinds == group)
             if len(rows) >= minimum:
-                stats[group] = self._location_scale(rows)
+                stats[group] = self._location_scale(raw, rows)
         return stats
 
-    def _location_scale(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _location_scale(self, raw: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         if self.config.robust:
             # median and MAD describe the many unrelated items, which is what a match must
             # stand out from; mean and spread would be pulled up by the challenge's own members
-            median = np.median(rows, axis=0)
-            mad = np.median(np.abs(rows - median), axis=0) * 1.4826
+            part = raw if rows is None else raw[rows]
+            median = np.median(part, axis=0)
+            mad = np.median(np.abs(part - median), axis=0) * 1.4826
             return median, mad + 1e-3 * (np.abs(median) + 1e-3)
-        return rows.mean(axis=0), rows.std(axis=0) + 1e-6
+        # mean and standard deviation block by block: no copy of (items x challenges)
+        count = raw.shape[0] if rows is None else len(rows)
+        total = np.zeros(raw.shape[1], dtype=np.float64)
+        squares = np.zeros(raw.shape[1], dtype=np.float64)
+        for start in range(0, count, BLOCK):
+            block = raw[start:start + BLOCK] if rows is None else raw[rows[start:start + BLOCK]]
+            block = block.astype(np.float64)
+            total += block.sum(axis=0)
+            squares += np.einsum("ij,ij->j", block, block)
+        mean = total / max(count, 1)
+        std = np.sqrt(np.maximum(squares / max(count, 1) - mean * mean, 0.0))
+        return mean.astype(np.float32), (std + 1e-6).astype(np.float32)
 
     def _standardise(self, raw: np.ndarray, groups: np.ndarray) -> np.ndarray:
-        z = np.empty_like(raw)
-        for group in np.unique(groups):
-            kind = group.split(":")[0]
-            mean, std = self.stats.get(group) or self.stats.get(kind) or self.stats[""]
-            rows = groups == group
-            z[rows] = (raw[rows] - mean) / std
-        return z
+        """z-scores, computed in place: ``raw`` becomes the result."""
+        names = np.unique(groups)
+        if len(names) == 0:
+            return raw
+        found = [self.stats.get(g) or self.stats.get(g.split(":")[0]) or self.stats[""] for g in names]
+        means = np.stack([mean for mean, _ in found]).astype(np.float32)
+        stds = np.stack([std for _, std in found]).astype(np.float32)
+        index = np.searchsorted(names, groups)
+        for start in range(0, raw.shape[0], BLOCK):
+            which = index[start:start + BLOCK]
+            raw[start:start + BLOCK] -= means[which]
+            raw[start:start + BLOCK] /= stds[which]
+        return raw
 
     def _language_shifts(self, z: np.ndarray) -> dict[str, float]:
         """Per kind: how much lower its items in a minority language score than its items in
@@ -393,16 +434,23 @@ class Engine:
                 continue
             sizes = {g: int((self.kind_languages == g).sum()) for g in groups}
             main = max(groups, key=lambda g: (sizes[g], g))
-            # medians over all (item, challenge) scores: an item's own best challenge hardly moves them
-            level = float(np.median(z[self.kind_languages == main]))
+            # medians over all (item, challenge) scores: an item's own best challenge hardly moves
+            # them; a few thousand evenly spread items tell the median as well as all of them
+            def median(group: str) -> float:
+                rows = np.flatnonzero(self.kind_languages == group)
+                return float(np.median(z[rows[:: max(1, len(rows) // 2000)]]))
+
+            level = median(main)
             for group in groups:
                 if group != main and sizes[group] >= self.config.min_kind_size:
-                    shifts[group] = float(np.median(z[self.kind_languages == group])) - level
+                    shifts[group] = median(group) - level
         return shifts
 
     def _shift(self, z: np.ndarray, groups: np.ndarray) -> np.ndarray:
         for group, shift in self.shifts.items():
-            z[groups == group] -= shift
+            rows = np.flatnonzero(groups == group)
+            for start in range(0, len(rows), BLOCK):
+                z[rows[start:start + BLOCK]] -= shift
         return z
 
     def _confident(self, z: np.ndarray, min_z: float, min_margin: float) -> sp.csr_matrix:
@@ -412,7 +460,10 @@ class Engine:
         rows = np.arange(z.shape[0])
         top = np.argmax(z, axis=1)
         best = z[rows, top]
-        second = np.partition(z, -2, axis=1)[:, -2] if z.shape[1] > 1 else np.full(len(z), -np.inf)
+        second = np.full(len(z), -np.inf, dtype=np.float32)
+        if z.shape[1] > 1:
+            for start in range(0, len(z), BLOCK):  # block by block: a partition copies what it sorts
+                second[start:start + BLOCK] = np.partition(z[start:start + BLOCK], -2, axis=1)[:, -2]
         sure = (best >= min_z) & (best - second >= min_margin)
         return sp.csr_matrix((np.ones(int(sure.sum()), dtype=np.float32), (rows[sure], top[sure])),
                              shape=z.shape)
@@ -455,15 +506,7 @@ class Engine:
 
     # suggestions ----------------------------------------------------------------------------
     def suggestions(self) -> list[Suggestion]:
-        out: list[Suggestion] = []
-        words, geo = self.vectors.words, self.geo
-        for i, doc in enumerate(self.documents):
-            lo, hi = words.indptr[i], words.indptr[i + 1]
-            row = (words.indices[lo:hi], words.data[lo:hi])
-            glo, ghi = geo.indptr[i], geo.indptr[i + 1]
-            nearby = dict(zip(geo.indices[glo:ghi].tolist(), geo.data[glo:ghi].tolist()))
-            out += self._suggest_row(doc, self.z[i], row, nearby)
-        return out
+        return self._suggestions_for(self.documents, self.z, self.vectors.words, self.geo)
 
     def suggest(self, document: Document) -> list[Suggestion]:
         """Score one new or changed item against the fitted model, without refitting."""
@@ -473,7 +516,7 @@ class Engine:
         raw = self._raw(vectors, themes, [self.document_index.get(document.key)])
         language = self.analyzer.language(f"{document.title}. {document.description}")
         z = self._standardise(raw, np.array([self._group(document.kind, language)]))
-        z = self._shift(z, np.array([f"{document.kind}:{language}"]))[0]
+        z = self._shift(z, np.array([f"{document.kind}:{language}"]))
         geo = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
         if document.kind == "report" and document.point and self.tree is not None:
             k = min(cfg.geo_neighbours + 1, len(self.located))
@@ -484,59 +527,98 @@ class Engine:
             near = near[: cfg.geo_neighbours]
             if near:
                 geo = sp.csr_matrix(self.placed[near].sum(axis=0), dtype=np.float32)
-        z = z + cfg.geo_weight * _dense(geo).ravel() / max(cfg.geo_neighbours, 1)
-        geo = sp.csr_matrix(geo)
-        words = sp.csr_matrix(vectors.words[0])
-        return self._suggest_row(document, z, (words.indices, words.data),
-                                 dict(zip(geo.indices.tolist(), geo.data.tolist())))
+        z = z + cfg.geo_weight * _dense(geo) / max(cfg.geo_neighbours, 1)
+        return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo))
 
-    def _suggest_row(self, doc: Document, z: np.ndarray, words: tuple[np.ndarray, np.ndarray],
-                     nearby: dict[int, float]) -> list[Suggestion]:
+    def _suggestions_for(self, docs: Sequence[Document], z: np.ndarray, words: sp.csr_matrix,
+                         geo: sp.csr_matrix) -> list[Suggestion]:
+        """Suggestions for the rows of ``z`` (one per document), decided for all rows at once.
+
+        An item gets suggestions only when its best challenge reaches ``min_z`` and beats the
+        runner-up by ``min_margin`` (pilots: no margin rule); further ones must be within
+        ``extra_within`` of the best. Pairs staff already decided are left out.
+        """
         cfg = self.config
-        z = np.array(z, dtype=np.float64)
-        done = {self.challenge_index[k] for k in doc.linked + doc.rejected if k in self.challenge_index}
-        if len(z) == 0:
+        n, nc = z.shape
+        if n == 0 or nc == 0:
             return []
-        order = [int(j) for j in np.argsort(-z, kind="stable")]
-        best = z[order[0]]
-        second = z[order[1]] if len(order) > 1 else -np.inf
-        multi = doc.kind in cfg.multi_kinds
-        if best < cfg.min_z or (not multi and best - second < cfg.min_margin):
-            return []
+        k = min(max(cfg.max_suggestions, 2), nc)
+        top = np.empty((n, k), dtype=np.int64)
+        for i in range(0, n, 8192):  # block by block: a full argpartition index is (items x challenges) int64
+            block = z[i:i + 8192]
+            top[i:i + 8192] = np.argpartition(block, nc - k, axis=1)[:, nc - k:] if k < nc else np.arange(nc)
+        values = np.take_along_axis(z, top, axis=1).astype(np.float64)
+        order = np.lexsort((top, -values), axis=1)  # best first; on a tie, the first challenge
+        top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
+        best = values[:, 0]
+        second = values[:, 1] if nc > 1 else np.full(n, -np.inf)
+        multi = np.fromiter((d.kind in cfg.multi_kinds for d in docs), dtype=bool, count=n)
+        sure = (best >= cfg.min_z) & (multi | (best - second >= cfg.min_margin))
+        wanted = min(cfg.max_suggestions, nc)
+        chosen = (sure[:, None] & (values[:, :wanted] >= cfg.min_z)
+                  & (multi[:, None] | (values[:, :wanted] >= best[:, None] - cfg.extra_within)))
+        rows, positions = np.nonzero(chosen)
+        columns = top[rows, positions]
+        keep = np.ones(len(rows), dtype=bool)
+        decided = [r for r in np.unique(rows).tolist() if docs[r].linked or docs[r].rejected]
+        if decided:  # already decided by staff: linked, or rejected
+            index = self.challenge_index
+            done = {(r, index[key]) for r in decided for key in docs[r].linked + docs[r].rejected if key in index}
+            keep = np.fromiter(((r, j) not in done for r, j in zip(rows.tolist(), columns.tolist())),
+                               dtype=bool, count=len(rows))
+        rows, columns = rows[keep], columns[keep]
+        scores = 1.0 / (1.0 + np.exp(-(z[rows, columns].astype(np.float64) - cfg.min_z)))
+        terms = self._shared_terms(rows, columns, words, limit=5)
+        nearby = np.asarray(geo[rows, columns]).ravel().astype(int) if len(rows) else np.zeros(0, dtype=int)
         out = []
-        for j in order[: cfg.max_suggestions]:
-            if z[j] < cfg.min_z or (not multi and z[j] < best - cfg.extra_within):
-                break
-            if j in done:  # already decided by staff: linked, or rejected
-                continue
-            score = _sigmoid(z[j] - cfg.min_z)
-            out.append(Suggestion(doc.key, self.challenges[j].key, round(score, 4),
-                                  self._reasons(doc, j, words, int(nearby.get(j, 0)))))
+        for p, (r, j) in enumerate(zip(rows.tolist(), columns.tolist())):
+            doc, challenge = docs[r], self.challenges[j]
+            reasons = []
+            if terms[p]:
+                reasons.append(Reason("terms", tuple(terms[p]), len(terms[p])))
+            if doc.themes and challenge.themes:
+                shared = sorted(set(doc.themes) & set(challenge.themes))
+                if shared:
+                    reasons.append(Reason("themes", tuple(shared), len(shared)))
+            if nearby[p]:
+                reasons.append(Reason("nearby", (), int(nearby[p])))
+            confirmed = int(self.confirmed_counts[j])
+            if confirmed:
+                reasons.append(Reason("confirmed", (), confirmed))
+            out.append(Suggestion(doc.key, challenge.key, round(float(scores[p]), 4), tuple(reasons)))
         return out
 
-    def _reasons(self, doc: Document, j: int, words: tuple[np.ndarray, np.ndarray], nearby: int) -> tuple[Reason, ...]:
-        reasons = []
-        terms = self._shared_terms(words, self.profiles.words[j], limit=5)
-        if terms:
-            reasons.append(Reason("terms", tuple(terms), len(terms)))
-        shared = sorted(set(doc.themes) & set(self.challenges[j].themes))
-        if shared:
-            reasons.append(Reason("themes", tuple(shared), len(shared)))
-        if nearby:
-            reasons.append(Reason("nearby", (), nearby))
-        confirmed = int(self.confirmed_counts[j])
-        if confirmed:
-            reasons.append(Reason("confirmed", (), confirmed))
-        return tuple(reasons)
-
-    def _shared_terms(self, words: tuple[np.ndarray, np.ndarray], profile: np.ndarray, limit: int) -> list[str]:
-        indices, data = words
-        contributions = data * profile[indices]
-        stems = self._stems_by_column()
-        picked = [stems[indices[k]] for k in np.argsort(-contributions, kind="stable") if contributions[k] > 0]
+    def _shared_terms(self, rows: np.ndarray, columns: np.ndarray, words: sp.csr_matrix, limit: int) -> list[list[str]]:
+        """Per (item row, challenge) pair: the item's words that weigh most in the challenge's
+        profile, as readable surface words; all pairs in a few array operations."""
+        lengths = (words.indptr[rows + 1] - words.indptr[rows]).astype(np.int64)
+        pair = np.repeat(np.arange(len(rows)), lengths)
+        ends = np.cumsum(lengths)
+        at = np.repeat(words.indptr[rows].astype(np.int64) - (ends - lengths), lengths) + np.arange(int(lengths.sum()))
+        stems = words.indices[at]
+        weight = words.data[at] * self.profiles.words[columns[pair], stems]
+        positive = weight > 0
+        pair, stems, weight = pair[positive], stems[positive], weight[positive]
+        names = self._readable_names(np.unique(stems))
         # short words are mostly grammar ("in", "de", "och"): no help to a reader
-        readable = [self.analyzer.readable(s) for s in picked]
-        return [w for w in readable if len(w) >= 4][:limit]
+        readable = np.fromiter((len(names[s]) >= 4 for s in stems.tolist()), dtype=bool, count=len(stems))
+        pair, stems, weight = pair[readable], stems[readable], weight[readable]
+        order = np.lexsort((-weight, pair))  # per pair, heaviest first; stable on ties
+        pair, stems = pair[order], stems[order]
+        first = np.searchsorted(pair, pair)
+        picked = np.arange(len(pair)) - first < limit
+        out: list[list[str]] = [[] for _ in range(len(rows))]
+        for p, s in zip(pair[picked].tolist(), stems[picked].tolist()):
+            out[p].append(names[s])
+        return out
+
+    def _readable_names(self, columns: np.ndarray) -> dict[int, str]:
+        cache = self.__dict__.setdefault("_readable", {})
+        stems = self._stems_by_column()
+        for c in columns.tolist():
+            if c not in cache:
+                cache[c] = self.analyzer.readable(stems[c])
+        return cache
 
     def _stems_by_column(self) -> list[str]:
         if getattr(self, "_stem_names", None) is None or len(self._stem_names) != len(self.vectorizer.stem_index):
@@ -621,7 +703,7 @@ class Engine:
     def _similarity(self, rows: list[int], columns: list[int]) -> np.ndarray:
         cfg = self.config
         words = _dense(self.vectors.words[rows] @ self.vectors.words[columns].T)
-        chars = _dense(self.vectors.chars()[rows] @ self.vectors.chars()[columns].T)
+        chars = _dense(self.vectors.chars(rows) @ self.vectors.chars(columns).T)
         return cfg.word_weight * words + (1 - cfg.word_weight) * chars
 
     def _flag(self, j: int | None, members: list[int]) -> MatchFlag:

@@ -10,6 +10,7 @@ The same per-token n-grams catch compounds, inflection, typos and cognates acros
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain, repeat
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +34,10 @@ class Vectors:
     tokens: sp.csr_matrix        # weighted token counts, rows scaled so tokens @ grams is l2-normal
     grams: sp.csr_matrix         # token -> idf-weighted n-grams (shared, may have extra rows)
 
-    def chars(self) -> sp.csr_matrix:
-        return sp.csr_matrix(self.tokens @ self.grams)
+    def chars(self, rows: Sequence[int] | np.ndarray | None = None) -> sp.csr_matrix:
+        """The n-gram vectors of some rows (or all: large, items x n-grams, so rarely wanted)."""
+        tokens = self.tokens if rows is None else self.tokens[rows]
+        return sp.csr_matrix(tokens @ self.grams)
 
     def __len__(self) -> int:
         return self.words.shape[0]
@@ -54,6 +57,24 @@ def idf(df: np.ndarray, n_docs: int) -> np.ndarray:
     # Unlike the textbook "+1" smoothing, a term found in most texts weighs almost nothing:
     # with no stop-word lists per language, this is what keeps "de", "the", "och" quiet.
     return np.maximum(np.log((n_docs + 1.0) / (df + 0.5)), 0.0).astype(np.float32)
+
+
+CHUNK = 8192  # rows per block where an (items x n-grams) product would not fit in memory at once
+
+
+def product_row_norms(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
+    """Row norms of left @ right, block by block: the product itself is never held whole."""
+    return np.concatenate([row_norms(sp.csr_matrix(left[i:i + CHUNK] @ right))
+                           for i in range(0, left.shape[0], CHUNK)] or [np.zeros(0)])
+
+
+def product_document_frequency(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
+    """In how many rows of left @ right each column is non-zero, block by block."""
+    df = np.zeros(right.shape[1], dtype=np.int64)
+    for i in range(0, left.shape[0], CHUNK):
+        block = sp.csr_matrix(left[i:i + CHUNK] @ right)
+        df += np.bincount(block.indices, minlength=right.shape[1])
+    return df
 
 
 def row_norms(matrix: sp.spmatrix) -> np.ndarray:
@@ -92,23 +113,32 @@ class Vectorizer:
 
     def _counts(self, analysed: Sequence[Analysed], index: dict[str, int], attr: str,
                 grow: bool) -> sp.csr_matrix:
-        rows, cols, vals = [], [], []
-        for row, item in enumerate(analysed):
-            counts: dict[int, float] = {}
-            for position, term in enumerate(getattr(item, attr)):
-                column = index.get(term)
-                if column is None:
-                    if not grow:
-                        continue
-                    column = index[term] = len(index)
-                weight = self.title_weight if position < item.n_title else 1.0
-                counts[column] = counts.get(column, 0.0) + weight
-            rows.extend([row] * len(counts))
-            cols.extend(counts.keys())
-            vals.extend(counts.values())
-        matrix = sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
-                               shape=(len(analysed), len(index)))
+        """Sublinear term counts (texts x terms), title terms counting ``title_weight`` times."""
+        matrix = self._weighted_counts(analysed, index, attr, grow)
         matrix.data = 1.0 + np.log(matrix.data)  # sublinear: repeating a word adds little
+        return matrix
+
+    def _weighted_counts(self, analysed: Sequence[Analysed], index: dict[str, int], attr: str,
+                         grow: bool) -> sp.csr_matrix:
+        # one flat pass over all terms, dict look-ups at C speed
+        flat = list(chain.from_iterable(getattr(item, attr) for item in analysed))
+        if grow:
+            for term in dict.fromkeys(flat):  # new terms in order of first appearance: deterministic
+                if term not in index:
+                    index[term] = len(index)
+            columns = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+        else:
+            columns = np.fromiter(map(index.get, flat, repeat(-1, len(flat))), dtype=np.int64, count=len(flat))
+        del flat
+        lengths = np.fromiter((len(getattr(item, attr)) for item in analysed), dtype=np.int64, count=len(analysed))
+        titles = np.fromiter((item.n_title for item in analysed), dtype=np.int64, count=len(analysed))
+        rows = np.repeat(np.arange(len(analysed)), lengths)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else lengths
+        position = np.arange(len(columns)) - np.repeat(starts, lengths)
+        weights = np.where(position < np.repeat(titles, lengths), self.title_weight, 1.0).astype(np.float32)
+        keep = columns >= 0
+        matrix = sp.csr_matrix((weights[keep], (rows[keep], columns[keep])), shape=(len(analysed), len(index)))
+        matrix.sum_duplicates()
         return matrix
 
     def _gram_counts(self, tokens: Sequence[str], grow: bool) -> sp.csr_matrix:
@@ -126,19 +156,30 @@ class Vectorizer:
         return sp.csr_matrix((data, (rows, cols)), shape=(len(tokens), len(self.gram_index)))
 
     def fit_transform(self, texts: Sequence[tuple[str, str]]) -> tuple[list[Analysed], Vectors]:
-        self.analyzer.set_default_language([f"{t}. {d}" for t, d in texts])
-        analysed = [self.analyse(t, d) for t, d in texts]
+        analyzer = self.analyzer
+        joined = [f"{t}. {d}" for t, d in texts]
+        analyzer.set_default_language(joined)
+        raw = [(analyzer.tokens(t), analyzer.tokens(d)) for t, d in texts]
+        # folded tokens do not depend on the language: count them first, and let their
+        # counts tell the language of each text (see LanguageDetector.detect_many)
+        analysed = [Analysed("", [], analyzer.fold_all(a + b), len(a)) for a, b in raw]
+        token_weights = self._weighted_counts(analysed, self.token_index, "tokens", grow=True)
+        languages = analyzer.detector.detect_many(joined, token_weights, analyzer.default_language)
+        for item, (a, b), language in zip(analysed, raw, languages):
+            item.language = language
+            item.stems = analyzer.stem_all(a + b, language)
+        del raw
         # readable words for stems: a deterministic sample of texts is enough to know them
         for k in range(0, len(texts), max(1, len(texts) // 5000)):
-            self.analyzer.remember_surface(analysed[k].stems, *texts[k])
+            analyzer.remember_surface(analysed[k].stems, *texts[k])
         word_counts = self._counts(analysed, self.stem_index, "stems", grow=True)
-        token_counts = self._counts(analysed, self.token_index, "tokens", grow=True)
+        token_counts = token_weights
+        token_counts.data = 1.0 + np.log(token_counts.data)
         vocabulary = sorted(self.token_index, key=self.token_index.__getitem__)
         gram_counts = self._gram_counts(vocabulary, grow=True)
         n = len(texts)
         self.word_idf = idf(np.bincount(word_counts.indices, minlength=word_counts.shape[1]), n)
-        present = sp.csr_matrix(token_counts @ gram_counts)
-        gram_idf = idf(np.bincount(present.indices, minlength=present.shape[1]), n)
+        gram_idf = idf(product_document_frequency(token_counts, gram_counts), n)
         self.grams = sp.csr_matrix(gram_counts @ sp.diags(gram_idf))
         return analysed, self._vectors(word_counts, token_counts, self.grams)
 
@@ -167,6 +208,6 @@ class Vectorizer:
     def _vectors(self, word_counts: sp.csr_matrix, token_counts: sp.csr_matrix,
                  grams: sp.csr_matrix) -> Vectors:
         words = l2(sp.csr_matrix(word_counts @ sp.diags(self.word_idf)))
-        norms = row_norms(sp.csr_matrix(token_counts @ grams))
+        norms = product_row_norms(token_counts, grams)
         norms[norms == 0] = 1.0
         return Vectors(words, scale_rows(token_counts, 1.0 / norms), grams)

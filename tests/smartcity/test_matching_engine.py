@@ -221,3 +221,32 @@ def test_the_dev_set_loads_into_engine_inputs():
     challenges, documents = build_inputs(json.loads(path.read_text(encoding="utf-8")))
     assert challenges and documents
     assert all(d.kind in {"report", "department_challenge", "pilot"} for d in documents)
+
+
+def test_a_pickled_engine_scores_new_items_alike_and_leaves_the_fits_bulk_behind():
+    import pickle
+
+    engine = fitted(ENGLISH)
+    loaded = pickle.loads(pickle.dumps(engine))
+    for doc in REPORTS + ENGLISH + [report("new", "Kapotte lantaarn", "De lantaarn in het park is kapot.")]:
+        assert loaded.suggest(doc) == engine.suggest(doc)
+    assert not hasattr(loaded, "z") and not hasattr(loaded, "documents")
+
+
+def test_many_texts_get_their_language_from_a_model_learned_on_a_sample():
+    import scipy.sparse as sp
+
+    from smartcity.matching.text import LanguageDetector
+
+    texts = [f"{d.title}. {d.description}" for d in REPORTS + ENGLISH] * 3
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        for token in text.lower().replace(".", " ").replace(",", " ").split():
+            rows.append(i)
+            cols.append(vocabulary.setdefault(token, len(vocabulary)))
+    counts = sp.csr_matrix(([1.0] * len(rows), (rows, cols)), shape=(len(texts), len(vocabulary)))
+    detector = LanguageDetector(("nl", "en", "sv"))
+    one_by_one = [detector.detect(t, "nl") for t in texts]
+    assert set(one_by_one) == {"nl", "en"}
+    assert detector.detect_many(texts, counts, "nl", sample_size=10) == one_by_one
