@@ -3,10 +3,18 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from PIL import Image
 
 from participation.photos import MAX_SIDE, PhotoError, process_photo
 from tests.participation.conftest import image_bytes
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    """The messages are checked by their English text, whatever LANGUAGE_CODE is."""
+    with translation.override("en"):
+        yield
 
 
 def upload(content: bytes, name: str = "photo.jpg") -> SimpleUploadedFile:
