@@ -106,3 +106,17 @@ def test_linking_and_unlinking_societal_challenges(member, routed):
     member.post(url("challenges", routed), {"societal_challenges": [keep.pk, new.pk]})
     # a closed challenge is not on the form, so its link stays
     assert set(routed.societal_challenges.values_list("title", flat=True)) == {"Keep", "New", "Closed"}
+
+
+def test_the_page_takes_a_bounded_number_of_queries_however_long_the_history(member, routed, civil_servant,
+                                                                             django_assert_max_num_queries):
+    from participation import workflow
+
+    for number in range(15):
+        workflow.post_message(report=routed, actor=civil_servant, message=f"Update {number}", version=routed.version + number)
+        InternalNote.objects.create(report=routed, author=civil_servant, text=f"Note {number}")
+        make_report(f"Duplicate {number}", status=S.DUPLICATE, duplicate_of=routed)
+        routed.societal_challenges.add(SocietalChallenge.objects.create(title=f"Challenge {number}", description="d"))
+    with django_assert_max_num_queries(25):
+        response = member.get(url("detail", routed))
+    assert "Update 14" in response.content.decode() and "Duplicate 14" in response.content.decode()

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.db import connection, transaction
+from django.utils import translation
 
 from participation import workflow
 from participation.models import Report, StatusChange
@@ -33,8 +34,9 @@ def test_select_for_update_serialises_two_concurrent_changes(needs_postgres, tra
         first_holds_the_lock.wait(5)
         started = time.monotonic()
         try:
-            workflow.change_status(report=report.pk, actor=admin_user, to_status=Report.Status.NOT_ACTIONABLE,
-                                   message="Not ours.", version=1)
+            with translation.override("en"):
+                workflow.change_status(report=report.pk, actor=admin_user, to_status=Report.Status.NOT_ACTIONABLE,
+                                       message="Not ours.", version=1)
             outcome["second"] = "written"
         except workflow.ReportChanged as error:
             outcome["second"] = error
