@@ -100,12 +100,15 @@ def report_queue(request: HttpRequest) -> HttpResponse:
 
     query = data.copy()
     query.pop("page", None)
+    other_filters = query.copy()
+    other_filters.pop("status", None)
     return render(request, "participation/staff_report_list.html", {
         "form": form,
         "page": page,
         "counts": [(value, label, counts[value]) for value, label in Report.Status.choices],
         "overdue_count": counts["overdue"],
         "query": query.urlencode(),
+        "other_filters": other_filters.urlencode(),
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
         "bulk_form": BulkForm(),
