@@ -348,6 +348,15 @@ SPECTACULAR_SETTINGS = {
 }
 # The browsable docs (/api/v1/docs) use the self-hosted Swagger UI of drf-spectacular-sidecar.
 SPECTACULAR_SETTINGS.update({"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"})
+# One named enum per choice set, so the document has no ambiguous "status" enums.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "ReportStatusEnum": "participation.models.Report.Status",
+    "SocietalChallengeStatusEnum": "smartcity.models.SocietalChallenge.Status",
+    "DepartmentChallengeStatusEnum": "smartcity.models.DepartmentChallenge.Status",
+    "MatchingRunStatusEnum": "smartcity.models.MatchingRun.Status",
+    "ReviewStatusEnum": "smartcity.models.ReviewStatus",
+    "StageEnum": "pilots.models.Stage",
+}
 # Every response under /api/ carries it (smartcity/middleware.py).
 API_VERSION = SPECTACULAR_SETTINGS["VERSION"]
 # CORS: anyone may read the public resources from a browser; writing stays same-origin or server-side.

@@ -79,6 +79,12 @@ def test_the_openapi_document_is_public_openapi_3_with_a_contact(schema):
     assert schema["info"]["version"] == settings.API_VERSION
 
 
+def test_the_openapi_document_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "openapi.yaml"))
+
+
 def test_every_path_is_lower_kebab_case_plural_nouns_without_a_trailing_slash(schema):
     problems = []
     for route in schema["paths"]:
