@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.throttling import SimpleRateThrottle
@@ -44,9 +46,11 @@ class ReportSerializer(serializers.ModelSerializer):
             "address": {"required": False},
         }
 
+    @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, report: Report) -> str:
         return settings.SITE_URL + report.get_absolute_url()
 
+    @extend_schema_field({"type": "array", "items": {"type": "string", "format": "uri"}})
     def get_photos(self, report: Report) -> list[str]:
         return [settings.SITE_URL + photo.image.url for photo in report.photos.all()]
 
@@ -88,6 +92,17 @@ class ReportThrottle(SimpleRateThrottle):
         return f"throttle_reports_{self.kind}_{ident}"
 
 
+@extend_schema_view(
+    list=extend_schema(parameters=[
+        OpenApiParameter("theme", str, description="A theme's slug."),
+        OpenApiParameter("status", str, enum=Report.Status.values),
+        OpenApiParameter("neighbourhood", str, description="A neighbourhood's slug."),
+        OpenApiParameter("q", str, description="Words that must all occur in the title or description."),
+        OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat (WGS84)."),
+    ]),
+    create=extend_schema(description="Anonymous clients and residents are throttled per client (429 with "
+                                     "problem+json); staff and integration tokens get a high rate."),
+)
 class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin,
                     viewsets.GenericViewSet):
     """Residents' reports. Filters: `theme`, `status`, `neighbourhood` (slugs), `q` (text), `bbox`

@@ -213,8 +213,10 @@ class ReportFilterForm(forms.Form):
     def filter(self, reports):
         from participation.api import parse_bbox
 
-        if not self.is_valid():
+        if not self.is_bound:
             return reports
+        if not self.is_valid():
+            return reports.none()  # an unknown theme or status matches nothing; the form says why
         data = self.cleaned_data
         if data["q"]:
             reports = reports.search(data["q"])

@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from participation import ratelimit, services, tokens
-from participation.api import parse_bbox
 from participation.forms import CommentForm, HideForm, ReportFilterForm, ReportForm, SupportForm
 from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
 from pilots.models import Pilot
 from smartcity import permissions
+from smartcity.models import Theme
 
 NEARBY_METRES = 100
 SIMILAR_WITHIN_METRES = 1500
@@ -106,9 +106,8 @@ def report_nearby(request: HttpRequest) -> HttpResponse:
         except ValueError:
             return None
 
-    from smartcity.models import Theme
-
-    theme = Theme.objects.filter(pk=request.GET.get("theme") or None).first() if (request.GET.get("theme") or "").isdigit() else None
+    theme_id = request.GET.get("theme", "")
+    theme = Theme.objects.filter(pk=theme_id).first() if theme_id.isdigit() else None
     candidates = nearby_reports(latitude=number("latitude"), longitude=number("longitude"),
                                 title=request.GET.get("title", "")[:200], theme=theme)
     return render(request, "participation/_nearby.html", {"candidates": candidates, "checked": True})

@@ -102,3 +102,10 @@ def test_the_report_page_shows_the_pilots_that_tackle_its_challenges_in_a_fixed_
     with django_assert_max_num_queries(10):
         html = client.get(report.get_absolute_url()).content.decode()
     assert "Cool roofs 2" in html and "Heat challenge 2" in html and "Comment 2" in html and "Message 2" in html
+
+
+def test_an_unknown_filter_value_matches_nothing_and_the_form_says_why(client):
+    make_report(title="Bike lane blocked")
+    response = client.get(reverse("participation:report-list"), {"status": "bogus"})
+    assert list(response.context["page"]) == []
+    assert "Select a valid choice" in response.content.decode()
