@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from participation import workflow
-from participation.models import InternalNote, Report, ReporterContact, SavedFilter, StatusChange
+from participation.models import Comment, InternalNote, Report, ReporterContact, SavedFilter, StatusChange
 from participation.staff_forms import (
     OPEN, OVERDUE, UNROUTED, BulkForm, MergeForm, MessageForm, NoteForm, QueueFilterForm, RouteForm,
     SavedFilterForm, SocietalChallengeLinkForm, StatusForm,
@@ -173,6 +173,7 @@ def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, r
         "photos",
         Prefetch("history", queryset=StatusChange.objects.select_related("actor", "from_department", "to_department")),
         Prefetch("notes", queryset=InternalNote.objects.select_related("author")),
+        Prefetch("comments", queryset=Comment.objects.filter(is_hidden=False).select_related("author")),
         Prefetch("societal_challenges", queryset=SocietalChallenge.objects.order_by("title")),
         Prefetch("duplicates", queryset=Report.objects.only("pk", "title", "duplicate_of_id")),
     ).get(pk=report.pk)

@@ -28,12 +28,15 @@ def routed(department_a):
     return make_report("Overflowing bin", status=S.ACCEPTED, department=department_a, contact_email="rita@example.org")
 
 
-def test_the_page_shows_the_report_history_notes_and_contact(member, routed, civil_servant):
+def test_the_page_shows_the_report_history_comments_notes_and_contact(member, routed, civil_servant, resident):
     InternalNote.objects.create(report=routed, author=civil_servant, text="Contractor called.")
+    routed.comments.create(author=resident, text="Still full today.")
+    routed.comments.create(author=resident, text="Rude words", is_hidden=True)
     html = member.get(url("detail", routed)).content.decode()
-    for text in ["Overflowing bin", "Contractor called.", "rita@example.org", "070 123 4567", "History",
-                 "Change status", "Answer the reporter", "Merge as a duplicate"]:
+    for text in ["Overflowing bin", "Still full today.", "Contractor called.", "rita@example.org", "070 123 4567",
+                 "History", "Change status", "Answer the reporter", "Merge as a duplicate"]:
         assert text in html, text
+    assert "Rude words" not in html
 
 
 def test_a_public_message_is_published_and_emailed(member, routed, resident, django_capture_on_commit_callbacks):
@@ -117,6 +120,7 @@ def test_the_page_takes_a_bounded_number_of_queries_however_long_the_history(mem
         InternalNote.objects.create(report=routed, author=civil_servant, text=f"Note {number}")
         make_report(f"Duplicate {number}", status=S.DUPLICATE, duplicate_of=routed)
         routed.societal_challenges.add(SocietalChallenge.objects.create(title=f"Challenge {number}", description="d"))
+        routed.comments.create(author=civil_servant, text=f"Comment {number}")
     with django_assert_max_num_queries(25):
         response = member.get(url("detail", routed))
     assert "Update 14" in response.content.decode() and "Duplicate 14" in response.content.decode()
