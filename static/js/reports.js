@@ -37,8 +37,9 @@
       lat.dispatchEvent(new Event("change", { bubbles: true }));
       if (move) { map.setView(latlng, 17); }
     }
-    if (lat.value && lon.value && !isNaN(+lat.value) && !isNaN(+lon.value)) {
-      place(L.latLng(+lat.value, +lon.value), true);
+    var typed = lat.value && lon.value && !isNaN(+lat.value) && !isNaN(+lon.value) ? L.latLng(+lat.value, +lon.value) : null;
+    if (typed && (!cityBounds || cityBounds.contains(typed))) {
+      place(typed, true);
     } else if (cityBounds) {
       map.fitBounds(cityBounds);
     }
@@ -48,6 +49,7 @@
         if (lat.value && lon.value && !isNaN(+lat.value) && !isNaN(+lon.value)) {
           var latlng = L.latLng(+lat.value, +lon.value);
           if (point) { point.setLatLng(latlng); } else { point = marker(latlng).addTo(map); }
+          map.panTo(latlng);
         }
       });
     });
