@@ -72,3 +72,13 @@ def test_hiding_without_a_reason_is_refused(client, civil_servant):
     client.force_login(civil_servant)
     client.post(reverse("participation:report-hide", args=[report.pk]), {"reason": ""})
     assert not Report.objects.get(pk=report.pk).is_hidden
+
+
+def test_a_commenters_email_address_is_never_shown(client):
+    from smartcity.models import User
+
+    nameless = User.objects.create_user(email="nameless@example.org", password="x")
+    report = make_report()
+    Comment.objects.create(report=report, author=nameless, text="Me too")
+    html = client.get(report.get_absolute_url()).content.decode()
+    assert "Me too" in html and "nameless@example.org" not in html and "A resident" in html
