@@ -79,6 +79,7 @@ class StatusForm(VersionedForm):
         # clearly why a change is refused (the report may have moved on since the page was loaded).
         allowed = Report.Status.choices if self.is_bound else [
             (status, Report.Status(status).label) for status in workflow.allowed_targets(report)
+            if status != Report.Status.ACCEPTED or report.department_id  # accepting an unrouted report is routing it
         ]
         self.fields["to_status"].choices = allowed
 

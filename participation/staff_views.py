@@ -182,6 +182,7 @@ def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, r
     if permissions.can_see_reporter_contact(request.user, report):
         contact = ReporterContact.objects.filter(report=report).first()
     initial = {"version": report.version}
+    status_form = StatusForm(initial=initial, report=report)
     context = {
         "report": report,
         "refusal": refusal,
@@ -190,7 +191,7 @@ def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, r
         "can_see_contact": permissions.can_see_reporter_contact(request.user, report),
         "contact": contact,
         "route_form": RouteForm(initial=initial),
-        "status_form": StatusForm(initial=initial, report=report) if workflow.allowed_targets(report) else None,
+        "status_form": status_form if status_form.fields["to_status"].choices else None,
         "message_form": MessageForm(initial=initial),
         "note_form": NoteForm(),
         "merge_form": MergeForm(initial=initial) if Report.Status.DUPLICATE in workflow.TRANSITIONS[report.status] else None,
@@ -301,6 +302,8 @@ def report_merge(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def report_societal_challenges(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get_report_for_staff(request, pk)
+    if not permissions.can_link_report_to_societal_challenge(request.user, report):
+        raise PermissionDenied
     form = SocietalChallengeLinkForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, report, status=400, link_form=form)

@@ -124,3 +124,15 @@ def test_the_page_takes_a_bounded_number_of_queries_however_long_the_history(mem
     with django_assert_max_num_queries(25):
         response = member.get(url("detail", routed))
     assert "Update 14" in response.content.decode() and "Duplicate 14" in response.content.decode()
+
+
+def test_the_status_form_offers_only_the_allowed_transitions(member, routed, client, admin_user):
+    html = member.get(url("detail", routed)).content.decode()
+    status_form = html[html.index('id="status-heading"'):html.index("</form>", html.index('id="status-heading"'))]
+    assert 'value="in_progress"' in status_form and 'value="resolved"' in status_form
+    assert 'value="new"' not in status_form and 'value="duplicate"' not in status_form
+    client.force_login(admin_user)
+    unrouted = make_report("Unrouted")
+    html = client.get(url("detail", unrouted), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    status_form = html[html.index('id="status-heading"'):html.index("</form>", html.index('id="status-heading"'))]
+    assert 'value="not_actionable"' in status_form and 'value="accepted"' not in status_form  # accepting is routing
