@@ -59,7 +59,7 @@ class RouteForm(VersionedForm):
 
     department = forms.ModelChoiceField(label=_("Department"), queryset=Department.objects.all(),
                                         empty_label=_("Choose a department"))
-    message = forms.CharField(label=_("Public message (optional)"), required=False, max_length=4000,
+    message = forms.CharField(label=_("Public message"), required=False, max_length=4000,
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text=_("Emailed to the reporter and followers, and shown on the public page."))
 
