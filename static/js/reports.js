@@ -118,14 +118,14 @@
     load();
   }
 
-  /* Character counters for fields with a maxlength. */
+  /* Character counters for fields with a maxlength: linked with aria-describedby, not a live region, so a
+     screen reader is not interrupted at every key. */
   function counter(field) {
     var max = +field.getAttribute("maxlength");
     if (!max) { return; }
     var out = document.createElement("p");
     out.className = "site-meta site-counter";
     out.id = field.id + "_counter";
-    out.setAttribute("aria-live", "polite");
     field.insertAdjacentElement("afterend", out);
     var described = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
     described.push(out.id);
