@@ -354,9 +354,10 @@ def my_reports(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
         "reports": Report.objects.filter(author=user).select_related("theme", "area").order_by("-created_at"),
-        "supported": Report.objects.public().filter(supports__user=user).select_related("theme").order_by("-created_at"),
+        "supported": Report.objects.public().filter(supports__user=user).select_related("theme", "area")
+        .order_by("-created_at"),
         "followed": Report.objects.public().filter(follows__user=user).exclude(author=user)
-        .select_related("theme").order_by("-created_at"),
+        .select_related("theme", "area").order_by("-created_at"),
     }
     return render(request, "participation/my_reports.html", context)
 

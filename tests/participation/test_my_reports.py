@@ -65,3 +65,20 @@ def test_deleting_my_account_keeps_my_reports_public_but_anonymous(client, resid
     other.refresh_from_db()
     assert other.support_count == 1 == Support.objects.filter(report=other).count()
     assert client.get(reverse("participation:my-reports")).status_code == 302  # logged out
+
+
+def test_my_reports_needs_the_same_few_queries_however_many_reports(client, resident, theme,
+                                                                   django_assert_max_num_queries):
+    from participation.models import Area
+
+    area = Area.objects.create(slug="centrum", name="Centrum", geometry={}, min_longitude=0, min_latitude=0,
+                               max_longitude=1, max_latitude=1)
+    for index in range(10):
+        make_report(title=f"Mine {index}", author=resident, theme=theme, area=area)
+        other = make_report(title=f"Other {index}", theme=theme, area=area)
+        other.add_support(user=resident)
+        Follow.objects.create(report=make_report(title=f"Followed {index}", theme=theme, area=area), user=resident)
+    client.force_login(resident)
+    with django_assert_max_num_queries(10):
+        html = client.get(reverse("participation:my-reports")).content.decode()
+    assert "Mine 9" in html and "Other 9" in html and "Followed 9" in html
