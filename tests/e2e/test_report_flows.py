@@ -175,3 +175,35 @@ def test_the_report_page_in_dutch_english_and_swedish(page, city):
         assert page.get_by_role("heading", name=heading).is_visible()
         assert page.get_by_role("link", name=theme).is_visible()
         check_accessibility(page, f"report-detail-{language}")
+
+
+def test_the_smaller_resident_pages_pass_axe(page, city):
+    from participation import tokens
+
+    _no_tiles(page)
+    report = Report.objects.create(title="Lantaarnpaal kapot", description="Al weken donker.",
+                                   latitude=52.0800, longitude=4.3113)
+    # The "already reported?" step as the form shows it without htmx.
+    page.route("**/htmx.min.js", lambda route: route.abort())
+    page.goto("/reports/new/")
+    page.fill("input[name=title]", "Streetlight broken")
+    page.fill("textarea[name=description]", "The streetlight near the playground is broken.")
+    page.fill("input[name=latitude]", "52.0799")
+    page.fill("input[name=longitude]", "4.3113")
+    page.get_by_role("button", name="Send report").click()
+    assert page.get_by_role("heading", name="Already reported?").is_visible()
+    check_accessibility(page, "report-form-step")
+    # Anonymous support with an address Django refuses.
+    page.goto(report.get_absolute_url())
+    page.fill("#support input[name=email]", "someone@localhost-without-dot")
+    page.locator("#support button[type=submit]").click()
+    assert page.locator(".utrecht-form-field--invalid").count() == 1
+    check_accessibility(page, "support-form-error")
+    # The pages behind the links in emails.
+    page.goto(f"/reports/support/confirm/{tokens.support_confirm_token(report.pk, 'bo@example.org')}/")
+    check_accessibility(page, "support-confirm")
+    page.goto(f"/reports/unsubscribe/{tokens.unsubscribe_token(report_id=report.pk)}/")
+    check_accessibility(page, "unsubscribe")
+    page.goto("/reports/confirm/not-a-valid-link/")
+    assert page.get_by_role("heading", name="This link does not work").is_visible()
+    check_accessibility(page, "link-invalid")
