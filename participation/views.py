@@ -5,6 +5,7 @@ Staff pages (triage, issue #4) are in staff_views.py. Who may do what: smartcity
 from __future__ import annotations
 
 import json
+import math
 
 from django.conf import settings
 from django.contrib import messages
@@ -102,15 +103,16 @@ def report_nearby(request: HttpRequest) -> HttpResponse:
     """The htmx partial of the report form: reports nearby or alike, updated as the resident types and clicks."""
     def number(name: str) -> float | None:
         try:
-            return float(request.GET.get(name, ""))
+            value = float(request.GET.get(name, ""))
         except ValueError:
             return None
+        return value if math.isfinite(value) else None
 
     theme_id = request.GET.get("theme", "")
     theme = Theme.objects.filter(pk=theme_id).first() if theme_id.isdigit() else None
     candidates = nearby_reports(latitude=number("latitude"), longitude=number("longitude"),
                                 title=request.GET.get("title", "")[:200], theme=theme)
-    return render(request, "participation/_nearby.html", {"candidates": candidates, "checked": True})
+    return render(request, "participation/_nearby.html", {"candidates": candidates})
 
 
 # --- Finding reports -------------------------------------------------------------------------------

@@ -150,3 +150,9 @@ def test_the_stored_photo_has_no_gps_data(client):
     stored = Report.objects.get().photos.get()
     with stored.image.open() as handle:
         assert dict(Image.open(io.BytesIO(handle.read())).getexif()) == {}
+
+
+@pytest.mark.parametrize("latitude", ["inf", "nan", "north", ""])
+def test_the_nearby_partial_takes_nonsense_coordinates_calmly(client, latitude):
+    response = client.get(reverse("participation:report-nearby"), {"latitude": latitude, "longitude": "4.31"})
+    assert response.status_code == 200 and "Already reported?" not in response.content.decode()
