@@ -85,3 +85,11 @@ def test_staff_tokens_are_not_throttled_like_anonymous_clients(token_client_for,
     statuses = {client.post("/api/v1/reports", {**VALID, "reference": f"s{i}"}, format="json").status_code
                 for i in range(5)}
     assert statuses == {201}
+
+
+@pytest.mark.parametrize("latitude", ["NaN", "Infinity", "52,07"])
+def test_nonsense_coordinates_are_refused_as_problem_json(api_client, latitude):
+    response = api_client.post("/api/v1/reports", {**VALID, "latitude": latitude}, format="json")
+    assert response.status_code == 400
+    assert "latitude" in {problem["name"] for problem in response.json()["invalidParams"]}
+    assert not Report.objects.exists()
