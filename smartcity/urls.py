@@ -3,12 +3,13 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.routers import SimpleRouter
 
 from participation import api as participation_api
 from pilots import api as pilots_api
 from smartcity import api, staff_views, views
+from smartcity.api_docs import api_docs
 
 app_name = "smartcity"
 
@@ -46,8 +47,8 @@ hub_patterns = (
 
 api_patterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
-    # Browsable docs: Swagger UI from drf-spectacular-sidecar's static files, its script not inline.
-    path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="api-docs"),
+    # Browsable docs: the OpenAPI document as an accessible page in the site's layout.
+    path("docs", api_docs, name="api-docs"),
     *router.urls,
 ]
 
