@@ -8,7 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from participation import api as participation_api
 from pilots import api as pilots_api
-from smartcity import api, staff_views, views
+from smartcity import api, matching_api, review_views, staff_views, views
 from smartcity.api_docs import api_docs
 
 app_name = "smartcity"
@@ -19,6 +19,9 @@ router.register("themes", api.ThemeViewSet, basename="theme")
 router.register("departments", api.DepartmentViewSet, basename="department")
 router.register("societal-challenges", api.SocietalChallengeViewSet, basename="societal-challenge")
 router.register("department-challenges", api.DepartmentChallengeViewSet, basename="department-challenge")
+router.register("matching/runs", matching_api.MatchingRunViewSet, basename="matching-run")
+router.register("suggestions", matching_api.SuggestionViewSet, basename="suggestion")
+router.register("matches", matching_api.MatchViewSet, basename="match")
 router.register("reports", participation_api.ReportViewSet, basename="report")
 router.register("pilots", pilots_api.PilotViewSet, basename="pilot")
 router.register("kpis", pilots_api.KPIViewSet, basename="kpi")
@@ -41,6 +44,11 @@ hub_patterns = (
         path("staff/societal-challenges/<int:pk>/edit/", staff_views.societal_challenge_edit, name="societal-challenge-edit"),
         path("accessibility/", views.accessibility_statement, name="accessibility"),
         path("privacy/", views.privacy_statement, name="privacy"),
+        path("staff/matches/", review_views.match_list, name="match-list"),
+        path("staff/matches/<int:pk>/decide", review_views.match_decide, name="match-decide"),
+        path("staff/suggestions/<int:pk>/decide", review_views.suggestion_decide, name="suggestion-decide"),
+        path("staff/matching/", review_views.matching_run_list, name="matching-run-list"),
+        path("staff/matching/<int:pk>/progress", review_views.matching_run_progress, name="matching-run-progress"),
     ],
     "smartcity",
 )
