@@ -239,11 +239,13 @@ def _notify_departments(match_ids: list[int]) -> None:
 
 # --- The workflows ------------------------------------------------------------------------------------
 def matching_run_start(*, by: User | None) -> MatchingRun:
-    """Queue a full run unless one is already queued or running; return the run that will do the work."""
+    """Queue a full run, or return the one already waiting in the queue: either way a run that
+    starts after this call and so sees everything saved before it. A run that is already running
+    may have started before the latest changes, so a new one queues behind it."""
     with transaction.atomic():
-        active = MatchingRun.objects.select_for_update().active().order_by("created_at").first()
-        if active:
-            return active
+        queued = MatchingRun.objects.select_for_update().filter(status=MatchingRun.Status.QUEUED).first()
+        if queued:
+            return queued
         run = MatchingRun.objects.create(started_by=by if by and by.is_authenticated else None)
     from smartcity.tasks import run_matching
 

@@ -125,11 +125,18 @@ def test_accepting_a_proposed_flag_creates_the_challenge_and_links_the_items(db,
 
 
 def test_a_second_run_waits_while_one_is_running(db):
-    running = MatchingRun.objects.create(status=MatchingRun.Status.RUNNING)
+    MatchingRun.objects.create(status=MatchingRun.Status.RUNNING)
     queued = MatchingRun.objects.create()
     assert services.matching_run_execute(run_id=queued.pk) is None
     assert MatchingRun.objects.get(pk=queued.pk).status == MatchingRun.Status.QUEUED
-    assert services.matching_run_start(by=None) == running  # no third run is queued beside them
+    assert services.matching_run_start(by=None) == queued  # no third run is queued beside them
+
+
+def test_a_run_asked_for_while_another_runs_queues_behind_it(db):
+    """The running one may have started before the latest changes; the caller needs one that sees them."""
+    running = MatchingRun.objects.create(status=MatchingRun.Status.RUNNING)
+    run = services.matching_run_start(by=None)
+    assert run != running and run.status == MatchingRun.Status.QUEUED
 
 
 def test_a_new_report_is_scored_against_the_latest_model(city, django_capture_on_commit_callbacks):
