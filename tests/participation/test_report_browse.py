@@ -109,3 +109,15 @@ def test_an_unknown_filter_value_matches_nothing_and_the_form_says_why(client):
     response = client.get(reverse("participation:report-list"), {"status": "bogus"})
     assert list(response.context["page"]) == []
     assert "Select a valid choice" in response.content.decode()
+
+
+def test_resident_pages_have_no_inline_scripts_so_a_strict_csp_can_come(client):
+    import re
+
+    report = make_report()
+    for url in [reverse("participation:report-create"), reverse("participation:report-list"),
+                reverse("participation:report-map"), report.get_absolute_url()]:
+        html = client.get(url).content.decode()
+        scripts = re.findall(r"<script\b[^>]*>", html)
+        assert scripts and all("src=" in tag for tag in scripts), url
+        assert "onclick=" not in html and "javascript:" not in html
