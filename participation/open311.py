@@ -275,7 +275,8 @@ def _comma_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _filter_requests(params) -> tuple[object, list[str]]:
+def _filter_requests(params):
+    """The public reports matching GET requests' filters, or an Open311Error listing what is wrong."""
     reports = _requests_queryset()
     errors: list[str] = []
     if params.get("service_request_id", "").strip():
@@ -283,7 +284,7 @@ def _filter_requests(params) -> tuple[object, list[str]]:
         ids = _comma_list(params["service_request_id"])
         if not all(part.isdigit() for part in ids):
             raise Open311Error(400, "service_request_id must be a comma-separated list of numbers.")
-        return reports.filter(pk__in=[int(part) for part in ids[:MAX_REQUESTS]]), []
+        return reports.filter(pk__in=[int(part) for part in ids[:MAX_REQUESTS]])
 
     codes = _comma_list(params.get("service_code", ""))
     if codes:
@@ -322,7 +323,7 @@ def _filter_requests(params) -> tuple[object, list[str]]:
         raise Open311Error(400, "end_date lies before start_date.")
     if end - start > MAX_WINDOW:
         raise Open311Error(400, "start_date and end_date may be at most 90 days apart.")
-    return reports.filter(created_at__gte=start, created_at__lte=end), []
+    return reports.filter(created_at__gte=start, created_at__lte=end)
 
 
 @endpoint("GET", "HEAD", "POST")
@@ -332,7 +333,7 @@ def requests_view(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 def _list_requests(request: HttpRequest, fmt: str) -> HttpResponse:
-    reports, _ = _filter_requests(request.GET)
+    reports = _filter_requests(request.GET)
     return render([_service_request(report) for report in reports[:MAX_REQUESTS]], fmt, "service_requests")
 
 

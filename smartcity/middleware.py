@@ -24,8 +24,15 @@ PROBLEM_JSON = "application/problem+json"
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def problem(status: int, detail: str, headers: dict | None = None) -> JsonResponse:
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    body = {"type": "about:blank", "title": _phrase(status), "status": status, "detail": detail}
     response = JsonResponse(body, status=status, content_type=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response[name] = value
@@ -41,7 +48,7 @@ def _detail(request: HttpRequest, status: int) -> str:
         return f"Method {request.method} is not allowed here."
     if status >= 500:
         return "Something went wrong on our side. It has been logged; please try again later."
-    return HTTPStatus(status).description
+    return _phrase(status)
 
 
 class ApiConventionsMiddleware:
