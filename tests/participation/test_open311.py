@@ -133,6 +133,8 @@ def test_a_form_encoded_post_creates_a_report_and_keeps_contact_details_private(
     assert (contact.email, contact.name, contact.phone) == ("piet@example.org", "Piet Puk", "+31 6 12345678")
     record = Open311Request.objects.get(report=report)
     assert record.client == open311_client
+    open311_client.refresh_from_db()
+    assert open311_client.last_used_at is not None
     assert record.attributes == {"pole": "no", "lamps": "2"}
     assert record.media_url == "https://img.example.org/lamp.jpg"
     # The one report_create: an address that is not an account's gets a confirmation link.
