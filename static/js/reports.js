@@ -44,6 +44,13 @@
       map.fitBounds(cityBounds);
     }
     map.on("click", function (event) { place(event.latlng, false); });
+    // Keyboard: the arrow keys move the map (Leaflet), Enter or Space marks its centre.
+    map.getContainer().addEventListener("keydown", function (event) {
+      if (event.target === map.getContainer() && (event.key === "Enter" || event.key === " ")) {
+        event.preventDefault();
+        place(map.getCenter(), false);
+      }
+    });
     [lat, lon].forEach(function (input) {
       input.addEventListener("change", function () {
         if (lat.value && lon.value && !isNaN(+lat.value) && !isNaN(+lon.value)) {

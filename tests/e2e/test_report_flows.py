@@ -108,6 +108,11 @@ def test_the_report_form_with_errors_and_the_step_pass_axe(page, city):
     page.locator("#report-form button[type=submit]").last.click()
     assert page.get_by_text("lies outside").first.is_visible()
     check_accessibility(page, "report-form-errors")
+    # Keyboard users mark the map's centre with Enter.
+    page.locator("#report-picker-map").focus()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    assert 52.0 < float(page.input_value("input[name=latitude]")) < 52.14
     page.fill("input[name=title]", "Streetlight broken")
     page.fill("textarea[name=description]", "The streetlight near the playground is broken.")
     page.fill("input[name=latitude]", "52.0799")
