@@ -9,7 +9,7 @@ import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -128,12 +128,16 @@ def _dense(matrix) -> np.ndarray:
 
 @dataclass
 class _Profiles:
-    words: np.ndarray          # challenges x stems, not normalised
+    words: sp.csr_matrix       # challenges x stems, not normalised
     chars: sp.csr_matrix       # challenges x n-grams, not normalised
-    token_scores: np.ndarray   # fitted tokens x challenges: grams @ chars.T
     weights: sp.csr_matrix     # items x challenges: each item's weight in each profile
     word_norms: np.ndarray     # squared norms of the profiles
     char_norms: np.ndarray
+    words_t: sp.csr_matrix     # the transposes, for scoring a few items
+    chars_t: sp.csr_matrix
+    # for scoring all items at once during the fit (dense, so left out of a pickle):
+    dense_words_t: np.ndarray | None = None   # stems x challenges
+    token_scores: np.ndarray | None = None    # fitted tokens x challenges: grams @ chars.T
 
 
 class Engine:
@@ -150,7 +154,18 @@ class Engine:
                  "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names")
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
+        state = {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
+        if "profiles" in state:
+            state["profiles"] = replace(state["profiles"], dense_words_t=None, token_scores=None)
+        return state
+
+    def compact(self) -> "Engine":
+        """Drop what only the fit needs, in place (see ``_FIT_ONLY``): for keeping a fitted
+        engine in memory to score new items after ``suggestions()`` and ``match_flags()``."""
+        self.__setstate__(self.__getstate__())
+        for name in self._FIT_ONLY:
+            self.__dict__.pop(name, None)
+        return self
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -278,12 +293,14 @@ class Engine:
         needs the raw sums to leave an item's own contribution out (see ``_raw``)."""
         weights = self._member_weights(members)
         wt = sp.csr_matrix(weights.T)
-        words = _dense(self.challenge_words).astype(np.float32) + _dense(wt @ self.vectors.words)
-        chars = sp.csr_matrix(self.challenge_chars + (wt @ self.vectors.tokens) @ self.vectors.grams)
-        token_scores = _dense(self.vectors.grams @ chars.T).astype(np.float32)
-        return _Profiles(words, chars, token_scores, weights,
-                         np.linalg.norm(words, axis=1).astype(np.float32) ** 2,
-                         (row_norms(chars) ** 2).astype(np.float32))
+        words = sp.csr_matrix(self.challenge_words + wt @ self.vectors.words, dtype=np.float32)
+        chars = sp.csr_matrix(self.challenge_chars + (wt @ self.vectors.tokens) @ self.vectors.grams, dtype=np.float32)
+        words_t, chars_t = sp.csr_matrix(words.T), sp.csr_matrix(chars.T)
+        return _Profiles(words, chars, weights,
+                         (row_norms(words) ** 2).astype(np.float32), (row_norms(chars) ** 2).astype(np.float32),
+                         words_t, chars_t,
+                         dense_words_t=words_t.toarray(),
+                         token_scores=_dense(self.vectors.grams @ chars_t).astype(np.float32))
 
     def _raw(self, vectors: Vectors, themes: sp.csr_matrix, rows: Sequence[int | None] | None = None) -> np.ndarray:
         """Cosine of each item with each profile, in both spaces, combined.
@@ -295,12 +312,16 @@ class Engine:
         """
         cfg = self.config
         p = self.profiles
-        words = np.asarray(vectors.words @ p.words.T, dtype=np.float32)
         tokens = vectors.tokens
-        chars = np.asarray(tokens[:, : self.n_tokens] @ p.token_scores, dtype=np.float32)
-        if tokens.shape[1] > self.n_tokens:  # tokens unseen at fit time
-            extra = _dense(vectors.grams[self.n_tokens:] @ p.chars.T)
-            chars += np.asarray(tokens[:, self.n_tokens:] @ extra, dtype=np.float32)
+        if p.token_scores is not None and len(vectors) > 64:  # many items: dense products
+            words = np.asarray(vectors.words @ p.dense_words_t, dtype=np.float32)
+            chars = np.asarray(tokens[:, : self.n_tokens] @ p.token_scores, dtype=np.float32)
+            if tokens.shape[1] > self.n_tokens:  # tokens unseen at fit time
+                extra = _dense(vectors.grams[self.n_tokens:] @ p.chars_t)
+                chars += np.asarray(tokens[:, self.n_tokens:] @ extra, dtype=np.float32)
+        else:  # a few items: sparse products, no (vocabulary x challenges) array needed
+            words = _dense(vectors.words @ p.words_t).astype(np.float32)
+            chars = _dense(vectors.chars() @ p.chars_t).astype(np.float32)
         fitted = vectors is self.vectors
         if fitted:
             rows = list(range(len(vectors)))
@@ -596,7 +617,12 @@ class Engine:
         ends = np.cumsum(lengths)
         at = np.repeat(words.indptr[rows].astype(np.int64) - (ends - lengths), lengths) + np.arange(int(lengths.sum()))
         stems = words.indices[at]
-        weight = words.data[at] * self.profiles.words[columns[pair], stems]
+        p = self.profiles
+        if p.dense_words_t is not None:
+            in_profile = p.dense_words_t[stems, columns[pair]]
+        else:
+            in_profile = np.asarray(p.words_t[stems, columns[pair]]).ravel()
+        weight = words.data[at] * in_profile
         positive = weight > 0
         pair, stems, weight = pair[positive], stems[positive], weight[positive]
         names = self._readable_names(np.unique(stems))
@@ -679,13 +705,13 @@ class Engine:
                 a = parent[a]
             return a
 
-        for a in range(len(items)):
-            for b in range(a + 1, len(items)):
-                same_department = self.documents[items[a]].department == self.documents[items[b]].department
-                # mutual best and clearly above the pair distribution: no chains of weak links
-                if (not same_department and pair_z[a, b] >= cfg.cluster_min_z
-                        and pair_z[a, b] >= np.max(pair_z[a]) - 1e-9 and pair_z[a, b] >= np.max(pair_z[:, b]) - 1e-9):
-                    parent[find(a)] = find(b)
+        departments = np.array([self.documents[i].department or "" for i in items])
+        # mutual best and clearly above the pair distribution: no chains of weak links
+        linked = ((departments[:, None] != departments[None, :]) & (pair_z >= cfg.cluster_min_z)
+                  & (pair_z >= pair_z.max(axis=1, keepdims=True) - 1e-9)
+                  & (pair_z >= pair_z.max(axis=0, keepdims=True) - 1e-9))
+        for a, b in zip(*np.nonzero(np.triu(linked, k=1))):
+            parent[find(int(a))] = find(int(b))
         clusters: dict[int, list[int]] = defaultdict(list)
         for k, i in enumerate(items):
             clusters[find(k)].append(i)
