@@ -86,6 +86,18 @@ def test_a_second_run_duplicates_nothing(city, django_capture_on_commit_callback
     assert Match.objects.count() == len(set(Match.objects.values_list("fingerprint", flat=True))) >= 1
 
 
+def test_a_second_run_on_unchanged_texts_rewrites_no_suggestion(city, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    before = dict(Suggestion.objects.values_list("pk", "updated_at"))
+    Suggestion.objects.filter(pk=min(before)).update(score=0.01)  # one that did move since
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    after = dict(Suggestion.objects.values_list("pk", "updated_at"))
+    assert before and after.keys() == before.keys()
+    assert [pk for pk in before if after[pk] != before[pk]] == [min(before)]
+
+
 def test_accepting_links_the_item_and_rejecting_keeps_the_pairing_away(city, admin_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.matching_run_start(by=None)
