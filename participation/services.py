@@ -14,6 +14,7 @@ from participation import tokens
 from participation.models import Area, Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
 from participation.photos import ProcessedPhoto
 from smartcity.models import Theme
+from smartcity.services import matching_queue_item
 
 
 @transaction.atomic
@@ -70,7 +71,8 @@ def report_create(
             _send_contact_confirmation(report, contact.email)
     if author is not None and source == Report.Source.WEB:
         Follow.objects.get_or_create(report=report, user=author)
-    # Matching (issue #5) queues the scoring of the new report here, on commit.
+    # The matching job scores the new report once this transaction commits.
+    matching_queue_item(item_type="report", item_id=report.pk)
     return report
 
 

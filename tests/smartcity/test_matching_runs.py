@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from participation.models import Report
+from participation.services import report_create
 from smartcity import services
 from smartcity.models import (Department, DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge,
                               Suggestion)
@@ -154,10 +155,9 @@ def test_a_run_asked_for_while_another_runs_queues_behind_it(db):
 def test_a_new_report_is_scored_against_the_latest_model(city, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.matching_run_start(by=None)
-    report = Report.objects.create(title="Weer wateroverlast", description="Na de hoosbui stond de straat blank en "
-                                   "het riool liep over, het regenwater bleef uren staan.", latitude=52.08, longitude=4.3)
     with django_capture_on_commit_callbacks(execute=True):
-        services.matching_queue_item(item_type="report", item_id=report.pk)
+        report = report_create(title="Weer wateroverlast", description="Na de hoosbui stond de straat blank en "
+                               "het riool liep over, het regenwater bleef uren staan.", latitude=52.08, longitude=4.3)
     best = Suggestion.objects.filter(item_type="report", item_id=report.pk).order_by("-score").first()
     assert best is not None and best.societal_challenge == city["challenges"]["flooding"]
 
