@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from tqdm import tqdm
 
 from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme, User
+from smartcity.services import matching_run_start
 
 THEMES = [
-    # slug, nl, en, sv
-    ("safety-liveability", "Veiligheid en leefbaarheid", "Safety and liveability", "Trygghet och livskvalitet"),
-    ("mobility", "Mobiliteit", "Mobility", "Mobilitet"),
-    ("sustainability-environment", "Duurzaamheid en milieu", "Sustainability and environment", "Hållbarhet och miljö"),
-    ("participation-economy", "Participatie en economie", "Participation and economy", "Delaktighet och ekonomi"),
-    ("tourism-recreation", "Toerisme en recreatie", "Tourism and recreation", "Turism och rekreation"),
+    # slug, nl, en, sv, target handling time in days
+    ("safety-liveability", "Veiligheid en leefbaarheid", "Safety and liveability", "Trygghet och livskvalitet", 5),
+    ("mobility", "Mobiliteit", "Mobility", "Mobilitet", 10),
+    ("sustainability-environment", "Duurzaamheid en milieu", "Sustainability and environment", "Hållbarhet och miljö", 15),
+    ("participation-economy", "Participatie en economie", "Participation and economy", "Delaktighet och ekonomi", 20),
+    ("tourism-recreation", "Toerisme en recreatie", "Tourism and recreation", "Turism och rekreation", 10),
 ]
 
 DEPARTMENTS = [
@@ -133,9 +135,10 @@ class Command(BaseCommand):
         passwords: list[tuple[str, str]] = []
         with transaction.atomic(), tqdm(total=steps, desc="demo data", unit="row", disable=options["verbosity"] == 0) as bar:
             themes = {}
-            for slug, nl, en, sv in THEMES:
+            for slug, nl, en, sv, target_days in THEMES:
                 themes[slug], _ = Theme.objects.update_or_create(
-                    slug=slug, defaults={"name": nl, "name_nl": nl, "name_en": en, "name_sv": sv}
+                    slug=slug,
+                    defaults={"name": nl, "name_nl": nl, "name_en": en, "name_sv": sv, "target_days": target_days},
                 )
                 bar.update()
             departments = {}
@@ -168,6 +171,12 @@ class Command(BaseCommand):
                 for slug in department_slugs:
                     Membership.objects.get_or_create(user=user, department=departments[slug])
                 bar.update()
+        # Reports (with neighbourhoods) and pilots build on the rows above; each command is idempotent too.
+        call_command("load_demo_reports", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
+        call_command("load_demo_pilots", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
+        run = matching_run_start(by=None)  # runs at once without a broker; otherwise the worker takes it
+        run.refresh_from_db()
+        self.stdout.write(f"Matching run {run.pk} is {run.status}: suggestions and flags appear under /staff/matches/.")
         if passwords:
             self.stdout.write(self.style.WARNING("Demo accounts created. These passwords are shown only once:"))
             for email, password in passwords:
