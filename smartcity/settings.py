@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "smartcity",
     "participation",
     "pilots",
+    "insight",
 ]
 
 MIDDLEWARE = [
@@ -321,6 +322,16 @@ CELERY_BEAT_SCHEDULE["participation-delete-stale-pending-photos"] = {
 CELERY_BEAT_SCHEDULE["participation-dump-open-data"] = {
     "task": "participation.tasks.dump_open_data",
     "schedule": crontab(hour=env_int("OPEN_DATA_DUMP_HOUR", 4), minute=15),
+}
+
+# The statistics aggregates (insight/): recount the days that changed every few minutes, everything nightly.
+CELERY_BEAT_SCHEDULE["insight-refresh"] = {
+    "task": "insight.tasks.refresh_insight",
+    "schedule": env_int("INSIGHT_REFRESH_SECONDS", 300),
+}
+CELERY_BEAT_SCHEDULE["insight-nightly-rebuild"] = {
+    "task": "insight.tasks.rebuild_insight",
+    "schedule": crontab(hour=env_int("INSIGHT_REBUILD_HOUR", 3), minute=45),
 }
 
 # --- REST API ---------------------------------------------------------------------------------
