@@ -159,6 +159,13 @@ def test_an_invalid_token_is_a_401_problem(client, schema):
     assert response["WWW-Authenticate"].startswith("Token")
 
 
+def test_a_forbidden_write_is_a_403_problem(token_client_for, resident):
+    response = token_client_for(resident).post("/api/v1/themes", {"slug": "x", "name": "X"}, format="json")
+    assert response.status_code == 403
+    assert_problem(response, "resident writes a theme")
+    assert response["API-Version"] == settings.API_VERSION
+
+
 def test_invalid_input_lists_every_invalid_field_at_once(client):
     response = client.post("/api/v1/reports", {"latitude": "north"}, content_type="application/json")
     body = assert_problem(response, "POST /api/v1/reports")
