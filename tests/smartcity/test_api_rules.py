@@ -65,6 +65,19 @@ def concrete(route: str) -> str:
     return re.sub(r"\{[^}]+\}", UNUSED_ID, route)
 
 
+def existing(client, route: str, headers: dict) -> str:
+    """The route with its first parameter filled from its collection's first item, when there is one."""
+    match = re.search(r"\{([^}]+)\}", route)
+    if not match:
+        return route
+    collection = route[: match.start() - 1]
+    response = client.get(collection, **headers)
+    results = response.json().get("results", []) if response.status_code == 200 else []
+    if results and match.group(1) in results[0]:
+        return concrete(route.replace(match.group(0), str(results[0][match.group(1)]), 1))
+    return concrete(route)
+
+
 def assert_problem(response, where: str) -> dict:
     assert response["Content-Type"].startswith(PROBLEM_JSON), f"{where}: {response.status_code} is not problem+json"
     body = response.json()
@@ -118,11 +131,16 @@ def test_new_query_parameters_are_camel_case_or_single_words(schema):
     assert problems == []
 
 
-def test_every_route_answers_with_the_api_version_and_problem_json_errors(client, schema, data):
+@pytest.mark.parametrize("who", ["anonymous", "administrator"])
+def test_every_route_answers_with_the_api_version_and_problem_json_errors(client, schema, data, admin_user, who):
+    from rest_framework.authtoken.models import Token
+
+    headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=admin_user).key}"} if who != "anonymous" else {}
     for route, method in operations(schema):
-        url = concrete(route)
-        response = getattr(client, method)(url, data={} if method != "get" else None, content_type="application/json")
-        where = f"{method.upper()} {url}"
+        url = existing(client, route, headers) if who != "anonymous" else concrete(route)
+        response = getattr(client, method)(url, data={} if method != "get" else None, content_type="application/json",
+                                           **headers)
+        where = f"{who}: {method.upper()} {url}"
         assert response.status_code < 500, f"{where}: {response.status_code}"
         assert response["API-Version"] == settings.API_VERSION, where
         if response.status_code >= 400:
