@@ -91,7 +91,8 @@ OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID") or (urlparse
 OPEN311_REQUESTS_PER_HOUR = env_int("OPEN311_REQUESTS_PER_HOUR", 2000)
 # Open data: the daily dump of public reports goes to OPEN_DATA_DIR (the "open_data" storage below),
 # under this licence (an SPDX identifier) with this licence notice URL.
-OPEN_DATA_DIR = Path(os.environ.get("OPEN_DATA_DIR", BASE_DIR / "media" / "open-data"))
+# Default: inside MEDIA_ROOT, which web and worker share (docker-compose.yml mounts it for both).
+OPEN_DATA_DIR = Path(os.environ.get("OPEN_DATA_DIR") or Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media")) / "open-data")
 OPEN_DATA_URL = os.environ.get("OPEN_DATA_URL", "/media/open-data/")
 OPEN_DATA_LICENCE = os.environ.get("OPEN_DATA_LICENCE", "CC0-1.0")
 OPEN_DATA_LICENCE_URL = os.environ.get(
