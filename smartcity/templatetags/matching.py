@@ -2,6 +2,7 @@
 from django import template
 from django.utils.translation import gettext as _, ngettext
 
+from smartcity import permissions
 from smartcity.models import Department, Theme
 
 register = template.Library()
@@ -31,12 +32,13 @@ def reason_text(reason: dict) -> str:
     return ", ".join(values) or str(count)
 
 
-@register.simple_tag
-def suggestions_for(item_type: str, item):
-    """Open suggestions for one item, strongest first."""
+@register.simple_tag(takes_context=True)
+def suggestions_for(context, item_type: str, item):
+    """Open suggestions for one item, strongest first; none for a reader who may not decide on them."""
     from smartcity.models import ReviewStatus, Suggestion
 
-    if item is None:
+    request = context.get("request")
+    if item is None or request is None or not permissions.can_review_suggestion(request.user, item_type, item):
         return []
     return list(Suggestion.objects.filter(item_type=item_type, item_id=item.pk, status=ReviewStatus.OPEN)
                 .select_related("societal_challenge").order_by("-score"))
