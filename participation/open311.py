@@ -17,6 +17,7 @@ The mapping to the platform (docs/api.md has the table):
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from functools import wraps
@@ -69,10 +70,14 @@ def iso(value: datetime | None) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
+# Characters that XML 1.0 cannot carry at all; text from other channels may hold them.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _xml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return "" if value is None else str(value)
+    return "" if value is None else _NOT_XML.sub("", str(value))
 
 
 def _to_xml(parent: ET.Element, tag: str, value) -> None:

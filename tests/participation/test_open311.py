@@ -343,3 +343,9 @@ def test_a_wrong_method_or_an_unknown_path_answers_with_a_spec_error(base):
     assert response.status_code == 404 and errors_of(response)
     response = requests.get(f"{base}/services.html", timeout=10)
     assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/xml")
+
+
+def test_xml_stays_well_formed_when_a_text_holds_control_characters(base, reports):
+    Report.objects.filter(pk=reports["open_light"].pk).update(description="Bell\x07 and vertical tab\x0b here")
+    root = ET.fromstring(requests.get(f"{base}/requests/{reports['open_light'].pk}.xml", timeout=10).content)
+    assert root.findtext("request/description") == "Bell and vertical tab here"
