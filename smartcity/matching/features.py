@@ -103,6 +103,7 @@ class Vectorizer:
         self.token_index: dict[str, int] = {}
         self.gram_index: dict[str, int] = {}
         self.word_idf = np.zeros(0, dtype=np.float32)
+        self.gram_idf = np.zeros(0, dtype=np.float32)
         self.grams = sp.csr_matrix((0, 0), dtype=np.float32)
 
     def analyse(self, title: str, description: str) -> Analysed:
@@ -179,8 +180,8 @@ class Vectorizer:
         gram_counts = self._gram_counts(vocabulary, grow=True)
         n = len(texts)
         self.word_idf = idf(np.bincount(word_counts.indices, minlength=word_counts.shape[1]), n)
-        gram_idf = idf(product_document_frequency(token_counts, gram_counts), n)
-        self.grams = sp.csr_matrix(gram_counts @ sp.diags(gram_idf))
+        self.gram_idf = idf(product_document_frequency(token_counts, gram_counts), n)
+        self.grams = sp.csr_matrix(gram_counts @ sp.diags(self.gram_idf))
         return analysed, self._vectors(word_counts, token_counts, self.grams)
 
     def transform(self, texts: Sequence[tuple[str, str]]) -> tuple[list[Analysed], Vectors]:
@@ -194,16 +195,9 @@ class Vectorizer:
         token_counts = self._counts(analysed, known, "tokens", grow=False)
         grams = self.grams
         if unseen:
-            extra = sp.csr_matrix(self._gram_counts(unseen, grow=False) @ sp.diags(self._gram_idf()))
+            extra = sp.csr_matrix(self._gram_counts(unseen, grow=False) @ sp.diags(self.gram_idf))
             grams = sp.vstack([grams, extra], format="csr")
         return analysed, self._vectors(word_counts, token_counts, grams)
-
-    def _gram_idf(self) -> np.ndarray:
-        # recover the n-gram idf from the stored matrix: every n-gram occurs in some token
-        values = np.zeros(self.grams.shape[1], dtype=np.float32)
-        coo = self.grams.tocoo()
-        values[coo.col] = coo.data
-        return values
 
     def _vectors(self, word_counts: sp.csr_matrix, token_counts: sp.csr_matrix,
                  grams: sp.csr_matrix) -> Vectors:
