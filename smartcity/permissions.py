@@ -213,3 +213,15 @@ def can_edit_pilot_kpis(user: "User", pilot: "Pilot") -> bool:
 class ReadOnlyOrPilotManager(BasePermission):
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS or can_manage_pilots(request.user)
+
+
+# --- Insight: statistics and dashboards (issue #9) -------------------------------------------------
+# The statistics page is public (aggregates only, no single report). The department dashboards show
+# figures about reports every staff member may read in the workspace anyway; the pilot opportunities
+# serve the innovation team, which decides on new pilots.
+def can_view_department_dashboard(user: "User", department_id: int) -> bool:
+    return is_staff_member(user)
+
+
+def can_view_pilot_opportunities(user: "User") -> bool:
+    return is_innovation_team(user)

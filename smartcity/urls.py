@@ -69,6 +69,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("pilots/", include("pilots.urls")),
+    path("", include("insight.urls")),
     path("open311/v2/", include("participation.open311_urls")),
     path("open-data/", include("participation.open_data_urls")),
 ]
