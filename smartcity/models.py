@@ -355,3 +355,31 @@ class Match(models.Model):
     @property
     def title(self) -> str:
         return self.societal_challenge.title if self.societal_challenge_id else self.proposed_title
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to publish, written in the same transaction as the change that needs it
+    (smartcity/outbox.py). A broker outage delays the work; it never loses it: the sweep
+    (Celery beat, every minute) publishes what the on-commit attempt could not."""
+
+    task = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    # The same pending work is queued once (e.g. "score:report:42"); once sent, the key is free again.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=Q(sent_at__isnull=True), name="outbox_pending_key_unique"),
+        ]
+        indexes = [
+            # The sweep: unsent messages, oldest first.
+            models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="outbox_unsent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.kwargs}"
