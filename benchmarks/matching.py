@@ -530,6 +530,8 @@ def main() -> int:
         print(f"(c) full run / bare maths:  {ratio:6.2f} x   (target <= 2)")
         print(f"(d) one new report, matching_score_item over {len(latencies)}: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
               f"(target p95 < 50 ms); loading the stored model ({model_bytes / 2**20:.0f} MB) once: {load_seconds:.1f} s")
+        print(f"    (load average of this 2-core machine while measuring: {os.getloadavg()[0]:.1f}; "
+              "other work on it shows up in these latencies first)")
         print(f"(e) peak memory (ru_maxrss of this process): {peak} MB   (target < 2048 MB)")
         if len(growth) >= 2:
             sizes = [g[0] for g in growth]

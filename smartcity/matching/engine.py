@@ -532,10 +532,10 @@ class Engine:
     def suggest(self, document: Document) -> list[Suggestion]:
         """Score one new or changed item against the fitted model, without refitting."""
         cfg = self.config
-        _, vectors = self.vectorizer.transform([(document.title, document.description)])
+        analysed, vectors = self.vectorizer.transform([(document.title, document.description)])
         themes = self._theme_rows([document.themes])
         raw = self._raw(vectors, themes, [self.document_index.get(document.key)])
-        language = self.analyzer.language(f"{document.title}. {document.description}")
+        language = analysed[0].language
         z = self._standardise(raw, np.array([self._group(document.kind, language)]))
         z = self._shift(z, np.array([f"{document.kind}:{language}"]))
         geo = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
