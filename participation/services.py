@@ -14,6 +14,7 @@ from participation import tokens
 from participation.models import Area, Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
 from participation.photos import ProcessedPhoto
 from smartcity.models import Theme
+from smartcity.outbox import outbox_enqueue
 from smartcity.services import matching_queue_item
 
 
@@ -77,15 +78,14 @@ def report_create(
 
 
 def _send_contact_confirmation(report: Report, email: str) -> None:
-    from smartcity.tasks import send_email
-
     context = {
         "report": report,
         "site_name": settings.SITE_NAME,
         "confirm_url": settings.SITE_URL
         + reverse("participation:contact-confirm", args=[tokens.contact_confirm_token(report.pk, email)]),
     }
-    send_email.delay_on_commit(
+    outbox_enqueue(
+        "smartcity.tasks.send_email",
         to=[email],
         subject=render_to_string("participation/email/contact_confirm_subject.txt", context).strip(),
         body=render_to_string("participation/email/contact_confirm_body.txt", context),
@@ -94,15 +94,14 @@ def _send_contact_confirmation(report: Report, email: str) -> None:
 
 def support_request_email(*, report: Report, email: str) -> None:
     """Anonymous support: send the link that confirms the address; the support counts once it is followed."""
-    from smartcity.tasks import send_email
-
     context = {
         "report": report,
         "site_name": settings.SITE_NAME,
         "confirm_url": settings.SITE_URL
         + reverse("participation:support-confirm", args=[tokens.support_confirm_token(report.pk, email)]),
     }
-    send_email.delay_on_commit(
+    outbox_enqueue(
+        "smartcity.tasks.send_email",
         to=[email],
         subject=render_to_string("participation/email/support_confirm_subject.txt", context).strip(),
         body=render_to_string("participation/email/support_confirm_body.txt", context),
@@ -113,7 +112,7 @@ def report_notify_public_update(*, report_id: int, status_change_id: int) -> Non
     """Email the reporter and the followers about a public status change or public message.
 
     Call it from inside the transaction that wrote the StatusChange (is_public=True); the email
-    task is queued when that transaction commits, and does nothing for a non-public row or a row
+    task is queued (in the outbox) with that transaction, and does nothing for a non-public row or a row
     that was already announced. Example (triage, issue #4):
 
         change = StatusChange.objects.create(report=report, ..., is_public=True)
@@ -122,9 +121,9 @@ def report_notify_public_update(*, report_id: int, status_change_id: int) -> Non
     Who receives it: every follower with an account, and the reporter's contact address if it
     was confirmed and has not unsubscribed. Each email carries its own unsubscribe link.
     """
-    from participation.tasks import send_report_update
-
-    send_report_update.delay_on_commit(report_id=report_id, status_change_id=status_change_id)
+    # Through the outbox: a broker outage delays the email, it does not lose it (smartcity/outbox.py).
+    outbox_enqueue("participation.tasks.send_report_update", key=f"report-update:{status_change_id}",
+                   report_id=report_id, status_change_id=status_change_id)
 
 
 def update_recipients(report: Report) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from participation.models import Report, ReporterContact, StatusChange
@@ -15,22 +16,24 @@ def send_report_update(*, report_id: int, status_change_id: int) -> int:
     Claims the history row by setting notified_at once, so a retried or duplicated task sends nothing twice.
     """
     from participation.services import render_update_email, update_recipients
-    from smartcity.tasks import send_email
+    from smartcity.outbox import outbox_enqueue
 
-    claimed = StatusChange.objects.filter(
-        pk=status_change_id, report_id=report_id, is_public=True, notified_at__isnull=True
-    ).update(notified_at=timezone.now())
-    if not claimed:
-        return 0
-    change = StatusChange.objects.select_related("report").get(pk=status_change_id)
-    report: Report = change.report
-    if report.is_hidden:
-        return 0
-    queued = 0
-    for email, token in update_recipients(report):
-        subject, body = render_update_email(report=report, change=change, unsubscribe_token=token)
-        send_email.delay(to=[email], subject=subject, body=body)
-        queued += 1
+    # The claim and the emails it queues commit together: a crash in between sends nothing and claims nothing.
+    with transaction.atomic():
+        claimed = StatusChange.objects.filter(
+            pk=status_change_id, report_id=report_id, is_public=True, notified_at__isnull=True
+        ).update(notified_at=timezone.now())
+        if not claimed:
+            return 0
+        change = StatusChange.objects.select_related("report").get(pk=status_change_id)
+        report: Report = change.report
+        if report.is_hidden:
+            return 0
+        queued = 0
+        for email, token in update_recipients(report):
+            subject, body = render_update_email(report=report, change=change, unsubscribe_token=token)
+            outbox_enqueue("smartcity.tasks.send_email", to=[email], subject=subject, body=body)
+            queued += 1
     return queued
 
 

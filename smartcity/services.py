@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from participation.models import Report
 from pilots.models import Pilot
 from smartcity.matching import engine as matching
+from smartcity.outbox import outbox_enqueue
 from smartcity.models import Department, DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge, Suggestion, User
 
 log = logging.getLogger(__name__)
@@ -222,14 +223,12 @@ def _write_matches(flags: list[matching.MatchFlag]) -> int:
         if flag.fingerprint not in known:
             new.append(match.pk)
     if new:
-        transaction.on_commit(lambda: _notify_departments(new))
+        _notify_departments(new)  # queued in the outbox with this transaction
     return written
 
 
 def _notify_departments(match_ids: list[int]) -> None:
     """Email each department that meets another in a new flag, once per run, in the site's language."""
-    from smartcity.tasks import send_email
-
     by_department: dict[Department, list[Match]] = defaultdict(list)
     matches = Match.objects.filter(pk__in=match_ids).select_related("societal_challenge").prefetch_related(
         "department_challenges__department")
@@ -245,7 +244,7 @@ def _notify_departments(match_ids: list[int]) -> None:
                                                                           "link": link})
             subject = ngettext("%(count)s new match with other departments", "%(count)s new matches with other departments",
                                len(found)) % {"count": len(found)}
-            send_email.delay(to=[department.email], subject=subject, body=body)
+            outbox_enqueue("smartcity.tasks.send_email", to=[department.email], subject=subject, body=body)
 
 
 # --- The workflows ------------------------------------------------------------------------------------
@@ -258,15 +257,13 @@ def matching_run_start(*, by: User | None) -> MatchingRun:
         if queued:
             return queued
         run = MatchingRun.objects.create(started_by=by if by and by.is_authenticated else None)
-    from smartcity.tasks import run_matching
-
-    transaction.on_commit(lambda: run_matching.delay(run_id=run.pk))
+        outbox_enqueue("smartcity.tasks.run_matching", key=f"matching-run:{run.pk}", run_id=run.pk)
     return run
 
 
 def _claim(run_id: int) -> bool:
     """Move a queued run to running. False when it is not queued any more, or another run is running."""
-    stale_before = timezone.now() - timezone.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    stale_before = timezone.now() - timezone.timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS)
     # A run that has been "running" for longer than a task may live was left by a killed worker.
     MatchingRun.objects.filter(status=MatchingRun.Status.RUNNING, started_at__lt=stale_before).update(
         status=MatchingRun.Status.FAILED, finished_at=timezone.now(), error="The worker stopped during the run."
@@ -338,9 +335,9 @@ def matching_score_item(*, item_type: str, item_id: int) -> int:
 
 def matching_queue_item(*, item_type: str, item_id: int) -> None:
     """Call after saving a report, department challenge or pilot: it is scored once the transaction commits."""
-    from smartcity.tasks import score_item
-
-    score_item.delay_on_commit(item_type=str(item_type), item_id=item_id)
+    # Through the outbox: the same item pending twice is scored once, and a broker outage loses nothing.
+    outbox_enqueue("smartcity.tasks.score_item", key=f"score:{item_type}:{item_id}",
+                   item_type=str(item_type), item_id=item_id)
 
 
 # --- Review decisions --------------------------------------------------------------------------------------

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "corsheaders",
     "django_htmx",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -126,6 +127,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside ApiConventionsMiddleware, so the API's own stricter policy is kept.
+    "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Before CommonMiddleware, so that it turns APPEND_SLASH redirects under /api/ into 404s.
     "smartcity.middleware.ApiConventionsMiddleware",
@@ -284,7 +287,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Cache ------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # Rides out a Redis outage: a miss on read, a dropped write (smartcity/cache.py).
+    "default": {"BACKEND": "smartcity.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -303,8 +308,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish to a broker that is down fails fast; the outbox (smartcity/outbox.py) keeps the work.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+# A full matching run still "running" after this long was left by a killed worker (smartcity/services.py).
+MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", CELERY_TASK_TIME_LIMIT)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# The outbox sweep: publishes tasks that could not be queued while the broker was down (smartcity/outbox.py).
+CELERY_BEAT_SCHEDULE["smartcity-publish-outbox"] = {
+    "task": "smartcity.tasks.publish_outbox",
+    "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
+}
 # The nightly full matching run (any staff member can also start one from the UI or the API).
 CELERY_BEAT_SCHEDULE["smartcity-nightly-matching-run"] = {
     "task": "smartcity.tasks.start_matching_run",
@@ -390,6 +404,31 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp): scripts and styles only from our own files, no inline code
+# (templates have no inline <script>, style="" or on*= handlers; htmx's injected indicator style is
+# switched off in base.html). Map tiles come from MAP_TILE_URL's host. The API sets its own, stricter one.
+def _origin(url: str) -> str:
+    parts = urlparse(url.replace("{s}", "a"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+_tile_origin = _origin(MAP_TILE_URL)
+_tile_hosts = [_tile_origin.replace("://a.", "://*.")] if "{s}" in MAP_TILE_URL else [_tile_origin]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *[host for host in _tile_hosts if host]],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        # Signing in through the city's OpenID Connect provider redirects a form post there.
+        "form-action": ["'self'", *([_origin(os.environ.get("OIDC_SERVER_URL", ""))] if OIDC_ENABLED else [])],
+    },
+}
 
 LOGGING = {
     "version": 1,

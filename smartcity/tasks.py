@@ -55,3 +55,12 @@ def start_matching_run() -> int:
     from smartcity.services import matching_run_start
 
     return matching_run_start(by=None).pk
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, max_retries=3, time_limit=300,
+             soft_time_limit=280)
+def publish_outbox() -> int:
+    """For Celery beat, every minute: publish the work queued while the broker was down."""
+    from smartcity.outbox import outbox_publish_pending
+
+    return outbox_publish_pending()

@@ -194,10 +194,10 @@ def test_the_openapi_document_lists_the_pilot_endpoints(client, db):
 
 
 def test_a_new_or_reworded_pilot_is_queued_for_matching_after_commit(token_client_for, innovation_member, monkeypatch):
-    from smartcity.tasks import score_item
-
     queued = []
-    monkeypatch.setattr(score_item, "delay_on_commit", lambda **kwargs: queued.append(kwargs))
+    # Scoring is queued through the outbox (smartcity/outbox.py).
+    monkeypatch.setattr("smartcity.services.outbox_enqueue",
+                        lambda task, key=None, **kwargs: queued.append(kwargs) if task.endswith("score_item") else None)
     client = token_client_for(innovation_member)
     pk = client.post("/api/v1/pilots", {"title": "a", "description": "b"}, format="json").json()["id"]
     client.patch(f"/api/v1/pilots/{pk}", {"results_summary": "Going well."}, format="json")
