@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from html import escape
+
+from django.utils.safestring import SafeString, mark_safe
 
 from insight import maths
 
@@ -38,6 +41,15 @@ class Rect:
     label: str = ""
 
 
+def rects_markup(rects: list[Rect]) -> SafeString:
+    """The rects as SVG, written here rather than in a template loop: a page can hold a few thousand."""
+    return mark_safe("".join(
+        f'<rect x="{r.x}" y="{r.y}" width="{r.width}" height="{r.height}" fill="{r.color}">'
+        + (f"<title>{escape(r.label)}</title>" if r.label else "") + "</rect>"
+        for r in rects
+    ))
+
+
 @dataclass
 class Tick:
     position: float
@@ -56,6 +68,10 @@ class ColumnChart:
     y_ticks: list[Tick]
     x_ticks: list[Tick]
     legend: list[tuple[str, str]]  # (colour, name)
+
+    @property
+    def rects_svg(self) -> SafeString:
+        return rects_markup(self.rects)
 
 
 def column_chart(labels: list[str], series: list[tuple[str, list[int]]], stacked: bool = True,
@@ -241,6 +257,10 @@ class Sparkline:
     width: int
     height: int
     rects: list[Rect]
+
+    @property
+    def rects_svg(self) -> SafeString:
+        return rects_markup(self.rects)
 
 
 def sparkline(values: list[int], width: int = 160, height: int = 32) -> Sparkline:

@@ -70,8 +70,8 @@ def reports_over_time(filters: Filters) -> OverTime:
     periods = maths.periods(filters.start, filters.end, filters.interval)
     index = {period: i for i, period in enumerate(periods)}
     rows = (
-        DayCount.objects.between(filters.start, filters.end).matching(theme=filters.theme, area=filters.area)
-        .values_list("day", "theme").annotate(n=Sum("created")).order_by()
+        DayCount.objects.between(filters.start, filters.end, months=filters.interval == "month")
+        .matching(theme=filters.theme, area=filters.area).values_list("day", "theme").annotate(n=Sum("created")).order_by()
     )
     counts: dict[int | None, list[int]] = defaultdict(lambda: [0] * len(periods))
     for day, theme, n in rows:
@@ -129,7 +129,9 @@ def response_times(filters: Filters) -> list[Response]:
     """Per theme (and for all themes together, first): medians of the reports made in the period."""
     histograms: dict[tuple[int | None, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
-        DurationCount.objects.between(filters.start, filters.end).matching(theme=filters.theme, area=filters.area)
+        # The week and month totals leave out the neighbourhood: one neighbourhood is read from its days.
+        DurationCount.objects.between(filters.start, filters.end, totals=filters.area is None)
+        .matching(theme=filters.theme, area=filters.area)
         .values_list("theme", "kind", "bucket").annotate(n=Sum("count")).order_by()
     )
     for theme, kind, bucket, n in rows:
@@ -365,7 +367,7 @@ def inflow_outflow(department: Department, end: dt.date | None = None) -> Flow:
     index = {week: i for i, week in enumerate(weeks)}
     inflow, outflow = [0] * FLOW_WEEKS, [0] * FLOW_WEEKS
     rows = (
-        DayCount.objects.filter(department=department).between(weeks[0], end)
+        DayCount.objects.filter(department=department).between(weeks[0], end, totals=False)
         .values_list("day").annotate(created=Sum("created"), closed=Sum("closed")).order_by()
     )
     for day, created, closed in rows:

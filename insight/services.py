@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, OuterRef, Subquery
+from django.db.models import Min, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from insight import maths
-from insight.models import AggregateState, ChallengeDayCount, DayCount, DurationCount, GridDayCount
+from insight.models import AggregateState, ChallengeDayCount, DayCount, DurationCount, GridDayCount, Span, next_month
 from participation.models import Area, Report, StatusChange
 
 BATCH = 5000
@@ -119,16 +119,47 @@ def _count_days(start: dt.date, end: dt.date) -> tuple[list, list, list, list]:
     return day_counts, duration_counts, challenge_counts, grid_counts
 
 
+def _roll_up(start: dt.date, end: dt.date) -> int:
+    """Recount the week and month totals of every week and month that touches start..end from their days."""
+    units = set()
+    day = start
+    while day <= end:
+        units.add((Span.WEEK, maths.week_start(day), maths.week_start(day) + dt.timedelta(days=6)))
+        units.add((Span.MONTH, maths.month_start(day), next_month(day) - dt.timedelta(days=1)))
+        day += dt.timedelta(days=1)
+    written = 0
+    for span, first, last in sorted(units):
+        DayCount.objects.filter(span=span, day=first).delete()
+        days = DayCount.objects.days().filter(day__gte=first, day__lte=last)
+        rows = [
+            DayCount(span=span, day=first, theme_id=theme, area_id=area, status=status, created=created, closed=closed)
+            for theme, area, status, created, closed in days.values_list("theme", "area", "status")
+            .annotate(created=Sum("created"), closed=Sum("closed")).order_by()
+        ]
+        DurationCount.objects.filter(span=span, day=first).delete()
+        durations = DurationCount.objects.days().filter(day__gte=first, day__lte=last)
+        rows_durations = [
+            DurationCount(span=span, day=first, theme_id=theme, kind=kind, bucket=bucket, count=count)
+            for theme, kind, bucket, count in durations.values_list("theme", "kind", "bucket")
+            .annotate(n=Sum("count")).order_by()
+        ]
+        DayCount.objects.bulk_create(rows, batch_size=BATCH)
+        DurationCount.objects.bulk_create(rows_durations, batch_size=BATCH)
+        written += len(rows) + len(rows_durations)
+    return written
+
+
 @transaction.atomic
 def insight_count_days(*, start: dt.date, end: dt.date) -> int:
-    """Replace the aggregate rows of the local days start..end by new counts. Returns the rows written."""
+    """Replace the aggregate rows of the local days start..end by new counts, and the week and month totals
+    around them. Returns the rows written."""
     new_rows = _count_days(start, end)
     written = 0
     for model, rows in zip((DayCount, DurationCount, ChallengeDayCount, GridDayCount), new_rows):
-        model.objects.between(start, end).delete()
+        model.objects.between(start, end, totals=False).delete()
         model.objects.bulk_create(rows, batch_size=BATCH)
         written += len(rows)
-    return written
+    return written + _roll_up(start, end)
 
 
 def _months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
