@@ -38,6 +38,7 @@ class Filters:
 # --- Reports over time --------------------------------------------------------------------------
 @dataclass
 class Series:
+    key: int | None  # the theme's id; None: reports without a theme
     name: str
     values: list[int]
 
@@ -79,7 +80,7 @@ def reports_over_time(filters: Filters) -> OverTime:
     themes = list(Theme.objects.all())
     names = _theme_names(themes)
     order = [theme.pk for theme in themes] + [None]
-    return OverTime(periods, [Series(names[key], counts[key]) for key in order if key in counts and sum(counts[key])])
+    return OverTime(periods, [Series(key, names[key], counts[key]) for key in order if key in counts and sum(counts[key])])
 
 
 # --- Where: neighbourhoods or a grid ------------------------------------------------------------
@@ -110,6 +111,7 @@ def reports_per_cell(filters: Filters) -> dict[tuple[int, int], int]:
 # --- How the city responds ---------------------------------------------------------------------
 @dataclass
 class Response:
+    key: int | str | None  # the theme's id, "all" for all themes together, None for reports without a theme
     name: str
     target_days: int | None
     first_response_hours: float | None
@@ -144,7 +146,7 @@ def response_times(filters: Filters) -> list[Response]:
         first = histograms.get((key, DurationCount.Kind.FIRST_RESPONSE), {})
         resolution = histograms.get((key, DurationCount.Kind.RESOLUTION), {})
         return Response(
-            name=name, target_days=target,
+            key=key, name=name, target_days=target,
             first_response_hours=maths.histogram_median(first), first_response_count=sum(first.values()),
             resolution_hours=maths.histogram_median(resolution), resolution_count=sum(resolution.values()),
             within_target_share=maths.share_below(resolution, target * 24) if target else None,

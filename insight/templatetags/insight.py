@@ -9,7 +9,9 @@ register = template.Library()
 
 
 def _number(value: float) -> str:
-    return formats.number_format(round(value, 1), decimal_pos=None, use_l10n=True)
+    """One decimal at most, none for whole numbers; in the language's notation (4,5 in Dutch)."""
+    value = round(value, 1)
+    return formats.number_format(int(value) if value == int(value) else value, decimal_pos=None, use_l10n=True)
 
 
 @register.filter
