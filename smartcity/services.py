@@ -162,6 +162,8 @@ def _load_model() -> matching.Engine | None:
     with default_storage.open(MODEL_PATH, "rb") as handle:
         # Our own file, written by _save_model; never a user upload.
         data = pickle.load(handle)  # noqa: S301
+    if getattr(data["engine"], "model_format", 1) != matching.MODEL_FORMAT:
+        return None  # written by an older version of the engine: the next full run replaces it
     _cache.update(run=data["run"], engine=data["engine"])
     return data["engine"]
 

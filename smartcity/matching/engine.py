@@ -19,6 +19,9 @@ from .features import Analysed, Vectorizer, Vectors, l2, row_norms
 from .text import Analyzer
 
 KINDS = ("report", "department_challenge", "pilot")
+# Bumped when a pickled Engine of an older version can no longer score: such a stored model
+# is then ignored and a full run makes a new one.
+MODEL_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class _Profiles:
 class Engine:
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
+        self.model_format = MODEL_FORMAT
         self.analyzer = Analyzer(self.config.languages)
         self.vectorizer = Vectorizer(self.analyzer, self.config.ngram_range, self.config.title_weight)
 

@@ -162,6 +162,21 @@ def test_a_new_report_is_scored_against_the_latest_model(city, django_capture_on
     assert best is not None and best.societal_challenge == city["challenges"]["flooding"]
 
 
+def test_a_model_stored_by_an_older_engine_is_ignored_and_a_full_run_queued(city, django_capture_on_commit_callbacks,
+                                                                           settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)  # the stored model is rewritten below: not the one in media/
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.matching_run_start(by=None)
+    engine = services._load_model()
+    del engine.model_format  # as pickled before the format was recorded
+    services._save_model(engine, run.pk)
+    services._cache.clear()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        written = services.matching_score_item(item_type="report", item_id=city["reports"]["1"].pk)
+    assert written == 0 and len(queued) == 1
+    assert MatchingRun.objects.filter(status=MatchingRun.Status.QUEUED).exists()
+
+
 def test_residents_cannot_start_runs_or_read_suggestions(token_client_for, resident, api_client):
     assert api_client.post("/api/v1/matching/runs", {}, format="json").status_code == 401
     client = token_client_for(resident)
