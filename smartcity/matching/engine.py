@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from .features import Analysed, Vectorizer, Vectors, l2, row_norms
+from .features import Vectorizer, Vectors, row_norms
 from .text import Analyzer
 
 KINDS = ("report", "department_challenge", "pilot")
