@@ -142,6 +142,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A dropped database connection: 503 (HTML or problem+json), and a fresh connection next time.
+    "smartcity.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "smartcity.urls"

@@ -90,6 +90,7 @@ def celery_worker_process(needs_redis, tmp_path):
         app.conf.task_always_eager = False
         app.conf.task_routes = {f"{name}.tasks.*": {"queue": queue} for name in ("smartcity", "participation", "pilots")}
         app.amqp.flush_routes()
+        app.amqp.__dict__.pop("router", None)  # a cached property: a second worker's queue needs a new router
         db = connection.settings_dict
         env = {
             **os.environ,
@@ -111,12 +112,15 @@ def celery_worker_process(needs_redis, tmp_path):
         ))
         return queue
 
+    start.processes = processes  # the fault tests kill one (tests/faults)
     yield start
     app.conf.task_routes = {}
     app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
     for process in processes:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
     for log in logs:
         log.close()
 
