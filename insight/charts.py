@@ -121,6 +121,7 @@ class BarRow:
     width: float
     value_label: str
     target_x: float | None
+    value_x: float = 0  # where the value is written, just after the bar
 
 
 @dataclass
@@ -141,8 +142,9 @@ def bar_chart(rows: list[tuple[str, float | None, str, float | None]], width: in
     result = []
     for i, (label, value, value_label, target) in enumerate(rows):
         y = 8 + i * (bar_height + gap)
-        result.append(BarRow(y, label, round((value or 0) * scale, 1), value_label,
-                             round(left + target * scale, 1) if target is not None else None))
+        width_ = round((value or 0) * scale, 1)
+        result.append(BarRow(y, label, width_, value_label, round(left + target * scale, 1) if target is not None else None,
+                             round(left + width_ + 8, 1)))
     return BarChart(width, 16 + len(rows) * (bar_height + gap), left, right, result, bar_height)
 
 
@@ -167,7 +169,7 @@ def share_bar(parts: list[tuple[str, int]], width: int = 720) -> ShareBar:
 def shade(count: int, limits: list[int]) -> str:
     if count <= 0 or not limits:
         return EMPTY
-    for limit, colour in zip(limits, SHADES):
+    for limit, colour in zip(limits, _shades(limits)):
         if count <= limit:
             return colour
     return SHADES[-1]
@@ -179,6 +181,9 @@ class MapShape:
     color: str
     label: str
     selected: bool = False
+    name: str = ""  # written on the map at (x, y), when there are few enough shapes to read it
+    x: float = 0
+    y: float = 0
 
 
 @dataclass
@@ -189,9 +194,14 @@ class MapChart:
     legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, range)
 
 
+def _shades(limits: list[int]) -> list[str]:
+    """The darkest shades when there are fewer classes than shades, so the largest class is always the darkest."""
+    return SHADES[len(SHADES) - len(limits):]
+
+
 def _legend(limits: list[int]) -> list[tuple[str, str]]:
     legend, low = [(EMPTY, "0")], 1
-    for limit, colour in zip(limits, SHADES):
+    for limit, colour in zip(limits, _shades(limits)):
         legend.append((colour, f"{low}–{limit}" if limit > low else f"{limit}"))
         low = limit + 1
     return legend
@@ -218,6 +228,9 @@ def _rings(geometry: dict) -> list[list[list[float]]]:
     return []
 
 
+MAX_MAP_LABELS = 15  # more neighbourhoods than this: their names are in the table, not on the map
+
+
 def area_map(areas: list[tuple[object, dict, int, str]], width: int = 560) -> MapChart | None:
     """A choropleth of neighbourhoods: (key, GeoJSON geometry, count, label) each; the key `selected` is outlined."""
     points = [point for _, geometry, _, _ in areas for ring in _rings(geometry) for point in ring]
@@ -230,11 +243,15 @@ def area_map(areas: list[tuple[object, dict, int, str]], width: int = 560) -> Ma
     limits = maths.classes([count for _, _, count, _ in areas])
     shapes = []
     for selected, geometry, count, label in areas:
-        parts = []
+        parts, xs, ys = [], [], []
         for ring in _rings(geometry):
             coordinates = [project(lon, lat) for lon, lat, *_ in ring]
             parts.append("M" + "L".join(f"{x},{y}" for x, y in coordinates) + "Z")
-        shapes.append(MapShape("".join(parts), shade(count, limits), label, bool(selected)))
+            xs += [x for x, _ in coordinates]
+            ys += [y for _, y in coordinates]
+        shapes.append(MapShape("".join(parts), shade(count, limits), label, bool(selected),
+                               label if len(areas) <= MAX_MAP_LABELS else "",
+                               round((min(xs) + max(xs)) / 2, 1), round((min(ys) + max(ys)) / 2, 1)))
     return MapChart(width, height, shapes, _legend(limits))
 
 

@@ -32,8 +32,8 @@ class StatisticsFilterForm(forms.Form):
     area = forms.ModelChoiceField(label=_("Neighbourhood"), queryset=Area.objects.all(), required=False,
                                   to_field_name="slug", empty_label=_("All neighbourhoods"))
 
-    def __init__(self, data=None, *, with_areas: bool = True):
-        super().__init__(data)
+    def __init__(self, data=None, *, with_areas: bool = True, initial: dict | None = None):
+        super().__init__(data, initial=initial)
         if not with_areas:
             del self.fields["area"]
 
@@ -62,6 +62,14 @@ class StatisticsFilterForm(forms.Form):
             self.add_error("interval", _("Count per month for periods longer than three years."))
         data.update(start=start, end=end, interval=interval)
         return data
+
+    @classmethod
+    def showing(cls, filters: Filters, *, with_areas: bool) -> "StatisticsFilterForm":
+        """An unbound form that shows the filters in use, defaults included."""
+        return cls(with_areas=with_areas, initial={
+            "start": filters.start, "end": filters.end, "interval": filters.interval, "theme": filters.theme,
+            "area": filters.area,
+        })
 
     def filters(self) -> Filters:
         data = self.cleaned_data

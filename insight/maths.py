@@ -108,9 +108,14 @@ def grid_cell(latitude: float, longitude: float, bounds: tuple[float, float, flo
 
 
 def classes(values: Iterable[int], steps: int = 5) -> list[int]:
-    """Upper limits of `steps` classes of equal width from 1 to the largest value (for the map's shades)."""
-    largest = max(values, default=0)
-    if largest <= 0:
+    """Upper limits of at most `steps` classes for the map's shades: quantiles of the counts above zero, so
+    that neighbourhoods with similar counts still differ in shade. Empty when every count is zero."""
+    positive = sorted(value for value in values if value > 0)
+    if not positive:
         return []
-    width = max(math.ceil(largest / steps), 1)
-    return [min(width * (i + 1), largest) for i in range(steps) if width * i < largest]
+    limits = []
+    for i in range(1, steps + 1):
+        limit = positive[max(math.ceil(len(positive) * i / steps) - 1, 0)]
+        if not limits or limit > limits[-1]:
+            limits.append(limit)
+    return limits

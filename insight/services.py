@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, OuterRef, Subquery, Sum
+from django.db.models import Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from insight import maths
@@ -119,14 +119,19 @@ def _count_days(start: dt.date, end: dt.date) -> tuple[list, list, list, list]:
     return day_counts, duration_counts, challenge_counts, grid_counts
 
 
-def _roll_up(start: dt.date, end: dt.date) -> int:
-    """Recount the week and month totals of every week and month that touches start..end from their days."""
+def _units(start: dt.date, end: dt.date) -> set[tuple[str, dt.date, dt.date]]:
+    """The weeks and months (span, first day, last day) that touch start..end."""
     units = set()
     day = start
     while day <= end:
         units.add((Span.WEEK, maths.week_start(day), maths.week_start(day) + dt.timedelta(days=6)))
         units.add((Span.MONTH, maths.month_start(day), next_month(day) - dt.timedelta(days=1)))
         day += dt.timedelta(days=1)
+    return units
+
+
+def _roll_up(units: set[tuple[str, dt.date, dt.date]]) -> int:
+    """Recount the totals of these weeks and months from their days."""
     written = 0
     for span, first, last in sorted(units):
         DayCount.objects.filter(span=span, day=first).delete()
@@ -150,16 +155,17 @@ def _roll_up(start: dt.date, end: dt.date) -> int:
 
 
 @transaction.atomic
-def insight_count_days(*, start: dt.date, end: dt.date) -> int:
-    """Replace the aggregate rows of the local days start..end by new counts, and the week and month totals
-    around them. Returns the rows written."""
+def insight_count_days(*, start: dt.date, end: dt.date, roll_up: bool = True) -> int:
+    """Replace the aggregate rows of the local days start..end by new counts, and (unless `roll_up` is off,
+    for a caller that rolls up many ranges at once) the week and month totals around them. Returns the rows
+    written."""
     new_rows = _count_days(start, end)
     written = 0
     for model, rows in zip((DayCount, DurationCount, ChallengeDayCount, GridDayCount), new_rows):
         model.objects.between(start, end, totals=False).delete()
         model.objects.bulk_create(rows, batch_size=BATCH)
         written += len(rows)
-    return written + _roll_up(start, end)
+    return written + (_roll_up(_units(start, end)) if roll_up else 0)
 
 
 def _months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -171,20 +177,25 @@ def _months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
 
 
 def insight_rebuild(*, progress: Callable[[Iterable], Iterable] = lambda items: items) -> int:
-    """Count every report again, month by month (each month its own transaction), and drop everything else.
+    """Count every report again, month by month. Each month is replaced in its own transaction, so the pages
+    keep showing complete figures while it runs; rows outside the reports' days are dropped.
 
     `progress` wraps the list of months (the management command passes tqdm)."""
     started = timezone.now()
-    state = AggregateState.load()
     first_report = Report.objects.aggregate(first=Min("created_at"))["first"]
     written = 0
+    today = local_day(started)
+    first = local_day(first_report) if first_report is not None else today + dt.timedelta(days=1)
     with transaction.atomic():
+        # Week and month totals are keyed by their first day, which may come before the first report's day.
+        keep_from = min(maths.week_start(first), maths.month_start(first))
         for model in (DayCount, DurationCount, ChallengeDayCount, GridDayCount):
-            model.objects.all().delete()
+            model.objects.filter(Q(day__lt=keep_from) | Q(day__gt=today)).delete()
     if first_report is not None:
         # Reports close after they are made: from the first report's day to today covers every row.
-        for start, end in progress(_months(local_day(first_report), local_day(started))):
+        for start, end in progress(_months(first, today)):
             written += insight_count_days(start=start, end=end)
+    state = AggregateState.load()
     state.rebuilt_at = state.refreshed_at = started
     state.save(update_fields=["rebuilt_at", "refreshed_at"])
     return written
@@ -226,7 +237,9 @@ def insight_refresh() -> int:
             started = timezone.now()
             # A little overlap: a change committed just as the last refresh started is counted again.
             since = state.refreshed_at - dt.timedelta(minutes=5)
-            written = sum(insight_count_days(start=start, end=end) for start, end in _runs(_days_touched_since(since)))
+            runs = _runs(_days_touched_since(since))
+            written = sum(insight_count_days(start=start, end=end, roll_up=False) for start, end in runs)
+            written += _roll_up(set().union(*(_units(start, end) for start, end in runs)))
             state.refreshed_at = started
             state.save(update_fields=["refreshed_at"])
             return written

@@ -67,6 +67,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "state": AggregateState.objects.filter(pk=1).first()}
     if form.is_valid():
         filters = form.filters()
+        context["form"] = StatisticsFilterForm.showing(filters, with_areas="area" in form.fields)
         over_time = figures.reports_over_time(filters)
         labels = [_period_label(period, filters.interval) for period in over_time.periods]
         short_labels = [_period_label(period, filters.interval, short=True) for period in over_time.periods]

@@ -121,3 +121,9 @@ def test_grid_cells_stay_inside_the_grid():
     assert maths.grid_cell(52.00, 4.18, bounds) == (0, 0)
     assert maths.grid_cell(52.14, 4.42, bounds) == (maths.GRID_SIZE - 1, maths.GRID_SIZE - 1)
     assert maths.grid_cell(60, 0, bounds) == (maths.GRID_SIZE - 1, 0)
+
+
+def test_map_shades_follow_quantiles_so_similar_neighbourhoods_still_differ():
+    assert maths.classes([0, 0]) == []
+    assert maths.classes([105, 110, 118, 124, 130]) == [105, 110, 118, 124, 130]
+    assert maths.classes([1, 1, 1, 1, 50]) == [1, 50]
