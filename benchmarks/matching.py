@@ -32,6 +32,7 @@ import os
 import random
 import resource
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -478,7 +479,8 @@ def main() -> int:
         parser.error("DATABASE_URL must name a PostgreSQL database whose name starts with 'bench_'")
     os.environ["DATABASE_URL"] = url
     os.environ["REDIS_URL"] = ""  # tasks run eagerly in this process: the run is measured here
-    os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="bench-matching-")  # the stored model goes here
+    media = tempfile.mkdtemp(prefix="bench-matching-")  # the stored model goes here, not in media/
+    os.environ["MEDIA_ROOT"] = media
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartcity.settings")
     if os.environ.get("DEBUG") != "1":
         os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
@@ -546,6 +548,7 @@ def main() -> int:
         verdict = seconds < 60 and ratio <= 2 and p95 < 50 and peak < 2048
         print(f"\ntargets {'met' if verdict else 'NOT met'}")
     finally:
+        shutil.rmtree(media, ignore_errors=True)
         if not args.keep:
             drop_database(url)
     return 0
