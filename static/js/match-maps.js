@@ -9,7 +9,8 @@
     L.tileLayer(element.dataset.tileUrl, { attribution: element.dataset.attribution, maxZoom: 19 }).addTo(map);
     var bounds = [];
     points.forEach(function (p) {
-      L.circleMarker([p.lat, p.lon], { radius: 7, weight: 2 }).bindTooltip(p.title).addTo(map);
+      // A text node, not a string: Leaflet puts strings in as HTML, and titles are residents' text.
+      L.circleMarker([p.lat, p.lon], { radius: 7, weight: 2 }).bindTooltip(document.createTextNode(p.title)).addTo(map);
       bounds.push([p.lat, p.lon]);
     });
     map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
