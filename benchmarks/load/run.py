@@ -66,11 +66,12 @@ print(json.dumps({{"token": token.key, "min": ids["lo"], "max": ids["hi"], "repo
     return json.loads(out.strip().splitlines()[-1])
 
 
-def count_references(env: dict, run: str) -> int:
-    code = f"from participation.models import Report; print(Report.objects.filter(reference__startswith='bench-{run}-').count())"
+def stored_references(env: dict, run: str) -> set[str]:
+    code = ("from participation.models import Report; "
+            f"print(' '.join(Report.objects.filter(reference__startswith='bench-{run}-').values_list('reference', flat=True)))")
     out = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout
-    return int(out.strip().splitlines()[-1])
+    return set(out.split())
 
 
 def wait_for(url: str, seconds: float = 60) -> None:
@@ -161,16 +162,18 @@ def main() -> None:
     by_name = {r["scenario"]: r for r in results}
     baseline, browsing = by_name["baseline (bare view, same SQL)"], by_name["residents browsing"]
     submitting = by_name["residents submitting"]
-    answered = len(submitted.read_text().split())
-    stored = count_references(env, run)
+    answered = set(submitted.read_text().split())
+    stored = stored_references(env, run)
+    missing = answered - stored
     ratio = browsing["rps"] / baseline["rps"] if baseline["rps"] else 0
     print(f"\nbrowsing throughput / baseline throughput: {ratio:.2f} (target >= 0.5)")
     print(f"browsing p95: {browsing['p95']:.0f} ms (target < {TARGET_BROWSE_P95_MS} ms)")
     print(f"submissions: {submitting['rps']:.1f}/s with {submitting['errors']} errors (target >= {TARGET_SUBMISSIONS_PER_S}/s, 0 errors)")
-    print(f"reports answered 201: {answered}; found in the database afterwards: {stored}"
-          f" ({'all there' if stored == answered else 'MISSING ' + str(answered - stored)})")
+    # The database may hold a few more: requests still in flight when locust stopped got no answer.
+    print(f"reports answered 201: {len(answered)}; of those in the database afterwards: {len(answered & stored)}"
+          f" ({'all there' if not missing else f'{len(missing)} MISSING'}; {len(stored)} stored in all)")
     met = (ratio >= 0.5 and browsing["p95"] < TARGET_BROWSE_P95_MS and submitting["rps"] >= TARGET_SUBMISSIONS_PER_S
-           and submitting["errors"] == 0 and stored == answered)
+           and submitting["errors"] == 0 and not missing)
     print("targets met" if met else "targets NOT all met")
     sys.exit(0 if met else 1)
 
