@@ -84,7 +84,9 @@ def column_chart(labels: list[str], series: list[tuple[str, list[int]]], stacked
         highest = max((sum(values[i] for _, values in series) for i in range(len(labels))), default=0)
     else:
         highest = max((max(values, default=0) for _, values in series), default=0)
-    scale_max = nice_ceiling(highest)
+    # Whole-number steps of 1, 2 or 5 times a power of ten, about four of them up to the highest column.
+    step = nice_ceiling(highest / 4)
+    scale_max = step * max(math.ceil(highest / step), 1)
 
     def y_of(value: float) -> float:
         return round(bottom - (bottom - top) * value / scale_max, 1)
@@ -107,7 +109,7 @@ def column_chart(labels: list[str], series: list[tuple[str, list[int]]], stacked
                     rects.append(Rect(round(x0 + s * bar, 1), y_of(values[i]), round(bar, 1),
                                       round(bottom - y_of(values[i]), 1), PALETTE[s % len(PALETTE)],
                                       f"{label}, {name}: {values[i]}"))
-    y_ticks = [Tick(y_of(scale_max * i / 4), f"{scale_max * i / 4:g}") for i in range(5)]
+    y_ticks = [Tick(y_of(value), str(value)) for value in range(0, scale_max + 1, step)]
     every = max(1, math.ceil(n / 12))  # at most a dozen labels under the axis
     x_ticks = [Tick(round(left + (i + 0.5) * slot, 1), label) for i, label in enumerate(labels) if i % every == 0]
     legend = [(PALETTE[s % len(PALETTE)], name) for s, (name, _) in enumerate(series)]

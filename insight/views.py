@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from insight import charts, figures
 from insight.forms import StatisticsFilterForm
 from insight.models import AggregateState
-from insight.templatetags.insight import duration, percent
+from insight.templatetags.insight import duration
 from participation.models import Area
 from smartcity import permissions
 from smartcity.models import Department
@@ -33,7 +33,7 @@ def _period_label(period: dt.date, interval: str, short: bool = False) -> str:
 
 def _period_iso(period: dt.date, interval: str) -> str:
     if interval == "week":
-        year, week, _ = period.isocalendar()
+        year, week, _weekday = period.isocalendar()
         return f"{year}-W{week:02d}"
     return period.strftime("%Y-%m")
 
@@ -85,7 +85,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
                  duration(row.resolution_hours), row.target_days) for row in response
             ]),
             outcomes=outcomes,
-            outcomes_chart=charts.share_bar([(label, count) for _, label, count, _ in outcomes.parts]),
+            outcomes_chart=charts.share_bar([(label, count) for _key, label, count, _share in outcomes.parts]),
             pulse=[(item, charts.sparkline(item.weeks)) for item in pulse],
             pulse_weeks=figures.pulse_weeks(filters.end),
             **_map_context(filters),
@@ -132,7 +132,6 @@ def statistics_csv(request: HttpRequest, chart: str) -> HttpResponse:
         if per_area:
             return _csv(name, [_("neighbourhood"), _("code"), _("reports")],
                         [[item.area.name, item.area.slug, item.count] for item in per_area])
-        bounds = settings.CITY_BOUNDS
         return _csv(name, [_("row"), _("column"), _("reports")],
                     [[row, col, n] for (row, col), n in sorted(figures.reports_per_cell(filters).items())])
     if chart == "response-times":
@@ -194,7 +193,7 @@ def department_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "insight/department_dashboard.html", {
         "department": department,
         "backlog": backlog,
-        "backlog_chart": charts.column_chart(backlog.ages, [(label, values) for label, values, _ in backlog.rows],
+        "backlog_chart": charts.column_chart(backlog.ages, [(label, values) for label, values, _total in backlog.rows],
                                              height=240),
         "flow": flow, "flow_rows": list(zip(flow.weeks, flow.inflow, flow.outflow)),
         "flow_chart": charts.column_chart(week_labels, [(_("reports in"), flow.inflow), (_("reports closed"), flow.outflow)],

@@ -127,3 +127,12 @@ def test_map_shades_follow_quantiles_so_similar_neighbourhoods_still_differ():
     assert maths.classes([0, 0]) == []
     assert maths.classes([105, 110, 118, 124, 130]) == [105, 110, 118, 124, 130]
     assert maths.classes([1, 1, 1, 1, 50]) == [1, 50]
+
+
+def test_chart_axes_count_in_whole_steps():
+    from insight.charts import column_chart
+
+    for highest, labels in [(10, ["0", "5", "10"]), (18, ["0", "5", "10", "15", "20"]), (0, ["0", "1"]),
+                            (3, ["0", "1", "2", "3"]), (1234, ["0", "500", "1000", "1500"])]:
+        chart = column_chart(["a"], [("x", [highest])])
+        assert [tick.label for tick in chart.y_ticks] == labels
