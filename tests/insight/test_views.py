@@ -176,3 +176,25 @@ def test_pilot_opportunities_rank_challenges_without_a_pilot_by_departments_and_
     client.force_login(innovation_member)
     rows = _csv(client.get(reverse("insight:pilot-opportunity-csv")))
     assert [(row[0], row[3], row[4]) for row in rows[1:]] == [("Broad", "2", "0"), ("Busy", "1", "3"), ("Tried before", "0", "1")]
+
+
+def test_without_neighbourhoods_the_page_shows_a_grid_and_its_csv(client, theme):
+    make_report(local(2026, 3, 3, 10), theme=theme, latitude=52.001, longitude=4.181)
+    insight_rebuild()
+    response = client.get(reverse("insight:statistics") + "?start=2026-03-01&end=2026-03-31", HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert "No neighbourhoods are configured" in html and "Map of reports per square of the city" in html
+    assert 'name="area"' not in html  # no neighbourhood filter either
+    rows = _csv(client.get(reverse("insight:statistics-csv", args=["neighbourhoods"]) + "?start=2026-03-01&end=2026-03-31"))
+    assert rows[1:] == [["0", "0", "1"]]
+
+
+def test_chart_coordinates_stay_numbers_in_dutch(client, march):
+    import re
+
+    html = client.get(reverse("insight:statistics") + march, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "4 dagen" in html
+    for attribute in re.findall(r'\s(?:x|y|width|height|x1|x2|y1|y2)="([^"]*)"', html):
+        assert "," not in attribute, attribute
+    for path in re.findall(r'\sd="([^"]*)"', html):
+        assert re.fullmatch(r"[MLZHV0-9.,\-]+", path)
