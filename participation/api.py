@@ -24,7 +24,7 @@ from smartcity.models import Theme
 class ReportSerializer(serializers.ModelSerializer):
     reference = ReferenceField(validators=[])
     theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
-    neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True)
+    neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True, allow_null=True)
     email = serializers.EmailField(write_only=True, required=False, allow_blank=True,
                                    help_text="Where updates go (after confirmation). Never returned.")
     latitude = serializers.FloatField(min_value=-90, max_value=90)

@@ -100,7 +100,8 @@ class SocietalChallengeSerializer(serializers.ModelSerializer):
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
     # What links here (read-only): departments link their challenges, staff link reports.
     department_challenges = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    report_count = serializers.IntegerField(read_only=True)
+    # Annotated by the viewset's queryset; a challenge just created has none yet, and no reports (found by fuzzing).
+    report_count = serializers.IntegerField(read_only=True, default=0)
 
     class Meta:
         model = SocietalChallenge
