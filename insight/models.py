@@ -153,8 +153,10 @@ class DurationCount(models.Model):
         indexes = [
             # The response figures of a period (months, weeks and days).
             models.Index(fields=["span", "day"], name="insight_duration_span_day"),
-            # ... filtered by neighbourhood.
-            models.Index(fields=["area", "day"], name="insight_duration_area_day"),
+            # ... filtered by neighbourhood, read from single days: an index-only scan, since one neighbourhood's
+            # rows lie scattered over the whole table.
+            models.Index(fields=["area", "span", "day"], include=["theme", "kind", "bucket", "count"],
+                         name="insight_duration_area_cover"),
         ]
 
 
