@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -186,6 +187,8 @@ class KPISerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
     def get_latest_value(self, kpi: KPI) -> float | None:
+        if hasattr(kpi, "latest_measured_value"):  # annotated by the list: one query for any number of KPIs
+            return kpi.latest_measured_value
         latest = kpi.measurements.order_by("-measured_at").values_list("value", flat=True).first()
         return latest
 
@@ -288,7 +291,11 @@ class PilotViewSet(NoDeleteViewSet):
 
 
 class KPIViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    queryset = KPI.objects.select_related("pilot").order_by("pk")
+    queryset = KPI.objects.select_related("pilot").annotate(
+        latest_measured_value=Subquery(
+            Measurement.objects.filter(kpi=OuterRef("pk")).order_by("-measured_at").values("value")[:1]
+        )
+    ).order_by("pk")
     serializer_class = KPISerializer
     permission_classes = [permissions.ReadOnlyOrStaff]
     http_method_names = ["get", "post", "patch", "head", "options"]
