@@ -24,6 +24,7 @@ install: $(VENV)/.installed node_modules/.installed
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py load_demo
+	DEBUG=1 $(PY) manage.py rebuild_insight --verbosity 0
 	DEBUG=1 $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 # Uses DATABASE_URL and REDIS_URL when set; tests needing a service skip without them,

@@ -198,3 +198,8 @@ def test_chart_coordinates_stay_numbers_in_dutch(client, march):
         assert "," not in attribute, attribute
     for path in re.findall(r'\sd="([^"]*)"', html):
         assert re.fullmatch(r"[MLZHV0-9.,\-]+", path)
+
+
+def test_before_the_first_count_the_page_says_the_figures_are_coming(client, db):
+    html = client.get(reverse("insight:statistics"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The figures have not been counted yet" in html
