@@ -128,8 +128,10 @@ class Response:
 
 
 def response_times(filters: Filters) -> list[Response]:
-    """Per theme (and for all themes together, first): medians of the reports made in the period."""
-    histograms: dict[tuple[int | None, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    """Per theme (and first, for all themes together): medians of the reports made in the period."""
+    from django.utils.translation import gettext
+
+    histograms: dict[tuple[int | str | None, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
         # The week and month totals leave out the neighbourhood: one neighbourhood is read from its days.
         DurationCount.objects.between(filters.start, filters.end, totals=filters.area is None)
@@ -139,10 +141,8 @@ def response_times(filters: Filters) -> list[Response]:
     for theme, kind, bucket, n in rows:
         histograms[(theme, kind)][bucket] += n
         histograms[("all", kind)][bucket] += n
-    themes = [filters.theme] if filters.theme else list(Theme.objects.all())
-    names = _theme_names(themes)
 
-    def row(key, name: str, target: int | None) -> Response:
+    def row(key: int | str | None, name: str, target: int | None) -> Response:
         first = histograms.get((key, DurationCount.Kind.FIRST_RESPONSE), {})
         resolution = histograms.get((key, DurationCount.Kind.RESOLUTION), {})
         return Response(
@@ -152,12 +152,12 @@ def response_times(filters: Filters) -> list[Response]:
             within_target_share=maths.share_below(resolution, target * 24) if target else None,
         )
 
-    from django.utils.translation import gettext
-
-    result = [] if filters.theme else [row("all", gettext("All themes"), None)]
-    result += [row(theme.pk, theme.localized_name, theme.target_days) for theme in themes]
-    if not filters.theme and ((None, DurationCount.Kind.FIRST_RESPONSE) in histograms or (None, DurationCount.Kind.RESOLUTION) in histograms):
-        result.append(row(None, names[None], None))
+    if filters.theme:
+        return [row(filters.theme.pk, filters.theme.localized_name, filters.theme.target_days)]
+    result = [row("all", gettext("All themes"), None)]
+    result += [row(theme.pk, theme.localized_name, theme.target_days) for theme in Theme.objects.all()]
+    if any(key is None for key, _kind in histograms):
+        result.append(row(None, gettext("No theme"), None))
     return result
 
 

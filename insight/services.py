@@ -99,10 +99,9 @@ def _count_days(start: dt.date, end: dt.date) -> tuple[list, list, list, list]:
         links[(local_day(created_at), challenge, department)] += 1
 
     day_counts = [
-        DayCount(day=day, theme_id=theme, area_id=area, department_id=department, status=status,
+        DayCount(day=key[0], theme_id=key[1], area_id=key[2], department_id=key[3], status=key[4],
                  created=created.get(key, 0), closed=closed.get(key, 0))
         for key in created.keys() | closed.keys()
-        for day, theme, area, department, status in [key]
     ]
     duration_counts = [
         DurationCount(day=day, theme_id=theme, area_id=area, kind=kind, bucket=bucket, count=count)
