@@ -156,11 +156,6 @@ def statistics_csv(request: HttpRequest, chart: str) -> HttpResponse:
 
 
 # --- Staff dashboards -----------------------------------------------------------------------------------
-def _staff(request: HttpRequest) -> None:
-    if not permissions.is_staff_member(request.user):
-        raise PermissionDenied
-
-
 def _get_department_for_user(request: HttpRequest, slug: str) -> Department:
     """The one access helper for department dashboards."""
     department = get_object_or_404(Department, slug=slug)
@@ -172,7 +167,8 @@ def _get_department_for_user(request: HttpRequest, slug: str) -> Department:
 @login_required
 @require_GET
 def department_dashboard_list(request: HttpRequest) -> HttpResponse:
-    _staff(request)
+    if not permissions.can_use_staff_workspace(request.user):
+        raise PermissionDenied
     own = permissions.department_ids(request.user)
     departments = sorted(Department.objects.all(), key=lambda d: (d.pk not in own, d.name))
     return render(request, "insight/department_dashboard_list.html", {
