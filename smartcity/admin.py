@@ -55,3 +55,18 @@ class DepartmentChallengeAdmin(admin.ModelAdmin):
     search_fields = ["title", "description", "reference"]
     list_select_related = ["department"]
     filter_horizontal = ["themes", "societal_challenges"]
+
+
+from smartcity.models import OutboxMessage  # noqa: E402  (issue #8: the task outbox, for operators)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Work waiting for the broker (docs/operations.md). Read-only: the sweep publishes it."""
+
+    list_display = ["task", "created_at", "sent_at", "attempts", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task"]
+    readonly_fields = ["task", "kwargs", "dedupe_key", "created_at", "sent_at", "attempts", "last_error"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
