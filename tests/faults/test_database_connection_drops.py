@@ -81,7 +81,7 @@ def test_on_postgresql_a_terminated_backend_gives_503_then_a_fresh_connection(cl
 
     assert postgres_in_use()
     with connection.execute_wrapper(terminate_our_backend):
-        response = client.get("/reports/")
+        response = client.get("/reports/", HTTP_ACCEPT_LANGUAGE="en")
     assert killed["ok"] is True
     assert response.status_code == 503 and "Briefly unavailable" in response.content.decode()
     assert "Broken bench" in client.get("/reports/").content.decode()

@@ -42,6 +42,20 @@ def _any_host(settings):
     settings.ALLOWED_HOSTS = ["*"]
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction():
+    """Requests go through the real WSGI handler, whose request_finished signal would close the test's
+    connection (it is inside the test transaction); Django's own test client detaches it the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def admin_token(admin_user, db) -> str:
     from rest_framework.authtoken.models import Token

@@ -1,0 +1,41 @@
+"""Requests carrying NUL characters are refused with 400 before any view sees them (issue #8).
+
+PostgreSQL cannot store or even compare text with NUL (0x00): a lookup such as
+`Theme.objects.get(slug="\x00")` raises DataError, a 500. Django's and DRF's CharFields refuse NUL
+already, but slug and choice lookups, filters from the query string and hand-written lookups do not.
+Fuzzing the API (tests/security/test_api_fuzzing.py) found it; this closes it for every path.
+"""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+
+from smartcity.middleware import API_PREFIX, problem
+
+MESSAGE = "The request contains a NUL (0x00) character, which no field accepts."
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+        return True
+    content_type = request.content_type or ""
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return any("\x00" in key or any("\x00" in value for value in values if isinstance(value, str))
+                   for key, values in request.POST.lists())
+    if content_type.endswith("json"):
+        body = request.body  # JSON bodies are small (DATA_UPLOAD_MAX_MEMORY_SIZE applies)
+        return b"\\u0000" in body.lower() or b"\x00" in body
+    return False
+
+
+class RejectNulMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") and _has_nul(request):
+            if request.path.startswith(API_PREFIX):
+                return problem(400, MESSAGE)
+            return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
