@@ -37,5 +37,9 @@ class RejectNulMiddleware:
         if request.method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") and _has_nul(request):
             if request.path.startswith(API_PREFIX):
                 return problem(400, MESSAGE)
+            if request.path.startswith("/open311/"):  # the GeoReport spec's error body (issue #7)
+                from participation.open311 import Open311Error, error_response
+
+                return error_response(Open311Error(400, MESSAGE), "json" if request.path.endswith(".json") else "xml")
             return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

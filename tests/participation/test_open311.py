@@ -349,3 +349,11 @@ def test_xml_stays_well_formed_when_a_text_holds_control_characters(base, report
     Report.objects.filter(pk=reports["open_light"].pk).update(description="Bell\x07 and vertical tab\x0b here")
     root = ET.fromstring(requests.get(f"{base}/requests/{reports['open_light'].pk}.xml", timeout=10).content)
     assert root.findtext("request/description") == "Bell and vertical tab here"
+
+
+def test_a_nul_character_is_a_400_with_a_spec_error_body(base, waste, open311_client):
+    response = requests.get(f"{base}/requests.xml", params={"status": "open\x00"}, timeout=10)
+    assert response.status_code == 400 and "NUL" in errors_of(response)[0]
+    response = post(base, api_key=open311_client.key, service_code="waste", lat=HAGUE[0], long=HAGUE[1],
+                    description="Bin\x00 overflows.")
+    assert response.status_code == 400 and "NUL" in errors_of(response)[0]
