@@ -19,7 +19,7 @@ from pilots.forms import (
     GateForm, KPIForm, MeasurementForm, MeasurementImportForm, PartnerFormSet, PilotForm, StopForm,
 )
 from pilots.models import KPI, STAGE_ORDER, Gate, GateRefused, Measurement, MeasurementRow, Pilot, Stage
-from pilots.services import pilot_scaling_opportunities
+from pilots.services import pilot_scaling_opportunities, pilots_scaling_opportunities
 from smartcity import permissions
 from smartcity.models import DepartmentChallenge, Suggestion
 from smartcity.services import matching_queue_item
@@ -87,7 +87,8 @@ def portfolio_dashboard(request: HttpRequest) -> HttpResponse:
     pilots = list(_portfolio_pilots().order_by("stage_changed_at", "pk"))
     stranded = [pilot for pilot in pilots if pilot.is_inactive or pilot.is_overdue]
     live = [pilot for pilot in pilots if pilot.stage != Stage.STOPPED]
-    opportunities = [(pilot, pilot_scaling_opportunities(pilot=pilot)) for pilot in live]
+    found = pilots_scaling_opportunities(pilots=live)
+    opportunities = [(pilot, found[pilot.pk]) for pilot in live]
     context = {
         "pilots": pilots,
         "stranded": stranded,

@@ -20,8 +20,7 @@ counter = itertools.count()
 
 PAGES = [
     "/", "/themes/", "/challenges/", "/pilots/",
-    # Known N+1: scaling opportunities are looked up pilot by pilot (pilots/views.py, pilot_scaling_opportunities).
-    pytest.param("/pilots/portfolio/", marks=pytest.mark.xfail(strict=True, reason="one opportunities query per pilot")),
+    "/pilots/portfolio/",
     "/reports/?status=new", "/reports/map/",
     "/department-challenges/", "/staff/?status=new", "/staff/matches/", "/staff/matching/",
     "/staff/societal-challenges/", "/open311/v2/requests.json", "/open311/v2/services.json",
