@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from participation import ratelimit, services, tokens
+from participation.pagination import CappedPaginator
 from participation.forms import CommentForm, HideForm, ReportFilterForm, ReportForm, SupportForm
 from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
 from pilots.models import Pilot
@@ -32,6 +32,8 @@ NEARBY_METRES = 100
 SIMILAR_WITHIN_METRES = 1500
 GEOJSON_MAX_FEATURES = 1000
 REPORTS_PER_PAGE = 20
+# The public list counts at most this many reports past the page shown ("more than 1000 reports").
+REPORTS_COUNT_CAP = 1000
 
 
 def _get_report_for_user(request: HttpRequest, pk: int) -> Report:
@@ -124,7 +126,7 @@ def _public_reports():
 def report_list(request: HttpRequest) -> HttpResponse:
     filters = ReportFilterForm(request.GET or None)
     reports = filters.filter(_public_reports())
-    page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(reports, REPORTS_PER_PAGE, cap=REPORTS_COUNT_CAP).get_page(request.GET.get("page"))
     return render(request, "participation/report_list.html", {"filters": filters, "page": page})
 
 
@@ -133,7 +135,7 @@ def report_map(request: HttpRequest) -> HttpResponse:
     filters = ReportFilterForm(request.GET or None)
     reports = filters.filter(_public_reports())
     # The text alternative of the map: the same reports as a list, the newest first.
-    page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(reports, REPORTS_PER_PAGE, cap=REPORTS_COUNT_CAP).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filters": filters, "page": page, "geojson_query": query.urlencode(), **_map_context()}

@@ -10,6 +10,7 @@ from participation.models import Report
 from smartcity.urls import urlpatterns as site_urlpatterns
 
 LIST_PAGE = 20
+COUNT_CAP = 1000
 GEOJSON_LIMIT = 1000
 
 
@@ -18,7 +19,7 @@ def _public():
 
 
 def baseline(request: HttpRequest, kind: str) -> JsonResponse:
-    if kind == "list":  # the public list: a count for the pager and one page of rows
+    if kind == "list":  # the public list: a capped count for the pager and one page of rows
         reports = _public()
         if request.GET.get("status"):
             reports = reports.filter(status=request.GET["status"])
@@ -26,7 +27,8 @@ def baseline(request: HttpRequest, kind: str) -> JsonResponse:
             reports = reports.filter(theme_id=request.GET["theme"])
         rows = list(reports.values("pk", "title", "status", "created_at", "support_count", "theme__name",
                                    "area__name")[:LIST_PAGE])
-        return JsonResponse({"count": reports.count(), "results": rows})
+        # Counted like the page: at most COUNT_CAP rows past the page (participation.pagination.CappedPaginator).
+        return JsonResponse({"count": reports[:COUNT_CAP + 1].count(), "results": rows})
     if kind == "geojson":  # the map: reports in a bounding box, newest first
         west, south, east, north = (float(value) for value in request.GET["bbox"].split(","))
         rows = list(_public().in_bbox(west, south, east, north).values_list(

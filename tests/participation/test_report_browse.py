@@ -43,6 +43,38 @@ def test_the_list_is_paginated_and_needs_the_same_few_queries_for_many_reports(c
     assert client.get(reverse("participation:report-list"), {"page": 3}).status_code == 200
 
 
+def test_the_list_counts_only_up_to_a_cap_and_still_pages_past_it(client, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(views, "REPORTS_PER_PAGE", 2)
+    monkeypatch.setattr(views, "REPORTS_COUNT_CAP", 5)
+    for index in range(12):
+        make_report(title=f"Report number {index}")
+    url = reverse("participation:report-list")
+
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get(url)
+    count_sql = [query["sql"] for query in queries if "COUNT(" in query["sql"].upper()]
+    assert count_sql and all("LIMIT 6" in sql for sql in count_sql)
+    html = first.content.decode()
+    assert "More than 5 reports" in html and "Page 1<" in html and 'rel="next"' in html
+
+    # Past the cap the pager keeps going: page 4 still has a next page, without a total.
+    html = client.get(url, {"page": 4}).content.decode()
+    assert "More than 5 reports" in html and "Page 4<" in html and 'rel="next"' in html
+    # Near the end the count is exact again.
+    html = client.get(url, {"page": 6}).content.decode()
+    assert "12 reports" in html and "Page 6 of 6" in html and 'rel="next"' not in html
+
+
+def test_the_list_shows_the_exact_count_below_the_cap(client):
+    for index in range(3):
+        make_report(title=f"Report number {index}")
+    html = client.get(reverse("participation:report-list")).content.decode()
+    assert "3 reports" in html and "More than" not in html
+
+
 def test_the_map_page_lists_the_reports_as_its_text_alternative(client):
     make_report(title="Dumped mattress")
     html = client.get(reverse("participation:report-map")).content.decode()
