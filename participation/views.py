@@ -30,7 +30,9 @@ from smartcity.models import Theme
 
 NEARBY_METRES = 100
 SIMILAR_WITHIN_METRES = 1500
-GEOJSON_MAX_FEATURES = 1000
+# At most this many reports on the map (the newest); a street-level view at 1,000,000 reports holds ~4,000.
+GEOJSON_MAX_FEATURES = 500
+_URL_PLACEHOLDER = 987654321
 REPORTS_PER_PAGE = 20
 # The public list counts at most this many reports past the page shown ("more than 1000 reports").
 REPORTS_COUNT_CAP = 1000
@@ -138,7 +140,8 @@ def report_map(request: HttpRequest) -> HttpResponse:
     page = CappedPaginator(reports, REPORTS_PER_PAGE, cap=REPORTS_COUNT_CAP).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filters": filters, "page": page, "geojson_query": query.urlencode(), **_map_context()}
+    context = {"filters": filters, "page": page, "geojson_query": query.urlencode(), "geojson_limit": GEOJSON_MAX_FEATURES,
+               **_map_context()}
     return render(request, "participation/report_map.html", context)
 
 
@@ -149,28 +152,26 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
     At most GEOJSON_MAX_FEATURES features (the newest); `truncated` says when there were more."""
     filters = ReportFilterForm(request.GET)
     reports = filters.filter(_public_reports())
-    rows = list(
-        reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count", "theme__slug")[
-            : GEOJSON_MAX_FEATURES + 1
-        ]
-    )
-    truncated = len(rows) > GEOJSON_MAX_FEATURES
-    status_labels = dict(Report.Status.choices)
+    limit = GEOJSON_MAX_FEATURES
+    rows = list(reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count")[: limit + 1])
+    truncated = len(rows) > limit
+    # Kept light: the map needs a point, the title and its link, the status and the support count; the URL
+    # is reversed once, the labels translated once, coordinates rounded to 6 decimals (about 10 cm).
+    status_labels = {value: str(label) for value, label in Report.Status.choices}
+    url_pattern = Report(pk=_URL_PLACEHOLDER).get_absolute_url().replace(str(_URL_PLACEHOLDER), "%d")
     features = [
         {
             "type": "Feature",
             "id": pk,
-            "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
-            "properties": {
-                "title": title, "status": status, "status_label": str(status_labels[status]),
-                "support_count": support_count, "theme": theme_slug,
-                "url": Report(pk=pk).get_absolute_url(),
-            },
+            "geometry": {"type": "Point", "coordinates": [round(longitude, 6), round(latitude, 6)]},
+            "properties": {"title": title, "status": status, "status_label": status_labels[status],
+                           "support_count": support_count, "url": url_pattern % pk},
         }
-        for pk, title, status, latitude, longitude, support_count, theme_slug in rows[:GEOJSON_MAX_FEATURES]
+        for pk, title, status, latitude, longitude, support_count in rows[:limit]
     ]
     return JsonResponse(
-        {"type": "FeatureCollection", "features": features, "limit": GEOJSON_MAX_FEATURES, "truncated": truncated},
+        {"type": "FeatureCollection", "features": features, "limit": limit, "truncated": truncated},
+        json_dumps_params={"separators": (",", ":"), "ensure_ascii": False},
         content_type="application/geo+json",
     )
 

@@ -82,7 +82,7 @@ def test_the_map_page_lists_the_reports_as_its_text_alternative(client):
 
 
 def test_geojson_filters_by_bbox_and_hides_hidden_reports(client, django_assert_max_num_queries):
-    make_report(title="Inside", latitude=HAGUE[0], longitude=HAGUE[1])
+    inside = make_report(title="Inside", latitude=HAGUE[0], longitude=HAGUE[1])
     make_report(title="Outside", latitude=52.11, longitude=4.25)
     make_report(title="Hidden", is_hidden=True)
     with django_assert_max_num_queries(3):
@@ -92,6 +92,10 @@ def test_geojson_filters_by_bbox_and_hides_hidden_reports(client, django_assert_
     assert [feature["properties"]["title"] for feature in data["features"]] == ["Inside"]
     assert data["features"][0]["geometry"]["coordinates"] == [HAGUE[1], HAGUE[0]]
     assert data["truncated"] is False and data["limit"] == views.GEOJSON_MAX_FEATURES
+    # Only what the map shows, to keep a street-level view light.
+    assert data["features"][0]["properties"] == {
+        "title": "Inside", "status": "new", "status_label": str(Report.Status.NEW.label), "support_count": 0, "url": inside.get_absolute_url(),
+    }
 
 
 def test_geojson_caps_the_number_of_features_and_says_so(client, monkeypatch):
