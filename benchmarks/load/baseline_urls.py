@@ -11,7 +11,7 @@ from smartcity.urls import urlpatterns as site_urlpatterns
 
 LIST_PAGE = 20
 COUNT_CAP = 1000
-GEOJSON_LIMIT = 1000
+GEOJSON_LIMIT = 500
 
 
 def _public():
@@ -32,7 +32,7 @@ def baseline(request: HttpRequest, kind: str) -> JsonResponse:
     if kind == "geojson":  # the map: reports in a bounding box, newest first
         west, south, east, north = (float(value) for value in request.GET["bbox"].split(","))
         rows = list(_public().in_bbox(west, south, east, north).values_list(
-            "pk", "title", "status", "latitude", "longitude", "support_count", "theme__slug")[:GEOJSON_LIMIT + 1])
+            "pk", "title", "status", "latitude", "longitude", "support_count")[:GEOJSON_LIMIT + 1])
         return JsonResponse({"features": rows[:GEOJSON_LIMIT], "truncated": len(rows) > GEOJSON_LIMIT})
     if kind == "report":  # a report page: the row
         row = _public().filter(pk=request.GET.get("id")).values(
