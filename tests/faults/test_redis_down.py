@@ -4,6 +4,7 @@ email) happens once Redis is back, exactly once: through the outbox and its swee
 A Redis of the test's own (port 6390) is the broker and the cache; the shared one stays up."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,8 @@ def test_a_report_submitted_while_redis_is_down_is_scored_and_confirmed_once_it_
     redis.start()
     assert outbox_publish_pending() == 2
     assert outbox_publish_pending() == 0  # a second sweep sends nothing again
-    wait_until(lambda: "score_item" in log.read_text() and "succeeded" in log.read_text().split("score_item", 1)[-1],
-               timeout=60, what="the worker to score the report")
+    scored = re.compile(r"Task smartcity\.tasks\.score_item\[[^\]]+\] succeeded")
+    wait_until(lambda: bool(scored.search(log.read_text())), timeout=60, what="the worker to score the report")
     wait_until(lambda: mail_dir.exists() and any(mail_dir.iterdir()), timeout=60, what="the confirmation email")
     # Exactly once: one scoring, one email, nothing pending.
     text = log.read_text()
