@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from smartcity.models import Department, SocietalChallenge, Theme
+from smartcity.models import Department, Referenced, SocietalChallenge, Theme
 
 METRES_PER_DEGREE_LATITUDE = 111_320.0
 
@@ -89,7 +89,7 @@ class ReportQuerySet(models.QuerySet):
         return self.in_bbox(longitude - dlon, latitude - dlat, longitude + dlon, latitude + dlat)
 
 
-class Report(models.Model):
+class Report(Referenced):
     """A resident's concern: a public record. The reporter's contact details live in ReporterContact."""
 
     class Status(models.TextChoices):
@@ -128,7 +128,6 @@ class Report(models.Model):
                                                  verbose_name=_("societal challenges"))
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                related_name="reports")
-    reference = models.CharField(_("reference"), max_length=100, unique=True, null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source, default=Source.WEB)
     support_count = models.PositiveIntegerField(_("supporters"), default=0)
     is_hidden = models.BooleanField(_("hidden"), default=False)
@@ -259,10 +258,6 @@ class Report(models.Model):
             Report.objects.filter(pk=self.pk).update(support_count=models.F("support_count") + 1)
         self.refresh_from_db(fields=["support_count"])
         return True
-
-    def save(self, *args, **kwargs):
-        self.reference = self.reference or None
-        super().save(*args, **kwargs)
 
 
 class ReporterContactQuerySet(models.QuerySet):

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
+from smartcity.models import Department, DepartmentChallenge, Referenced, SocietalChallenge
 
 
 class Stage(models.TextChoices):
@@ -161,7 +161,7 @@ class PilotQuerySet(models.QuerySet):
         ]
 
 
-class Pilot(models.Model):
+class Pilot(Referenced):
     """An innovation tried by the city with partners, on its way (or not) to the city's normal work."""
 
     Stage = Stage
@@ -171,7 +171,6 @@ class Pilot(models.Model):
         _("what is tried"), max_length=10_000,
         help_text=_("In plain language: what is tried, for whom and why. This is shown to residents."),
     )
-    reference = models.CharField(_("reference"), max_length=100, unique=True, null=True, blank=True)
     stage = models.CharField(_("stage"), max_length=20, choices=Stage, default=Stage.IDEA)
     # Set by every stage change: "time in the current stage" on the portfolio.
     stage_changed_at = models.DateTimeField(_("in this stage since"), default=timezone.now)
@@ -230,10 +229,6 @@ class Pilot(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("pilots:pilot-detail", args=[self.pk])
-
-    def save(self, *args, **kwargs):
-        self.reference = self.reference or None
-        super().save(*args, **kwargs)
 
     @property
     def is_active(self) -> bool:

@@ -135,7 +135,20 @@ class ReferencedQuerySet(models.QuerySet):
         return self.filter(Q(title__icontains=text) | Q(description__icontains=text))
 
 
-class SocietalChallenge(models.Model):
+class Referenced(models.Model):
+    """An object that may carry an id from another system: unique per type, blank means none."""
+
+    reference = models.CharField(_("reference"), max_length=100, unique=True, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.reference = self.reference or None
+        super().save(*args, **kwargs)
+
+
+class SocietalChallenge(Referenced):
     """The hub: reports, department challenges and pilots link here."""
 
     class Status(models.TextChoices):
@@ -147,8 +160,6 @@ class SocietalChallenge(models.Model):
     description = models.TextField(_("description"), max_length=10_000)
     themes = models.ManyToManyField(Theme, blank=True, related_name="societal_challenges", verbose_name=_("themes"))
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
-    # An id from another system; unique among societal challenges, blank when there is none.
-    reference = models.CharField(_("reference"), max_length=100, unique=True, null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -168,12 +179,8 @@ class SocietalChallenge(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("smartcity:societal-challenge-detail", args=[self.pk])
 
-    def save(self, *args, **kwargs):
-        self.reference = self.reference or None
-        super().save(*args, **kwargs)
 
-
-class DepartmentChallenge(models.Model):
+class DepartmentChallenge(Referenced):
     """A department's own operational problem, in its own words."""
 
     class Status(models.TextChoices):
@@ -189,7 +196,6 @@ class DepartmentChallenge(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.OPEN)
     target = models.CharField(_("target"), max_length=300, blank=True, help_text=_("What would count as solved."))
     deadline = models.DateField(_("deadline"), null=True, blank=True)
-    reference = models.CharField(_("reference"), max_length=100, unique=True, null=True, blank=True)
     societal_challenges = models.ManyToManyField(
         SocietalChallenge, blank=True, related_name="department_challenges", verbose_name=_("societal challenges")
     )
@@ -215,10 +221,6 @@ class DepartmentChallenge(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("smartcity:department-challenge-detail", args=[self.pk])
-
-    def save(self, *args, **kwargs):
-        self.reference = self.reference or None
-        super().save(*args, **kwargs)
 
 
 # --- Matching: what the engine suggests and flags, and the runs that produce them --------------
