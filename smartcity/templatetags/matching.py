@@ -8,13 +8,27 @@ from smartcity.models import Department, Theme
 register = template.Library()
 
 
-@register.simple_tag
-def reason_text(reason: dict) -> str:
+def _names(context) -> dict[str, dict[str, str]]:
+    """Theme and department names by slug, read once per request however many reasons a page shows."""
+    request = context.get("request")
+    names = getattr(request, "_reason_names", None)
+    if names is None:
+        names = {
+            "themes": {theme.slug: theme.localized_name for theme in Theme.objects.all()},
+            "departments": dict(Department.objects.values_list("slug", "name")),
+        }
+        if request is not None:
+            request._reason_names = names
+    return names
+
+
+@register.simple_tag(takes_context=True)
+def reason_text(context, reason: dict) -> str:
     code, values, count = reason.get("code"), reason.get("values") or [], reason.get("count") or 0
     if code == "terms":
         return _("Words in both texts: %(terms)s") % {"terms": ", ".join(values)}
     if code == "themes":
-        names = dict(Theme.objects.filter(slug__in=values).values_list("slug", "name"))
+        names = _names(context)["themes"]
         return _("Shared themes: %(themes)s") % {"themes": ", ".join(names.get(v, v) for v in values)}
     if code == "nearby":
         return ngettext("%(count)s nearby report is already linked to it", "%(count)s nearby reports are already linked to it",
@@ -23,7 +37,7 @@ def reason_text(reason: dict) -> str:
         return ngettext("Learned from %(count)s item staff linked to it", "Learned from %(count)s items staff linked to it",
                         count) % {"count": count}
     if code == "departments":
-        names = dict(Department.objects.filter(slug__in=values).values_list("slug", "name"))
+        names = _names(context)["departments"]
         return _("Departments that meet: %(departments)s") % {"departments": ", ".join(names.get(v, v) for v in values)}
     if code == "reports":
         return ngettext("%(count)s resident report supports it", "%(count)s resident reports support it", count) % {"count": count}

@@ -92,3 +92,28 @@ def test_a_suggestion_decision_never_redirects_off_site(client, civil_servant, f
     response = client.post(reverse("smartcity:suggestion-decide", args=[suggestion.pk]),
                            {"decision": "rejected", "next": "https://evil.example/"})
     assert response["Location"] == sewers.get_absolute_url()
+
+
+def test_reasons_name_departments_and_themes_without_a_query_per_flag(client, civil_servant, flag, department_a,
+                                                                       department_b):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from smartcity.models import Theme
+
+    Theme.objects.create(slug="water", name="Water", name_en="Water (en)")
+    reasons = [{"code": "departments", "values": ["stadsbeheer", "veiligheid"], "count": 2},
+               {"code": "themes", "values": ["water"], "count": 1}]
+    Match.objects.filter(pk=flag.pk).update(reasons=reasons)
+    client.force_login(civil_servant)
+    client.cookies["django_language"] = "en"
+    with CaptureQueriesContext(connection) as one:
+        html = client.get(reverse("smartcity:match-list")).content.decode()
+    assert "Departments that meet: Stadsbeheer, Veiligheid" in html and "Shared themes: Water (en)" in html
+    for i in range(3):
+        more = Match.objects.create(societal_challenge=flag.societal_challenge, score=0.5, fingerprint=f"{i}" * 64,
+                                    reasons=reasons)
+        more.department_challenges.set(flag.department_challenges.all())
+    with CaptureQueriesContext(connection) as four:
+        client.get(reverse("smartcity:match-list"))
+    assert len(four) == len(one)
