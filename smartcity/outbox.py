@@ -2,13 +2,19 @@
 
     outbox_enqueue("smartcity.tasks.score_item", key=f"score:report:{report.pk}", item_type="report", item_id=report.pk)
 
-writes an OutboxMessage in the caller's transaction, so the work exists exactly when the change
-that needs it was committed. On commit it is published at once; if the broker is down, the
-request still succeeds and `outbox_publish_pending` (Celery beat, every minute, and
+writes an OutboxMessage in the caller's transaction (one INSERT ... ON CONFLICT DO NOTHING: the
+same key pending twice is queued once), so the work exists exactly when the change that needs it
+was committed. On commit it is published at once and marked sent with one UPDATE, with no
+transaction of its own: a report submission costs two statements here, not eight. If the broker
+is down, the request still succeeds and `outbox_publish_pending` (Celery beat, every minute, and
 `manage.py shell -c "from smartcity.outbox import outbox_publish_pending; outbox_publish_pending()"`
-by hand) publishes it once the broker is back. Each message is published by one publisher only
-(a row lock that others skip), and marked sent. The tasks themselves are idempotent (they claim
-their work), so even the rare publish-then-crash-before-marking case does nothing twice.
+by hand) publishes it once the broker is back.
+
+The sweep takes a message that failed at once, and one never tried only after
+`OUTBOX_GRACE_SECONDS` (its on-commit publish may still be under way, or its process died
+before it). Sweeps lock the rows they take (others skip them). Publishing comes before marking,
+so a crash in between publishes twice rather than never; the tasks are idempotent (they claim
+their work), so that does nothing twice.
 
 Without REDIS_URL Celery runs tasks eagerly, so publishing runs the task in-process.
 """
@@ -17,8 +23,12 @@ from __future__ import annotations
 import logging
 from importlib import import_module
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from contextlib import nullcontext
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connections, router, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from smartcity.models import OutboxMessage
@@ -29,17 +39,23 @@ MAX_ATTEMPTS = 50
 SWEEP_BATCH = 500
 
 
-def outbox_enqueue(task: str, *, key: str | None = None, **kwargs) -> OutboxMessage | None:
-    """Queue `task(**kwargs)` with the current transaction. None when the same key is already pending."""
-    if key and OutboxMessage.objects.filter(dedupe_key=key, sent_at__isnull=True).exists():
+def outbox_enqueue(task: str, *, key: str | None = None, **kwargs) -> int | None:
+    """Queue `task(**kwargs)` with the current transaction: the new message's id, or None when
+    the same key is already pending (queued earlier, or by a concurrent transaction)."""
+    fields = OutboxMessage._meta
+    connection = connections[router.db_for_write(OutboxMessage)]
+    values = [task, fields.get_field("kwargs").get_db_prep_save(kwargs, connection), key or None, timezone.now()]
+    # ON CONFLICT without a target covers the partial unique index on pending keys (PostgreSQL, SQLite)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {fields.db_table} (task, kwargs, dedupe_key, created_at, attempts, last_error) "
+            "VALUES (%s, %s, %s, %s, 0, '') ON CONFLICT DO NOTHING RETURNING id", values)
+        row = cursor.fetchone()
+    if row is None:
         return None
-    try:
-        with transaction.atomic():
-            message = OutboxMessage.objects.create(task=task, kwargs=kwargs, dedupe_key=key or None)
-    except IntegrityError:
-        return None  # queued by a concurrent transaction a moment ago
-    transaction.on_commit(lambda: outbox_publish(message_ids=[message.pk]))
-    return message
+    pk = row[0]
+    transaction.on_commit(lambda: _publish_one(pk, task, kwargs), using=connection.alias)
+    return pk
 
 
 def _task(name: str):
@@ -47,35 +63,39 @@ def _task(name: str):
     return getattr(import_module(module), function)
 
 
-def outbox_publish(*, message_ids: list[int] | None = None) -> int:
-    """Publish unsent messages (the given ones, or the oldest pending). Returns how many were sent.
-
+def _send(pk: int, task: str, kwargs: dict, attempt: int) -> bool:
+    """Publish one message and record the outcome; False when it could not be published.
     Never raises for a broker that is down: the message stays pending for the next sweep."""
-    sent = 0
-    with transaction.atomic():
-        pending = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
-            sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+    try:
+        # run eagerly (no broker), a task that fails leaves no half-writes; to a broker, it is one message
+        with transaction.atomic() if settings.CELERY_TASK_ALWAYS_EAGER else nullcontext():
+            _task(task).apply_async(kwargs=kwargs, retry=False)
+    except Exception as error:  # the broker is down, or (eager mode) the task failed
+        log.warning("outbox: could not publish %s #%s (attempt %s): %s", task, pk, attempt, error)
+        OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(
+            attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
         )
-        if message_ids is not None:
-            pending = pending.filter(pk__in=message_ids)
-        for message in pending.order_by("pk")[:SWEEP_BATCH]:
-            try:
-                with transaction.atomic():  # a savepoint: a task run eagerly that fails leaves no half-writes
-                    _task(message.task).apply_async(kwargs=message.kwargs, retry=False)
-            except Exception as error:  # the broker is down, or (eager mode) the task failed
-                log.warning("outbox: could not publish %s #%s (attempt %s): %s", message.task, message.pk,
-                            message.attempts + 1, error)
-                OutboxMessage.objects.filter(pk=message.pk).update(
-                    attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
-                )
-                if message_ids is None:
-                    break  # the broker is down: the rest would fail the same way; the next sweep tries again
-                continue
-            OutboxMessage.objects.filter(pk=message.pk).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
-            sent += 1
-    return sent
+        return False
+    OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
+    return True
+
+
+def _publish_one(pk: int, task: str, kwargs: dict) -> None:
+    """The on-commit publish of a message just written: what it needs is in memory, so no read."""
+    _send(pk, task, kwargs, attempt=1)
 
 
 def outbox_publish_pending() -> int:
-    """The sweep: publish whatever is still pending, oldest first."""
-    return outbox_publish()
+    """The sweep: publish what is still pending, oldest first (see the module's docstring for
+    which messages it takes). Returns how many were sent."""
+    sent = 0
+    grace = timezone.now() - timedelta(seconds=settings.OUTBOX_GRACE_SECONDS)
+    with transaction.atomic():
+        pending = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
+            Q(attempts__gt=0) | Q(created_at__lt=grace), sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+        )
+        for message in pending.order_by("pk")[:SWEEP_BATCH]:
+            if not _send(message.pk, message.task, message.kwargs, attempt=message.attempts + 1):
+                break  # the broker is down: the rest would fail the same way; the next sweep tries again
+            sent += 1
+    return sent

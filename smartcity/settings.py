@@ -319,6 +319,8 @@ MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", CELERY_TASK_T
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 # The outbox sweep: publishes tasks that could not be queued while the broker was down (smartcity/outbox.py).
+# A message never tried waits this long for its own on-commit publish before the sweep takes it.
+OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 60)
 CELERY_BEAT_SCHEDULE["smartcity-publish-outbox"] = {
     "task": "smartcity.tasks.publish_outbox",
     "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
