@@ -9,9 +9,9 @@ from datetime import timedelta
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from participation import workflow
+from participation import services, workflow
 from participation.models import Comment, InternalNote, Report, ReporterContact, SavedFilter, StatusChange
+from participation.pagination import CappedPaginator
 from participation.staff_forms import (
     OPEN, OVERDUE, UNROUTED, BulkForm, MergeForm, MessageForm, NoteForm, QueueFilterForm, RouteForm,
     SavedFilterForm, SocietalChallengeLinkForm, StatusForm,
@@ -31,6 +32,7 @@ from smartcity.models import Department, SocietalChallenge, Theme
 from smartcity.staff_views import staff_required
 
 QUEUE_PAGE_SIZE = 50
+QUEUE_COUNT_CAP = 1000
 
 
 def _get_report_for_staff(request: HttpRequest, pk: int, *, write: bool = False) -> Report:
@@ -87,16 +89,18 @@ def report_queue(request: HttpRequest) -> HttpResponse:
     overdue = _overdue_condition(themes, now)
 
     reports = _filter_queue(Report.objects.all(), filters, overdue, now)
-    counts = reports.aggregate(
+    counted = {name: value for name, value in filters.items() if name != "status"}
+    counts = services.queue_counts(repr(sorted((name, str(value)) for name, value in counted.items())), lambda: reports.aggregate(
         overdue=Count("pk", filter=overdue),
         **{status: Count("pk", filter=Q(status=status)) for status in Report.Status.values},
-    )
+    ))
     if filters.get("status") == OPEN:
         reports = reports.filter(status__in=Report.OPEN_STATUSES)
     elif filters.get("status"):
         reports = reports.filter(status=filters["status"])
     reports = reports.select_related("theme", "area", "department").order_by("created_at", "pk")
-    page = Paginator(reports, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Counted exactly up to a thousand rows past the page: the cached counts above may be seconds old.
+    page = CappedPaginator(reports, QUEUE_PAGE_SIZE, cap=QUEUE_COUNT_CAP).get_page(request.GET.get("page"))
 
     query = data.copy()
     query.pop("page", None)
@@ -107,6 +111,7 @@ def report_queue(request: HttpRequest) -> HttpResponse:
         "page": page,
         "counts": [(value, label, counts[value]) for value, label in Report.Status.choices],
         "overdue_count": counts["overdue"],
+        "counts_seconds": settings.QUEUE_COUNTS_SECONDS,
         "query": query.urlencode(),
         "other_filters": other_filters.urlencode(),
         "saved_filters": SavedFilter.objects.filter(user=request.user),

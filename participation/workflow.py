@@ -115,7 +115,14 @@ def _record(report: Report, *, actor: User, from_status: str, from_department_id
     )
     if is_public:
         _notify_after_commit(report, change)
+    _counts_changed_after_commit()
     return change
+
+
+def _counts_changed_after_commit() -> None:
+    from participation import services
+
+    transaction.on_commit(services.queue_counts_changed)
 
 
 def _notify_after_commit(report: Report, change: StatusChange) -> None:

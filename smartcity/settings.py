@@ -318,6 +318,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", CELERY_TASK_TIME_LIMIT)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# The triage queue's counts per status are cached this long (staff changes refresh them at once).
+QUEUE_COUNTS_SECONDS = env_int("QUEUE_COUNTS_SECONDS", 30)
+
 # The outbox sweep: publishes tasks that could not be queued while the broker was down (smartcity/outbox.py).
 # A message never tried waits this long for its own on-commit publish before the sweep takes it.
 OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 60)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from participation import workflow
 from participation.models import Area, Report, SavedFilter
 from smartcity.models import Theme
 from tests.participation.staff_factories import make_report
@@ -91,15 +93,40 @@ def test_the_queue_takes_the_same_number_of_queries_for_few_or_many_reports(staf
     theme = Theme.objects.create(slug="roads", name="Roads", target_days=5)
     make_report("one", theme=theme)
     staff_client.get(QUEUE)  # warm up the session and the translations
+    cache.clear()  # the counts per status are cached: count them both times
     with CaptureQueriesContext(connection) as few:
         staff_client.get(QUEUE, {"status": ""})
     for number in range(30):
         make_report(f"report {number}", theme=theme, department=department_a if number % 2 else None,
                     status=S.ACCEPTED if number % 2 else S.NEW, days_old=number)
+    cache.clear()
     with CaptureQueriesContext(connection) as many:
         response = staff_client.get(QUEUE, {"status": ""})
     assert len(_titles(response)) == 31
     assert len(many.captured_queries) == len(few.captured_queries) <= 14
+
+
+def _badges(response) -> dict[str, int]:
+    found = re.findall(r'status=(\w+)"[^>]*>[^<]*<span class="utrecht-badge-counter">(\d+)</span>', response.content.decode())
+    return {status: int(count) for status, count in found}
+
+
+def test_the_counts_per_status_are_cached_and_a_staff_change_refreshes_them(staff_client, triager, settings,
+                                                                           django_capture_on_commit_callbacks):
+    settings.QUEUE_COUNTS_SECONDS = 300
+    first = make_report("first")
+    assert _badges(staff_client.get(QUEUE))[S.NEW] == 1
+    make_report("second")  # a resident's new report: the counts may lag behind ...
+    with CaptureQueriesContext(connection) as cached:
+        response = staff_client.get(QUEUE)
+    assert _badges(response)[S.NEW] == 1
+    assert not any("COUNT(" in query["sql"] and "FILTER" in query["sql"] for query in cached.captured_queries)
+    assert _titles(response) == ["first", "second"]  # ... the list itself never does
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.change_status(report=first, actor=triager, to_status=S.NOT_ACTIONABLE,
+                               message="This is private land.", version=first.version)
+    badges = _badges(staff_client.get(QUEUE))  # a staff change: counted afresh
+    assert badges[S.NEW] == 1 and badges[S.NOT_ACTIONABLE] == 1
 
 
 def test_saved_filters_belong_to_their_owner(staff_client, triager, other_civil_servant):
