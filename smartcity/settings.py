@@ -7,6 +7,7 @@ REDIS_URL, SECRET_KEY and ALLOWED_HOSTS (see README.md, "Configuration").
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -86,6 +87,10 @@ REPORT_API_RATES = {
     "resident": os.environ.get("REPORT_API_RESIDENT_RATE", "60/hour"),
     "staff": os.environ.get("REPORT_API_STAFF_RATE", "20000/hour"),
 }
+for _kind, _rate in REPORT_API_RATES.items():
+    if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(f"REPORT_API_{_kind.upper()}_RATE must look like 100/hour (or /second, /minute, /day), "
+                                   f"got {_rate!r}")
 # Open311 GeoReport v2: the one jurisdiction this install serves, and posts per api_key and hour.
 OPEN311_JURISDICTION_ID = os.environ.get("OPEN311_JURISDICTION_ID") or (urlparse(SITE_URL).hostname or "localhost")
 OPEN311_REQUESTS_PER_HOUR = env_int("OPEN311_REQUESTS_PER_HOUR", 2000)

@@ -93,3 +93,20 @@ def test_nonsense_coordinates_are_refused_as_problem_json(api_client, latitude):
     assert response.status_code == 400
     assert "latitude" in {problem["name"] for problem in response.json()["invalidParams"]}
     assert not Report.objects.exists()
+
+
+def test_the_throttle_counts_in_fixed_windows_and_says_when_the_window_ends(api_client, settings, monkeypatch):
+    settings.REPORT_API_RATES = {**settings.REPORT_API_RATES, "anonymous": "2/minute"}
+    clock = [630.0]  # half a minute into a one-minute window
+    monkeypatch.setattr("participation.ratelimit.time.time", lambda: clock[0])
+    sent = iter(range(100))
+
+    def post():
+        return api_client.post("/api/v1/reports", {**VALID, "reference": f"w{next(sent)}"}, format="json")
+
+    assert [post().status_code for _ in range(3)] == [201, 201, 429]
+    clock[0] = 645.0
+    refused = post()
+    assert refused.status_code == 429 and refused["Retry-After"] == "15"
+    clock[0] = 660.0  # the next window
+    assert post().status_code == 201

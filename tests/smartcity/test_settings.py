@@ -23,6 +23,13 @@ def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
     assert "started" not in result.stdout
 
 
+def test_a_malformed_api_rate_is_refused_at_start_with_its_name():
+    result = run_django("print('started')", DEBUG="1", REPORT_API_STAFF_RATE="20000 per hour")
+    assert result.returncode != 0
+    assert "REPORT_API_STAFF_RATE must look like 100/hour" in result.stderr and "'20000 per hour'" in result.stderr
+    assert run_django("print('started')", DEBUG="1", REPORT_API_STAFF_RATE="50/minute").stdout == "started\n"
+
+
 def test_it_starts_with_local_defaults_when_debug_is_on():
     result = run_django(
         "from django.conf import settings as s; "
