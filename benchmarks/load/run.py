@@ -6,7 +6,8 @@
 Fill the database first (python manage.py migrate; load_demo; generate_load_data --reports 1000000).
 Runs, one after the other in the same run: the bare baseline, residents browsing, residents submitting
 reports, staff triaging. Prints per scenario: throughput, p50/p95/p99 latency, errors; the overhead
-ratio against the baseline; and checks that every report answered with 201 is in the database.
+ratio against the baseline; gunicorn's CPU time per request (from /proc: it moves less than throughput
+when other work shares the machine); and checks that every report answered with 201 is in the database.
 Needs locust (pip install '.[bench]'). Without a Celery worker the scoring tasks wait in Redis.
 """
 from __future__ import annotations
@@ -99,6 +100,26 @@ def locust(user_class: str, users: int, seconds: int, host: str, env: dict, out:
     return rows
 
 
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its children so far, from /proc (Linux); 0 elsewhere.
+    A stable figure on a shared machine, where throughput moves with what else is running."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(entry.name) == root or int(fields[1]) == root:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def summary(name: str, row: dict) -> dict:
     def number(key: str) -> float:
         return float(row[key]) if row[key] not in ("", "N/A") else 0.0
@@ -147,8 +168,10 @@ def main() -> None:
                                         ("residents browsing", "Browsing", args.browsing_users),
                                         ("residents submitting", "Submitting", args.submitting_users),
                                         ("staff triage queue", "Triage", args.triage_users)]:
+            before = cpu_seconds(gunicorn.pid)
             rows = locust(user_class, users, args.seconds, host, bench_env, out)
             results.append(summary(name, rows["Aggregated"]))
+            results[-1]["cpu_ms"] = (cpu_seconds(gunicorn.pid) - before) * 1000 / max(results[-1]["requests"], 1)
             for endpoint, row in rows.items():
                 if endpoint != "Aggregated":
                     results.append(summary(f"  {endpoint}", row))
@@ -156,9 +179,12 @@ def main() -> None:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
 
-    print(f"\n{'scenario':34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"\n{'scenario':34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
+          f" {'server CPU ms/req':>18}")
     for r in results:
-        print(f"{r['scenario']:34} {r['requests']:>9} {r['rps']:>8.1f} {r['p50']:>8.0f} {r['p95']:>8.0f} {r['p99']:>8.0f} {r['errors']:>7}")
+        cpu = f"{r['cpu_ms']:>18.1f}" if "cpu_ms" in r else ""
+        print(f"{r['scenario']:34} {r['requests']:>9} {r['rps']:>8.1f} {r['p50']:>8.0f} {r['p95']:>8.0f} {r['p99']:>8.0f} {r['errors']:>7}"
+              f"{cpu}")
     by_name = {r["scenario"]: r for r in results}
     baseline, browsing = by_name["baseline (bare view, same SQL)"], by_name["residents browsing"]
     submitting = by_name["residents submitting"]
