@@ -99,3 +99,16 @@ def outbox_publish_pending() -> int:
                 break  # the broker is down: the rest would fail the same way; the next sweep tries again
             sent += 1
     return sent
+
+
+def outbox_purge_sent(batch: int = 10_000) -> int:
+    """Delete sent messages older than OUTBOX_KEEP_DAYS, in batches (one row per report and email
+    would otherwise pile up forever). Pending and failed messages are never deleted here."""
+    cutoff = timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS)
+    deleted = 0
+    while True:
+        ids = list(OutboxMessage.objects.filter(sent_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += OutboxMessage.objects.filter(pk__in=ids).delete()[0]
+

@@ -333,6 +333,12 @@ CELERY_BEAT_SCHEDULE["smartcity-publish-outbox"] = {
     "task": "smartcity.tasks.publish_outbox",
     "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
 }
+# Sent outbox messages are kept this many days (to look into what was sent), then deleted daily.
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7)
+CELERY_BEAT_SCHEDULE["smartcity-purge-outbox"] = {
+    "task": "smartcity.tasks.purge_outbox",
+    "schedule": crontab(hour=env_int("OUTBOX_PURGE_HOUR", 5), minute=0),
+}
 # The nightly full matching run (any staff member can also start one from the UI or the API).
 CELERY_BEAT_SCHEDULE["smartcity-nightly-matching-run"] = {
     "task": "smartcity.tasks.start_matching_run",

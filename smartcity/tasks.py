@@ -64,3 +64,12 @@ def publish_outbox() -> int:
     from smartcity.outbox import outbox_publish_pending
 
     return outbox_publish_pending()
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, max_retries=3, time_limit=600,
+             soft_time_limit=580)
+def purge_outbox() -> int:
+    """For Celery beat, daily: delete sent outbox messages older than OUTBOX_KEEP_DAYS."""
+    from smartcity.outbox import outbox_purge_sent
+
+    return outbox_purge_sent()
