@@ -6,8 +6,8 @@
 Fill the database first (python manage.py migrate; load_demo; generate_load_data --reports 1000000).
 Runs, one after the other in the same run: the bare baseline, residents browsing, residents submitting
 reports, staff triaging. Prints per scenario: throughput, p50/p95/p99 latency, errors; the overhead
-ratio against the baseline; gunicorn's CPU time per request (from /proc: it moves less than throughput
-when other work shares the machine); and checks that every report answered with 201 is in the database.
+ratio against the baseline; gunicorn's CPU time per request and the share of CPU time the hypervisor
+gave to other guests (steal), both from /proc, which explain a slow run on a shared VM; and checks that every report answered with 201 is in the database.
 Needs locust (pip install '.[bench]'). Without a Celery worker the scoring tasks wait in Redis.
 """
 from __future__ import annotations
@@ -120,6 +120,16 @@ def cpu_seconds(root: int) -> float:
     return total
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(steal, total) CPU ticks of the whole machine so far, from /proc/stat (Linux); (0, 0) elsewhere.
+    Steal is time the hypervisor gave to other guests: on a shared VM it explains slow runs."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+    return fields[7], sum(fields)
+
+
 def summary(name: str, row: dict) -> dict:
     def number(key: str) -> float:
         return float(row[key]) if row[key] not in ("", "N/A") else 0.0
@@ -168,10 +178,12 @@ def main() -> None:
                                         ("residents browsing", "Browsing", args.browsing_users),
                                         ("residents submitting", "Submitting", args.submitting_users),
                                         ("staff triage queue", "Triage", args.triage_users)]:
-            before = cpu_seconds(gunicorn.pid)
+            before, (steal, total) = cpu_seconds(gunicorn.pid), cpu_ticks()
             rows = locust(user_class, users, args.seconds, host, bench_env, out)
             results.append(summary(name, rows["Aggregated"]))
             results[-1]["cpu_ms"] = (cpu_seconds(gunicorn.pid) - before) * 1000 / max(results[-1]["requests"], 1)
+            steal_after, total_after = cpu_ticks()
+            results[-1]["steal"] = (steal_after - steal) / max(total_after - total, 1) * 100
             for endpoint, row in rows.items():
                 if endpoint != "Aggregated":
                     results.append(summary(f"  {endpoint}", row))
@@ -180,9 +192,9 @@ def main() -> None:
         gunicorn.wait(timeout=30)
 
     print(f"\n{'scenario':34} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
-          f" {'server CPU ms/req':>18}")
+          f" {'server CPU ms/req':>18} {'steal %':>8}")
     for r in results:
-        cpu = f"{r['cpu_ms']:>18.1f}" if "cpu_ms" in r else ""
+        cpu = f"{r['cpu_ms']:>18.1f} {r['steal']:>8.0f}" if "cpu_ms" in r else ""
         print(f"{r['scenario']:34} {r['requests']:>9} {r['rps']:>8.1f} {r['p50']:>8.0f} {r['p95']:>8.0f} {r['p99']:>8.0f} {r['errors']:>7}"
               f"{cpu}")
     by_name = {r["scenario"]: r for r in results}
