@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -171,7 +172,8 @@ class Report(Referenced):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("participation:report-detail", args=[self.pk])
+        # A list page links twenty reports: one reverse() per URL configuration and prefix, then formatting.
+        return _detail_url_pattern(get_urlconf(), get_script_prefix()) % self.pk
 
     @property
     def is_open(self) -> bool:
@@ -517,3 +519,13 @@ class Open311Request(models.Model):
 
     def __str__(self) -> str:
         return f"Open311 request {self.token}"
+
+
+_URL_PLACEHOLDER = 987654321
+
+
+@lru_cache(maxsize=16)
+def _detail_url_pattern(urlconf: str | None, script_prefix: str) -> str:
+    """The report page's URL with "%d" for the id (the arguments key the cache; reverse() reads them itself)."""
+    return reverse("participation:report-detail", args=[_URL_PLACEHOLDER]).replace(str(_URL_PLACEHOLDER), "%d")
+

@@ -157,3 +157,16 @@ def test_resident_pages_have_no_inline_scripts_so_a_strict_csp_can_come(client):
         scripts = re.findall(r"<script\b[^>]*>", html)
         assert all("src=" in tag for tag in scripts), url
         assert "onclick=" not in html and "javascript:" not in html
+
+
+def test_report_links_follow_the_script_prefix_of_a_site_served_under_a_path(db):
+    from django.urls import set_script_prefix
+
+    report = make_report()
+    assert report.get_absolute_url() == reverse("participation:report-detail", args=[report.pk])
+    set_script_prefix("/city/")
+    try:
+        assert report.get_absolute_url() == f"/city/reports/{report.pk}/"
+    finally:
+        set_script_prefix("/")
+    assert report.get_absolute_url() == f"/reports/{report.pk}/"
