@@ -90,7 +90,8 @@ def report_queue(request: HttpRequest) -> HttpResponse:
 
     reports = _filter_queue(Report.objects.all(), filters, overdue, now)
     counted = {name: value for name, value in filters.items() if name != "status"}
-    counts = services.queue_counts(repr(sorted((name, str(value)) for name, value in counted.items())), lambda: reports.aggregate(
+    key = repr(sorted((name, str(getattr(value, "pk", value))) for name, value in counted.items()))  # models by id
+    counts = services.queue_counts(key, lambda: reports.aggregate(
         overdue=Count("pk", filter=overdue),
         **{status: Count("pk", filter=Q(status=status)) for status in Report.Status.values},
     ))
