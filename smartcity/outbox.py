@@ -27,7 +27,7 @@ from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -44,7 +44,16 @@ def outbox_enqueue(task: str, *, key: str | None = None, **kwargs) -> int | None
     the same key is already pending (queued earlier, or by a concurrent transaction)."""
     fields = OutboxMessage._meta
     connection = connections[router.db_for_write(OutboxMessage)]
-    values = [task, fields.get_field("kwargs").get_db_prep_save(kwargs, connection), key or None, timezone.now()]
+    if not _returns_ids(connection):
+        try:
+            with transaction.atomic(using=connection.alias):
+                pk = OutboxMessage.objects.create(task=task, kwargs=kwargs, dedupe_key=key or None).pk
+        except IntegrityError:
+            return None
+        transaction.on_commit(lambda: _publish_one(pk, task, kwargs), using=connection.alias)
+        return pk
+    values = [task, fields.get_field("kwargs").get_db_prep_save(kwargs, connection), key or None,
+              fields.get_field("created_at").get_db_prep_save(timezone.now(), connection)]
     # ON CONFLICT without a target covers the partial unique index on pending keys (PostgreSQL, SQLite)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -56,6 +65,11 @@ def outbox_enqueue(task: str, *, key: str | None = None, **kwargs) -> int | None
     pk = row[0]
     transaction.on_commit(lambda: _publish_one(pk, task, kwargs), using=connection.alias)
     return pk
+
+
+def _returns_ids(connection) -> bool:
+    """Whether INSERT ... RETURNING works here (not on SQLite before 3.35)."""
+    return connection.features.can_return_columns_from_insert
 
 
 def _task(name: str):

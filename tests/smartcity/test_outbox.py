@@ -72,3 +72,15 @@ def test_sent_messages_are_purged_after_the_keeping_period_and_pending_ones_neve
     assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {recent_sent.pk, old_pending.pk}
     assert not OutboxMessage.objects.filter(pk=old_sent.pk).exists()
 
+
+
+def test_without_insert_returning_the_same_rules_hold(monkeypatch, django_capture_on_commit_callbacks):
+    """Databases that cannot return ids from an INSERT (SQLite before 3.35) take the savepoint path."""
+    monkeypatch.setattr("smartcity.outbox._returns_ids", lambda connection: False)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = outbox_enqueue("smartcity.tasks.send_email", key="mail:1", **EMAIL)
+    with django_capture_on_commit_callbacks(execute=False), transaction.atomic():
+        again = outbox_enqueue("smartcity.tasks.send_email", key="mail:2", **EMAIL)
+        duplicate = outbox_enqueue("smartcity.tasks.send_email", key="mail:2", **EMAIL)
+    assert OutboxMessage.objects.get(pk=first).sent_at is not None and len(mail.outbox) == 1
+    assert isinstance(again, int) and duplicate is None
