@@ -244,4 +244,3 @@ def queue_counts(filters: str, compute: Callable[[], dict[str, int]]) -> dict[st
 def queue_counts_changed() -> None:
     """Staff moved a report: every cached set of queue counts is out of date."""
     cache.set(QUEUE_COUNTS_VERSION, time.time_ns(), None)
-

@@ -21,10 +21,9 @@ Without REDIS_URL Celery runs tasks eagerly, so publishing runs the task in-proc
 from __future__ import annotations
 
 import logging
-from importlib import import_module
-
 from contextlib import nullcontext
 from datetime import timedelta
+from importlib import import_module
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
@@ -42,29 +41,32 @@ SWEEP_BATCH = 500
 def outbox_enqueue(task: str, *, key: str | None = None, **kwargs) -> int | None:
     """Queue `task(**kwargs)` with the current transaction: the new message's id, or None when
     the same key is already pending (queued earlier, or by a concurrent transaction)."""
-    fields = OutboxMessage._meta
     connection = connections[router.db_for_write(OutboxMessage)]
-    if not _returns_ids(connection):
-        try:
-            with transaction.atomic(using=connection.alias):
-                pk = OutboxMessage.objects.create(task=task, kwargs=kwargs, dedupe_key=key or None).pk
-        except IntegrityError:
-            return None
+    pk = _insert(connection, task, key, kwargs) if _returns_ids(connection) else _insert_in_savepoint(task, key, kwargs)
+    if pk is not None:
         transaction.on_commit(lambda: _publish_one(pk, task, kwargs), using=connection.alias)
-        return pk
+    return pk
+
+
+def _insert(connection, task: str, key: str | None, kwargs: dict) -> int | None:
+    """One statement; ON CONFLICT without a target covers the partial unique index on pending keys."""
+    fields = OutboxMessage._meta
     values = [task, fields.get_field("kwargs").get_db_prep_save(kwargs, connection), key or None,
               fields.get_field("created_at").get_db_prep_save(timezone.now(), connection)]
-    # ON CONFLICT without a target covers the partial unique index on pending keys (PostgreSQL, SQLite)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {fields.db_table} (task, kwargs, dedupe_key, created_at, attempts, last_error) "
             "VALUES (%s, %s, %s, %s, 0, '') ON CONFLICT DO NOTHING RETURNING id", values)
         row = cursor.fetchone()
-    if row is None:
+    return row[0] if row else None
+
+
+def _insert_in_savepoint(task: str, key: str | None, kwargs: dict) -> int | None:
+    try:
+        with transaction.atomic():
+            return OutboxMessage.objects.create(task=task, kwargs=kwargs, dedupe_key=key or None).pk
+    except IntegrityError:
         return None
-    pk = row[0]
-    transaction.on_commit(lambda: _publish_one(pk, task, kwargs), using=connection.alias)
-    return pk
 
 
 def _returns_ids(connection) -> bool:
