@@ -173,7 +173,7 @@ class Report(Referenced):
 
     def get_absolute_url(self) -> str:
         # A list page links twenty reports: one reverse() per URL configuration and prefix, then formatting.
-        return _detail_url_pattern(get_urlconf(), get_script_prefix()) % self.pk
+        return report_url_pattern() % self.pk
 
     @property
     def is_open(self) -> bool:
@@ -524,8 +524,12 @@ class Open311Request(models.Model):
 _URL_PLACEHOLDER = 987654321
 
 
-@lru_cache(maxsize=16)
-def _detail_url_pattern(urlconf: str | None, script_prefix: str) -> str:
-    """The report page's URL with "%d" for the id (the arguments key the cache; reverse() reads them itself)."""
-    return reverse("participation:report-detail", args=[_URL_PLACEHOLDER]).replace(str(_URL_PLACEHOLDER), "%d")
+def report_url_pattern() -> str:
+    """The report page's URL with "%d" for the id, for the current URL configuration and script prefix."""
+    return _report_url_pattern(get_urlconf(), get_script_prefix())
 
+
+@lru_cache(maxsize=16)
+def _report_url_pattern(urlconf: str | None, script_prefix: str) -> str:
+    # the arguments key the cache; reverse() reads them itself
+    return reverse("participation:report-detail", args=[_URL_PLACEHOLDER]).replace(str(_URL_PLACEHOLDER), "%d")

@@ -225,15 +225,17 @@ def account_export(*, user) -> dict:
 QUEUE_COUNTS_VERSION = "participation:queue-counts-version"
 
 
-def queue_counts(filters: str, compute: Callable[[], dict[str, int]]) -> dict[str, int]:
-    """The queue's counts per status (and overdue) for one set of filters, from the cache.
+def queue_counts(filters: dict, compute: Callable[[], dict[str, int]]) -> dict[str, int]:
+    """The queue's counts per status (and overdue) for the filters other than the status, from the cache.
 
     Counting a million reports per status takes a few hundred milliseconds on every page load.
     Staff see their own and their colleagues' changes at once (each change moves the version
     below); new reports from residents show up within QUEUE_COUNTS_SECONDS.
     """
+    # models (a theme, an area) by their id
+    counted = repr(sorted((name, str(getattr(value, "pk", value))) for name, value in filters.items() if name != "status"))
     version = cache.get(QUEUE_COUNTS_VERSION, 0)
-    key = f"participation:queue-counts:{version}:{hashlib.sha256(filters.encode()).hexdigest()[:32]}"
+    key = f"participation:queue-counts:{version}:{hashlib.sha256(counted.encode()).hexdigest()[:32]}"
     counts = cache.get(key)
     if counts is None:
         counts = compute()

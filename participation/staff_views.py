@@ -89,9 +89,7 @@ def report_queue(request: HttpRequest) -> HttpResponse:
     overdue = _overdue_condition(themes, now)
 
     reports = _filter_queue(Report.objects.all(), filters, overdue, now)
-    counted = {name: value for name, value in filters.items() if name != "status"}
-    key = repr(sorted((name, str(getattr(value, "pk", value))) for name, value in counted.items()))  # models by id
-    counts = services.queue_counts(key, lambda: reports.aggregate(
+    counts = services.queue_counts(filters, lambda: reports.aggregate(
         overdue=Count("pk", filter=overdue),
         **{status: Count("pk", filter=Q(status=status)) for status in Report.Status.values},
     ))

@@ -23,7 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from participation import ratelimit, services, tokens
 from participation.pagination import CappedPaginator
 from participation.forms import CommentForm, HideForm, ReportFilterForm, ReportForm, SupportForm
-from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
+from participation.models import (Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support,
+                                  report_url_pattern)
 from pilots.models import Pilot
 from smartcity import permissions
 from smartcity.models import Theme
@@ -32,7 +33,6 @@ NEARBY_METRES = 100
 SIMILAR_WITHIN_METRES = 1500
 # At most this many reports on the map (the newest); a street-level view at 1,000,000 reports holds ~4,000.
 GEOJSON_MAX_FEATURES = 500
-_URL_PLACEHOLDER = 987654321
 REPORTS_PER_PAGE = 20
 # The public list counts at most this many reports past the page shown ("more than 1000 reports").
 REPORTS_COUNT_CAP = 1000
@@ -158,7 +158,7 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
     # Kept light: the map needs a point, the title and its link, the status and the support count; the URL
     # is reversed once, the labels translated once, coordinates rounded to 6 decimals (about 10 cm).
     status_labels = {value: str(label) for value, label in Report.Status.choices}
-    url_pattern = Report(pk=_URL_PLACEHOLDER).get_absolute_url().replace(str(_URL_PLACEHOLDER), "%d")
+    url_pattern = report_url_pattern()
     features = [
         {
             "type": "Feature",
