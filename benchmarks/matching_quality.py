@@ -40,6 +40,33 @@ def build_inputs(data: dict) -> tuple[list[Challenge], list[Document]]:
     return challenges, documents
 
 
+def with_vectors(challenges: list[Challenge], documents: list[Document]) -> tuple[list[Challenge], list[Document]]:
+    """The same items with sentence vectors (semantic.py), as the platform stores them. Encoded
+    vectors are kept in a cache file beside the system's temporary files, by fingerprint."""
+    import dataclasses
+    import os
+    import pickle
+    import tempfile
+
+    import numpy as np
+
+    from smartcity.matching import semantic
+
+    cache_path = Path(os.environ.get("MATCHING_VECTOR_CACHE", Path(tempfile.gettempdir()) / "smartcity-vectors.pickle"))
+    cache: dict[str, np.ndarray] = {}
+    if cache_path.exists():
+        cache = pickle.loads(cache_path.read_bytes())
+    items = list(challenges) + list(documents)
+    prints = [semantic.fingerprint(i.title, i.description) for i in items]
+    missing = [k for k, f in enumerate(prints) if f not in cache]
+    if missing:
+        vectors = semantic.Encoder().encode_items([(items[k].title, items[k].description) for k in missing])
+        cache.update({prints[k]: v for k, v in zip(missing, vectors)})
+        cache_path.write_bytes(pickle.dumps(cache))
+    items = [dataclasses.replace(i, vector=cache[f]) for i, f in zip(items, prints)]
+    return items[: len(challenges)], items[len(challenges):]
+
+
 def _reference(key: str) -> str:
     return key.split(":", 1)[1]
 
@@ -101,8 +128,10 @@ def score_matches(data: dict, flags: list[dict]) -> dict:
             "challenge_named_right": share(named_right, named)}
 
 
-def evaluate(data: dict, config: Config | None = None) -> dict:
+def evaluate(data: dict, config: Config | None = None, vectors: bool = True) -> dict:
     challenges, documents = build_inputs(data)
+    if vectors:
+        challenges, documents = with_vectors(challenges, documents)
     started = time.perf_counter()
     engine = Engine(config).fit(challenges, documents)
     suggestions = engine.suggestions()

@@ -320,6 +320,34 @@ class Suggestion(models.Model):
         return f"{self.item_type} {self.item_id} -> {self.societal_challenge_id} ({self.score:.2f})"
 
 
+class TextVector(models.Model):
+    """A text's sentence vector (smartcity/matching/semantic.py), kept so that each text is
+    encoded once, when it is written, instead of in every full run. ``fingerprint`` names the
+    model and the text: when either changes, the vector is encoded again."""
+
+    class ItemType(models.TextChoices):
+        REPORT = "report", _("report")
+        DEPARTMENT_CHALLENGE = "department_challenge", _("department challenge")
+        PILOT = "pilot", _("pilot")
+        SOCIETAL_CHALLENGE = "societal_challenge", _("societal challenge")
+
+    item_type = models.CharField(max_length=30, choices=ItemType)
+    item_id = models.PositiveBigIntegerField()
+    fingerprint = models.CharField(max_length=64)
+    vector = models.BinaryField()  # float32, little-endian
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("text vector")
+        verbose_name_plural = _("text vectors")
+        constraints = [
+            models.UniqueConstraint(fields=["item_type", "item_id"], name="textvector_unique_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_type} {self.item_id}"
+
+
 class Match(models.Model):
     """A cross-department match flag: department challenges of two or more departments that converge
     on one societal challenge (or on a proposed new one), with the reports and pilots behind it."""

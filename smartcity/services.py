@@ -6,6 +6,7 @@ queries, runs it, and writes Suggestions and Matches idempotently (unique constr
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import pickle
@@ -24,9 +25,13 @@ from django.utils.translation import ngettext
 
 from participation.models import Report
 from pilots.models import Pilot
+import numpy as np
+
 from smartcity.matching import engine as matching
+from smartcity.matching import semantic
 from smartcity.outbox import outbox_enqueue
-from smartcity.models import Department, DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge, Suggestion, User
+from smartcity.models import (Department, DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge,
+                              Suggestion, TextVector, User)
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +141,85 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
             documents.append(_document(ItemType.PILOT, pk, title, description, department=department,
                                        links=links, accepted=accepted, rejected=rejected))
     return documents
+
+
+# --- Sentence vectors (smartcity/matching/semantic.py) ---------------------------------------------
+VECTOR_MODELS = {Report: TextVector.ItemType.REPORT, DepartmentChallenge: TextVector.ItemType.DEPARTMENT_CHALLENGE,
+                 Pilot: TextVector.ItemType.PILOT, SocietalChallenge: TextVector.ItemType.SOCIETAL_CHALLENGE}
+# Which texts a full run encodes first when it may not encode them all: a challenge without a
+# vector turns the semantic channel off for everything, an item without one only for itself.
+ENCODE_ORDER = {TextVector.ItemType.SOCIETAL_CHALLENGE: 0, TextVector.ItemType.DEPARTMENT_CHALLENGE: 1,
+                TextVector.ItemType.PILOT: 2, TextVector.ItemType.REPORT: 3}
+ENCODE_BATCH = 32
+
+
+def semantic_enabled() -> bool:
+    return settings.MATCHING_SEMANTIC and semantic.Encoder.available()
+
+
+def vector_forget(sender, instance, **kwargs) -> None:
+    """post_delete receiver: a deleted item's vector goes with it."""
+    TextVector.objects.filter(item_type=VECTOR_MODELS[sender], item_id=instance.pk).delete()
+
+
+def _vector_key(obj: matching.Challenge | matching.Document) -> tuple[str, int]:
+    if isinstance(obj, matching.Challenge):
+        return TextVector.ItemType.SOCIETAL_CHALLENGE, int(obj.key)
+    return _split(obj.key)
+
+
+def with_vectors(challenges: list[matching.Challenge], documents: list[matching.Document], *,
+                 limit: int | None = None, progress=None) -> tuple[list, list, int]:
+    """The same challenges and items carrying their sentence vectors.
+
+    Stored vectors whose fingerprint (model and text) still matches are used as they are;
+    missing or stale ones are encoded and stored, at most ``limit`` of them (challenges first,
+    then department challenges, pilots and the newest reports). Returns the challenges, the
+    items and how many texts were encoded. ``progress(done, total)`` follows the encoding.
+    """
+    if not semantic_enabled():
+        return challenges, documents, 0
+    everything: list = [*challenges, *documents]
+    keys = [_vector_key(obj) for obj in everything]
+    rows = TextVector.objects.values_list("item_type", "item_id", "fingerprint", "vector")
+    if len(everything) <= 3:  # one item being scored: read just its rows
+        wanted = Q()
+        for item_type, item_id in keys:
+            wanted |= Q(item_type=item_type, item_id=item_id)
+        rows = rows.filter(wanted)
+    stored = {(t, i): (f, v) for t, i, f, v in _rows(rows, many=len(everything) > 3)}
+    prints = [semantic.fingerprint(obj.title, obj.description) for obj in everything]
+    vectors: dict[int, np.ndarray] = {}
+    missing = []
+    for k, key in enumerate(keys):
+        found = stored.get(key)
+        if found and found[0] == prints[k]:
+            vectors[k] = np.frombuffer(found[1], dtype="<f4")
+        else:
+            missing.append(k)
+    missing.sort(key=lambda k: (ENCODE_ORDER[keys[k][0]], -keys[k][1]))
+    if limit is not None:
+        missing = missing[:limit]
+    encoder = semantic.Encoder()
+    for start in range(0, len(missing), ENCODE_BATCH):
+        batch = missing[start:start + ENCODE_BATCH]
+        encoded = encoder.encode_items([(everything[k].title, everything[k].description) for k in batch])
+        TextVector.objects.bulk_create(
+            [TextVector(item_type=keys[k][0], item_id=keys[k][1], fingerprint=prints[k], vector=row.astype("<f4").tobytes())
+             for k, row in zip(batch, encoded)],
+            update_conflicts=True, unique_fields=["item_type", "item_id"], update_fields=["fingerprint", "vector", "updated_at"],
+        )
+        vectors.update(zip(batch, encoded))
+        if progress:
+            progress(start + len(batch), len(missing))
+    everything = [dataclasses.replace(obj, vector=vectors[k]) if k in vectors else obj for k, obj in enumerate(everything)]
+    return everything[: len(challenges)], everything[len(challenges):], len(missing)
+
+
+def vectors_encode_missing(*, progress=None) -> int:
+    """Encode every text that has no current vector (``manage.py encode_texts``)."""
+    _, _, encoded = with_vectors(engine_challenges(), engine_documents(), progress=progress)
+    return encoded
 
 
 # --- The fitted model, shared by the full run and the scoring of single items ---------------------
@@ -288,11 +372,21 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
     try:
         challenges = engine_challenges()
         documents = engine_documents()
+        # Progress in steps: one per batch of texts to encode, the fit's stages, and the writing.
+        stages = matching.Config().prf_rounds + 4
+        batches = 0
+
+        def encoding(done: int, total: int) -> None:
+            nonlocal batches
+            batches = math.ceil(total / ENCODE_BATCH)
+            MatchingRun.objects.filter(pk=run_id).update(progress_done=math.ceil(done / ENCODE_BATCH),
+                                                         progress_total=batches + stages + 1)
 
         def progress(done: int, total: int) -> None:
-            # Fitting is most of the work; the last step (writing) is counted separately.
-            MatchingRun.objects.filter(pk=run_id).update(progress_done=done, progress_total=total + 1)
+            MatchingRun.objects.filter(pk=run_id).update(progress_done=batches + done, progress_total=batches + total + 1)
 
+        challenges, documents, _ = with_vectors(challenges, documents, limit=settings.MATCHING_ENCODE_PER_RUN,
+                                                progress=encoding)
         engine = matching.Engine().fit(challenges, documents, progress=progress)
         suggestions = engine.suggestions()
         flags = engine.match_flags()
@@ -328,6 +422,7 @@ def matching_score_item(*, item_type: str, item_id: int) -> int:
         matching_run_start(by=None)
         return 0
     documents = engine_documents(only=(item_type, item_id))
+    _, documents, _ = with_vectors([], documents)
     found = [s for doc in documents for s in engine.suggest(doc) if s.challenge in engine.challenge_index]
     known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found]).values_list("pk", flat=True))
     found = [s for s in found if int(s.challenge) in known]

@@ -321,6 +321,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 # A full matching run still "running" after this long was left by a killed worker (smartcity/services.py).
 MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", CELERY_TASK_TIME_LIMIT)
+# The semantic channel of the matching (smartcity/matching/semantic.py): a multilingual sentence
+# encoder that bridges languages and wordings. Each text is encoded once, when it is written
+# (about 0.1 s on a 2-core machine); a full run encodes at most MATCHING_ENCODE_PER_RUN texts
+# that have no vector yet (challenges first, then newest items) and scores the rest on words
+# alone until they have one. `manage.py encode_texts` encodes everything, with a progress bar.
+MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)
+MATCHING_ENCODE_PER_RUN = env_int("MATCHING_ENCODE_PER_RUN", 2000)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 # The triage queue's counts per status are cached this long (staff changes refresh them at once).

