@@ -19,6 +19,11 @@ WORDS = ("afval bak vol straat licht kapot fiets pad gat water regen geluid nach
          "parkeren auto school kinderen oversteken stoep tegels scooters graffiti muur bank").split()
 
 
+# A run encodes at most this many texts without a sentence vector (about 10 a second here), so
+# that the worker is killed with some vectors stored and the rest still to do.
+WORKER_ENV = {"MATCHING_RUN_STALE_SECONDS": "2", "MATCHING_ENCODE_PER_RUN": "64"}
+
+
 def _data(reports: int = 20_000) -> None:
     rng = random.Random(8)
     SocietalChallenge.objects.bulk_create(
@@ -35,7 +40,7 @@ def test_a_worker_killed_during_a_full_run_leaves_no_duplicates_and_the_next_run
 ):
     _data()
     log = Path(tmp_path / "worker.log")
-    celery_worker_process(MATCHING_RUN_STALE_SECONDS="2")
+    celery_worker_process(**WORKER_ENV)
     wait_until(lambda: "ready" in log.read_text(), timeout=60, what="the worker to start")
 
     killed_run = matching_run_start(by=None)
@@ -49,7 +54,7 @@ def test_a_worker_killed_during_a_full_run_leaves_no_duplicates_and_the_next_run
     assert not Suggestion.objects.exists()  # its results are written in one transaction at the end, never half
 
     time.sleep(2.5)  # older than MATCHING_RUN_STALE_SECONDS
-    celery_worker_process(MATCHING_RUN_STALE_SECONDS="2")
+    celery_worker_process(**WORKER_ENV)
     wait_until(lambda: log.read_text().count(" ready.") == 2, timeout=60, what="the second worker to start")
     next_run = matching_run_start(by=None)
     assert next_run.pk != killed_run.pk

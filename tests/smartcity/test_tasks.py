@@ -7,7 +7,7 @@ from django.core import mail
 
 from participation.models import Report
 from smartcity import services
-from smartcity.models import DepartmentChallenge, MatchingRun, SocietalChallenge, Suggestion
+from smartcity.models import DepartmentChallenge, MatchingRun, SocietalChallenge, Suggestion, TextVector
 from smartcity.tasks import send_email
 
 pytestmark = pytest.mark.services
@@ -64,3 +64,5 @@ def test_a_worker_process_runs_the_full_matching_pipeline_on_postgres(needs_post
     assert run.counts["items"] == 5
     assert Suggestion.objects.filter(item_type="report", societal_challenge=flooding).count() >= 1
     assert (tmp_path / "media" / "matching" / "engine.pickle").exists()  # the worker kept the fitted model
+    # the worker encoded every text once for the semantic channel: 2 challenges, 2 department challenges, 3 reports
+    assert TextVector.objects.count() == 7
