@@ -55,6 +55,8 @@ class Reason:
     """Why: ``code`` is one of
     - "terms": values are the item's own words that also weigh in the challenge's profile;
     - "themes": values are the theme slugs both sides carry;
+    - "meaning": the sentence vectors alone make the item stand out for the challenge
+      (close in meaning, also across languages);
     - "nearby": count is the number of nearby reports already linked or suggested to it;
     - "confirmed": count is the number of staff-confirmed items the profile learned from;
     - "departments": (flags) values are the departments that meet;
@@ -135,6 +137,16 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 def _dense(matrix) -> np.ndarray:
     return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+
+
+@dataclass
+class _SemanticRows:
+    """Sentence vectors of the rows being suggested for: which have one, which fitted item
+    each is (-1 for none), and each row's statistics group."""
+    vectors: np.ndarray
+    has: np.ndarray
+    fitted: np.ndarray
+    groups: np.ndarray
 
 
 @dataclass
@@ -616,7 +628,10 @@ class Engine:
 
     # suggestions ----------------------------------------------------------------------------
     def suggestions(self) -> list[Suggestion]:
-        return self._suggestions_for(self.documents, self.z, self.vectors.words, self.geo)
+        semantic = None
+        if getattr(self, "combined_stats", None) is not None:
+            semantic = _SemanticRows(self.item_vectors, self.has_vector, np.arange(len(self.documents)), self.kinds)
+        return self._suggestions_for(self.documents, self.z, self.vectors.words, self.geo, semantic)
 
     def suggest(self, document: Document) -> list[Suggestion]:
         """Score one new or changed item against the fitted model, without refitting."""
@@ -645,10 +660,15 @@ class Engine:
             if near:
                 geo = sp.csr_matrix(self.placed[near].sum(axis=0), dtype=np.float32)
         z = z + cfg.geo_weight * _dense(geo) / max(cfg.geo_neighbours, 1)
-        return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo))
+        semantic = None
+        if getattr(self, "combined_stats", None) is not None and document.vector is not None \
+                and len(document.vector) == self.profiles.semantic.shape[1]:
+            semantic = _SemanticRows(_unit_rows(np.asarray(document.vector).reshape(1, -1)), np.ones(1, dtype=bool),
+                                     np.array([-1 if row is None else row]), groups)
+        return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo), semantic)
 
     def _suggestions_for(self, docs: Sequence[Document], z: np.ndarray, words: sp.csr_matrix,
-                         geo: sp.csr_matrix) -> list[Suggestion]:
+                         geo: sp.csr_matrix, semantic: "_SemanticRows | None" = None) -> list[Suggestion]:
         """Suggestions for the rows of ``z`` (one per document), decided for all rows at once.
 
         An item gets suggestions only when its best challenge reaches ``min_z`` and beats the
@@ -687,12 +707,15 @@ class Engine:
         scores = 1.0 / (1.0 + np.exp(-(z[rows, columns].astype(np.float64) - cfg.min_z)))
         terms = self._shared_terms(rows, columns, words, limit=5)
         nearby = np.asarray(geo[rows, columns]).ravel().astype(int) if len(rows) else np.zeros(0, dtype=int)
+        meaning = self._close_in_meaning(semantic, rows, columns) if semantic is not None else np.zeros(len(rows), dtype=bool)
         out = []
         for p, (r, j) in enumerate(zip(rows.tolist(), columns.tolist())):
             doc, challenge = docs[r], self.challenges[j]
             reasons = []
             if terms[p]:
                 reasons.append(Reason("terms", tuple(terms[p]), len(terms[p])))
+            if meaning[p]:
+                reasons.append(Reason("meaning"))
             if doc.themes and challenge.themes:
                 shared = sorted(set(doc.themes) & set(challenge.themes))
                 if shared:
@@ -704,6 +727,25 @@ class Engine:
                 reasons.append(Reason("confirmed", (), confirmed))
             out.append(Suggestion(doc.key, challenge.key, round(float(scores[p]), 4), tuple(reasons)))
         return out
+
+    def _close_in_meaning(self, semantic: "_SemanticRows", rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Per suggested pair: is the challenge the item's nearest in meaning, by the sentence
+        vectors alone (its best semantic z, and above the usual)? The "meaning" reason: for an
+        English report on a Dutch challenge it is often the whole case, since few words match."""
+        out = np.zeros(len(rows), dtype=bool)
+        unique = np.unique(rows)
+        unique = unique[semantic.has[unique]]
+        if not len(unique):
+            return out
+        nearest = np.full(len(semantic.has), -1, dtype=np.int64)
+        for start in range(0, len(unique), BLOCK):
+            block = unique[start:start + BLOCK]
+            fitted = [int(i) if i >= 0 else None for i in semantic.fitted[block]]
+            z = self._standardise(self._semantic_raw(semantic.vectors[block], fitted), semantic.groups[block],
+                                  self.semantic_stats)
+            best = np.argmax(z, axis=1)
+            nearest[block] = np.where(z[np.arange(len(block)), best] > 0, best, -1)
+        return nearest[rows] == columns
 
     def _shared_terms(self, rows: np.ndarray, columns: np.ndarray, words: sp.csr_matrix, limit: int) -> list[list[str]]:
         """Per (item row, challenge) pair: the item's words that weigh most in the challenge's

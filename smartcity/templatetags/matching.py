@@ -30,6 +30,8 @@ def reason_text(context, reason: dict) -> str:
     if code == "themes":
         names = _names(context)["themes"]
         return _("Shared themes: %(themes)s") % {"themes": ", ".join(names.get(v, v) for v in values)}
+    if code == "meaning":
+        return _("Close in meaning, also across languages")
     if code == "nearby":
         return ngettext("%(count)s nearby report is already linked to it", "%(count)s nearby reports are already linked to it",
                         count) % {"count": count}

@@ -66,6 +66,9 @@ def test_vectors_place_items_that_share_no_words_with_their_challenge():
     assert sum(best(words_only, key) == topic for key, topic in right.items()) <= 2
     assert sum(best(both, key) == topic for key, topic in right.items()) >= 6
     assert all(best(both, key) in (topic, None) for key, topic in right.items())  # never a wrong one
+    # staff see why: the vectors alone put the challenge nearest in meaning
+    placed = [s for s in both.suggestions() if s.item in right and s.challenge == right[s.item]]
+    assert placed and all("meaning" in {r.code for r in s.reasons} for s in placed)
 
 
 def test_a_vector_about_nothing_here_keeps_the_item_quiet():
@@ -172,3 +175,15 @@ def test_the_dev_set_reaches_the_goals_with_the_semantic_channel(tmp_path, monke
     assert result["reports"]["top1_accuracy"] >= 0.75
     assert result["reports"]["quiet_on_unlabelled"] >= 0.7
     assert result["cross_department_matches"]["pair_f1"] >= 0.8
+
+
+@pytest.mark.parametrize("language, text", [("en", "Close in meaning, also across languages"),
+                                            ("nl", "Verwant in betekenis, ook over talen heen"),
+                                            ("sv", "Nära i betydelse, även mellan språk")])
+def test_staff_read_the_meaning_reason_in_their_language(language, text):
+    from django.utils import translation
+
+    from smartcity.templatetags.matching import reason_text
+
+    with translation.override(language):
+        assert reason_text({}, {"code": "meaning", "values": [], "count": 0}) == text
