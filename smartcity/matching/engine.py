@@ -486,27 +486,49 @@ class Engine:
         items: the yardstick for z. With ``valid``, only those rows count."""
         minimum = self.config.min_kind_size
         valid = np.ones(len(raw), dtype=bool) if valid is None else valid
-        everything = self._location_scale(raw, None if valid.all() else np.flatnonzero(valid))
+        every_row = None if valid.all() else np.flatnonzero(valid)
+        if self.config.robust:
+            def location_scale(rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                return self._median_mad(raw, rows)
+        else:
+            sums_all = self._sums(raw, every_row)
+
+            def location_scale(rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                if rows is None:
+                    return self._mean_std(*sums_all)
+                if 2 * len(rows) <= sums_all[0]:
+                    return self._mean_std(*self._sums(raw, rows))
+                # most rows (reports, in a city): all rows' sums minus the few others' is cheaper
+                others = np.setdiff1d(np.flatnonzero(valid), rows, assume_unique=True)
+                count, total, squares = self._sums(raw, others)
+                return self._mean_std(sums_all[0] - count, sums_all[1] - total, sums_all[2] - squares)
+
+        everything = location_scale(every_row)
         stats: dict[str, tuple[np.ndarray, np.ndarray]] = {"": everything}
         kinds = np.array([g.split(":")[0] for g in self.kinds])
         for kind in KINDS:
             rows = np.flatnonzero((kinds == kind) & valid)
-            stats[kind] = self._location_scale(raw, rows) if len(rows) >= minimum else everything
+            stats[kind] = location_scale(rows) if len(rows) >= minimum else everything
         for group in np.unique(self.kinds):
+            if group in stats:  # without per_language the groups are the kinds: done above
+                continue
             rows = np.flatnonzero((self.kinds == group) & valid)
             if len(rows) >= minimum:
-                stats[group] = self._location_scale(raw, rows)
+                stats[group] = location_scale(rows)
         return stats
 
-    def _location_scale(self, raw: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        if self.config.robust:
-            # median and MAD describe the many unrelated items, which is what a match must
-            # stand out from; mean and spread would be pulled up by the challenge's own members
-            part = raw if rows is None else raw[rows]
-            median = np.median(part, axis=0)
-            mad = np.median(np.abs(part - median), axis=0) * 1.4826
-            return median, mad + 1e-3 * (np.abs(median) + 1e-3)
-        # mean and standard deviation block by block: no copy of (items x challenges)
+    @staticmethod
+    def _median_mad(raw: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        # median and MAD describe the many unrelated items, which is what a match must
+        # stand out from; mean and spread would be pulled up by the challenge's own members
+        part = raw if rows is None else raw[rows]
+        median = np.median(part, axis=0)
+        mad = np.median(np.abs(part - median), axis=0) * 1.4826
+        return median, mad + 1e-3 * (np.abs(median) + 1e-3)
+
+    @staticmethod
+    def _sums(raw: np.ndarray, rows: np.ndarray | None) -> tuple[int, np.ndarray, np.ndarray]:
+        """Count, sums and sums of squares per column, block by block: no copy of (items x challenges)."""
         count = raw.shape[0] if rows is None else len(rows)
         total = np.zeros(raw.shape[1], dtype=np.float64)
         squares = np.zeros(raw.shape[1], dtype=np.float64)
@@ -515,6 +537,10 @@ class Engine:
             block = block.astype(np.float64)
             total += block.sum(axis=0)
             squares += np.einsum("ij,ij->j", block, block)
+        return count, total, squares
+
+    @staticmethod
+    def _mean_std(count: int, total: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean = total / max(count, 1)
         std = np.sqrt(np.maximum(squares / max(count, 1) - mean * mean, 0.0))
         return mean.astype(np.float32), (std + 1e-6).astype(np.float32)
