@@ -13,6 +13,7 @@ import pickle
 from collections import defaultdict
 from collections.abc import Iterable
 
+import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -25,8 +26,6 @@ from django.utils.translation import ngettext
 
 from participation.models import Report
 from pilots.models import Pilot
-import numpy as np
-
 from smartcity.matching import engine as matching
 from smartcity.matching import semantic
 from smartcity.outbox import outbox_enqueue
@@ -177,7 +176,7 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
     then department challenges, pilots and the newest reports). Returns the challenges, the
     items and how many texts were encoded. ``progress(done, total)`` follows the encoding.
     """
-    if not semantic_enabled():
+    if not semantic_enabled() or not (challenges or documents):
         return challenges, documents, 0
     everything: list = [*challenges, *documents]
     keys = [_vector_key(obj) for obj in everything]

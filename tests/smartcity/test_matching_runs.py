@@ -319,3 +319,9 @@ def test_encode_texts_encodes_what_is_missing_once(city, semantic_on, settings):
     settings.MATCHING_SEMANTIC = False
     with pytest.raises(CommandError, match="MATCHING_SEMANTIC"):
         call_command("encode_texts", stdout=StringIO(), stderr=StringIO())
+
+
+def test_an_item_the_engine_does_not_place_reads_no_vectors(city, semantic_on, django_assert_max_num_queries):
+    # e.g. a report hidden from the public: engine_documents finds nothing to score
+    with django_assert_max_num_queries(0):
+        assert services.with_vectors([], []) == ([], [], 0)
