@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Score the matching engine offline on a labelled dataset, as ../shared/eval/score.py would.
 
-    python benchmarks/matching_quality.py /work/shared/eval/dev_denhaag.json [--halves N] [--json]
+    python benchmarks/matching_quality.py /work/shared/eval/dev_denhaag.json [--halves N] [--words-only] [--json]
     python benchmarks/matching_quality.py --scale 100000
 
 The engine sees exactly what the scorer sends through the API: societal challenges with
 title, description and themes; department challenges with title, description, department
 and themes; pilots with title and description; reports with title, description and a point.
-Never the truth. The metrics are computed the way score.py computes them.
+Never the truth. The metrics are computed the way score.py computes them. Texts carry their
+sentence vectors, as on the platform (``--words-only``: without them); encoded vectors are
+cached in $TMPDIR/smartcity-vectors.pickle (or MATCHING_VECTOR_CACHE), so a second run does
+not encode again.
 """
 from __future__ import annotations
 
@@ -186,14 +189,14 @@ HEADLINE = [("reports", "top1_accuracy"), ("reports", "top1_precision"), ("repor
             ("cross_department_matches", "pair_f1"), ("cross_department_matches", "challenge_named_right")]
 
 
-def robustness(data: dict, runs: int, config: Config | None = None) -> dict:
+def robustness(data: dict, runs: int, config: Config | None = None, vectors: bool = True) -> dict:
     rng = random.Random(20240501)
     out = {}
     for label, fraction, challenges_too in (("half_items", 0.5, False), ("half_challenges", 0.5, True),
                                            ("three_quarters_challenges", 0.75, True)):
         figures: dict[str, list[float]] = {f"{a}.{b}": [] for a, b in HEADLINE}
         for _ in range(runs):
-            result = evaluate(subsample(data, rng, fraction, challenges_too), config)
+            result = evaluate(subsample(data, rng, fraction, challenges_too), config, vectors)
             for a, b in HEADLINE:
                 if result[a][b] is not None:
                     figures[f"{a}.{b}"].append(result[a][b])
@@ -266,6 +269,7 @@ def main() -> int:
                         help="also score RUNS random halves of the items and of the challenges")
     parser.add_argument("--scale", type=int, default=0, metavar="REPORTS",
                         help="time the bare maths on synthetic data with this many reports")
+    parser.add_argument("--words-only", action="store_true", help="without sentence vectors (MATCHING_SEMANTIC=0)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.scale:
@@ -274,9 +278,9 @@ def main() -> int:
     if not args.dataset:
         parser.error("a dataset is needed unless --scale is given")
     data = json.loads(Path(args.dataset).read_text(encoding="utf-8"))
-    result = {"dataset": data.get("name"), **evaluate(data)}
+    result = {"dataset": data.get("name"), **evaluate(data, vectors=not args.words_only)}
     if args.halves:
-        result["robustness"] = robustness(data, args.halves)
+        result["robustness"] = robustness(data, args.halves, vectors=not args.words_only)
     if args.json:
         print(json.dumps(result))
     else:
