@@ -22,8 +22,11 @@ pytestmark = pytest.mark.services
 
 
 @pytest.fixture
-def demo(transactional_db):
+def demo(transactional_db, settings):
     """The demo city, with a year of reports behind it so that every chart has something to show."""
+    # These pages are not about the matching: its demo run goes on words alone, without
+    # encoding every demo text again for each test (tests/smartcity covers the vectors).
+    settings.MATCHING_SEMANTIC = False
     call_command("load_demo", verbosity=0)
     call_command("load_demo_reports", verbosity=0)
     call_command("load_demo_pilots", verbosity=0)

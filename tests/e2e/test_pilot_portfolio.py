@@ -9,7 +9,10 @@ pytestmark = pytest.mark.services
 
 
 @pytest.fixture
-def demo(transactional_db):
+def demo(transactional_db, settings):
+    # These pages are not about the matching: its demo run goes on words alone, without
+    # encoding every demo text again for each test (tests/smartcity covers the vectors).
+    settings.MATCHING_SEMANTIC = False
     call_command("load_demo", verbosity=0)
     call_command("load_demo_pilots", verbosity=0)
 
