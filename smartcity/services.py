@@ -372,7 +372,8 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
         challenges = engine_challenges()
         documents = engine_documents()
         # Progress in steps: one per batch of texts to encode, the fit's stages, and the writing.
-        stages = matching.Config().prf_rounds + 4
+        engine = matching.Engine()
+        stages = engine.fit_stages()
         batches = 0
 
         def encoding(done: int, total: int) -> None:
@@ -386,7 +387,7 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
 
         challenges, documents, _ = with_vectors(challenges, documents, limit=settings.MATCHING_ENCODE_PER_RUN,
                                                 progress=encoding)
-        engine = matching.Engine().fit(challenges, documents, progress=progress)
+        engine.fit(challenges, documents, progress=progress)
         suggestions = engine.suggestions()
         flags = engine.match_flags()
         with transaction.atomic():

@@ -135,18 +135,19 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
 
+def _nearest(semantic_z: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """Per row: the challenge nearest in meaning by the sentence vectors alone (the best
+    semantic z, and above the usual), or -1. What the "meaning" reason says; for an English
+    report on a Dutch challenge it is often the whole case, since few words match."""
+    if semantic_z.shape[1] == 0:
+        return np.full(len(semantic_z), -1, dtype=np.int64)
+    best = np.argmax(semantic_z, axis=1)
+    above = semantic_z[np.arange(len(best)), best] > 0
+    return np.where(has & above, best, -1)
+
+
 def _dense(matrix) -> np.ndarray:
     return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
-
-
-@dataclass
-class _SemanticRows:
-    """Sentence vectors of the rows being suggested for: which have one, which fitted item
-    each is (-1 for none), and each row's statistics group."""
-    vectors: np.ndarray
-    has: np.ndarray
-    fitted: np.ndarray
-    groups: np.ndarray
 
 
 @dataclass
@@ -179,7 +180,7 @@ class Engine:
     _FIT_ONLY = ("z", "analysed", "challenge_analysed", "documents", "kinds", "kind_languages", "kinds_plain",
                  "neighbours", "geo", "members", "linked", "rejected", "theme_matrix", "challenge_words",
                  "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names",
-                 "item_vectors", "has_vector")
+                 "item_vectors", "has_vector", "nearest_meaning")
 
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
@@ -200,13 +201,17 @@ class Engine:
         self._stem_names = None
 
     # fitting ------------------------------------------------------------------------------
+    def fit_stages(self) -> int:
+        """How many steps ``fit`` reports to its ``progress`` callback."""
+        return 4 + self.config.prf_rounds
+
     def fit(self, challenges: Sequence[Challenge], documents: Sequence[Document],
             progress: Callable[[int, int], None] | None = None) -> "Engine":
         cfg = self.config
         report = progress or (lambda done, total: None)
         self._readable: dict[int, str] = {}
         self._stem_names = None
-        stages = 4 + cfg.prf_rounds
+        stages = self.fit_stages()
         report(0, stages)
         self.challenges = list(challenges)
         self.documents = list(documents)
@@ -265,7 +270,7 @@ class Engine:
         (not encoded yet) are then scored on words alone."""
         self.semantic_challenges = None
         self.semantic_stats = self.combined_stats = None
-        self.item_vectors = self.has_vector = None
+        self.item_vectors = self.has_vector = self.nearest_meaning = None
         widths = {None if c.vector is None else len(c.vector) for c in self.challenges}
         if not self.config.semantic_weight or not self.challenges or len(widths) != 1 or None in widths:
             return
@@ -309,6 +314,7 @@ class Engine:
         semantic = self._semantic_raw(self.item_vectors)
         self.semantic_stats = self._statistics(semantic, self.has_vector)
         semantic = self._standardise(semantic, self.kinds, self.semantic_stats)
+        self.nearest_meaning = _nearest(semantic, self.has_vector)
         self._blend(z, semantic, self.has_vector)
         del semantic
         self.combined_stats = self._statistics(z)
@@ -654,10 +660,7 @@ class Engine:
 
     # suggestions ----------------------------------------------------------------------------
     def suggestions(self) -> list[Suggestion]:
-        semantic = None
-        if getattr(self, "combined_stats", None) is not None:
-            semantic = _SemanticRows(self.item_vectors, self.has_vector, np.arange(len(self.documents)), self.kinds)
-        return self._suggestions_for(self.documents, self.z, self.vectors.words, self.geo, semantic)
+        return self._suggestions_for(self.documents, self.z, self.vectors.words, self.geo, self.nearest_meaning)
 
     def suggest(self, document: Document) -> list[Suggestion]:
         """Score one new or changed item against the fitted model, without refitting."""
@@ -669,10 +672,13 @@ class Engine:
         language = analysed[0].language
         groups = np.array([self._group(document.kind, language)])
         z = self._standardise(raw, groups)
-        if getattr(self, "combined_stats", None) is not None:
+        nearest = None
+        if self.combined_stats is not None:
             if document.vector is not None and len(document.vector) == self.profiles.semantic.shape[1]:
                 semantic = self._semantic_raw(_unit_rows(np.asarray(document.vector).reshape(1, -1)), [row])
-                self._blend(z, self._standardise(semantic, groups, self.semantic_stats), np.ones(1, dtype=bool))
+                semantic = self._standardise(semantic, groups, self.semantic_stats)
+                nearest = _nearest(semantic, np.ones(1, dtype=bool))
+                self._blend(z, semantic, np.ones(1, dtype=bool))
             z = self._standardise(z, groups, self.combined_stats)
         z = self._shift(z, np.array([f"{document.kind}:{language}"]))
         geo = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
@@ -686,15 +692,10 @@ class Engine:
             if near:
                 geo = sp.csr_matrix(self.placed[near].sum(axis=0), dtype=np.float32)
         z = z + cfg.geo_weight * _dense(geo) / max(cfg.geo_neighbours, 1)
-        semantic = None
-        if getattr(self, "combined_stats", None) is not None and document.vector is not None \
-                and len(document.vector) == self.profiles.semantic.shape[1]:
-            semantic = _SemanticRows(_unit_rows(np.asarray(document.vector).reshape(1, -1)), np.ones(1, dtype=bool),
-                                     np.array([-1 if row is None else row]), groups)
-        return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo), semantic)
+        return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo), nearest)
 
     def _suggestions_for(self, docs: Sequence[Document], z: np.ndarray, words: sp.csr_matrix,
-                         geo: sp.csr_matrix, semantic: "_SemanticRows | None" = None) -> list[Suggestion]:
+                         geo: sp.csr_matrix, nearest_meaning: np.ndarray | None = None) -> list[Suggestion]:
         """Suggestions for the rows of ``z`` (one per document), decided for all rows at once.
 
         An item gets suggestions only when its best challenge reaches ``min_z`` and beats the
@@ -733,7 +734,8 @@ class Engine:
         scores = 1.0 / (1.0 + np.exp(-(z[rows, columns].astype(np.float64) - cfg.min_z)))
         terms = self._shared_terms(rows, columns, words, limit=5)
         nearby = np.asarray(geo[rows, columns]).ravel().astype(int) if len(rows) else np.zeros(0, dtype=int)
-        meaning = self._close_in_meaning(semantic, rows, columns) if semantic is not None else np.zeros(len(rows), dtype=bool)
+        # the "meaning" reason: the challenge is the item's nearest by the sentence vectors alone
+        meaning = nearest_meaning[rows] == columns if nearest_meaning is not None else np.zeros(len(rows), dtype=bool)
         out = []
         for p, (r, j) in enumerate(zip(rows.tolist(), columns.tolist())):
             doc, challenge = docs[r], self.challenges[j]
@@ -753,25 +755,6 @@ class Engine:
                 reasons.append(Reason("confirmed", (), confirmed))
             out.append(Suggestion(doc.key, challenge.key, round(float(scores[p]), 4), tuple(reasons)))
         return out
-
-    def _close_in_meaning(self, semantic: "_SemanticRows", rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        """Per suggested pair: is the challenge the item's nearest in meaning, by the sentence
-        vectors alone (its best semantic z, and above the usual)? The "meaning" reason: for an
-        English report on a Dutch challenge it is often the whole case, since few words match."""
-        out = np.zeros(len(rows), dtype=bool)
-        unique = np.unique(rows)
-        unique = unique[semantic.has[unique]]
-        if not len(unique):
-            return out
-        nearest = np.full(len(semantic.has), -1, dtype=np.int64)
-        for start in range(0, len(unique), BLOCK):
-            block = unique[start:start + BLOCK]
-            fitted = [int(i) if i >= 0 else None for i in semantic.fitted[block]]
-            z = self._standardise(self._semantic_raw(semantic.vectors[block], fitted), semantic.groups[block],
-                                  self.semantic_stats)
-            best = np.argmax(z, axis=1)
-            nearest[block] = np.where(z[np.arange(len(block)), best] > 0, best, -1)
-        return nearest[rows] == columns
 
     def _shared_terms(self, rows: np.ndarray, columns: np.ndarray, words: sp.csr_matrix, limit: int) -> list[list[str]]:
         """Per (item row, challenge) pair: the item's words that weigh most in the challenge's
