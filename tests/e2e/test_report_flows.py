@@ -94,8 +94,9 @@ def test_a_resident_reports_without_javascript_through_the_already_reported_step
     page.fill("input[name=latitude]", "52.0799")
     page.fill("input[name=longitude]", "4.3113")
     page.get_by_role("button", name="Send report").click()
-    assert page.get_by_role("heading", name="Already reported?").is_visible()
-    assert page.get_by_role("link", name='Support "Lantaarnpaal kapot" instead').is_visible()
+    # the answer to the POST comes back on the same URL: wait for it rather than look at once
+    expect(page.get_by_role("heading", name="Already reported?")).to_be_visible()
+    expect(page.get_by_role("link", name='Support "Lantaarnpaal kapot" instead')).to_be_visible()
     page.get_by_role("button", name="It is not one of these: send my report").click()
     page.wait_for_url("**/reports/*/")
     assert Report.objects.filter(title="Streetlight broken", address="Spui 70").exists()
