@@ -3,6 +3,7 @@ connection that drops, a mail server that fails. They need the real services whe
 skip (or fail under REQUIRE_SERVICES=1) without them, like the other service tests."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -12,7 +13,8 @@ import pytest
 
 from tests.conftest import require_service
 
-THROWAWAY_REDIS_PORT = 6390
+# Two test runs on one machine (parallel work trees) each set a port of their own.
+THROWAWAY_REDIS_PORT = int(os.environ.get("FAULT_REDIS_PORT", "6390"))
 
 
 def wait_until(condition, timeout: float = 30, interval: float = 0.1, what: str = "condition"):
