@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from participation.models import Area
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from smartcity import permissions
-from smartcity.api import NoDeleteViewSet, ReferenceField, _unique_reference, problem_response
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Suggestion
+from smartcity.api import (NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, _unique_reference, problem_response,
+                           visible_challenges_prefetch)
+from smartcity.models import Department, DepartmentChallenge, Suggestion
 from smartcity.services import matching_queue_item
 
 MAX_MEASUREMENTS_PER_REQUEST = 10_000
@@ -49,9 +50,7 @@ class PilotSerializer(serializers.ModelSerializer):
     departments = serializers.SlugRelatedField(
         slug_field="slug", many=True, queryset=Department.objects.all(), required=False
     )
-    societal_challenges = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=SocietalChallenge.objects.all(), required=False
-    )
+    societal_challenges = SocietalChallengeLinks()
     department_challenges = serializers.PrimaryKeyRelatedField(
         many=True, queryset=DepartmentChallenge.objects.all(), required=False
     )
@@ -230,7 +229,8 @@ class PilotViewSet(NoDeleteViewSet):
     def get_queryset(self):
         pilots = (
             Pilot.objects.select_related("lead_department", "area")
-            .prefetch_related("departments", "societal_challenges", "department_challenges", "partners")
+            .prefetch_related("departments", visible_challenges_prefetch(self.request.user), "department_challenges",
+                              "partners")
             .order_by("id")
         )
         stage = self.request.query_params.get("stage")

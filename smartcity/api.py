@@ -6,7 +6,7 @@ errors as application/problem+json (RFC 9457) listing every invalid field at onc
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -83,6 +83,30 @@ class ReferenceField(serializers.CharField):
         return value.strip() or None if isinstance(value, str) else value
 
 
+VISIBLE_CHALLENGES = "visible_societal_challenges"
+
+
+def visible_challenges_prefetch(user) -> Prefetch:
+    """For lists: the societal challenges this reader may see, read once for the page (SocietalChallengeLinks)."""
+    return Prefetch("societal_challenges", queryset=SocietalChallenge.objects.visible_to(user), to_attr=VISIBLE_CHALLENGES)
+
+
+class SocietalChallengeLinks(serializers.ManyRelatedField):
+    """An item's links to societal challenges, by id. Anyone may read the item, so the links name only the
+    challenges the reader may see (SocietalChallengeQuerySet.visible_to): a proposed one only for curators."""
+
+    def __init__(self, **kwargs):
+        child = serializers.PrimaryKeyRelatedField(queryset=SocietalChallenge.objects.all())
+        super().__init__(child_relation=child, required=False, **kwargs)
+
+    def get_attribute(self, instance):
+        if instance.pk is None:
+            return []
+        if hasattr(instance, VISIBLE_CHALLENGES):
+            return getattr(instance, VISIBLE_CHALLENGES)
+        return instance.societal_challenges.visible_to(self.context["request"].user)
+
+
 class ThemeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Theme
@@ -117,9 +141,7 @@ class DepartmentChallengeSerializer(serializers.ModelSerializer):
     reference = ReferenceField(validators=[])
     department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
-    societal_challenges = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=SocietalChallenge.objects.all(), required=False
-    )
+    societal_challenges = SocietalChallengeLinks()
 
     class Meta:
         model = DepartmentChallenge
@@ -184,11 +206,9 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
     permission_classes = [permissions.ReadOnlyOrCurator]
 
     def get_queryset(self):
-        challenges = super().get_queryset().annotate(
+        challenges = super().get_queryset().visible_to(self.request.user).annotate(
             report_count=Count("reports", filter=Q(reports__is_hidden=False), distinct=True)
         )
-        if not permissions.can_curate_societal_challenges(self.request.user):
-            challenges = challenges.exclude(status=SocietalChallenge.Status.PROPOSED)  # not public yet
         if self.request.query_params.get("status"):
             challenges = challenges.filter(status=self.request.query_params["status"])
         return challenges
@@ -202,17 +222,13 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
 
 
 class DepartmentChallengeViewSet(NoDeleteViewSet):
-    queryset = (
-        DepartmentChallenge.objects.select_related("department")
-        .prefetch_related("themes", "societal_challenges")
-        .order_by("id")
-    )
+    queryset = DepartmentChallenge.objects.select_related("department").prefetch_related("themes").order_by("id")
     serializer_class = DepartmentChallengeSerializer
     permission_classes = [permissions.ReadOnlyOrStaff]
 
     def get_queryset(self):
         """?department=<slug> and ?status=open|closed narrow the list: the per-department and city-wide lists."""
-        challenges = super().get_queryset()
+        challenges = super().get_queryset().prefetch_related(visible_challenges_prefetch(self.request.user))
         params = self.request.query_params
         if params.get("department"):
             challenges = challenges.filter(department__slug=params["department"])

@@ -88,7 +88,7 @@ def _themes(through, item_field: str, only_id: int | None = None) -> dict[int, t
 
 def engine_challenges() -> list[matching.Challenge]:
     themes = _themes(SocietalChallenge.themes.through, "societalchallenge_id")
-    rows = SocietalChallenge.objects.filter(status=SocietalChallenge.Status.OPEN).values_list("pk", "title", "description")
+    rows = SocietalChallenge.objects.open().values_list("pk", "title", "description")
     return [matching.Challenge(key=str(pk), title=title, description=description, themes=themes.get(pk, ()))
             for pk, title, description in rows]
 
