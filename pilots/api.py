@@ -144,7 +144,8 @@ class GateAnswerSerializer(serializers.Serializer):
 
 
 class GateSerializer(serializers.ModelSerializer):
-    """Reading a gate record; `answers` and `notes` only for those who see the pilot's internals."""
+    """Reading a gate record; `answers`, `notes` and who decided (`decided_by`, null for everyone else) only for
+    those who see the pilot's internals, as on the pilot's page: staff accounts are not for the public."""
 
     decided_by = serializers.SerializerMethodField()
     answers = GateAnswerSerializer(many=True, read_only=True)
@@ -163,6 +164,7 @@ class GateSerializer(serializers.ModelSerializer):
         if not (request and permissions.can_view_pilot_internals(request.user, gate.pilot)):
             data.pop("answers", None)
             data.pop("notes", None)
+            data["decided_by"] = None
         return data
 
 
