@@ -35,6 +35,15 @@ def _flatten_errors(detail, prefix: str = "") -> list[dict]:
     return problems
 
 
+class Conflict(exceptions.APIException):
+    """The request collides with the resource's current state (a decision already made, a reference just
+    taken by another request): 409 problem+json."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
 def problem_response(status_code: int, title: str, detail: str, invalid_params: list[dict] | None = None,
                      headers: dict | None = None) -> Response:
     body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
