@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from participation.models import Area
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from smartcity import permissions
-from smartcity.api import (NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, _unique_reference, problem_response,
-                           visible_challenges_prefetch)
+from smartcity.api import (NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, problem_response, reference_conflicts,
+                           validate_unique_reference, visible_challenges_prefetch)
 from smartcity.models import Department, DepartmentChallenge, Suggestion
 from smartcity.services import matching_queue_item
 
@@ -88,7 +88,7 @@ class PilotSerializer(serializers.ModelSerializer):
         return data
 
     def validate_reference(self, value):
-        return _unique_reference(Pilot, value, self.instance)
+        return validate_unique_reference(Pilot, value, self.instance)
 
     def validate(self, attrs: dict) -> dict:
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
@@ -245,7 +245,8 @@ class PilotViewSet(NoDeleteViewSet):
 
     @transaction.atomic
     def perform_update(self, serializer):
-        serializer.save()
+        with reference_conflicts(serializer):
+            serializer.save()
 
     def update(self, request, *args, **kwargs):
         try:

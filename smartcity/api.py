@@ -5,7 +5,9 @@ errors as application/problem+json (RFC 9457) listing every invalid field at onc
 """
 from __future__ import annotations
 
-from django.db import transaction
+from contextlib import contextmanager
+
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Prefetch, Q
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
@@ -37,11 +39,15 @@ def _flatten_errors(detail, prefix: str = "") -> list[dict]:
 
 class Conflict(exceptions.APIException):
     """The request collides with the resource's current state (a decision already made, a reference just
-    taken by another request): 409 problem+json."""
+    taken by another request): 409 problem+json, with the fields concerned in invalidParams when given."""
 
     status_code = 409
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
+
+    def __init__(self, detail=None, *, invalid_params: list[dict] | None = None):
+        super().__init__(detail)
+        self.invalid_params = invalid_params
 
 
 def problem_response(status_code: int, title: str, detail: str, invalid_params: list[dict] | None = None,
@@ -78,7 +84,7 @@ def problem_exception_handler(exc, context) -> Response | None:
         415: "Unsupported media type",
         429: "Too many requests",
     }.get(response.status_code, "Error")
-    return problem_response(response.status_code, title, str(detail), headers=headers)
+    return problem_response(response.status_code, title, str(detail), getattr(exc, "invalid_params", None), headers)
 
 
 class ReferenceField(serializers.CharField):
@@ -143,7 +149,7 @@ class SocietalChallengeSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_reference(self, value):
-        return _unique_reference(SocietalChallenge, value, self.instance)
+        return validate_unique_reference(SocietalChallenge, value, self.instance)
 
 
 class DepartmentChallengeSerializer(serializers.ModelSerializer):
@@ -161,7 +167,7 @@ class DepartmentChallengeSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_reference(self, value):
-        return _unique_reference(DepartmentChallenge, value, self.instance)
+        return validate_unique_reference(DepartmentChallenge, value, self.instance)
 
     def validate_department(self, department: Department) -> Department:
         user = self.context["request"].user
@@ -170,10 +176,31 @@ class DepartmentChallengeSerializer(serializers.ModelSerializer):
         return department
 
 
-def _unique_reference(model, value: str | None, instance) -> str | None:
+REFERENCE_TAKEN = "This reference is already in use."
+
+
+def validate_unique_reference(model, value: str | None, instance) -> str | None:
+    """A serializer's `validate_reference`: a taken reference is listed with the other invalid fields (400)."""
     if value and model.objects.filter(reference=value).exclude(pk=getattr(instance, "pk", None)).exists():
-        raise serializers.ValidationError("This reference is already in use.", code="unique")
+        raise serializers.ValidationError(REFERENCE_TAKEN, code="unique")
     return value
+
+
+@contextmanager
+def reference_conflicts(serializer):
+    """Wrap the save of a serializer with a `reference`. Two requests with one new reference can both pass
+    validate_unique_reference before either has written; the database's unique constraint then lets one
+    write and refuses the other. That refusal is a 409 problem+json, not the IntegrityError's 500."""
+    reference = serializer.validated_data.get("reference")
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        model, instance = serializer.Meta.model, serializer.instance
+        if reference and model.objects.filter(reference=reference).exclude(pk=getattr(instance, "pk", None)).exists():
+            raise Conflict(REFERENCE_TAKEN, invalid_params=[
+                {"name": "reference", "code": "unique", "reason": REFERENCE_TAKEN}]) from None
+        raise
 
 
 class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
@@ -182,11 +209,15 @@ class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
 
     @transaction.atomic
     def perform_create(self, serializer):
-        self.after_save(serializer.save(**self.extra_create_fields()))
+        with reference_conflicts(serializer):
+            instance = serializer.save(**self.extra_create_fields())
+        self.after_save(instance)
 
     @transaction.atomic
     def perform_update(self, serializer):
-        self.after_save(serializer.save())
+        with reference_conflicts(serializer):
+            instance = serializer.save()
+        self.after_save(instance)
 
     def extra_create_fields(self) -> dict:
         return {}
