@@ -18,11 +18,11 @@ from participation.geo import in_city_bounds
 from participation.models import Area, Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
-from smartcity.api import ReferenceField, reference_conflicts, validate_unique_reference
+from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference
 from smartcity.models import Theme
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
     neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True, allow_null=True)

@@ -34,7 +34,6 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from participation import ratelimit
-from participation.forms import clean_text
 from participation.geo import in_city_bounds
 from participation.models import (
     Area, Open311Client, Open311Request, Report, ReporterContact, ReportPhoto, ServiceQuestion, StatusChange,
@@ -42,6 +41,7 @@ from participation.models import (
 from participation.services import report_create
 from smartcity import dates
 from smartcity.models import Theme
+from smartcity.text import clean_text
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

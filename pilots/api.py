@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from participation.models import Area
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from smartcity import permissions
-from smartcity.api import (NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, problem_response, reference_conflicts,
-                           validate_unique_reference, visible_challenges_prefetch)
+from smartcity.api import (CleanTextSerializer, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, problem_response,
+                           reference_conflicts, validate_unique_reference, visible_challenges_prefetch)
 from smartcity.models import Department, DepartmentChallenge, Suggestion
 from smartcity.services import matching_queue_item
 
@@ -35,13 +35,13 @@ def refusal_response(refusal: GateRefused) -> Response:
     return problem_response(status.HTTP_409_CONFLICT, "Conflict", refusal.messages[0], invalid)
 
 
-class PartnerSerializer(serializers.ModelSerializer):
+class PartnerSerializer(CleanTextSerializer):
     class Meta:
         model = Partner
         fields = ["name", "kind"]
 
 
-class PilotSerializer(serializers.ModelSerializer):
+class PilotSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     lead_department = serializers.SlugRelatedField(
@@ -177,7 +177,7 @@ class GateInputSerializer(serializers.Serializer):
     lessons_learned = serializers.CharField(allow_blank=True, required=False, max_length=10_000)
 
 
-class KPISerializer(serializers.ModelSerializer):
+class KPISerializer(CleanTextSerializer):
     pilot = serializers.PrimaryKeyRelatedField(read_only=True)
     latest_value = serializers.SerializerMethodField()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Prefetch, Q
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
@@ -15,6 +15,7 @@ from rest_framework.views import exception_handler
 
 from smartcity import permissions, services
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.text import clean_line, clean_text
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -87,6 +88,38 @@ def problem_exception_handler(exc, context) -> Response | None:
     return problem_response(response.status_code, title, str(detail), getattr(exc, "invalid_params", None), headers)
 
 
+class OneLineField(serializers.CharField):
+    """One line of plain text (a title, a name), cleaned as the web forms clean it (smartcity.text.clean_line)
+    before the length checks: no control or direction characters, no line breaks."""
+
+    def to_internal_value(self, data) -> str:
+        value = clean_line(super().to_internal_value(data))
+        if not value and not self.allow_blank:
+            self.fail("blank")
+        return value
+
+
+class PlainTextField(OneLineField):
+    """Plain text over several lines (a description), cleaned by smartcity.text.clean_text."""
+
+    def to_internal_value(self, data) -> str:
+        value = clean_text(serializers.CharField.to_internal_value(self, data))
+        if not value and not self.allow_blank:
+            self.fail("blank")
+        return value
+
+
+class CleanTextSerializer(serializers.ModelSerializer):
+    """The API's model serializers: the model's text fields take text as the web forms do, a CharField as
+    one line and a TextField as plain text, whatever a client sends."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: OneLineField,
+        models.TextField: PlainTextField,
+    }
+
+
 class ReferenceField(serializers.CharField):
     """An optional id from another system: blank means none, unique per type."""
 
@@ -122,19 +155,19 @@ class SocietalChallengeLinks(serializers.ManyRelatedField):
         return instance.societal_challenges.visible_to(self.context["request"].user)
 
 
-class ThemeSerializer(serializers.ModelSerializer):
+class ThemeSerializer(CleanTextSerializer):
     class Meta:
         model = Theme
         fields = ["slug", "name", "name_nl", "name_en", "name_sv", "description", "target_days"]
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(CleanTextSerializer):
     class Meta:
         model = Department
         fields = ["slug", "name", "email"]
 
 
-class SocietalChallengeSerializer(serializers.ModelSerializer):
+class SocietalChallengeSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
     # What links here (read-only): departments link their challenges, staff link reports.
@@ -152,7 +185,7 @@ class SocietalChallengeSerializer(serializers.ModelSerializer):
         return validate_unique_reference(SocietalChallenge, value, self.instance)
 
 
-class DepartmentChallengeSerializer(serializers.ModelSerializer):
+class DepartmentChallengeSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)

@@ -415,6 +415,9 @@ class OutboxMessage(models.Model):
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The task ran and failed for good (its retries used up, or an error no retry helps): it is not sent,
+    # and the sweep leaves it for an operator. Reported by the task itself (smartcity.celery.Task).
+    failed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
 
