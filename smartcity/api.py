@@ -92,8 +92,10 @@ class OneLineField(serializers.CharField):
     """One line of plain text (a title, a name), cleaned as the web forms clean it (smartcity.text.clean_line)
     before the length checks: no control or direction characters, no line breaks."""
 
+    clean = staticmethod(clean_line)
+
     def to_internal_value(self, data) -> str:
-        value = clean_line(super().to_internal_value(data))
+        value = self.clean(super().to_internal_value(data))
         if not value and not self.allow_blank:
             self.fail("blank")
         return value
@@ -102,11 +104,7 @@ class OneLineField(serializers.CharField):
 class PlainTextField(OneLineField):
     """Plain text over several lines (a description), cleaned by smartcity.text.clean_text."""
 
-    def to_internal_value(self, data) -> str:
-        value = clean_text(serializers.CharField.to_internal_value(self, data))
-        if not value and not self.allow_blank:
-            self.fail("blank")
-        return value
+    clean = staticmethod(clean_text)
 
 
 class CleanTextSerializer(serializers.ModelSerializer):

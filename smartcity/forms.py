@@ -14,14 +14,14 @@ class OneLineField(forms.CharField):
     """One line of plain text (a title, an address), cleaned by smartcity.text.clean_line before the
     required and length checks, so a title of nothing but control characters is refused as empty."""
 
+    clean_value = staticmethod(clean_line)
+
     def to_python(self, value):
         value = super().to_python(value)
-        return clean_line(value) if value else value
+        return self.clean_value(value) if value else value
 
 
-class PlainTextField(forms.CharField):
+class PlainTextField(OneLineField):
     """Plain text over several lines (a description), cleaned by smartcity.text.clean_text before the checks."""
 
-    def to_python(self, value):
-        value = super().to_python(value)
-        return clean_text(value) if value else value
+    clean_value = staticmethod(clean_text)
