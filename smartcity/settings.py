@@ -81,6 +81,14 @@ MAP_TILE_ATTRIBUTION = os.environ.get(
 # Per client (IP address) and hour: reports and supports from people without an account.
 ANONYMOUS_REPORTS_PER_HOUR = env_int("ANONYMOUS_REPORTS_PER_HOUR", 10)
 ANONYMOUS_SUPPORTS_PER_HOUR = env_int("ANONYMOUS_SUPPORTS_PER_HOUR", 30)
+# Residents' photos (participation/photos.py). A photo with more pixels than this is refused from its
+# header, before it is decoded: decoding costs about 3 bytes of memory per pixel. A camera JPEG
+# within the 10 MB upload limit holds about 12 to 40 megapixels; 7745 x 7745 (60) is refused.
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
+# Photos kept on the server while a report form is shown again (the "already reported?" step, a
+# refused photo beside good ones) are capped per client (its IP address, or its account).
+PENDING_PHOTOS_PER_CLIENT = env_int("PENDING_PHOTOS_PER_CLIENT", 20)
+PENDING_PHOTO_BYTES_PER_CLIENT = env_int("PENDING_PHOTO_BYTES_PER_CLIENT", 30_000_000)
 # POST /api/v1/reports: anonymous clients and residents are throttled; staff and integrations hardly.
 REPORT_API_RATES = {
     "anonymous": os.environ.get("REPORT_API_ANONYMOUS_RATE", "10/hour"),
