@@ -303,6 +303,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Cache ------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# After a failed connection to Redis, a process leaves it alone for this long: the cache answers
+# misses at once (smartcity/cache.py) and new tasks wait in the outbox for the sweep
+# (smartcity/outbox.py), so an outage costs one request per process a failed connection, not
+# every request a wait. The sweep itself always tries.
+REDIS_BREAKER_SECONDS = env_int("REDIS_BREAKER_SECONDS", 10)
 CACHES = {
     # Rides out a Redis outage: a miss on read, a dropped write (smartcity/cache.py).
     "default": {"BACKEND": "smartcity.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
@@ -326,7 +331,9 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish to a broker that is down fails fast; the outbox (smartcity/outbox.py) keeps the work.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+# Without socket_timeout a publish to a Redis that stopped answering (a failover, a dropped NAT
+# entry) would wait forever; 5 s is well above the worker's 1 s BRPOP polls.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
 # A full matching run still "running" after this long was left by a killed worker (smartcity/services.py).
 MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", CELERY_TASK_TIME_LIMIT)
 # The semantic channel of the matching (smartcity/matching/semantic.py): a multilingual sentence
