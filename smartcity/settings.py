@@ -334,8 +334,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Without socket_timeout a publish to a Redis that stopped answering (a failover, a dropped NAT
 # entry) would wait forever; 5 s is well above the worker's 1 s BRPOP polls.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
-# A full matching run still "running" after this long was left by a killed worker (smartcity/services.py).
-MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", CELERY_TASK_TIME_LIMIT)
+# A full matching run whose heartbeat is older than this was left by a killed worker and is failed,
+# so the next run starts (smartcity/services.py). A running run beats at least every quarter of this
+# (at most every 30 s), however long it runs: the threshold does not depend on CELERY_TASK_TIME_LIMIT.
+MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", 180)
 # The semantic channel of the matching (smartcity/matching/semantic.py): a multilingual sentence
 # encoder that bridges languages and wordings. Each text is encoded once, when it is written
 # (about 0.1 s on a 2-core machine); a full run encodes at most MATCHING_ENCODE_PER_RUN texts
