@@ -46,3 +46,11 @@ def allow(request: HttpRequest, scope: str, limit: int, period: int = 3600) -> b
     """Count one action for this client in the current window; False once it is over `limit`."""
     count, _ = hit(f"ratelimit:{scope}:{client_address(request)}", period)
     return count <= limit
+
+
+def exceeded(request: HttpRequest, scope: str, limit: int, period: int = 3600) -> bool:
+    """Whether this client already used up `limit` in the current window, without counting: one
+    cache read, for checks that must come before expensive work (the action counts with allow()).
+    The key is the one hit() counts under."""
+    key = f"ratelimit:{scope}:{client_address(request)}:{int(time.time() // period)}"
+    return (cache.get(key) or 0) >= limit

@@ -72,32 +72,41 @@ def nearby_reports(*, latitude: float | None, longitude: float | None, title: st
 # --- Reporting a concern ---------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 def report_create(request: HttpRequest) -> HttpResponse:
-    form = ReportForm(request.POST or None, request.FILES or None, user=request.user)
+    anonymous = not request.user.is_authenticated
+    per_hour = settings.ANONYMOUS_REPORTS_PER_HOUR
+    # Looked at before anything else: a client over its limit costs one cache read. Its photos are
+    # not read, nor kept; its text comes back with the message (issue #14).
+    limited = request.method == "POST" and anonymous and ratelimit.exceeded(request, "report", per_hour)
+    form = ReportForm(request.POST or None, request.FILES or None, user=request.user, read_photos=not limited)
     candidates: list[Report] = []
-    limited = False
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if not data["nearby_seen"]:
-            candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
-                                        title=data["title"], theme=data["theme"])
-        anonymous = not request.user.is_authenticated
-        if not candidates and anonymous and not ratelimit.allow(request, "report", settings.ANONYMOUS_REPORTS_PER_HOUR):
+    if request.method == "POST" and not limited:
+        valid = form.is_valid()
+        # A complete form is a real attempt (its photos were read): it counts once, whether it ends in
+        # a report, in "already reported?" or in a refused photo. Counting is also the check that
+        # holds when several posts of one client arrive at once.
+        if anonymous and form.complete and not ratelimit.allow(request, "report", per_hour):
             limited = True
-        elif not candidates:
-            photos = form.all_photos()
-            report = services.report_create(
-                title=data["title"], description=data["description"], latitude=data["latitude"],
-                longitude=data["longitude"], theme=data["theme"], address=data["address"],
-                author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
-            )
-            form.forget_kept_photos()
-            if data.get("email"):
-                messages.success(request, _("Thank you! We sent you an email: confirm your address to receive updates."))
-            else:
-                messages.success(request, _("Thank you! Your report has been received."))
-            return redirect(report)
-    if request.method == "POST":
-        form.keep_photos()
+        elif valid:
+            data = form.cleaned_data
+            if not data["nearby_seen"]:
+                candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
+                                            title=data["title"], theme=data["theme"])
+            if not candidates:
+                photos = form.all_photos()
+                report = services.report_create(
+                    title=data["title"], description=data["description"], latitude=data["latitude"],
+                    longitude=data["longitude"], theme=data["theme"], address=data["address"],
+                    author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
+                )
+                form.forget_kept_photos()
+                if data.get("email"):
+                    messages.success(request, _("Thank you! We sent you an email: confirm your address to receive updates."))
+                else:
+                    messages.success(request, _("Thank you! Your report has been received."))
+                return redirect(report)
+        if not limited:
+            form.keep_photos(owner=f"address:{ratelimit.client_address(request)}" if anonymous
+                             else f"user:{request.user.pk}")
     context = {"form": form, "candidates": candidates, "limited": limited, **_map_context()}
     return render(request, "participation/report_form.html", context, status=429 if limited else 200)
 

@@ -81,6 +81,14 @@ MAP_TILE_ATTRIBUTION = os.environ.get(
 # Per client (IP address) and hour: reports and supports from people without an account.
 ANONYMOUS_REPORTS_PER_HOUR = env_int("ANONYMOUS_REPORTS_PER_HOUR", 10)
 ANONYMOUS_SUPPORTS_PER_HOUR = env_int("ANONYMOUS_SUPPORTS_PER_HOUR", 30)
+# Residents' photos (participation/photos.py). A photo with more pixels than this is refused from its
+# header, before it is decoded: decoding costs about 3 bytes of memory per pixel. A camera JPEG
+# within the 10 MB upload limit holds about 12 to 40 megapixels; 7745 x 7745 (60) is refused.
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
+# Photos kept on the server while a report form is shown again (the "already reported?" step, a
+# refused photo beside good ones) are capped per client (its IP address, or its account).
+PENDING_PHOTOS_PER_CLIENT = env_int("PENDING_PHOTOS_PER_CLIENT", 20)
+PENDING_PHOTO_BYTES_PER_CLIENT = env_int("PENDING_PHOTO_BYTES_PER_CLIENT", 30_000_000)
 # POST /api/v1/reports: anonymous clients and residents are throttled; staff and integrations hardly.
 REPORT_API_RATES = {
     "anonymous": os.environ.get("REPORT_API_ANONYMOUS_RATE", "10/hour"),
@@ -295,6 +303,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Cache ------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# After a failed connection to Redis, a process leaves it alone for this long: the cache answers
+# misses at once (smartcity/cache.py) and new tasks wait in the outbox for the sweep
+# (smartcity/outbox.py), so an outage costs one request per process a failed connection, not
+# every request a wait. The sweep itself always tries.
+REDIS_BREAKER_SECONDS = env_int("REDIS_BREAKER_SECONDS", 10)
 CACHES = {
     # Rides out a Redis outage: a miss on read, a dropped write (smartcity/cache.py).
     "default": {"BACKEND": "smartcity.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
@@ -318,9 +331,13 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish to a broker that is down fails fast; the outbox (smartcity/outbox.py) keeps the work.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
-# A full matching run still "running" after this long was left by a killed worker (smartcity/services.py).
-MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", CELERY_TASK_TIME_LIMIT)
+# Without socket_timeout a publish to a Redis that stopped answering (a failover, a dropped NAT
+# entry) would wait forever; 5 s is well above the worker's 1 s BRPOP polls.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
+# A full matching run whose heartbeat is older than this was left by a killed worker and is failed,
+# so the next run starts (smartcity/services.py). A running run beats at least every quarter of this
+# (at most every 30 s), however long it runs: the threshold does not depend on CELERY_TASK_TIME_LIMIT.
+MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", 180)
 # The semantic channel of the matching (smartcity/matching/semantic.py): a multilingual sentence
 # encoder that bridges languages and wordings. Each text is encoded once, when it is written
 # (about 0.1 s on a 2-core machine); a full run encodes at most MATCHING_ENCODE_PER_RUN texts
