@@ -4,12 +4,14 @@ does, with ports and folders of our own. Used by tests/faults/test_proxy.py and 
 """
 from __future__ import annotations
 
+import http.client
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +30,7 @@ MAIN_CONFIG = """\
 daemon off;
 worker_processes 1;
 pid {root}/nginx.pid;
-error_log {root}/error.log warn;
+error_log {root}/error.log info;
 events {{ worker_connections 512; }}
 http {{
     include /etc/nginx/mime.types;
@@ -172,3 +174,69 @@ class WebStack:
                     process.kill()
                     process.wait()
         self.processes.clear()
+
+
+class SlowBodies:
+    """`count` POSTs to `base_url` whose body arrives at 1 byte per second, until the block ends."""
+
+    def __init__(self, base_url: str, count: int = 3):
+        host, port = base_url.removeprefix("http://").split(":")
+        self.address = (host, int(port))
+        self.count = count
+        self.sockets: list[socket.socket] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._drip, daemon=True)
+
+    def __enter__(self):
+        for _ in range(self.count):
+            sock = socket.create_connection(self.address, timeout=5)
+            sock.sendall(b"POST /reports/new/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nt")
+            self.sockets.append(sock)
+        self.thread.start()
+        time.sleep(1.5)  # every connection taken and trickling
+        return self
+
+    def _drip(self) -> None:
+        while not self.stopped.wait(1):
+            for sock in self.sockets:
+                try:
+                    sock.sendall(b"x")
+                except OSError:
+                    pass
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join()
+        for sock in self.sockets:
+            sock.close()
+
+
+def health_answers(base_url: str, *, within: float) -> bool:
+    try:
+        return get(f"{base_url}/health", timeout=within)[0] == 200
+    except OSError:  # no answer in time
+        return False
+
+
+def read_slowly(url: str, *, bytes_per_second: int) -> tuple[int, bytes, float]:
+    """GET `url` with a small receive window, reading no faster than `bytes_per_second`."""
+    host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
+    path = "/" + url.removeprefix("http://").split("/", 1)[1]
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.settimeout(60)
+    sock.connect((host, int(port)))
+    conn = http.client.HTTPConnection(host, int(port))
+    conn.sock = sock
+    conn.request("GET", path)
+    response = conn.getresponse()
+    started, received, chunks = time.monotonic(), 0, []
+    while chunk := response.read(64 * 1024):
+        chunks.append(chunk)
+        received += len(chunk)
+        ahead = received / bytes_per_second - (time.monotonic() - started)
+        if ahead > 0:
+            time.sleep(ahead)
+    conn.close()
+    return response.status, b"".join(chunks), time.monotonic() - started

@@ -14,9 +14,8 @@ import http.client
 import io
 import json
 import re
+import shutil
 import socket
-import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from PIL import Image
 from participation.models import ReportPhoto
 from tests.conftest import ROOT, require_service
 from tests.faults.conftest import wait_until
-from tests.faults.proxy_stack import TEMPLATE, WebStack, get, nginx_binary
+from tests.faults.proxy_stack import TEMPLATE, SlowBodies, WebStack, get, health_answers, nginx_binary, read_slowly
 from tests.participation.conftest import make_report
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,6 +56,7 @@ def _app_env(tmp_path: Path) -> dict:
 def start_stack(needs_postgres, tmp_path):
     """start(**options) -> a running WebStack; stopped after the test."""
     require_service(nginx_binary() is not None, "nginx is not installed (apt-get install nginx)")
+    require_service(shutil.which("envsubst") is not None, "envsubst is not installed (apt-get install gettext-base)")
     stacks = []
 
     def start(**options) -> WebStack:
@@ -71,49 +71,6 @@ def start_stack(needs_postgres, tmp_path):
 
 
 # --- Slow clients ------------------------------------------------------------------------------------
-class SlowBodies:
-    """`count` POSTs to `base_url` whose body arrives at 1 byte per second, until the block ends."""
-
-    def __init__(self, base_url: str, count: int = 3):
-        host, port = base_url.removeprefix("http://").split(":")
-        self.address = (host, int(port))
-        self.count = count
-        self.sockets: list[socket.socket] = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._drip, daemon=True)
-
-    def __enter__(self):
-        for _ in range(self.count):
-            sock = socket.create_connection(self.address, timeout=5)
-            sock.sendall(b"POST /reports/new/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nt")
-            self.sockets.append(sock)
-        self.thread.start()
-        time.sleep(1.5)  # every connection taken and trickling
-        return self
-
-    def _drip(self) -> None:
-        while not self.stopped.wait(1):
-            for sock in self.sockets:
-                try:
-                    sock.sendall(b"x")
-                except OSError:
-                    pass
-
-    def __exit__(self, *exc_info):
-        self.stopped.set()
-        self.thread.join()
-        for sock in self.sockets:
-            sock.close()
-
-
-def health_answers(base_url: str, *, within: float) -> bool:
-    try:
-        return get(f"{base_url}/health", timeout=within)[0] == 200
-    except OSError:  # no answer in time
-        return False
-
-
 def test_three_slow_bodies_block_gunicorn_alone_but_not_behind_the_proxy(start_stack):
     stack = start_stack(workers=3)
 
@@ -144,35 +101,23 @@ def test_the_proxys_body_limit_is_djangos():
 
 
 # --- Exports -----------------------------------------------------------------------------------------
-def read_slowly(url: str, *, bytes_per_second: int) -> tuple[int, bytes, float]:
-    """GET `url` with a small receive window, reading no faster than `bytes_per_second`."""
-    host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
-    path = "/" + url.removeprefix("http://").split("/", 1)[1]
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-    sock.settimeout(60)
-    sock.connect((host, int(port)))
-    conn = http.client.HTTPConnection(host, int(port))
-    conn.sock = sock
-    conn.request("GET", path)
-    response = conn.getresponse()
-    started, received, chunks = time.monotonic(), 0, []
-    while chunk := response.read(64 * 1024):
-        chunks.append(chunk)
-        received += len(chunk)
-        ahead = received / bytes_per_second - (time.monotonic() - started)
-        if ahead > 0:
-            time.sleep(ahead)
-    conn.close()
-    return response.status, b"".join(chunks), time.monotonic() - started
-
-
 def test_a_big_live_export_read_slowly_through_the_proxy_arrives_whole(start_stack):
     # gunicorn's timeout made short so that the client's read outlasts it by far. The GeoJSON of 30,000
     # reports (about 21 MB) is bigger than what the kernel's socket buffers alone would absorb.
     stack = start_stack(workers=2, gunicorn_timeout=6)
     reports = 30_000
     call_command("generate_load_data", reports=reports, verbosity=0)
+
+    # Each buffered export takes a temp file: at most four at once per client address.
+    stalled = []
+    for _ in range(4):
+        sock = socket.create_connection(("127.0.0.1", stack.nginx_port), timeout=10)
+        sock.sendall(b"GET /open-data/reports.csv HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(20).startswith(b"HTTP/1.1 200")  # and then it reads no more
+        stalled.append(sock)
+    assert get(f"{stack.proxied}/open-data/reports.geojson")[0] == 429
+    for sock in stalled:
+        sock.close()
 
     status, body, seconds = read_slowly(f"{stack.proxied}/open-data/reports.geojson", bytes_per_second=1_200_000)
 
@@ -186,7 +131,7 @@ def test_a_big_live_export_read_slowly_through_the_proxy_arrives_whole(start_sta
     log = stack.gunicorn_log.read_text()
     assert "WORKER TIMEOUT" not in log
     # gunicorn's own time for the request (the access log's last field): a fraction of the client's.
-    [line] = [line for line in log.splitlines() if "GET /open-data/reports.geojson" in line]
+    [line] = [line for line in log.splitlines() if "GET /open-data/reports.geojson" in line and " 200 " in line]
     assert float(line.split()[-1]) < stack.gunicorn_timeout, line
 
 
