@@ -8,7 +8,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM python:3.11-slim-bookworm AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DJANGO_SETTINGS_MODULE=smartcity.settings STATIC_MANIFEST=1
+    DJANGO_SETTINGS_MODULE=smartcity.settings STATIC_MANIFEST=1 GUNICORN_BIND=0.0.0.0:8000
 RUN apt-get update && apt-get install -y --no-install-recommends gettext curl && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 app
 WORKDIR /app

@@ -11,7 +11,8 @@ the site stops answering (tests/faults/test_proxy.py shows both).
 """
 import os
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# The image listens on all its interfaces (GUNICORN_BIND in the Dockerfile); elsewhere only on this machine.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # About two per core; each holds one request at a time.
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 worker_class = "sync"

@@ -101,7 +101,7 @@ OPEN_DATA_DIR = Path(os.environ.get("OPEN_DATA_DIR") or Path(os.environ.get("MED
 # Where the dump's files are downloaded (participation/exports.open_data_file decides, the proxy sends).
 OPEN_DATA_URL = os.environ.get("OPEN_DATA_URL", "/open-data/dump/")
 # A live export (/open-data/reports.csv) of more reports than this is refused with a pointer to the daily
-# dump: it must finish well within gunicorn's timeout (100,000 reports: about 3 s as CSV, 6 s as GeoJSON).
+# dump: it must finish well within gunicorn's timeout (100,000 reports: about 6 s as CSV, 10 s as GeoJSON).
 OPEN_DATA_LIVE_MAX_ROWS = env_int("OPEN_DATA_LIVE_MAX_ROWS", 100_000)
 OPEN_DATA_LICENCE = os.environ.get("OPEN_DATA_LICENCE", "CC0-1.0")
 OPEN_DATA_LICENCE_URL = os.environ.get(
