@@ -305,6 +305,10 @@ class ReportPhoto(models.Model):
 
     class Meta:
         ordering = ["position", "pk"]
+        indexes = [
+            # The photo view finds the photo (and so its report) by the file name in its URL.
+            models.Index(fields=["image"], name="reportphoto_image_idx"),
+        ]
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
 

@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import json
 import math
+import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from participation import ratelimit, services, tokens
 from participation.pagination import CappedPaginator
@@ -27,6 +29,7 @@ from participation.models import (Comment, Follow, Report, ReporterContact, Repo
                                   report_url_pattern)
 from pilots.models import Pilot
 from smartcity import permissions
+from smartcity.files import MEDIA_LOCATION, stored_file_response
 from smartcity.models import Theme
 
 NEARBY_METRES = 100
@@ -209,6 +212,22 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **_map_context(),
     }
     return render(request, "participation/report_detail.html", context)
+
+
+@require_safe
+def report_photo(request: HttpRequest, name: str) -> HttpResponse:
+    """A resident's photo at its MEDIA_URL address, while its report is public (hidden ones: staff only).
+
+    The only route into MEDIA_ROOT: pending photos of unsent forms and everything else there are never
+    served. Behind the proxy nginx sends the file (smartcity/files.py)."""
+    photo = get_object_or_404(ReportPhoto.objects.only("image", "report_id"), image=f"reports/{name}")
+    report = _get_report_for_user(request, photo.report_id)
+    content_type = mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream"
+    response = stored_file_response(default_storage, photo.image.name, location=MEDIA_LOCATION,
+                                    content_type=content_type)
+    # A photo never changes under its name; a hidden report's must not stay in shared caches.
+    response["Cache-Control"] = "private, no-store" if report.is_hidden else "public, max-age=86400"
+    return response
 
 
 # --- Support, follow, comments ---------------------------------------------------------------------

@@ -106,7 +106,11 @@ OPEN311_REQUESTS_PER_HOUR = env_int("OPEN311_REQUESTS_PER_HOUR", 2000)
 # under this licence (an SPDX identifier) with this licence notice URL.
 # Default: inside MEDIA_ROOT, which web and worker share (docker-compose.yml mounts it for both).
 OPEN_DATA_DIR = Path(os.environ.get("OPEN_DATA_DIR") or Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media")) / "open-data")
-OPEN_DATA_URL = os.environ.get("OPEN_DATA_URL", "/media/open-data/")
+# Where the dump's files are downloaded (participation/exports.open_data_file decides, the proxy sends).
+OPEN_DATA_URL = os.environ.get("OPEN_DATA_URL", "/open-data/dump/")
+# A live export (/open-data/reports.csv) of more reports than this is refused with a pointer to the daily
+# dump: it must finish well within gunicorn's timeout (100,000 reports: about 6 s as CSV, 10 s as GeoJSON).
+OPEN_DATA_LIVE_MAX_ROWS = env_int("OPEN_DATA_LIVE_MAX_ROWS", 100_000)
 OPEN_DATA_LICENCE = os.environ.get("OPEN_DATA_LICENCE", "CC0-1.0")
 OPEN_DATA_LICENCE_URL = os.environ.get(
     "OPEN_DATA_LICENCE_URL", "https://creativecommons.org/publicdomain/zero/1.0/" if OPEN_DATA_LICENCE == "CC0-1.0" else ""
@@ -286,6 +290,9 @@ STORAGES = {
         "OPTIONS": {"location": OPEN_DATA_DIR, "base_url": OPEN_DATA_URL},
     },
 }
+# Photos and the open-data dump are sent by the reverse proxy (deploy/nginx/): Django checks, then answers
+# with X-Accel-Redirect and nginx sends the file. Only behind that proxy: without it the answer is empty.
+X_ACCEL_REDIRECT = env_bool("X_ACCEL_REDIRECT", False)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
 

@@ -1,6 +1,4 @@
 """The root URLconf, and the hub's own pages under the `smartcity` namespace."""
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
@@ -74,8 +72,8 @@ urlpatterns = [
     path("open-data/", include("participation.open_data_urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No catch-all for MEDIA_URL, not even with DEBUG: photos have their own view (participation.views.report_photo),
+# and pending photos, the matching model and the rest of MEDIA_ROOT are never served.
 
 handler404 = "smartcity.views.page_not_found"
 handler500 = "smartcity.views.server_error"
