@@ -53,8 +53,8 @@ def setup_django(database_url: str) -> None:
 def reference_data(rng: random.Random):
     from django.conf import settings
 
-    from participation.geo import bounding_box
-    from participation.models import Area
+    from smartcity.geo import bounding_box
+    from smartcity.models import Area
     from pilots.models import Pilot, Stage
     from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme, User
 
@@ -156,7 +156,7 @@ def measure(runs: int) -> list[tuple[str, float, float]]:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from participation.models import Area
+    from smartcity.models import Area
     from smartcity.models import Department, Theme, User
 
     setup_test_environment()

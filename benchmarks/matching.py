@@ -301,7 +301,7 @@ class Directions:
     def __init__(self, seed: int):
         import numpy as np
 
-        from smartcity.matching import semantic
+        from matching.engine import semantic
 
         self.np, self.semantic = np, semantic
         self.rng = np.random.default_rng(seed)
@@ -309,7 +309,7 @@ class Directions:
 
     def store(self, item_type: str, rows: list[tuple[int, str, str, str | None]]) -> None:
         """rows: (id, title, description, topic or None)."""
-        from smartcity.models import TextVector
+        from matching.models import TextVector
 
         np, dim = self.np, self.semantic.DIMENSIONS
         vectors = self.rng.normal(scale=1.5, size=(len(rows), dim))
@@ -426,9 +426,9 @@ def peak_mb() -> int:
 
 
 def full_run() -> tuple[float, dict[str, float], dict]:
-    from smartcity import services
-    from smartcity.matching import engine as matching
-    from smartcity.models import MatchingRun
+    from matching import services
+    from matching.engine import engine as matching
+    from matching.models import MatchingRun
 
     watch = Stopwatch()
     for name, label in (("engine_challenges", "read"), ("engine_documents", "read"), ("with_vectors", "read vectors"),
@@ -455,8 +455,8 @@ def full_run() -> tuple[float, dict[str, float], dict]:
 def bare_maths() -> tuple[float, dict[str, float]]:
     import gc
 
-    from smartcity import services
-    from smartcity.matching.engine import Engine
+    from matching import services
+    from matching.engine.engine import Engine
 
     services._cache.clear()  # the full run's model: not wanted in memory twice
     gc.collect()
@@ -478,8 +478,8 @@ def incremental(texts: Texts, start: int, probes: int) -> tuple[list[float], lis
     """Per new report: the whole of matching_score_item, and the part of it spent encoding."""
     from django.core.files.storage import default_storage
 
-    from smartcity import services
-    from smartcity.matching import semantic
+    from matching import services
+    from matching.engine import semantic
 
     # new reports straight into the table (bulk_create queues no task), then each scored as the
     # on-commit task would: read the item, score it against the stored model, write its suggestions
@@ -506,7 +506,7 @@ def incremental(texts: Texts, start: int, probes: int) -> tuple[list[float], lis
 
 def encoder_throughput(texts: Texts, count: int) -> float:
     """Texts per second when the encoder takes reports in batches (manage.py encode_texts, a run)."""
-    from smartcity.matching import semantic
+    from matching.engine import semantic
 
     items = [texts.report(texts.rng.choice([None, *sorted(TOPICS)]))[1:] for _ in range(count)]
     encoder = semantic.Encoder()

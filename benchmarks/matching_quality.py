@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smartcity.matching.engine import Challenge, Config, Document, Engine  # noqa: E402
+from matching.engine.engine import Challenge, Config, Document, Engine  # noqa: E402
 
 
 def build_inputs(data: dict) -> tuple[list[Challenge], list[Document]]:
@@ -53,7 +53,7 @@ def with_vectors(challenges: list[Challenge], documents: list[Document]) -> tupl
 
     import numpy as np
 
-    from smartcity.matching import semantic
+    from matching.engine import semantic
 
     cache_path = Path(os.environ.get("MATCHING_VECTOR_CACHE", Path(tempfile.gettempdir()) / "smartcity-vectors.pickle"))
     cache: dict[str, np.ndarray] = {}

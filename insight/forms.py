@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from insight import maths
 from insight.figures import Filters, today
-from participation.models import Area
+from smartcity.models import Area
 from smartcity import dates
 from smartcity.models import Theme
 

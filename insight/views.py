@@ -19,8 +19,9 @@ from insight import charts, figures
 from insight.forms import StatisticsFilterForm
 from insight.models import AggregateState
 from insight.templatetags.insight import duration
-from participation.models import Area
-from smartcity import permissions
+from smartcity.models import Area
+from insight import permissions
+from smartcity.permissions import department_ids, staff_required
 from smartcity.csv import csv_response
 from smartcity.models import Department
 
@@ -157,12 +158,10 @@ def _get_department_for_user(request: HttpRequest, slug: str) -> Department:
     return department
 
 
-@login_required
+@staff_required
 @require_GET
 def department_dashboard_list(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_use_staff_workspace(request.user):
-        raise PermissionDenied
-    own = permissions.department_ids(request.user)
+    own = department_ids(request.user)
     departments = sorted(Department.objects.all(), key=lambda d: (d.pk not in own, d.name))
     return render(request, "insight/department_dashboard_list.html", {
         "departments": departments, "own": own,

@@ -6,9 +6,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from smartcity import permissions, services
+from matching import permissions
+from smartcity.permissions import StaffOnly
+from matching import services
 from smartcity.api import Conflict
-from smartcity.models import DepartmentChallenge, Match, MatchingRun, ReviewStatus, Suggestion
+from smartcity.models import DepartmentChallenge
+from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
 
 
 class MatchingRunSerializer(serializers.ModelSerializer):
@@ -30,7 +33,7 @@ class MatchingRunViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mix
 
     queryset = MatchingRun.objects.all()
     serializer_class = MatchingRunSerializer
-    permission_classes = [permissions.StaffOnly]
+    permission_classes = [StaffOnly]
 
     def create(self, request, *args, **kwargs):
         run = services.matching_run_start(by=request.user)
@@ -60,29 +63,16 @@ class SuggestionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_item(self, suggestion: Suggestion) -> dict:
-        item = self.context.get("items", {}).get((suggestion.item_type, suggestion.item_id))
-        return {"type": suggestion.item_type, "id": suggestion.item_id,
-                "reference": getattr(item, "reference", None), "title": getattr(item, "title", None)}
+        item = suggestion.item  # selected with the suggestion (SuggestionViewSet.get_queryset)
+        return {"type": suggestion.item_type, "id": suggestion.item_id, "reference": item.reference, "title": item.title}
 
     def get_societal_challenge(self, suggestion: Suggestion) -> dict | None:
         return _challenge(suggestion.societal_challenge)
 
 
-def items_for(suggestions) -> dict[tuple[str, int], object]:
-    """The suggested items of a page, one query per item type."""
-    wanted: dict[str, set[int]] = {}
-    for suggestion in suggestions:
-        wanted.setdefault(suggestion.item_type, set()).add(suggestion.item_id)
-    found = {}
-    for item_type, ids in wanted.items():
-        for item in services.MODELS[item_type].objects.filter(pk__in=ids).only("pk", "title", "reference"):
-            found[(item_type, item.pk)] = item
-    return found
-
-
 @extend_schema(parameters=[
     OpenApiParameter("itemType", str, enum=Suggestion.ItemType.values, description="report, department_challenge or pilot"),
-    OpenApiParameter("itemId", int),
+    OpenApiParameter("itemId", int, description="with itemType: the suggestions of that one item"),
     OpenApiParameter("status", str, enum=ReviewStatus.values),
 ])
 class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
@@ -91,44 +81,37 @@ class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixi
     PATCH `{"status": "accepted" | "rejected", "reason": "..."}` to decide; accepting links the item."""
 
     serializer_class = SuggestionSerializer
-    permission_classes = [permissions.StaffOnly]
+    permission_classes = [StaffOnly]
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self):
-        queryset = Suggestion.objects.select_related("societal_challenge").order_by("-score", "pk")
+        # The item of every kind in the same query: the one that is set is the suggestion's item.
+        queryset = Suggestion.objects.select_related("societal_challenge", *Suggestion.KINDS).order_by("-score", "pk")
         params = self.request.query_params
-        if params.get("itemType"):
-            queryset = queryset.filter(item_type=params["itemType"])
-        if params.get("itemId", "").isdigit():
-            queryset = queryset.filter(item_id=int(params["itemId"]))
+        item_type = params.get("itemType", "")
+        if item_type:
+            if item_type not in Suggestion.ItemType.values:
+                raise serializers.ValidationError({"itemType": [f"Must be one of {', '.join(Suggestion.ItemType.values)}."]})
+            queryset = queryset.of_type(item_type)
+            if params.get("itemId", "").isdigit():
+                queryset = queryset.of_item(item_type, int(params["itemId"]))
         if params.get("status"):
             queryset = queryset.filter(status=params["status"])
         return queryset
-
-    def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        serializer = self.get_serializer(page, many=True, context={**self.get_serializer_context(), "items": items_for(page)})
-        return self.get_paginated_response(serializer.data)
-
-    def retrieve(self, request, *args, **kwargs):
-        suggestion = self.get_object()
-        context = {**self.get_serializer_context(), "items": items_for([suggestion])}
-        return Response(self.get_serializer(suggestion, context=context).data)
 
     @extend_schema(request=DecisionSerializer, responses=SuggestionSerializer)
     def partial_update(self, request, *args, **kwargs):
         suggestion = self.get_object()
         decision = DecisionSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
-        item = services.suggestion_item(suggestion)
+        item = suggestion.item
         if not permissions.can_review_suggestion(request.user, suggestion.item_type, item):
             raise exceptions.PermissionDenied("You may not decide on suggestions for this item.")
         suggestion = services.suggestion_decide(
             suggestion=suggestion, accept=decision.validated_data["status"] == ReviewStatus.ACCEPTED,
             by=request.user, reason=decision.validated_data["reason"],
         )
-        context = {**self.get_serializer_context(), "items": items_for([suggestion])}
-        return Response(self.get_serializer(suggestion, context=context).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=suggestion.pk)).data)
 
 
 class MatchSerializer(serializers.ModelSerializer):
@@ -162,7 +145,7 @@ class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.Li
     """Cross-department match flags. PATCH `{"status": "accepted" | "rejected", "reason": "..."}`."""
 
     serializer_class = MatchSerializer
-    permission_classes = [permissions.StaffOnly]
+    permission_classes = [StaffOnly]
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self):

@@ -1,24 +1,29 @@
-"""Cross-app workflows of the hub: the matching layer that feeds the engine and writes its results,
-and the review decisions on suggestions and match flags.
+"""The matching's Django layer: feeding the engine, writing its results, the runs, the stored model and
+vectors, the review decisions on suggestions and match flags, and what a saved item starts.
 
-The engine (smartcity/matching/) is plain Python. This module reads the rows it needs in a few
+The engine (matching/engine/) is plain Python. This module reads the rows it needs in a few
 queries, runs it, and writes Suggestions and Matches idempotently (unique constraints, upserts).
+The spokes never call it: saving a report, department challenge or pilot queues its scoring through
+the receivers at the end of this file, which matching/apps.py connects.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
-import pickle
+import os
+import tempfile
 import threading
+import uuid
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -26,20 +31,22 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
+from matching.engine import engine as matching
+from matching.engine import semantic
+from matching.engine.state import StateError
+from matching.models import ItemType, Match, MatchingRun, ReviewStatus, Suggestion, TextVector
 from participation.models import Report
 from pilots.models import Pilot
-from smartcity.matching import engine as matching
-from smartcity.matching import semantic
+from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, User
 from smartcity.outbox import outbox_enqueue
-from smartcity.models import (Department, DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge,
-                              Suggestion, TextVector, User)
 
 log = logging.getLogger(__name__)
 
-ItemType = Suggestion.ItemType
-MODEL_PATH = "matching/engine.pickle"
 MODELS = {ItemType.REPORT: Report, ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge, ItemType.PILOT: Pilot}
 WRITE_BATCH = 2000
+# A row of Suggestion or TextVector names its item by one of these foreign keys (matching.models.ItemLink).
+SUGGESTION_ITEM_COLUMNS = tuple(f"{kind}_id" for kind in Suggestion.KINDS)
+VECTOR_ITEM_COLUMNS = tuple(f"{kind}_id" for kind in TextVector.KINDS)
 
 
 # --- Feeding the engine -------------------------------------------------------------------------
@@ -58,17 +65,27 @@ def _rows(queryset, *, many: bool):
     return queryset.iterator(chunk_size=10_000) if many else queryset
 
 
+def _item_key(row: tuple, columns: tuple[str, ...]) -> tuple[str, int]:
+    """(kind, id) of a Suggestion or TextVector row read with its item columns first."""
+    for column, value in zip(columns, row):
+        if value is not None:
+            return column.removesuffix("_id"), value
+    raise ValueError("a row without an item")
+
+
 def _decisions(only: tuple[str, int] | None = None) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Per item key: challenge keys staff confirmed (accepted suggestions) and rejected."""
     accepted: dict[str, set[str]] = defaultdict(set)
     rejected: dict[str, set[str]] = defaultdict(set)
     rows = Suggestion.objects.exclude(status=ReviewStatus.OPEN)
     if only:
-        rows = rows.filter(item_type=only[0], item_id=only[1])
-    rows = rows.values_list("item_type", "item_id", "societal_challenge_id", "status")
-    for item_type, item_id, challenge_id, status in _rows(rows, many=only is None):
+        rows = rows.of_item(*only)
+    rows = rows.values_list(*SUGGESTION_ITEM_COLUMNS, "societal_challenge_id", "status")
+    width = len(SUGGESTION_ITEM_COLUMNS)
+    for row in _rows(rows, many=only is None):
+        challenge_id, status = row[width:]
         target = accepted if status == ReviewStatus.ACCEPTED else rejected
-        target[_key(item_type, item_id)].add(str(challenge_id))
+        target[_key(*_item_key(row, SUGGESTION_ITEM_COLUMNS))].add(str(challenge_id))
     return accepted, rejected
 
 
@@ -144,13 +161,11 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
     return documents
 
 
-# --- Sentence vectors (smartcity/matching/semantic.py) ---------------------------------------------
-VECTOR_MODELS = {Report: TextVector.ItemType.REPORT, DepartmentChallenge: TextVector.ItemType.DEPARTMENT_CHALLENGE,
-                 Pilot: TextVector.ItemType.PILOT, SocietalChallenge: TextVector.ItemType.SOCIETAL_CHALLENGE}
+# --- Sentence vectors (matching/engine/semantic.py) -----------------------------------------------
+SOCIETAL_CHALLENGE = "societal_challenge"
 # Which texts a full run encodes first when it may not encode them all: a challenge without a
 # vector turns the semantic channel off for everything, an item without one only for itself.
-ENCODE_ORDER = {TextVector.ItemType.SOCIETAL_CHALLENGE: 0, TextVector.ItemType.DEPARTMENT_CHALLENGE: 1,
-                TextVector.ItemType.PILOT: 2, TextVector.ItemType.REPORT: 3}
+ENCODE_ORDER = {SOCIETAL_CHALLENGE: 0, ItemType.DEPARTMENT_CHALLENGE: 1, ItemType.PILOT: 2, ItemType.REPORT: 3}
 ENCODE_BATCH = 32
 
 
@@ -158,15 +173,27 @@ def semantic_enabled() -> bool:
     return settings.MATCHING_SEMANTIC and semantic.Encoder.available()
 
 
-def vector_forget(sender, instance, **kwargs) -> None:
-    """post_delete receiver: a deleted item's vector goes with it."""
-    TextVector.objects.filter(item_type=VECTOR_MODELS[sender], item_id=instance.pk).delete()
-
-
 def _vector_key(obj: matching.Challenge | matching.Document) -> tuple[str, int]:
     if isinstance(obj, matching.Challenge):
-        return TextVector.ItemType.SOCIETAL_CHALLENGE, int(obj.key)
+        return SOCIETAL_CHALLENGE, int(obj.key)
     return _split(obj.key)
+
+
+def _store_vectors(rows: list[tuple[str, int, str, np.ndarray]]) -> None:
+    """Upsert (kind, id, fingerprint, vector) rows, one statement per kind. An item deleted since it
+    was read has no row to point at: its vector is left out."""
+    by_kind: dict[str, list[TextVector]] = defaultdict(list)
+    for kind, pk, fingerprint, vector in rows:
+        by_kind[kind].append(TextVector(**{f"{kind}_id": pk}, fingerprint=fingerprint,
+                                        vector=vector.astype("<f4").tobytes()))
+    for kind, vectors in by_kind.items():
+        model = MODELS.get(kind, SocietalChallenge)
+        existing = set(model.objects.filter(pk__in=[getattr(v, f"{kind}_id") for v in vectors])
+                       .values_list("pk", flat=True))
+        TextVector.objects.bulk_create(
+            [v for v in vectors if getattr(v, f"{kind}_id") in existing],
+            update_conflicts=True, unique_fields=[kind], update_fields=["fingerprint", "vector", "updated_at"],
+        )
 
 
 def with_vectors(challenges: list[matching.Challenge], documents: list[matching.Document], *,
@@ -182,13 +209,14 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
         return challenges, documents, 0
     everything: list = [*challenges, *documents]
     keys = [_vector_key(obj) for obj in everything]
-    rows = TextVector.objects.values_list("item_type", "item_id", "fingerprint", "vector")
+    rows = TextVector.objects.values_list(*VECTOR_ITEM_COLUMNS, "fingerprint", "vector")
     if len(everything) <= 3:  # one item being scored: read just its rows
         wanted = Q()
         for item_type, item_id in keys:
-            wanted |= Q(item_type=item_type, item_id=item_id)
+            wanted |= Q(**{f"{item_type}_id": item_id})
         rows = rows.filter(wanted)
-    stored = {(t, i): (f, v) for t, i, f, v in _rows(rows, many=len(everything) > 3)}
+    width = len(VECTOR_ITEM_COLUMNS)
+    stored = {_item_key(row, VECTOR_ITEM_COLUMNS): row[width:] for row in _rows(rows, many=len(everything) > 3)}
     prints = [semantic.fingerprint(obj.title, obj.description) for obj in everything]
     vectors: dict[int, np.ndarray] = {}
     missing = []
@@ -205,11 +233,7 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
     for start in range(0, len(missing), ENCODE_BATCH):
         batch = missing[start:start + ENCODE_BATCH]
         encoded = encoder.encode_items([(everything[k].title, everything[k].description) for k in batch])
-        TextVector.objects.bulk_create(
-            [TextVector(item_type=keys[k][0], item_id=keys[k][1], fingerprint=prints[k], vector=row.astype("<f4").tobytes())
-             for k, row in zip(batch, encoded)],
-            update_conflicts=True, unique_fields=["item_type", "item_id"], update_fields=["fingerprint", "vector", "updated_at"],
-        )
+        _store_vectors([(*keys[k], prints[k], row) for k, row in zip(batch, encoded)])
         vectors.update(zip(batch, encoded))
         if progress:
             progress(start + len(batch), len(missing))
@@ -224,33 +248,78 @@ def vectors_encode_missing(*, progress=None) -> int:
 
 
 # --- The fitted model, shared by the full run and the scoring of single items ---------------------
+# Stored as arrays (numpy's .npz, read without pickle) and a JSON sidecar in MATCHING_MODEL_DIR, never
+# under MEDIA_ROOT: nothing in it is ever served, and reading it runs no code (matching/engine/state.py).
+# A file of another format, a damaged one, or none means "refit": the next scoring queues a full run.
+MODEL_FILE_FORMAT = 1
 _cache: dict[str, object] = {}
 
 
-def _save_model(engine: matching.Engine, run_id: int) -> None:
-    payload = pickle.dumps({"run": run_id, "engine": engine}, protocol=pickle.HIGHEST_PROTOCOL)
-    if default_storage.exists(MODEL_PATH):
-        default_storage.delete(MODEL_PATH)
-    default_storage.save(MODEL_PATH, ContentFile(payload))
+def _model_paths() -> tuple[Path, Path]:
+    directory = Path(settings.MATCHING_MODEL_DIR)
+    return directory / "engine.npz", directory / "engine.json"
+
+
+def _replace_atomically(path: Path, write) -> None:
+    """Write to a temporary file beside ``path``, then rename it over: a reader sees the old file or the new."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def model_save(engine: matching.Engine, run_id: int) -> None:
+    """Store the fitted engine of a finished run. Both files carry one generation: a reader that finds
+    them from two different saves (a crash between the two renames) treats them as damaged."""
+    arrays, state = engine.state()
+    generation = uuid.uuid4().hex
+    meta = {"format": MODEL_FILE_FORMAT, "run": run_id, "generation": generation, "engine": state}
+    arrays_path, meta_path = _model_paths()
+    arrays_path.parent.mkdir(parents=True, exist_ok=True)
+    _replace_atomically(arrays_path, lambda stream: np.savez(stream, allow_pickle=False,
+                                                              generation=np.array(generation), **arrays))
+    _replace_atomically(meta_path, lambda stream: stream.write(json.dumps(meta, separators=(",", ":")).encode()))
     _cache.update(run=run_id, engine=engine.compact())  # keep only what scoring new items needs
 
 
-def _load_model() -> matching.Engine | None:
+def _read_model() -> tuple[int, matching.Engine] | None:
+    """(run, engine) from MATCHING_MODEL_DIR, or None when there is none or it cannot be read."""
+    arrays_path, meta_path = _model_paths()
+    try:
+        meta = json.loads(meta_path.read_bytes())
+        with np.load(arrays_path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        if meta.get("format") != MODEL_FILE_FORMAT:
+            raise StateError(f"model file format {meta.get('format')!r}, expected {MODEL_FILE_FORMAT}")
+        if str(arrays.pop("generation", "")) != meta.get("generation"):
+            raise StateError("the arrays and the JSON come from two different saves")
+        return int(meta["run"]), matching.Engine.from_state(arrays, meta["engine"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:  # StateError is a ValueError
+        log.warning("matching: the stored model in %s cannot be used (%s: %s); the next run fits a new one",
+                    arrays_path.parent, type(error).__name__, error)
+        return None
+
+
+def model_load() -> matching.Engine | None:
     """The model of the latest finished run: kept in memory, reloaded when a newer run has finished."""
     latest = MatchingRun.objects.filter(status=MatchingRun.Status.DONE).values_list("pk", flat=True).first()
     if latest is None:
         return None
     if _cache.get("run") == latest:
         return _cache["engine"]  # type: ignore[return-value]
-    if not default_storage.exists(MODEL_PATH):
+    found = _read_model()
+    if found is None:
         return None
-    with default_storage.open(MODEL_PATH, "rb") as handle:
-        # Our own file, written by _save_model; never a user upload.
-        data = pickle.load(handle)  # noqa: S301
-    if getattr(data["engine"], "model_format", 1) != matching.MODEL_FORMAT:
-        return None  # written by an older version of the engine: the next full run replaces it
-    _cache.update(run=data["run"], engine=data["engine"])
-    return data["engine"]
+    _cache.update(run=found[0], engine=found[1])
+    return found[1]
 
 
 # --- Writing results -----------------------------------------------------------------------------------
@@ -258,33 +327,49 @@ def _reasons(reasons: Iterable[matching.Reason]) -> list[dict]:
     return [{"code": r.code, "values": list(r.values), "count": r.count} for r in reasons]
 
 
-def _write_suggestions(found: list[matching.Suggestion], *, scope: Q | None = None) -> int:
-    """Upsert what the engine found; drop open suggestions in scope that it no longer finds.
-    Decided suggestions keep their status: a rejection stays a rejection. Open suggestions whose
-    score and reasons did not change are left as they are, so a nightly run writes only what moved."""
+def _existing(kind: str, ids: set[int], *, many: bool) -> set[int]:
+    """The ids among ``ids`` whose item still exists: one deleted since the engine read it gets no row."""
+    model = MODELS[kind]
+    if many:
+        return ids & set(_rows(model.objects.values_list("pk", flat=True), many=True))
+    return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int] | None = None) -> int:
+    """Upsert what the engine found; drop open suggestions (of ``item``, or all) that it no longer
+    finds. Decided suggestions keep their status: a rejection stays a rejection. Open suggestions
+    whose score and reasons did not change are left as they are, so a nightly run writes only what
+    moved."""
     wanted: dict[tuple[str, int, int], tuple[float, list[dict]]] = {}
     for s in found:
         item_type, item_id = _split(s.item)
         wanted[(item_type, item_id, int(s.challenge))] = (round(s.score, 4), _reasons(s.reasons))
     current = Suggestion.objects.filter(status=ReviewStatus.OPEN)
-    if scope is not None:
-        current = current.filter(scope)
+    if item is not None:
+        current = current.of_item(*item)
     stale_ids = []
-    rows = current.values_list("pk", "item_type", "item_id", "societal_challenge_id", "score", "reasons")
-    for pk, item_type, item_id, challenge_id, score, reasons in _rows(rows, many=scope is None):
-        key = (item_type, item_id, challenge_id)
+    rows = current.values_list("pk", *SUGGESTION_ITEM_COLUMNS, "societal_challenge_id", "score", "reasons")
+    width = len(SUGGESTION_ITEM_COLUMNS)
+    for row in _rows(rows, many=item is None):
+        pk, (challenge_id, score, reasons) = row[0], row[1 + width:]
+        key = (*_item_key(row[1:], SUGGESTION_ITEM_COLUMNS), challenge_id)
         if key not in wanted:
             stale_ids.append(pk)
         elif wanted[key] == (score, reasons):
             del wanted[key]  # unchanged
     for start in range(0, len(stale_ids), WRITE_BATCH):
         Suggestion.objects.filter(pk__in=stale_ids[start:start + WRITE_BATCH]).delete()
-    Suggestion.objects.bulk_create(
-        [Suggestion(item_type=item_type, item_id=item_id, societal_challenge_id=challenge_id, score=score, reasons=reasons)
-         for (item_type, item_id, challenge_id), (score, reasons) in wanted.items()],
-        batch_size=WRITE_BATCH, update_conflicts=True,
-        unique_fields=["item_type", "item_id", "societal_challenge"], update_fields=["score", "reasons", "updated_at"],
-    )
+    by_kind: dict[str, list[Suggestion]] = defaultdict(list)
+    for (item_type, item_id, challenge_id), (score, reasons) in wanted.items():
+        by_kind[item_type].append(Suggestion(**{f"{item_type}_id": item_id}, societal_challenge_id=challenge_id,
+                                             score=score, reasons=reasons))
+    for kind, suggestions in by_kind.items():
+        existing = _existing(kind, {getattr(s, f"{kind}_id") for s in suggestions}, many=item is None)
+        Suggestion.objects.bulk_create(
+            [s for s in suggestions if getattr(s, f"{kind}_id") in existing],
+            batch_size=WRITE_BATCH, update_conflicts=True,
+            unique_fields=[kind, "societal_challenge"], update_fields=["score", "reasons", "updated_at"],
+        )
     return len(found)
 
 
@@ -294,6 +379,13 @@ def _write_matches(flags: list[matching.MatchFlag]) -> int:
     decided = set(Match.objects.exclude(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     known = decided | set(Match.objects.filter(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     Match.objects.filter(status=ReviewStatus.OPEN).delete()
+    # Members deleted since the engine read them are left out of the flags.
+    members = {kind: {_split(key)[1] for flag in flags for key in getattr(flag, f"{kind}s")} for kind in MODELS}
+    existing = {kind: _existing(kind, ids, many=False) for kind, ids in members.items()}
+
+    def present(keys: Iterable[str]) -> list[int]:
+        return [pk for kind, pk in map(_split, keys) if pk in existing[kind]]
+
     written, new = 0, []
     for flag in flags:
         if flag.fingerprint in decided:
@@ -303,9 +395,9 @@ def _write_matches(flags: list[matching.MatchFlag]) -> int:
             proposed_title=(flag.proposed_title or "")[:200], score=round(float(flag.score), 4),
             reasons=_reasons(flag.reasons), fingerprint=flag.fingerprint,
         )
-        match.department_challenges.set([_split(k)[1] for k in flag.department_challenges])
-        match.reports.set([_split(k)[1] for k in flag.reports])
-        match.pilots.set([_split(k)[1] for k in flag.pilots])
+        match.department_challenges.set(present(flag.department_challenges))
+        match.reports.set(present(flag.reports))
+        match.pilots.set(present(flag.pilots))
         written += 1
         if flag.fingerprint not in known:
             new.append(match.pk)
@@ -323,11 +415,11 @@ def _notify_departments(match_ids: list[int]) -> None:
         for department in {c.department for c in match.department_challenges.all()}:
             if department.email:
                 by_department[department].append(match)
-    link = settings.SITE_URL + reverse("smartcity:match-list")
+    link = settings.SITE_URL + reverse("matching:match-list")
     with translation.override(settings.LANGUAGE_CODE):
         for department, found in by_department.items():
             lines = [f"- {m.title}" for m in found]
-            body = render_to_string("smartcity/email/new_matches.txt", {"department": department, "lines": lines,
+            body = render_to_string("matching/email/new_matches.txt", {"department": department, "lines": lines,
                                                                           "link": link})
             subject = ngettext("%(count)s new match with other departments", "%(count)s new matches with other departments",
                                len(found)) % {"count": len(found)}
@@ -346,7 +438,7 @@ def matching_run_start(*, by: User | None) -> MatchingRun:
         if queued:
             return queued
         run = MatchingRun.objects.create(started_by=by if by and by.is_authenticated else None)
-        outbox_enqueue("smartcity.tasks.run_matching", key=f"matching-run:{run.pk}", run_id=run.pk)
+        outbox_enqueue("matching.tasks.run_matching", key=f"matching-run:{run.pk}", run_id=run.pk)
     return run
 
 
@@ -445,7 +537,7 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
                     status=MatchingRun.Status.DONE, finished_at=timezone.now(), counts=counts,
                     progress_done=F("progress_total"),
                 )
-            _save_model(engine, run_id)
+            model_save(engine, run_id)
     except (OperationalError, InterfaceError):
         # A transient database error: hand the run back so the task's retry can claim it again.
         MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.QUEUED, started_at=None,
@@ -465,7 +557,7 @@ def matching_score_item(*, item_type: str, item_id: int) -> int:
     """Score one new or changed item against the latest fitted model and rewrite its open suggestions.
 
     Without a fitted model yet, or for a societal challenge (a new column), a full run is queued instead."""
-    engine = _load_model()
+    engine = model_load()
     if engine is None:
         matching_run_start(by=None)
         return 0
@@ -475,21 +567,17 @@ def matching_score_item(*, item_type: str, item_id: int) -> int:
     known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found]).values_list("pk", flat=True))
     found = [s for s in found if int(s.challenge) in known]
     with transaction.atomic():
-        return _write_suggestions(found, scope=Q(item_type=item_type, item_id=item_id))
+        return _write_suggestions(found, item=(item_type, item_id))
 
 
 def matching_queue_item(*, item_type: str, item_id: int) -> None:
     """Call after saving a report, department challenge or pilot: it is scored once the transaction commits."""
     # Through the outbox: the same item pending twice is scored once, and a broker outage loses nothing.
-    outbox_enqueue("smartcity.tasks.score_item", key=f"score:{item_type}:{item_id}",
+    outbox_enqueue("matching.tasks.score_item", key=f"score:{item_type}:{item_id}",
                    item_type=str(item_type), item_id=item_id)
 
 
 # --- Review decisions --------------------------------------------------------------------------------------
-def suggestion_item(suggestion: Suggestion):
-    return MODELS[suggestion.item_type].objects.get(pk=suggestion.item_id)
-
-
 @transaction.atomic
 def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason: str = "") -> Suggestion:
     """Accept (and link the item to the challenge) or reject a suggestion."""
@@ -497,7 +585,7 @@ def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason:
     suggestion.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
     suggestion.decided_by, suggestion.decided_at, suggestion.decision_reason = by, timezone.now(), reason[:300]
     suggestion.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"])
-    item = suggestion_item(suggestion)
+    item = suggestion.item
     if accept:
         item.societal_challenges.add(suggestion.societal_challenge_id)
     else:
@@ -530,3 +618,60 @@ def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> M
                 item.societal_challenges.add(match.societal_challenge)
     match.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "societal_challenge", "updated_at"])
     return match
+
+
+# --- What a saved item starts (connected in matching/apps.py) --------------------------------------------
+# The fields the engine reads of each kind (engine_documents): a save that changes none of them is not
+# scored again. Themes are a many-to-many relation: their changes arrive through m2m_changed.
+SCORED_FIELDS: dict[type, tuple[str, ...]] = {
+    Report: ("title", "description", "theme", "latitude", "longitude", "is_hidden", "duplicate_of"),
+    DepartmentChallenge: ("title", "description", "department", "status"),
+    Pilot: ("title", "description", "lead_department"),
+}
+ITEM_TYPES: dict[type, str] = {Report: ItemType.REPORT, DepartmentChallenge: ItemType.DEPARTMENT_CHALLENGE,
+                               Pilot: ItemType.PILOT}
+
+
+def _scored_values(sender: type, instance) -> tuple:
+    return tuple(getattr(instance, sender._meta.get_field(name).attname) for name in SCORED_FIELDS[sender])
+
+
+def remember_scored_values(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
+    """pre_save: what the engine read of a row about to be saved whole, to tell after the save whether
+    it changed (a form or a serializer saves every field, also when only a budget changed)."""
+    if raw or instance._state.adding or update_fields is not None:
+        return
+    names = [sender._meta.get_field(name).attname for name in SCORED_FIELDS[sender]]
+    instance._matching_before = sender._base_manager.filter(pk=instance.pk).values_list(*names).first()
+
+
+def queue_scoring_after_save(sender, instance, created: bool, raw: bool = False, update_fields=None,
+                             **kwargs) -> None:
+    """post_save: a new item, or one whose scored fields changed, is scored once the transaction commits.
+    Only a task is queued (in the outbox, with the save's transaction): the save never waits for matching."""
+    if raw:
+        return
+    if not created:
+        if update_fields is not None:
+            if not set(update_fields) & set(SCORED_FIELDS[sender]):
+                return
+        elif instance.__dict__.pop("_matching_before", None) == _scored_values(sender, instance):
+            return
+    matching_queue_item(item_type=ITEM_TYPES[sender], item_id=instance.pk)
+
+
+def queue_scoring_after_themes(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """m2m_changed of a department challenge's themes (the engine reads them; reports have one theme field)."""
+    if action not in ("post_add", "post_remove", "post_clear") or (action != "post_clear" and not pk_set):
+        return
+    if not reverse:
+        matching_queue_item(item_type=ItemType.DEPARTMENT_CHALLENGE, item_id=instance.pk)
+    else:  # theme.department_challenges.add(...): the challenges named
+        for pk in pk_set or ():
+            matching_queue_item(item_type=ItemType.DEPARTMENT_CHALLENGE, item_id=pk)
+
+
+def refresh_after_curation(sender, challenge: SocietalChallenge, by: User | None, **kwargs) -> None:
+    """smartcity.signals.societal_challenge_curated: a new or changed societal challenge changes every
+    item's scores, so a full run refreshes them all."""
+    matching_run_start(by=by)

@@ -11,16 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from participation.models import Report
-from smartcity import permissions, services
-from smartcity.models import DepartmentChallenge, Match, MatchingRun, ReviewStatus, Suggestion
-
-
-def _require_staff(request: HttpRequest) -> None:
-    if not permissions.is_staff_member(request.user):
-        raise PermissionDenied
+from matching import permissions
+from smartcity.permissions import staff_required
+from matching import services
+from smartcity.models import DepartmentChallenge
+from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
 
 
 def _next_url(request: HttpRequest, fallback: str) -> str:
@@ -30,10 +28,9 @@ def _next_url(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-@login_required
+@staff_required
 @require_GET
 def match_list(request: HttpRequest) -> HttpResponse:
-    _require_staff(request)
     status = request.GET.get("status") or ReviewStatus.OPEN
     matches = (
         Match.objects.filter(status=status)
@@ -50,7 +47,7 @@ def match_list(request: HttpRequest) -> HttpResponse:
     for match in page:  # which buttons the page offers: the same rule the decision itself is checked against
         match.may_accept = permissions.can_decide_match(request.user, match, accept=True)
         match.may_reject = permissions.can_decide_match(request.user, match, accept=False)
-    return render(request, "smartcity/match_list.html", {
+    return render(request, "matching/match_list.html", {
         "page": page, "status": status, "statuses": ReviewStatus.choices,
         "latest_run": MatchingRun.objects.first(),
         "MAP_TILE_URL": settings.MAP_TILE_URL, "MAP_TILE_ATTRIBUTION": settings.MAP_TILE_ATTRIBUTION,
@@ -64,7 +61,7 @@ def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
     decision = request.POST.get("decision")
     if decision not in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
         messages.error(request, _("This flag was already decided, or the decision was not understood."))
-        return redirect("smartcity:match-list")
+        return redirect("matching:match-list")
     if not permissions.can_decide_match(request.user, match, accept=decision == ReviewStatus.ACCEPTED):
         raise PermissionDenied
     try:
@@ -72,20 +69,21 @@ def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
                               reason=request.POST.get("reason", ""))
     except services.AlreadyDecided:
         messages.error(request, _("This flag was already decided, or the decision was not understood."))
-        return redirect("smartcity:match-list")
+        return redirect("matching:match-list")
     if decision == ReviewStatus.ACCEPTED:
         messages.success(request, _("Flag accepted: the challenges and reports are now linked to “%(title)s”.")
                          % {"title": match.title})
     else:
         messages.success(request, _("Flag rejected. It will not come back unless the texts behind it change."))
-    return redirect("smartcity:match-list")
+    return redirect("matching:match-list")
 
 
 @login_required
 @require_POST
 def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    suggestion = get_object_or_404(Suggestion.objects.select_related("societal_challenge"), pk=pk)
-    item = services.suggestion_item(suggestion)
+    # A suggestion whose item was deleted went with it (ON DELETE CASCADE): 404.
+    suggestion = get_object_or_404(Suggestion.objects.select_related("societal_challenge", *Suggestion.KINDS), pk=pk)
+    item = suggestion.item
     if not permissions.can_review_suggestion(request.user, suggestion.item_type, item):
         raise PermissionDenied
     decision = request.POST.get("decision")
@@ -99,23 +97,22 @@ def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_next_url(request, getattr(item, "get_absolute_url", lambda: "/")()))
 
 
-@login_required
+@staff_required
+@require_http_methods(["GET", "POST"])
 def matching_run_list(request: HttpRequest) -> HttpResponse:
     """Start a full run and watch its progress (htmx polls the progress partial; without JS, reload)."""
-    _require_staff(request)
     if request.method == "POST":
         run = services.matching_run_start(by=request.user)
         messages.success(request, _("Matching run %(id)s started.") % {"id": run.pk})
-        return redirect("smartcity:matching-run-list")
+        return redirect("matching:matching-run-list")
     runs = MatchingRun.objects.select_related("started_by")[:20]
-    return render(request, "smartcity/matching_run_list.html", {"runs": runs, "active": MatchingRun.objects.active().first()})
+    return render(request, "matching/matching_run_list.html", {"runs": runs, "active": MatchingRun.objects.active().first()})
 
 
-@login_required
+@staff_required
 @require_GET
 def matching_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_staff(request)
     run = get_object_or_404(MatchingRun, pk=pk)
-    return render(request, "smartcity/_matching_run_progress.html", {"run": run})
+    return render(request, "matching/_matching_run_progress.html", {"run": run})
 
 

@@ -14,8 +14,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.throttling import BaseThrottle
 
 from participation import ratelimit
-from participation.geo import in_city_bounds
-from participation.models import Area, Report, ReportPhoto
+from smartcity.geo import in_city_bounds
+from smartcity.models import Area
+from participation.models import Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
 from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference

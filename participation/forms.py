@@ -7,10 +7,9 @@ from django.core import signing
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext, gettext_lazy as _
 
-from participation.geo import in_city_bounds
+from smartcity.geo import in_city_bounds
 from participation.models import Comment, Report
-from participation.photos import (MAX_PHOTOS, PENDING_DIRECTORY, PENDING_MAX_AGE, PhotoError, ProcessedPhoto,
-                                  pending_keep, process_photo)
+from participation.photos import MAX_PHOTOS, PENDING_DIRECTORY, PENDING_MAX_AGE, PhotoError, ProcessedPhoto, pending_keep, process_photo
 from smartcity.forms import OneLineField, PlainTextField
 from smartcity.models import Theme
 from smartcity.text import clean_text
@@ -223,7 +222,7 @@ class ReportFilterForm(forms.Form):
     bbox = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
-        from participation.models import Area
+        from smartcity.models import Area
 
         super().__init__(*args, **kwargs)
         self.fields["neighbourhood"].queryset = Area.objects.only("slug", "name")

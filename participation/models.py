@@ -12,45 +12,9 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from smartcity.models import Department, Referenced, SocietalChallenge, Theme
+from smartcity.models import Area, Department, Referenced, SocietalChallenge, Theme
 
 METRES_PER_DEGREE_LATITUDE = 111_320.0
-
-
-class AreaQuerySet(models.QuerySet):
-    def for_point(self, latitude: float, longitude: float) -> "Area | None":
-        """The neighbourhood containing the point, or None. The bounding boxes narrow it to a few polygons."""
-        from participation.geo import point_in_geometry
-
-        candidates = self.filter(
-            min_latitude__lte=latitude, max_latitude__gte=latitude,
-            min_longitude__lte=longitude, max_longitude__gte=longitude,
-        ).order_by("pk")
-        return next((area for area in candidates if point_in_geometry(longitude, latitude, area.geometry)), None)
-
-
-class Area(models.Model):
-    """A neighbourhood, loaded from GeoJSON polygons. A report's area is derived from its point."""
-
-    slug = models.SlugField(_("slug"), max_length=80, unique=True)
-    name = models.CharField(_("name"), max_length=120)
-    # GeoJSON geometry (Polygon or MultiPolygon) in WGS84.
-    geometry = models.JSONField(_("geometry"))
-    # The bounding box, so that finding a point's area only tests the few polygons around it.
-    min_longitude = models.FloatField()
-    min_latitude = models.FloatField()
-    max_longitude = models.FloatField()
-    max_latitude = models.FloatField()
-
-    objects = AreaQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("neighbourhood")
-        verbose_name_plural = _("neighbourhoods")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ReportQuerySet(models.QuerySet):

@@ -34,10 +34,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from participation import ratelimit
-from participation.geo import in_city_bounds
-from participation.models import (
-    Area, Open311Client, Open311Request, Report, ReporterContact, ReportPhoto, ServiceQuestion, StatusChange,
-)
+from smartcity.geo import in_city_bounds
+from smartcity.models import Area
+from participation.models import Open311Client, Open311Request, Report, ReporterContact, ReportPhoto, ServiceQuestion, StatusChange
 from participation.services import report_create
 from smartcity import dates
 from smartcity.models import Theme
@@ -110,6 +109,11 @@ def error_response(error: Open311Error, fmt: str) -> HttpResponse:
     if error.status == 429:
         response["Retry-After"] = "3600"
     return response
+
+
+def error_for_path(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """The GeoReport error body for a refusal outside these views (smartcity.hostile_input's NUL guard)."""
+    return error_response(Open311Error(status, message), "json" if request.path.endswith(".json") else "xml")
 
 
 def endpoint(*methods: str):

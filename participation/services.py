@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from participation import tokens
-from participation.models import Area, Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
+from smartcity.models import Area
+from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
 from participation.photos import ProcessedPhoto
 from smartcity.models import Theme
 from smartcity.outbox import outbox_enqueue
-from smartcity.services import matching_queue_item
 
 
 @transaction.atomic
@@ -75,8 +75,6 @@ def report_create(
             _send_contact_confirmation(report, contact.email)
     if author is not None and source == Report.Source.WEB:
         Follow.objects.get_or_create(report=report, user=author)
-    # The matching job scores the new report once this transaction commits.
-    matching_queue_item(item_type="report", item_id=report.pk)
     return report
 
 

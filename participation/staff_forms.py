@@ -5,7 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from participation import workflow
-from participation.models import Area, Report, SavedFilter
+from smartcity.models import Area
+from participation.models import Report, SavedFilter
 from smartcity.models import Department, SocietalChallenge, Theme
 
 UNROUTED = "none"

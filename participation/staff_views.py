@@ -1,7 +1,7 @@
 """The staff workspace for reports: the triage queue and the staff report page with its actions.
 
 Every action posts to its own small view, which hands the work to participation.workflow (the state
-machine) and redirects back. Who may do what is in smartcity/permissions.py.
+machine) and redirects back. Who may do what is in participation/permissions.py.
 """
 from __future__ import annotations
 
@@ -23,13 +23,10 @@ from django.views.decorators.http import require_GET, require_POST
 from participation import services, workflow
 from participation.models import Comment, InternalNote, Report, ReporterContact, SavedFilter, StatusChange
 from participation.pagination import CappedPaginator
-from participation.staff_forms import (
-    OPEN, OVERDUE, UNROUTED, BulkForm, MergeForm, MessageForm, NoteForm, QueueFilterForm, RouteForm,
-    SavedFilterForm, SocietalChallengeLinkForm, StatusForm,
-)
-from smartcity import permissions
+from participation.staff_forms import OPEN, OVERDUE, UNROUTED, BulkForm, MergeForm, MessageForm, NoteForm, QueueFilterForm, RouteForm, SavedFilterForm, SocietalChallengeLinkForm, StatusForm
+from participation import permissions
+from smartcity.permissions import can_curate_societal_challenges, staff_required
 from smartcity.models import Department, SocietalChallenge, Theme
-from smartcity.staff_views import staff_required
 
 QUEUE_PAGE_SIZE = 50
 QUEUE_COUNT_CAP = 1000
@@ -116,7 +113,7 @@ def report_queue(request: HttpRequest) -> HttpResponse:
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
         "bulk_form": BulkForm(),
-        "perms_curate": permissions.can_curate_societal_challenges(request.user),
+        "perms_curate": can_curate_societal_challenges(request.user),
     })
 
 

@@ -1,6 +1,6 @@
 """Residents' pages: report a concern, find reports (list, map, GeoJSON), support, comment, follow, my reports.
 
-Staff pages (triage, issue #4) are in staff_views.py. Who may do what: smartcity/permissions.py.
+Staff pages (triage, issue #4) are in staff_views.py. Who may do what: participation/permissions.py.
 """
 from __future__ import annotations
 
@@ -25,10 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from participation import ratelimit, services, tokens
 from participation.pagination import CappedPaginator
 from participation.forms import CommentForm, HideForm, ReportFilterForm, ReportForm, SupportForm
-from participation.models import (Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support,
-                                  report_url_pattern)
-from pilots.models import Pilot
-from smartcity import permissions
+from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support, report_url_pattern
+from participation import permissions
 from smartcity.files import MEDIA_LOCATION, stored_file_response
 from smartcity.models import Theme
 
@@ -194,9 +192,9 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     timeline = StatusChange.objects.filter(report=report, is_public=True).order_by("created_at", "pk")
     comments = Comment.objects.filter(report=report).select_related("author").order_by("created_at", "pk")
-    challenges = report.societal_challenges.public().prefetch_related(
-        Prefetch("pilots", queryset=Pilot.objects.order_by("title"))
-    )
+    # The pilots that tackle them, through the hub's challenge (its reverse relation, by name: participation
+    # does not import pilots), in the pilots' own order.
+    challenges = report.societal_challenges.public().prefetch_related("pilots")
     context = {
         "report": report,
         "photos": ReportPhoto.objects.filter(report=report),

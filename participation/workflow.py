@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from participation.models import InternalNote, Report, StatusChange
-from smartcity import permissions
+from participation import permissions
 from smartcity.models import Department, SocietalChallenge, User
 
 Status = Report.Status

@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
-from participation.models import Area
+from smartcity.models import Area
 from pilots.models import KPI, Gate, GateCriterion, Measurement, MeasurementRow, Partner, Pilot
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
 

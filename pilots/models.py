@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
-from smartcity.models import Department, DepartmentChallenge, Referenced, SocietalChallenge
+from smartcity.models import Area, Department, DepartmentChallenge, Referenced, SocietalChallenge
 
 
 class Stage(models.TextChoices):
@@ -189,7 +189,7 @@ class Pilot(Referenced):
     )
     location = models.CharField(_("location or area"), max_length=255, blank=True)
     area = models.ForeignKey(
-        "participation.Area", on_delete=models.SET_NULL, null=True, blank=True, related_name="pilots",
+        Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="pilots",
         verbose_name=_("neighbourhood"),
     )
     start_date = models.DateField(_("start date"), null=True, blank=True)

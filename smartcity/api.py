@@ -13,8 +13,9 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from smartcity import permissions, services
+from smartcity import permissions
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.signals import societal_challenge_curated
 from smartcity.text import clean_line, clean_text
 
 PROBLEM_JSON = "application/problem+json"
@@ -254,7 +255,7 @@ class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
         return {}
 
     def after_save(self, instance) -> None:
-        """The next step after a create or update, such as queueing the matching job."""
+        """The next step after a create or update, such as announcing a curated societal challenge."""
 
 
 class ThemeViewSet(NoDeleteViewSet):
@@ -288,8 +289,8 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
         return {"created_by": self.request.user}
 
     def after_save(self, instance) -> None:
-        # A new or changed challenge changes every item's scores: refresh them all.
-        services.matching_run_start(by=self.request.user)
+        # A new or changed challenge changes every item's scores: those who score them refresh (smartcity.signals).
+        societal_challenge_curated.send(sender=SocietalChallenge, challenge=instance, by=self.request.user)
 
 
 class DepartmentChallengeViewSet(NoDeleteViewSet):
@@ -314,6 +315,3 @@ class DepartmentChallengeViewSet(NoDeleteViewSet):
         if not permissions.can_edit_department_challenge(self.request.user, serializer.instance):
             raise exceptions.PermissionDenied("Only members of the challenge's department may change it.")
         super().perform_update(serializer)
-
-    def after_save(self, instance) -> None:
-        services.matching_queue_item(item_type="department_challenge", item_id=instance.pk)

@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "smartcity",
     "participation",
     "pilots",
+    "matching",
     "insight",
 ]
 
@@ -342,16 +343,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # entry) would wait forever; 5 s is well above the worker's 1 s BRPOP polls.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
 # A full matching run whose heartbeat is older than this was left by a killed worker and is failed,
-# so the next run starts (smartcity/services.py). A running run beats at least every quarter of this
+# so the next run starts (matching/services.py). A running run beats at least every quarter of this
 # (at most every 30 s), however long it runs: the threshold does not depend on CELERY_TASK_TIME_LIMIT.
 MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", 180)
-# The semantic channel of the matching (smartcity/matching/semantic.py): a multilingual sentence
+# The semantic channel of the matching (matching/engine/semantic.py): a multilingual sentence
 # encoder that bridges languages and wordings. Each text is encoded once, when it is written
 # (about 0.1 s on a 2-core machine); a full run encodes at most MATCHING_ENCODE_PER_RUN texts
 # that have no vector yet (challenges first, then newest items) and scores the rest on words
 # alone until they have one. `manage.py encode_texts` encodes everything, with a progress bar.
 MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)
 MATCHING_ENCODE_PER_RUN = env_int("MATCHING_ENCODE_PER_RUN", 2000)
+# The fitted model of the latest full run (matching/services.py: arrays and JSON, no pickle), shared by the
+# workers that score new items. Private: never under MEDIA_ROOT, never served.
+MATCHING_MODEL_DIR = Path(os.environ.get("MATCHING_MODEL_DIR") or BASE_DIR / "var" / "matching")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 # The triage queue's counts per status are cached this long (staff changes refresh them at once).
@@ -371,8 +375,8 @@ CELERY_BEAT_SCHEDULE["smartcity-purge-outbox"] = {
     "schedule": crontab(hour=env_int("OUTBOX_PURGE_HOUR", 5), minute=0),
 }
 # The nightly full matching run (any staff member can also start one from the UI or the API).
-CELERY_BEAT_SCHEDULE["smartcity-nightly-matching-run"] = {
-    "task": "smartcity.tasks.start_matching_run",
+CELERY_BEAT_SCHEDULE["matching-nightly-run"] = {
+    "task": "matching.tasks.start_matching_run",
     "schedule": crontab(hour=env_int("MATCHING_RUN_HOUR", 2), minute=30),
 }
 CELERY_BEAT_SCHEDULE["participation-erase-reporter-contacts"] = {
@@ -427,8 +431,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ReportStatusEnum": "participation.models.Report.Status",
     "SocietalChallengeStatusEnum": "smartcity.models.SocietalChallenge.Status",
     "DepartmentChallengeStatusEnum": "smartcity.models.DepartmentChallenge.Status",
-    "MatchingRunStatusEnum": "smartcity.models.MatchingRun.Status",
-    "ReviewStatusEnum": "smartcity.models.ReviewStatus",
+    "MatchingRunStatusEnum": "matching.models.MatchingRun.Status",
+    "ReviewStatusEnum": "matching.models.ReviewStatus",
     "StageEnum": "pilots.models.Stage",
 }
 # Every response under /api/ carries it (smartcity/middleware.py).

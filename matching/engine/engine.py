@@ -16,11 +16,12 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from .features import Vectorizer, Vectors, row_norms
+from .state import StateError, state_dump, state_load
 from .text import Analyzer
 
 KINDS = ("report", "department_challenge", "pilot")
-# Bumped when a pickled Engine of an older version can no longer score: such a stored model
-# is then ignored and a full run makes a new one.
+# Bumped when a stored Engine (state()) of an older version can no longer score: such a stored
+# model is then ignored and a full run makes a new one.
 MODEL_FORMAT = 3
 
 
@@ -174,7 +175,7 @@ class Engine:
         self.analyzer = Analyzer(self.config.languages)
         self.vectorizer = Vectorizer(self.analyzer, self.config.ngram_range, self.config.title_weight)
 
-    # What the fit needs but scoring a new item with ``suggest`` does not: left out of a pickle,
+    # What the fit needs but scoring a new item with ``suggest`` does not: left out of state() (and a pickle),
     # so the model the Django layer stores after a full run stays small. A loaded engine
     # scores new items; ``suggestions()`` and ``match_flags()`` belong to the fit itself.
     _FIT_ONLY = ("z", "analysed", "challenge_analysed", "documents", "kinds", "kind_languages", "kinds_plain",
@@ -200,7 +201,24 @@ class Engine:
         self.__dict__.update(state)
         self._stem_names = None
 
+    def state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The fitted engine as numpy arrays and plain JSON (state.py), without pickle: what ``__getstate__``
+        keeps, which is what scoring new items needs. ``Engine.from_state(*engine.state())`` scores alike."""
+        arrays, meta = state_dump(self)
+        return arrays, {"model_format": MODEL_FORMAT, **meta}
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], meta: dict) -> "Engine":
+        """The engine ``state()`` described. StateError for a state of another engine version or format."""
+        if meta.get("model_format") != MODEL_FORMAT:
+            raise StateError(f"engine model format {meta.get('model_format')!r}, expected {MODEL_FORMAT}")
+        engine = state_load(arrays, meta)
+        if not isinstance(engine, cls):
+            raise StateError(f"the state holds a {type(engine).__name__}, not an engine")
+        return engine
+
     # fitting ------------------------------------------------------------------------------
+
     def fit_stages(self) -> int:
         """How many steps ``fit`` reports to its ``progress`` callback."""
         return 4 + self.config.prf_rounds

@@ -2,7 +2,8 @@
 from django import template
 from django.utils.translation import gettext as _, ngettext
 
-from smartcity import permissions
+from matching import permissions
+from matching.models import ReviewStatus, Suggestion
 from smartcity.models import Department, Theme
 
 register = template.Library()
@@ -51,10 +52,8 @@ def reason_text(context, reason: dict) -> str:
 @register.simple_tag(takes_context=True)
 def suggestions_for(context, item_type: str, item):
     """Open suggestions for one item, strongest first; none for a reader who may not decide on them."""
-    from smartcity.models import ReviewStatus, Suggestion
-
     request = context.get("request")
     if item is None or request is None or not permissions.can_review_suggestion(request.user, item_type, item):
         return []
-    return list(Suggestion.objects.filter(item_type=item_type, item_id=item.pk, status=ReviewStatus.OPEN)
+    return list(Suggestion.objects.of_item(item_type, item.pk).filter(status=ReviewStatus.OPEN)
                 .select_related("societal_challenge").order_by("-score"))

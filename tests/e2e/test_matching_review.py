@@ -2,9 +2,10 @@
 import pytest
 
 from participation.models import Report
-from smartcity.models import DepartmentChallenge, Match, ReviewStatus, SocietalChallenge
+from smartcity.models import DepartmentChallenge, SocietalChallenge
+from matching.models import Match, ReviewStatus
 from tests.e2e.conftest import check_accessibility, log_in
-from tests.smartcity.test_matching_engine import CHALLENGES, REPORTS
+from tests.matching.test_engine import CHALLENGES, REPORTS
 
 pytestmark = pytest.mark.services
 

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from participation.models import Area, Comment, Report
+from smartcity.models import Area
+from participation.models import Comment, Report
 from smartcity.models import Theme, User
 from tests.e2e.conftest import check_accessibility, log_in
 

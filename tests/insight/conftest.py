@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from participation.models import Area, Report, StatusChange
+from smartcity.models import Area
+from participation.models import Report, StatusChange
 from smartcity.models import Theme
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

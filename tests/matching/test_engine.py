@@ -1,13 +1,16 @@
 """The matching engine's maths on small hand-made examples: no database, no Django."""
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from smartcity.matching.engine import Challenge, Config, Document, Engine
+from matching.engine.engine import Challenge, Config, Document, Engine
+from matching.engine.state import StateError
 
 CHALLENGES = [
     Challenge("flooding", "Wateroverlast bij hevige regenbuien",
@@ -223,20 +226,36 @@ def test_the_dev_set_loads_into_engine_inputs():
     assert all(d.kind in {"report", "department_challenge", "pilot"} for d in documents)
 
 
-def test_a_pickled_engine_scores_new_items_alike_and_leaves_the_fits_bulk_behind():
-    import pickle
+def stored(engine: Engine) -> Engine:
+    """The engine through what the Django layer writes and reads: arrays (.npz without pickle) and JSON."""
+    arrays, meta = engine.state()
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as read:
+        arrays = {name: read[name] for name in read.files}
+    return Engine.from_state(arrays, json.loads(json.dumps(meta)))
 
+
+def test_a_stored_engine_scores_new_items_alike_and_leaves_the_fits_bulk_behind():
     engine = fitted(ENGLISH)
-    loaded = pickle.loads(pickle.dumps(engine))
+    loaded = stored(engine)
     for doc in REPORTS + ENGLISH + [report("new", "Kapotte lantaarn", "De lantaarn in het park is kapot.")]:
         assert loaded.suggest(doc) == engine.suggest(doc)
     assert not hasattr(loaded, "z") and not hasattr(loaded, "documents")
+    assert loaded.analyzer is loaded.vectorizer.analyzer  # shared once, as in the fitted engine
+
+
+def test_an_engine_state_of_another_model_format_is_refused():
+    arrays, meta = fitted().state()
+    with pytest.raises(StateError):
+        Engine.from_state(arrays, {**meta, "model_format": meta["model_format"] - 1})
 
 
 def test_many_texts_get_their_language_from_a_model_learned_on_a_sample():
     import scipy.sparse as sp
 
-    from smartcity.matching.text import LanguageDetector
+    from matching.engine.text import LanguageDetector
 
     texts = [f"{d.title}. {d.description}" for d in REPORTS + ENGLISH] * 3
     vocabulary: dict[str, int] = {}

@@ -3,7 +3,8 @@ import pytest
 from django.urls import reverse
 
 from participation.models import Report
-from smartcity.models import DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge, Suggestion
+from smartcity.models import DepartmentChallenge, SocietalChallenge
+from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def flag(db, department_a, department_b):
 def test_civil_servants_see_open_flags_with_both_departments_and_the_reasons(client, civil_servant, flag):
     client.force_login(civil_servant)
     client.cookies["django_language"] = "en"
-    html = client.get(reverse("smartcity:match-list")).content.decode()
+    html = client.get(reverse("matching:match-list")).content.decode()
     assert "Riool overbelast" in html and "Tunnels onder water" in html
     assert "Stadsbeheer" in html and "Veiligheid" in html
     assert "Words in both texts: riool, regenwater" in html
@@ -33,12 +34,12 @@ def test_civil_servants_see_open_flags_with_both_departments_and_the_reasons(cli
 
 def test_residents_cannot_see_the_flags(client, resident, flag):
     client.force_login(resident)
-    assert client.get(reverse("smartcity:match-list")).status_code == 403
+    assert client.get(reverse("matching:match-list")).status_code == 403
 
 
 def test_a_department_in_the_flag_accepts_it_and_the_items_are_linked(client, civil_servant, flag):
     client.force_login(civil_servant)
-    response = client.post(reverse("smartcity:match-decide", args=[flag.pk]), {"decision": "accepted", "reason": "Same sewer"})
+    response = client.post(reverse("matching:match-decide", args=[flag.pk]), {"decision": "accepted", "reason": "Same sewer"})
     assert response.status_code == 302
     flag.refresh_from_db()
     assert flag.status == ReviewStatus.ACCEPTED and flag.decided_by == civil_servant
@@ -52,7 +53,7 @@ def test_a_department_outside_the_flag_cannot_decide_it(client, flag, db):
     outsider = User.objects.create_user(email="parks@example.org", password="pw-long-enough-1")
     Membership.objects.create(user=outsider, department=Department.objects.create(slug="parks", name="Parks"))
     client.force_login(outsider)
-    assert client.post(reverse("smartcity:match-decide", args=[flag.pk]), {"decision": "rejected"}).status_code == 403
+    assert client.post(reverse("matching:match-decide", args=[flag.pk]), {"decision": "rejected"}).status_code == 403
     flag.refresh_from_db()
     assert flag.status == ReviewStatus.OPEN
 
@@ -60,36 +61,36 @@ def test_a_department_outside_the_flag_cannot_decide_it(client, flag, db):
 def test_staff_start_a_run_and_see_its_progress(client, civil_servant, django_capture_on_commit_callbacks):
     client.force_login(civil_servant)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("smartcity:matching-run-list"))
+        response = client.post(reverse("matching:matching-run-list"))
     assert response.status_code == 302
     run = MatchingRun.objects.get()
     assert run.status == MatchingRun.Status.DONE and run.started_by == civil_servant
-    progress = client.get(reverse("smartcity:matching-run-progress", args=[run.pk])).content.decode()
+    progress = client.get(reverse("matching:matching-run-progress", args=[run.pk])).content.decode()
     assert "<progress" in progress and 'value="100"' in progress and "hx-get" not in progress  # done: polling stops
 
 
 def test_a_department_sees_and_accepts_a_suggestion_on_its_challenge_page(client, civil_servant, other_civil_servant, flag):
     sewers = flag.department_challenges.get(department__slug="stadsbeheer")
-    suggestion = Suggestion.objects.create(item_type="department_challenge", item_id=sewers.pk,
+    suggestion = Suggestion.objects.create(department_challenge_id=sewers.pk,
                                            societal_challenge=flag.societal_challenge, score=0.8,
                                            reasons=[{"code": "terms", "values": ["riool"], "count": 1}])
     url = sewers.get_absolute_url()
     client.force_login(other_civil_servant)
-    assert reverse("smartcity:suggestion-decide", args=[suggestion.pk]) not in client.get(url).content.decode()
+    assert reverse("matching:suggestion-decide", args=[suggestion.pk]) not in client.get(url).content.decode()
     client.force_login(civil_servant)
     html = client.get(url).content.decode()
-    assert reverse("smartcity:suggestion-decide", args=[suggestion.pk]) in html
-    response = client.post(reverse("smartcity:suggestion-decide", args=[suggestion.pk]), {"decision": "accepted", "next": url})
+    assert reverse("matching:suggestion-decide", args=[suggestion.pk]) in html
+    response = client.post(reverse("matching:suggestion-decide", args=[suggestion.pk]), {"decision": "accepted", "next": url})
     assert response.status_code == 302 and response["Location"] == url
     assert sewers.societal_challenges.filter(pk=flag.societal_challenge_id).exists()
 
 
 def test_a_suggestion_decision_never_redirects_off_site(client, civil_servant, flag):
     sewers = flag.department_challenges.get(department__slug="stadsbeheer")
-    suggestion = Suggestion.objects.create(item_type="department_challenge", item_id=sewers.pk,
+    suggestion = Suggestion.objects.create(department_challenge_id=sewers.pk,
                                            societal_challenge=flag.societal_challenge, score=0.8)
     client.force_login(civil_servant)
-    response = client.post(reverse("smartcity:suggestion-decide", args=[suggestion.pk]),
+    response = client.post(reverse("matching:suggestion-decide", args=[suggestion.pk]),
                            {"decision": "rejected", "next": "https://evil.example/"})
     assert response["Location"] == sewers.get_absolute_url()
 
@@ -108,12 +109,12 @@ def test_reasons_name_departments_and_themes_without_a_query_per_flag(client, ci
     client.force_login(civil_servant)
     client.cookies["django_language"] = "en"
     with CaptureQueriesContext(connection) as one:
-        html = client.get(reverse("smartcity:match-list")).content.decode()
+        html = client.get(reverse("matching:match-list")).content.decode()
     assert "Departments that meet: Stadsbeheer, Veiligheid" in html and "Shared themes: Water (en)" in html
     for i in range(3):
         more = Match.objects.create(societal_challenge=flag.societal_challenge, score=0.5, fingerprint=f"{i}" * 64,
                                     reasons=reasons)
         more.department_challenges.set(flag.department_challenges.all())
     with CaptureQueriesContext(connection) as four:
-        client.get(reverse("smartcity:match-list"))
+        client.get(reverse("matching:match-list"))
     assert len(four) == len(one)

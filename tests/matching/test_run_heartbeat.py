@@ -11,9 +11,9 @@ import pytest
 from celery.exceptions import MaxRetriesExceededError
 from django.utils import timezone
 
-from smartcity import services
-from smartcity.models import MatchingRun
-from smartcity.tasks import run_matching
+from matching import services
+from matching.models import MatchingRun
+from matching.tasks import run_matching
 from tests.faults.conftest import wait_until
 
 pytestmark = pytest.mark.django_db

@@ -1,14 +1,16 @@
 """The matching layer: full runs through the API, idempotent writes, staff decisions, the run lock."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from participation.models import Report
 from participation.services import report_create
-from smartcity import services
-from smartcity.models import (Department, DepartmentChallenge, Match, MatchingRun, ReviewStatus, SocietalChallenge,
-                              Suggestion)
-from tests.smartcity.test_matching_engine import CHALLENGES, REPORTS
+from matching import services
+from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
+from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
+from tests.matching.test_engine import CHALLENGES, REPORTS
 
 
 @pytest.fixture
@@ -82,7 +84,7 @@ def test_a_second_run_duplicates_nothing(city, django_capture_on_commit_callback
         with django_capture_on_commit_callbacks(execute=True):
             run = services.matching_run_start(by=None)
         assert MatchingRun.objects.get(pk=run.pk).status == MatchingRun.Status.DONE
-    first = sorted(Suggestion.objects.values_list("item_type", "item_id", "societal_challenge_id"))
+    first = list(Suggestion.objects.values_list("report_id", "department_challenge_id", "pilot_id", "societal_challenge_id"))
     assert len(first) == len(set(first))
     assert Match.objects.count() == len(set(Match.objects.values_list("fingerprint", flat=True))) >= 1
 
@@ -103,10 +105,10 @@ def test_accepting_links_the_item_and_rejecting_keeps_the_pairing_away(city, adm
     with django_capture_on_commit_callbacks(execute=True):
         services.matching_run_start(by=None)
     flood = city["challenges"]["flooding"]
-    accepted = Suggestion.objects.get(item_type="report", item_id=city["reports"]["1"].pk, societal_challenge=flood)
+    accepted = Suggestion.objects.get(report_id=city["reports"]["1"].pk, societal_challenge=flood)
     services.suggestion_decide(suggestion=accepted, accept=True, by=admin_user)
     assert flood in city["reports"]["1"].societal_challenges.all()
-    rejected = Suggestion.objects.get(item_type="report", item_id=city["reports"]["2"].pk, societal_challenge=flood)
+    rejected = Suggestion.objects.get(report_id=city["reports"]["2"].pk, societal_challenge=flood)
     services.suggestion_decide(suggestion=rejected, accept=False, by=admin_user, reason="It is groundwater")
     with django_capture_on_commit_callbacks(execute=True):
         services.matching_run_start(by=None)
@@ -158,23 +160,64 @@ def test_a_new_report_is_scored_against_the_latest_model(city, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         report = report_create(title="Weer wateroverlast", description="Na de hoosbui stond de straat blank en "
                                "het riool liep over, het regenwater bleef uren staan.", latitude=52.08, longitude=4.3)
-    best = Suggestion.objects.filter(item_type="report", item_id=report.pk).order_by("-score").first()
+    best = Suggestion.objects.filter(report_id=report.pk).order_by("-score").first()
     assert best is not None and best.societal_challenge == city["challenges"]["flooding"]
 
 
-def test_a_model_stored_by_an_older_engine_is_ignored_and_a_full_run_queued(city, django_capture_on_commit_callbacks,
-                                                                           settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)  # the stored model is rewritten below: not the one in media/
+def _fitted(django_capture_on_commit_callbacks) -> MatchingRun:
     with django_capture_on_commit_callbacks(execute=True):
         run = services.matching_run_start(by=None)
-    engine = services._load_model()
-    del engine.model_format  # as pickled before the format was recorded
-    services._save_model(engine, run.pk)
-    services._cache.clear()
+    run.refresh_from_db()
+    assert run.status == MatchingRun.Status.DONE, run.error
+    services._cache.clear()  # as a worker that did not do the run itself: it reads the files
+    return run
+
+
+def _refits(city, django_capture_on_commit_callbacks) -> bool:
+    """Scoring one report with the stored model as it is: True when that queued a full run instead."""
     with django_capture_on_commit_callbacks(execute=False) as queued:
         written = services.matching_score_item(item_type="report", item_id=city["reports"]["1"].pk)
-    assert written == 0 and len(queued) == 1
-    assert MatchingRun.objects.filter(status=MatchingRun.Status.QUEUED).exists()
+    return written == 0 and len(queued) == 1 and MatchingRun.objects.filter(status=MatchingRun.Status.QUEUED).exists()
+
+
+def test_the_fitted_model_is_stored_as_arrays_and_json_outside_media_and_scores_new_items(
+        city, django_capture_on_commit_callbacks, matching_model_dir, settings):
+    _fitted(django_capture_on_commit_callbacks)
+    assert sorted(path.name for path in matching_model_dir.iterdir()) == ["engine.json", "engine.npz"]
+    assert not str(matching_model_dir).startswith(str(settings.MEDIA_ROOT))
+    Suggestion.objects.all().delete()
+    assert services.matching_score_item(item_type="report", item_id=city["reports"]["1"].pk) > 0
+    assert not _refits(city, django_capture_on_commit_callbacks)
+
+
+def test_a_model_stored_by_an_older_engine_is_ignored_and_a_full_run_queued(city, django_capture_on_commit_callbacks,
+                                                                           matching_model_dir):
+    _fitted(django_capture_on_commit_callbacks)
+    meta_path = matching_model_dir / "engine.json"
+    meta = json.loads(meta_path.read_text())
+    meta["engine"]["model_format"] -= 1  # as written by the engine before its last change
+    meta_path.write_text(json.dumps(meta))
+    assert _refits(city, django_capture_on_commit_callbacks)
+
+
+@pytest.mark.parametrize("damage", ["garbage arrays", "no arrays", "no json", "half a save", "a class from elsewhere"])
+def test_a_damaged_or_missing_model_means_a_refit_not_a_crash(city, django_capture_on_commit_callbacks,
+                                                             matching_model_dir, damage):
+    _fitted(django_capture_on_commit_callbacks)
+    arrays_path, meta_path = matching_model_dir / "engine.npz", matching_model_dir / "engine.json"
+    if damage == "garbage arrays":
+        arrays_path.write_bytes(b"PK\x03\x04 not a zip at all")
+    elif damage == "no arrays":
+        arrays_path.unlink()
+    elif damage == "no json":
+        meta_path.unlink()
+    elif damage == "half a save":  # a crash between the two renames: the arrays of another save
+        meta = json.loads(meta_path.read_text())
+        meta["generation"] = "0" * 32
+        meta_path.write_text(json.dumps(meta))
+    else:  # what an attacker who can write the folder would try: naming a callable to run on load
+        meta_path.write_text(meta_path.read_text().replace('"matching.engine.engine:Engine"', '"os:system"'))
+    assert _refits(city, django_capture_on_commit_callbacks)
 
 
 def test_residents_cannot_start_runs_or_read_suggestions(token_client_for, resident, api_client):
@@ -188,7 +231,7 @@ def test_residents_cannot_start_runs_or_read_suggestions(token_client_for, resid
 def test_another_department_cannot_decide_on_a_challenges_suggestion(city, token_client_for, other_civil_servant,
                                                                     civil_servant):
     flood = city["challenges"]["flooding"]
-    suggestion = Suggestion.objects.create(item_type="department_challenge", item_id=city["sewers"].pk,
+    suggestion = Suggestion.objects.create(department_challenge_id=city["sewers"].pk,
                                            societal_challenge=flood, score=0.9)
     refused = token_client_for(other_civil_servant).patch(f"/api/v1/suggestions/{suggestion.pk}", {"status": "accepted"},
                                                           format="json")
@@ -234,17 +277,17 @@ def semantic_on(settings):
 
 
 def test_a_full_run_encodes_each_text_once_and_reuses_it(city, semantic_on, django_capture_on_commit_callbacks):
-    from smartcity.models import TextVector
+    from matching.models import TextVector
 
     with django_capture_on_commit_callbacks(execute=True):
         run = services.matching_run_start(by=None)
     run.refresh_from_db()
     assert run.status == MatchingRun.Status.DONE and run.progress_done == run.progress_total
     # every challenge and item has its vector: 5 challenges, 14 reports, 2 department challenges
-    assert TextVector.objects.filter(item_type="societal_challenge").count() == 5
-    assert TextVector.objects.filter(item_type="report").count() == 14
-    assert TextVector.objects.filter(item_type="department_challenge").count() == 2
-    vector = TextVector.objects.get(item_type="report", item_id=city["reports"]["1"].pk)
+    assert TextVector.objects.of_type("societal_challenge").count() == 5
+    assert TextVector.objects.of_type("report").count() == 14
+    assert TextVector.objects.of_type("department_challenge").count() == 2
+    vector = TextVector.objects.get(report_id=city["reports"]["1"].pk)
     assert len(bytes(vector.vector)) == 4 * services.semantic.DIMENSIONS
     # nothing is encoded again while the texts stay the same
     _, documents, encoded = services.with_vectors(services.engine_challenges(), services.engine_documents())
@@ -252,21 +295,21 @@ def test_a_full_run_encodes_each_text_once_and_reuses_it(city, semantic_on, djan
 
 
 def test_a_changed_text_is_encoded_again_when_it_is_scored(city, semantic_on, django_capture_on_commit_callbacks):
-    from smartcity.models import TextVector
+    from matching.models import TextVector
 
     with django_capture_on_commit_callbacks(execute=True):
         services.matching_run_start(by=None)
     report = city["reports"]["7"]
-    before = TextVector.objects.get(item_type="report", item_id=report.pk)
+    before = TextVector.objects.get(report_id=report.pk)
     Report.objects.filter(pk=report.pk).update(description="The lamp post in our street has been out for weeks.")
     services.matching_score_item(item_type="report", item_id=report.pk)
-    after = TextVector.objects.get(item_type="report", item_id=report.pk)
+    after = TextVector.objects.get(report_id=report.pk)
     assert after.fingerprint != before.fingerprint and bytes(after.vector) != bytes(before.vector)
     assert after.fingerprint == services.semantic.fingerprint(report.title, "The lamp post in our street has been out for weeks.")
 
 
 def test_a_run_encodes_at_most_its_share_challenges_first(city, semantic_on, django_capture_on_commit_callbacks, settings):
-    from smartcity.models import TextVector
+    from matching.models import TextVector
 
     settings.MATCHING_ENCODE_PER_RUN = 7
     with django_capture_on_commit_callbacks(execute=True):
@@ -274,31 +317,33 @@ def test_a_run_encodes_at_most_its_share_challenges_first(city, semantic_on, dja
     run.refresh_from_db()
     assert run.status == MatchingRun.Status.DONE
     # the 5 challenges first, then the department challenges; the reports wait for their own turn
-    assert sorted(TextVector.objects.values_list("item_type", flat=True)) == ["department_challenge"] * 2 + ["societal_challenge"] * 5
+    assert sorted(vector.item_type for vector in TextVector.objects.all()) == (
+        ["department_challenge"] * 2 + ["societal_challenge"] * 5)
     # ...and are still placed, on words alone
-    assert Suggestion.objects.filter(item_type="report", item_id=city["reports"]["1"].pk,
+    assert Suggestion.objects.filter(report_id=city["reports"]["1"].pk,
                                      societal_challenge=city["challenges"]["flooding"]).exists()
 
 
 def test_a_deleted_item_takes_its_vector_along(city, semantic_on, django_capture_on_commit_callbacks):
-    from smartcity.models import TextVector
+    from matching.models import TextVector
 
     with django_capture_on_commit_callbacks(execute=True):
         services.matching_run_start(by=None)
-    city["tunnels"].delete()
-    assert not TextVector.objects.filter(item_type="department_challenge", item_id=city["tunnels"].pk).exists()
-    assert TextVector.objects.filter(item_type="department_challenge", item_id=city["sewers"].pk).exists()
+    tunnels = city["tunnels"].pk
+    city["tunnels"].delete()  # ON DELETE CASCADE: no signal of ours involved
+    assert not TextVector.objects.filter(department_challenge_id=tunnels).exists()
+    assert TextVector.objects.filter(department_challenge_id=city["sewers"].pk).exists()
 
 
 def test_with_the_semantic_channel_off_nothing_is_encoded(city, django_capture_on_commit_callbacks, settings):
-    from smartcity.models import TextVector
+    from matching.models import TextVector
 
     settings.MATCHING_SEMANTIC = False
     with django_capture_on_commit_callbacks(execute=True):
         run = services.matching_run_start(by=None)
     run.refresh_from_db()
     assert run.status == MatchingRun.Status.DONE and not TextVector.objects.exists()
-    assert Suggestion.objects.filter(item_type="report", item_id=city["reports"]["1"].pk,
+    assert Suggestion.objects.filter(report_id=city["reports"]["1"].pk,
                                      societal_challenge=city["challenges"]["flooding"]).exists()
 
 
@@ -307,7 +352,7 @@ def test_encode_texts_encodes_what_is_missing_once(city, semantic_on, settings):
 
     from django.core.management import CommandError, call_command
 
-    from smartcity.models import TextVector
+    from matching.models import TextVector
 
     out = StringIO()
     call_command("encode_texts", stdout=out, stderr=StringIO())

@@ -4,15 +4,15 @@ The engine tests use hand-made vectors, so that what is tested is the maths, not
 one test encodes real sentences to check that the encoder bridges languages."""
 from __future__ import annotations
 
-import pickle
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from smartcity.matching import semantic
-from smartcity.matching.engine import Config, Engine
-from tests.smartcity.test_matching_engine import CHALLENGES, REPORTS, report
+from matching.engine import semantic
+from matching.engine.engine import Config, Engine
+from tests.matching.test_engine import CHALLENGES, REPORTS, report
+from tests.matching.test_engine import stored as stored_engine
 
 TOPICS = [c.key for c in CHALLENGES]
 # each report's topic in the hand-made vector space (None: about nothing here)
@@ -105,7 +105,7 @@ def test_a_stored_model_scores_an_item_with_its_vector_as_the_fit_would():
     challenges, reports = with_vectors()
     documents = reports + english(True)
     fitted = Engine().fit(challenges, documents)
-    stored = pickle.loads(pickle.dumps(Engine().fit(challenges, documents)))
+    stored = stored_engine(Engine().fit(challenges, documents))
     compared = 0
     for doc in documents:
         from_fit = {s.challenge: s.score for s in fitted.suggestions() if s.item == doc.key}
@@ -183,7 +183,7 @@ def test_the_dev_set_reaches_the_goals_with_the_semantic_channel(tmp_path, monke
 def test_staff_read_the_meaning_reason_in_their_language(language, text):
     from django.utils import translation
 
-    from smartcity.templatetags.matching import reason_text
+    from matching.templatetags.matching import reason_text
 
     with translation.override(language):
         assert reason_text({}, {"code": "meaning", "values": [], "count": 0}) == text

@@ -11,7 +11,8 @@ from django.http import StreamingHttpResponse
 from django.test import override_settings
 
 from participation import exports
-from participation.models import Area, Comment, ReporterContact, Report
+from smartcity.models import Area
+from participation.models import Comment, ReporterContact, Report
 from participation.tasks import dump_open_data
 from smartcity.models import Theme
 from tests.participation.conftest import make_report

@@ -2,7 +2,8 @@
 import pytest
 from django.core.management import call_command
 
-from participation.models import Area, Report, StatusChange
+from smartcity.models import Area
+from participation.models import Report, StatusChange
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from participation.geo import in_city_bounds, point_in_geometry
-from participation.models import Area
+from smartcity.geo import in_city_bounds, point_in_geometry
+from smartcity.models import Area
 
 SQUARE = {"type": "Polygon", "coordinates": [[[4.30, 52.07], [4.32, 52.07], [4.32, 52.09], [4.30, 52.09], [4.30, 52.07]]]}
 WITH_HOLE = {"type": "Polygon", "coordinates": [

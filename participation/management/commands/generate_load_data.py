@@ -22,7 +22,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from participation.models import Area, Report, ReporterContact, StatusChange
+from smartcity.models import Area
+from participation.models import Report, ReporterContact, StatusChange
 from smartcity.models import Department, Theme
 
 WHAT = [

@@ -14,8 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from participation.geo import bounding_box
-from participation.models import Area, Comment, Report, StatusChange
+from smartcity.geo import bounding_box
+from smartcity.models import Area
+from participation.models import Comment, Report, StatusChange
 from participation.services import report_create
 from smartcity.models import SocietalChallenge, Theme, User
 

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils.text import slugify
 from tqdm import tqdm
 
-from participation.geo import bounding_box
-from participation.models import Area
+from smartcity.geo import bounding_box
+from smartcity.models import Area
 
 
 class Command(BaseCommand):
