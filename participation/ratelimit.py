@@ -1,20 +1,13 @@
-"""A small per-client rate limit on the Django cache (Redis in production), for people without an account."""
+"""A small rate limit on the Django cache (Redis in production): per client address for people without
+an account, per account for residents who are signed in."""
 from __future__ import annotations
 
 import time
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-
-def client_address(request: HttpRequest) -> str:
-    """The client's IP address. Behind our proxy it is the last address the proxy added."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and settings.SECURE_PROXY_SSL_HEADER:
-        return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "unknown")
-
+from smartcity.clientip import client_network
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -42,7 +35,16 @@ def hit(key: str, period: int) -> tuple[int, float]:
     return count, (window + 1) * period - now
 
 
+def client_key(request: HttpRequest) -> str:
+    """Whom a limit counts: the account of a signed-in person (wherever they are), otherwise the client's
+    address as our proxies vouch for it (smartcity/clientip.py)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user-{user.pk}"
+    return client_network(request)
+
+
 def allow(request: HttpRequest, scope: str, limit: int, period: int = 3600) -> bool:
     """Count one action for this client in the current window; False once it is over `limit`."""
-    count, _ = hit(f"ratelimit:{scope}:{client_address(request)}", period)
+    count, _ = hit(f"ratelimit:{scope}:{client_key(request)}", period)
     return count <= limit
