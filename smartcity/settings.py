@@ -220,9 +220,16 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
-# allauth counts failed sign-ins per client address as smartcity/clientip.py finds it (smartcity/adapters.py).
+# Failed sign-ins: 10 a minute per client address (all accounts together), and 5 per 5 minutes per
+# (account, client address): our adapter puts the address into allauth's key, so a stranger who fails
+# against someone's email does not lock its owner out from her own address. Across all addresses an
+# account takes at most LOGIN_FAILURES_PER_ACCOUNT_HOUR failures an hour (a botnet guessing one password);
+# a password reset lifts that ceiling, and staff can always sign in through OIDC.
 ACCOUNT_ADAPTER = "smartcity.adapters.AccountAdapter"
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": f"{env_int('LOGIN_FAILURES_PER_ACCOUNT_HOUR', 100)}/h/key",
+}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 SOCIALACCOUNT_ADAPTER = "smartcity.adapters.StaffOpenIDConnectAdapter"
 SOCIALACCOUNT_ONLY = False
