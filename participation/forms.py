@@ -86,6 +86,10 @@ class ReportForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # The form's one-time key (a hidden input, not a field: nobody can correct a hidden field, so a
+        # missing or malformed key just means no protection against sending it twice).
+        self.submission_key = _uuid(self.data.get("submission_key", "")) if self.is_bound else None
+        self.rendered_key = self.submission_key or uuid.uuid4()
         self.new_photos: list[ProcessedPhoto] = []
         self.kept: list[list] = self._read_kept(self.data.get("kept_photos", "")) if self.is_bound else []
         self.kept_token = self._sign_kept()
@@ -160,6 +164,13 @@ class ReportForm(forms.Form):
     def forget_kept_photos(self) -> None:
         for name, _width, _height in self.kept:
             default_storage.delete(name)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 class CommentForm(forms.ModelForm):

@@ -7,6 +7,7 @@ import time
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from smartcity import permissions
 from smartcity.clientip import client_network
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -44,7 +45,20 @@ def client_key(request: HttpRequest) -> str:
     return client_network(request)
 
 
+def retry_after(request: HttpRequest, scope: str, limit: int, period: int = 3600) -> int:
+    """Count one action for this client in the current window: 0 while within `limit`, else the whole
+    seconds until the window ends (for a Retry-After header)."""
+    count, seconds_left = hit(f"ratelimit:{scope}:{client_key(request)}", period)
+    return 0 if count <= limit else max(1, int(seconds_left + 0.999))
+
+
 def allow(request: HttpRequest, scope: str, limit: int, period: int = 3600) -> bool:
     """Count one action for this client in the current window; False once it is over `limit`."""
-    count, _ = hit(f"ratelimit:{scope}:{client_key(request)}", period)
-    return count <= limit
+    return retry_after(request, scope, limit, period) == 0
+
+
+def resident_retry_after(request: HttpRequest, scope: str, limit: int, period: int = 3600) -> int:
+    """`retry_after` for what signed-in residents do; staff are not counted (0)."""
+    if permissions.is_staff_member(request.user):
+        return 0
+    return retry_after(request, scope, limit, period)

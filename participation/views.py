@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -73,23 +73,34 @@ def nearby_reports(*, latitude: float | None, longitude: float | None, title: st
 @require_http_methods(["GET", "POST"])
 def report_create(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.POST or None, request.FILES or None, user=request.user)
+    if form.submission_key and (sent := Report.objects.filter(submission_key=form.submission_key).first()):
+        return _already_received(request, sent)  # the same form again: a double click, a retry after a timeout
     candidates: list[Report] = []
-    limited = False
+    wait = 0
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if not data["nearby_seen"]:
             candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
                                         title=data["title"], theme=data["theme"])
         anonymous = not request.user.is_authenticated
-        if not candidates and anonymous and not ratelimit.allow(request, "report", settings.ANONYMOUS_REPORTS_PER_HOUR):
-            limited = True
-        elif not candidates:
+        if not candidates:
+            wait = (ratelimit.retry_after(request, "report", settings.ANONYMOUS_REPORTS_PER_HOUR) if anonymous
+                    else ratelimit.resident_retry_after(request, "report", settings.RESIDENT_REPORTS_PER_HOUR))
+        if not candidates and not wait:
             photos = form.all_photos()
-            report = services.report_create(
-                title=data["title"], description=data["description"], latitude=data["latitude"],
-                longitude=data["longitude"], theme=data["theme"], address=data["address"],
-                author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
-            )
+            try:
+                report = services.report_create(
+                    title=data["title"], description=data["description"], latitude=data["latitude"],
+                    longitude=data["longitude"], theme=data["theme"], address=data["address"],
+                    author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
+                    submission_key=form.submission_key,
+                )
+            except IntegrityError:
+                # A copy of this form sent at the same moment made the report first (the unique key decided).
+                sent = form.submission_key and Report.objects.filter(submission_key=form.submission_key).first()
+                if not sent:
+                    raise
+                return _already_received(request, sent)
             form.forget_kept_photos()
             if data.get("email"):
                 messages.success(request, _("Thank you! We sent you an email: confirm your address to receive updates."))
@@ -98,8 +109,16 @@ def report_create(request: HttpRequest) -> HttpResponse:
             return redirect(report)
     if request.method == "POST":
         form.keep_photos()
-    context = {"form": form, "candidates": candidates, "limited": limited, **_map_context()}
-    return render(request, "participation/report_form.html", context, status=429 if limited else 200)
+    context = {"form": form, "candidates": candidates, "limited": bool(wait), **_map_context()}
+    response = render(request, "participation/report_form.html", context, status=429 if wait else 200)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
+
+
+def _already_received(request: HttpRequest, report: Report) -> HttpResponse:
+    messages.info(request, _("This report had already been received."))
+    return redirect(report)
 
 
 @require_GET
@@ -207,6 +226,9 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def report_support(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get_report_for_user(request, pk)
     if request.user.is_authenticated:
+        if wait := ratelimit.resident_retry_after(request, "support", settings.RESIDENT_SUPPORTS_PER_HOUR):
+            messages.error(request, _("You have supported many reports in a short time. Please try again later."))
+            return _limited(render(request, "participation/support_form.html", {"report": report}, status=429), wait)
         if report.add_support(user=request.user):
             messages.success(request, _("Thank you for your support."))
         else:
@@ -214,13 +236,20 @@ def report_support(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(report)
     form = SupportForm(request.POST)
     if form.is_valid():
-        if not ratelimit.allow(request, "support", settings.ANONYMOUS_SUPPORTS_PER_HOUR):
+        if wait := ratelimit.retry_after(request, "support", settings.ANONYMOUS_SUPPORTS_PER_HOUR):
             messages.error(request, _("Too many requests from your connection. Please try again in an hour."))
-            return render(request, "participation/support_form.html", {"report": report, "form": form}, status=429)
+            return _limited(render(request, "participation/support_form.html", {"report": report, "form": form},
+                                   status=429), wait)
         services.support_request_email(report=report, email=form.cleaned_data["email"])
         messages.success(request, _("Almost done: follow the link in the email we sent you to count your support."))
         return redirect(report)
     return render(request, "participation/support_form.html", {"report": report, "form": form}, status=400)
+
+
+def _limited(response: HttpResponse, wait: int) -> HttpResponse:
+    """A 429 page says when to try again."""
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -303,6 +332,11 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_comment_on_report(request.user, report):
         raise Http404
     form = CommentForm(request.POST)
+    if form.is_valid() and (wait := ratelimit.resident_retry_after(request, "comment", settings.RESIDENT_COMMENTS_PER_HOUR)):
+        form.add_error(None, _("You have placed many comments in a short time. Please try again later: "
+                               "your text is still here."))
+        return _limited(render(request, "participation/comment_form.html", {"report": report, "form": form},
+                               status=429), wait)
     if form.is_valid():
         Comment.objects.create(report=report, author=request.user, text=form.cleaned_data["text"])
         messages.success(request, _("Your comment has been placed."))

@@ -89,6 +89,11 @@ ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # Per client (IP address) and hour: reports and supports from people without an account.
 ANONYMOUS_REPORTS_PER_HOUR = env_int("ANONYMOUS_REPORTS_PER_HOUR", 10)
 ANONYMOUS_SUPPORTS_PER_HOUR = env_int("ANONYMOUS_SUPPORTS_PER_HOUR", 30)
+# Per account and hour, from wherever they come: what a signed-in resident may post on the website.
+# Staff are not counted (they triage and answer; what they do is in each report's history).
+RESIDENT_REPORTS_PER_HOUR = env_int("RESIDENT_REPORTS_PER_HOUR", 20)
+RESIDENT_COMMENTS_PER_HOUR = env_int("RESIDENT_COMMENTS_PER_HOUR", 30)
+RESIDENT_SUPPORTS_PER_HOUR = env_int("RESIDENT_SUPPORTS_PER_HOUR", 60)
 # POST /api/v1/reports: anonymous clients and residents are throttled; staff and integrations hardly.
 REPORT_API_RATES = {
     "anonymous": os.environ.get("REPORT_API_ANONYMOUS_RATE", "10/hour"),
