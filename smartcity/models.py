@@ -61,7 +61,18 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         if not self.username:
             self.username = self.email
+        # set_password() leaves the new password here until the save (a hash upgraded at sign-in does not).
+        password_changed = self._password is not None
         super().save(*args, **kwargs)
+        if password_changed:
+            self.revoke_api_tokens()
+
+    def revoke_api_tokens(self) -> None:
+        """A new password (changed, reset or set by an administrator) ends every API token of the account:
+        whoever learnt the old password may have made one."""
+        from rest_framework.authtoken.models import Token
+
+        Token.objects.filter(user=self).delete()
 
 
 class Theme(models.Model):

@@ -403,7 +403,8 @@ CELERY_BEAT_SCHEDULE["insight-nightly-rebuild"] = {
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication, with tokens that expire after API_TOKEN_DAYS.
+        "smartcity.api_auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -416,6 +417,9 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": "iso-8601",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# API tokens (`manage.py drf_create_token EMAIL`) stop working this many days after they were made;
+# a password change or reset revokes them at once (smartcity/models.py).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Smart-city platform API",
     "DESCRIPTION": "Residents' reports, department challenges, societal challenges and pilots.",
