@@ -18,12 +18,12 @@ from participation.geo import in_city_bounds
 from participation.models import Area, Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
-from smartcity.api import ReferenceField, _unique_reference
+from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference
 from smartcity.clientip import client_address
 from smartcity.models import Theme
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
     neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True, allow_null=True)
@@ -57,7 +57,7 @@ class ReportSerializer(serializers.ModelSerializer):
         return [settings.SITE_URL + photo.image.url for photo in report.photos.all()]
 
     def validate_reference(self, value):
-        return _unique_reference(Report, value, self.instance)
+        return validate_unique_reference(Report, value, self.instance)
 
     def validate(self, attrs):
         if not in_city_bounds(attrs["latitude"], attrs["longitude"]):
@@ -140,18 +140,19 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
     def perform_create(self, serializer):
         data = serializer.validated_data
         user = self.request.user if self.request.user.is_authenticated else None
-        serializer.instance = report_create(
-            title=data["title"],
-            description=data["description"],
-            latitude=data["latitude"],
-            longitude=data["longitude"],
-            theme=data.get("theme"),
-            address=data.get("address", ""),
-            author=user,
-            email=data.get("email", ""),
-            reference=data.get("reference"),
-            source=Report.Source.API,
-        )
+        with reference_conflicts(serializer):
+            serializer.instance = report_create(
+                title=data["title"],
+                description=data["description"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+                theme=data.get("theme"),
+                address=data.get("address", ""),
+                author=user,
+                email=data.get("email", ""),
+                reference=data.get("reference"),
+                source=Report.Source.API,
+            )
         # A report posted here has no photos yet: the response needs no query to say so.
         serializer.instance._prefetched_objects_cache = {"photos": ReportPhoto.objects.none()}
 

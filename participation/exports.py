@@ -8,7 +8,6 @@ so memory stays flat however many reports there are: benchmarks/export_memory.py
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import tempfile
@@ -29,11 +28,10 @@ from django.views.decorators.http import require_GET
 
 from participation.forms import ReportFilterForm
 from participation.models import Comment, Report
+from smartcity.csv import SafeWriter
 
 CHUNK_ROWS = 2000
 FLUSH_BYTES = 64 * 1024
-# Cells starting with one of these are read as formulas by spreadsheets: such a cell gets a leading '.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 KEEP_DAILY_DUMPS = 14
 
 # The data dictionary: one place for the CSV columns, the GeoJSON properties, the open-data page and
@@ -108,21 +106,13 @@ def export_rows(reports: QuerySet) -> Iterator[dict]:
 
 
 # --- Formats ---------------------------------------------------------------------------------------
-def neutralise(value):
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe. Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else value
-
-
 def csv_chunks(rows: Iterable[dict]) -> Iterator[str]:
+    """The rows as CSV, through the site's one CSV writer (smartcity/csv.py: formulas neutralised)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(FIELD_NAMES)
     for row in rows:
-        writer.writerow([neutralise(row[name]) for name in FIELD_NAMES])
+        writer.writerow([row[name] for name in FIELD_NAMES])
         if buffer.tell() > FLUSH_BYTES:
             yield buffer.getvalue()
             buffer.seek(0)

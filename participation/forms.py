@@ -1,7 +1,6 @@
 """Residents' forms: they validate and normalise; the views call the services."""
 from __future__ import annotations
 
-import re
 import uuid
 
 from django import forms
@@ -14,17 +13,12 @@ from django.utils.translation import gettext, gettext_lazy as _
 from participation.geo import in_city_bounds
 from participation.models import Comment, Report
 from participation.photos import MAX_PHOTOS, PENDING_DIRECTORY, PhotoError, ProcessedPhoto, process_photo
+from smartcity.forms import OneLineField, PlainTextField
 from smartcity.models import Theme
+from smartcity.text import clean_text
 
 _KEPT_SALT = "participation.kept-photos"
 KEPT_MAX_AGE = 24 * 3600
-# Control characters other than tab and newline never belong in a resident's text.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(value: str) -> str:
-    """Plain text: no control characters, Windows newlines normalised, outer whitespace trimmed."""
-    return _CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -43,12 +37,12 @@ class ReportForm(forms.Form):
     """A new report. Photos that passed validation are kept server-side when the form must be shown again,
     so a resident never has to choose them twice; `kept_photos` carries a signed list of them."""
 
-    title = forms.CharField(
+    title = OneLineField(
         label=_("Title"), min_length=3, max_length=Report.TITLE_MAX_LENGTH,
         help_text=_("In a few words: what is the problem?"),
         widget=forms.TextInput(attrs={"data-counter": "", "autocomplete": "off"}),
     )
-    description = forms.CharField(
+    description = PlainTextField(
         label=_("Description"), min_length=10, max_length=Report.DESCRIPTION_MAX_LENGTH,
         help_text=_("What do you see, since when, and what would help?"),
         widget=forms.Textarea(attrs={"rows": 5, "data-counter": ""}),
@@ -56,7 +50,7 @@ class ReportForm(forms.Form):
     theme = forms.ModelChoiceField(
         label=_("Theme"), queryset=Theme.objects.all(), required=False, empty_label=_("I don't know"),
     )
-    address = forms.CharField(
+    address = OneLineField(
         label=_("Address or place description"), max_length=255, required=False,
         help_text=_("For example: Keizerstraat 12, or: the bench at the end of the pier."),
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
@@ -109,15 +103,6 @@ class ReportForm(forms.Form):
             return []
         return [item for item in kept
                 if str(item[0]).startswith(f"{PENDING_DIRECTORY}/") and default_storage.exists(item[0])][:MAX_PHOTOS]
-
-    def clean_title(self) -> str:
-        return clean_text(self.cleaned_data["title"])
-
-    def clean_description(self) -> str:
-        return clean_text(self.cleaned_data["description"])
-
-    def clean_address(self) -> str:
-        return clean_text(self.cleaned_data["address"])
 
     def clean_photos(self) -> list:
         files = self.cleaned_data.get("photos") or []

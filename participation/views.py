@@ -201,7 +201,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     timeline = StatusChange.objects.filter(report=report, is_public=True).order_by("created_at", "pk")
     comments = Comment.objects.filter(report=report).select_related("author").order_by("created_at", "pk")
-    challenges = report.societal_challenges.exclude(status="proposed").prefetch_related(
+    challenges = report.societal_challenges.public().prefetch_related(
         Prefetch("pilots", queryset=Pilot.objects.order_by("title"))
     )
     context = {

@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from participation.models import Area
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from smartcity import permissions
-from smartcity.api import NoDeleteViewSet, ReferenceField, _unique_reference, problem_response
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Suggestion
+from smartcity.api import (CleanTextSerializer, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, problem_response,
+                           reference_conflicts, validate_unique_reference, visible_challenges_prefetch)
+from smartcity.models import Department, DepartmentChallenge, Suggestion
 from smartcity.services import matching_queue_item
 
 MAX_MEASUREMENTS_PER_REQUEST = 10_000
@@ -34,13 +35,13 @@ def refusal_response(refusal: GateRefused) -> Response:
     return problem_response(status.HTTP_409_CONFLICT, "Conflict", refusal.messages[0], invalid)
 
 
-class PartnerSerializer(serializers.ModelSerializer):
+class PartnerSerializer(CleanTextSerializer):
     class Meta:
         model = Partner
         fields = ["name", "kind"]
 
 
-class PilotSerializer(serializers.ModelSerializer):
+class PilotSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     lead_department = serializers.SlugRelatedField(
@@ -49,9 +50,7 @@ class PilotSerializer(serializers.ModelSerializer):
     departments = serializers.SlugRelatedField(
         slug_field="slug", many=True, queryset=Department.objects.all(), required=False
     )
-    societal_challenges = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=SocietalChallenge.objects.all(), required=False
-    )
+    societal_challenges = SocietalChallengeLinks()
     department_challenges = serializers.PrimaryKeyRelatedField(
         many=True, queryset=DepartmentChallenge.objects.all(), required=False
     )
@@ -89,7 +88,7 @@ class PilotSerializer(serializers.ModelSerializer):
         return data
 
     def validate_reference(self, value):
-        return _unique_reference(Pilot, value, self.instance)
+        return validate_unique_reference(Pilot, value, self.instance)
 
     def validate(self, attrs: dict) -> dict:
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
@@ -145,7 +144,8 @@ class GateAnswerSerializer(serializers.Serializer):
 
 
 class GateSerializer(serializers.ModelSerializer):
-    """Reading a gate record; `answers` and `notes` only for those who see the pilot's internals."""
+    """Reading a gate record; `answers`, `notes` and who decided (`decided_by`, null for everyone else) only for
+    those who see the pilot's internals, as on the pilot's page: staff accounts are not for the public."""
 
     decided_by = serializers.SerializerMethodField()
     answers = GateAnswerSerializer(many=True, read_only=True)
@@ -164,6 +164,7 @@ class GateSerializer(serializers.ModelSerializer):
         if not (request and permissions.can_view_pilot_internals(request.user, gate.pilot)):
             data.pop("answers", None)
             data.pop("notes", None)
+            data["decided_by"] = None
         return data
 
 
@@ -176,7 +177,7 @@ class GateInputSerializer(serializers.Serializer):
     lessons_learned = serializers.CharField(allow_blank=True, required=False, max_length=10_000)
 
 
-class KPISerializer(serializers.ModelSerializer):
+class KPISerializer(CleanTextSerializer):
     pilot = serializers.PrimaryKeyRelatedField(read_only=True)
     latest_value = serializers.SerializerMethodField()
 
@@ -230,7 +231,8 @@ class PilotViewSet(NoDeleteViewSet):
     def get_queryset(self):
         pilots = (
             Pilot.objects.select_related("lead_department", "area")
-            .prefetch_related("departments", "societal_challenges", "department_challenges", "partners")
+            .prefetch_related("departments", visible_challenges_prefetch(self.request.user), "department_challenges",
+                              "partners")
             .order_by("id")
         )
         stage = self.request.query_params.get("stage")
@@ -243,7 +245,8 @@ class PilotViewSet(NoDeleteViewSet):
 
     @transaction.atomic
     def perform_update(self, serializer):
-        serializer.save()
+        with reference_conflicts(serializer):
+            serializer.save()
 
     def update(self, request, *args, **kwargs):
         try:

@@ -64,9 +64,9 @@ from smartcity.models import OutboxMessage  # noqa: E402  (issue #8: the task ou
 class OutboxMessageAdmin(admin.ModelAdmin):
     """Work waiting for the broker (docs/operations.md). Read-only: the sweep publishes it."""
 
-    list_display = ["task", "created_at", "sent_at", "attempts", "last_error"]
-    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task"]
-    readonly_fields = ["task", "kwargs", "dedupe_key", "created_at", "sent_at", "attempts", "last_error"]
+    list_display = ["task", "created_at", "sent_at", "failed_at", "attempts", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter), "task"]
+    readonly_fields = ["task", "kwargs", "dedupe_key", "created_at", "sent_at", "failed_at", "attempts", "last_error"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -5,14 +5,17 @@ errors as application/problem+json (RFC 9457) listing every invalid field at onc
 """
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import Count, Q
+from contextlib import contextmanager
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Prefetch, Q
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from smartcity import permissions, services
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.text import clean_line, clean_text
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -33,6 +36,19 @@ def _flatten_errors(detail, prefix: str = "") -> list[dict]:
     else:
         problems.append({"name": prefix or "body", "code": getattr(detail, "code", "invalid"), "reason": str(detail)})
     return problems
+
+
+class Conflict(exceptions.APIException):
+    """The request collides with the resource's current state (a decision already made, a reference just
+    taken by another request): 409 problem+json, with the fields concerned in invalidParams when given."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, *, invalid_params: list[dict] | None = None):
+        super().__init__(detail)
+        self.invalid_params = invalid_params
 
 
 def problem_response(status_code: int, title: str, detail: str, invalid_params: list[dict] | None = None,
@@ -69,7 +85,37 @@ def problem_exception_handler(exc, context) -> Response | None:
         415: "Unsupported media type",
         429: "Too many requests",
     }.get(response.status_code, "Error")
-    return problem_response(response.status_code, title, str(detail), headers=headers)
+    return problem_response(response.status_code, title, str(detail), getattr(exc, "invalid_params", None), headers)
+
+
+class OneLineField(serializers.CharField):
+    """One line of plain text (a title, a name), cleaned as the web forms clean it (smartcity.text.clean_line)
+    before the length checks: no control or direction characters, no line breaks."""
+
+    clean = staticmethod(clean_line)
+
+    def to_internal_value(self, data) -> str:
+        value = self.clean(super().to_internal_value(data))
+        if not value and not self.allow_blank:
+            self.fail("blank")
+        return value
+
+
+class PlainTextField(OneLineField):
+    """Plain text over several lines (a description), cleaned by smartcity.text.clean_text."""
+
+    clean = staticmethod(clean_text)
+
+
+class CleanTextSerializer(serializers.ModelSerializer):
+    """The API's model serializers: the model's text fields take text as the web forms do, a CharField as
+    one line and a TextField as plain text, whatever a client sends."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: OneLineField,
+        models.TextField: PlainTextField,
+    }
 
 
 class ReferenceField(serializers.CharField):
@@ -83,19 +129,43 @@ class ReferenceField(serializers.CharField):
         return value.strip() or None if isinstance(value, str) else value
 
 
-class ThemeSerializer(serializers.ModelSerializer):
+VISIBLE_CHALLENGES = "visible_societal_challenges"
+
+
+def visible_challenges_prefetch(user) -> Prefetch:
+    """For lists: the societal challenges this reader may see, read once for the page (SocietalChallengeLinks)."""
+    return Prefetch("societal_challenges", queryset=SocietalChallenge.objects.visible_to(user), to_attr=VISIBLE_CHALLENGES)
+
+
+class SocietalChallengeLinks(serializers.ManyRelatedField):
+    """An item's links to societal challenges, by id. Anyone may read the item, so the links name only the
+    challenges the reader may see (SocietalChallengeQuerySet.visible_to): a proposed one only for curators."""
+
+    def __init__(self, **kwargs):
+        child = serializers.PrimaryKeyRelatedField(queryset=SocietalChallenge.objects.all())
+        super().__init__(child_relation=child, required=False, **kwargs)
+
+    def get_attribute(self, instance):
+        if instance.pk is None:
+            return []
+        if hasattr(instance, VISIBLE_CHALLENGES):
+            return getattr(instance, VISIBLE_CHALLENGES)
+        return instance.societal_challenges.visible_to(self.context["request"].user)
+
+
+class ThemeSerializer(CleanTextSerializer):
     class Meta:
         model = Theme
         fields = ["slug", "name", "name_nl", "name_en", "name_sv", "description", "target_days"]
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(CleanTextSerializer):
     class Meta:
         model = Department
         fields = ["slug", "name", "email"]
 
 
-class SocietalChallengeSerializer(serializers.ModelSerializer):
+class SocietalChallengeSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
     # What links here (read-only): departments link their challenges, staff link reports.
@@ -110,16 +180,14 @@ class SocietalChallengeSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_reference(self, value):
-        return _unique_reference(SocietalChallenge, value, self.instance)
+        return validate_unique_reference(SocietalChallenge, value, self.instance)
 
 
-class DepartmentChallengeSerializer(serializers.ModelSerializer):
+class DepartmentChallengeSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
-    societal_challenges = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=SocietalChallenge.objects.all(), required=False
-    )
+    societal_challenges = SocietalChallengeLinks()
 
     class Meta:
         model = DepartmentChallenge
@@ -130,7 +198,7 @@ class DepartmentChallengeSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_reference(self, value):
-        return _unique_reference(DepartmentChallenge, value, self.instance)
+        return validate_unique_reference(DepartmentChallenge, value, self.instance)
 
     def validate_department(self, department: Department) -> Department:
         user = self.context["request"].user
@@ -139,10 +207,31 @@ class DepartmentChallengeSerializer(serializers.ModelSerializer):
         return department
 
 
-def _unique_reference(model, value: str | None, instance) -> str | None:
+REFERENCE_TAKEN = "This reference is already in use."
+
+
+def validate_unique_reference(model, value: str | None, instance) -> str | None:
+    """A serializer's `validate_reference`: a taken reference is listed with the other invalid fields (400)."""
     if value and model.objects.filter(reference=value).exclude(pk=getattr(instance, "pk", None)).exists():
-        raise serializers.ValidationError("This reference is already in use.", code="unique")
+        raise serializers.ValidationError(REFERENCE_TAKEN, code="unique")
     return value
+
+
+@contextmanager
+def reference_conflicts(serializer):
+    """Wrap the save of a serializer with a `reference`. Two requests with one new reference can both pass
+    validate_unique_reference before either has written; the database's unique constraint then lets one
+    write and refuses the other. That refusal is a 409 problem+json, not the IntegrityError's 500."""
+    reference = serializer.validated_data.get("reference")
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        model, instance = serializer.Meta.model, serializer.instance
+        if reference and model.objects.filter(reference=reference).exclude(pk=getattr(instance, "pk", None)).exists():
+            raise Conflict(REFERENCE_TAKEN, invalid_params=[
+                {"name": "reference", "code": "unique", "reason": REFERENCE_TAKEN}]) from None
+        raise
 
 
 class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
@@ -151,11 +240,15 @@ class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
 
     @transaction.atomic
     def perform_create(self, serializer):
-        self.after_save(serializer.save(**self.extra_create_fields()))
+        with reference_conflicts(serializer):
+            instance = serializer.save(**self.extra_create_fields())
+        self.after_save(instance)
 
     @transaction.atomic
     def perform_update(self, serializer):
-        self.after_save(serializer.save())
+        with reference_conflicts(serializer):
+            instance = serializer.save()
+        self.after_save(instance)
 
     def extra_create_fields(self) -> dict:
         return {}
@@ -184,11 +277,9 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
     permission_classes = [permissions.ReadOnlyOrCurator]
 
     def get_queryset(self):
-        challenges = super().get_queryset().annotate(
+        challenges = super().get_queryset().visible_to(self.request.user).annotate(
             report_count=Count("reports", filter=Q(reports__is_hidden=False), distinct=True)
         )
-        if not permissions.can_curate_societal_challenges(self.request.user):
-            challenges = challenges.exclude(status=SocietalChallenge.Status.PROPOSED)  # not public yet
         if self.request.query_params.get("status"):
             challenges = challenges.filter(status=self.request.query_params["status"])
         return challenges
@@ -202,17 +293,13 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
 
 
 class DepartmentChallengeViewSet(NoDeleteViewSet):
-    queryset = (
-        DepartmentChallenge.objects.select_related("department")
-        .prefetch_related("themes", "societal_challenges")
-        .order_by("id")
-    )
+    queryset = DepartmentChallenge.objects.select_related("department").prefetch_related("themes").order_by("id")
     serializer_class = DepartmentChallengeSerializer
     permission_classes = [permissions.ReadOnlyOrStaff]
 
     def get_queryset(self):
         """?department=<slug> and ?status=open|closed narrow the list: the per-department and city-wide lists."""
-        challenges = super().get_queryset()
+        challenges = super().get_queryset().prefetch_related(visible_challenges_prefetch(self.request.user))
         params = self.request.query_params
         if params.get("department"):
             challenges = challenges.filter(department__slug=params["department"])

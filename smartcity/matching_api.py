@@ -7,6 +7,7 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from smartcity import permissions, services
+from smartcity.api import Conflict
 from smartcity.models import DepartmentChallenge, Match, MatchingRun, ReviewStatus, Suggestion
 
 
@@ -178,9 +179,13 @@ class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.Li
         match = self.get_object()
         decision = DecisionSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
-        departments = {c.department_id for c in match.department_challenges.all()}
-        if not permissions.can_review_match(request.user, departments):
-            raise exceptions.PermissionDenied("Only the innovation team or the departments involved may decide.")
-        services.match_decide(match=match, accept=decision.validated_data["status"] == ReviewStatus.ACCEPTED,
-                              by=request.user, reason=decision.validated_data["reason"])
+        accept = decision.validated_data["status"] == ReviewStatus.ACCEPTED
+        if not permissions.can_decide_match(request.user, match, accept=accept):
+            raise exceptions.PermissionDenied(
+                "Only the innovation team or the departments involved may decide; accepting a flag that creates "
+                "a new societal challenge is for the innovation team.")
+        try:
+            services.match_decide(match=match, accept=accept, by=request.user, reason=decision.validated_data["reason"])
+        except services.AlreadyDecided:
+            raise Conflict("This flag was already decided.") from None
         return Response(self.get_serializer(self.get_queryset().get(pk=match.pk)).data)

@@ -165,6 +165,23 @@ class Referenced(models.Model):
         super().save(*args, **kwargs)
 
 
+class SocietalChallengeQuerySet(ReferencedQuerySet):
+    def public(self):
+        """The one rule for who sees a challenge: everyone sees it unless it is only proposed (a draft of
+        the innovation team). Every public page, feed, export, statistic and API answer reads through
+        this, also where a department challenge, pilot or report shows what it is linked to."""
+        return self.exclude(status=SocietalChallenge.Status.PROPOSED)
+
+    def open(self):
+        return self.public().filter(status=SocietalChallenge.Status.OPEN)
+
+    def visible_to(self, user):
+        """Proposed challenges too for those who curate them; the public ones for everyone else."""
+        from smartcity.permissions import can_curate_societal_challenges
+
+        return self if can_curate_societal_challenges(user) else self.public()
+
+
 class SocietalChallenge(Referenced):
     """The hub: reports, department challenges and pilots link here."""
 
@@ -183,7 +200,7 @@ class SocietalChallenge(Referenced):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ReferencedQuerySet.as_manager()
+    objects = SocietalChallengeQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
@@ -415,6 +432,9 @@ class OutboxMessage(models.Model):
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The task ran and failed for good (its retries used up, or an error no retry helps): it is not sent,
+    # and the sweep leaves it for an operator. Reported by the task itself (smartcity.celery.Task).
+    failed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
 

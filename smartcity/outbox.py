@@ -16,11 +16,18 @@ before it). Sweeps lock the rows they take (others skip them). Publishing comes 
 so a crash in between publishes twice rather than never; the tasks are idempotent (they claim
 their work), so that does nothing twice.
 
+Sent means published. A task that then fails for good in the worker (its retries used up, or an error
+that no retry helps, such as a header Django refuses) reports back through its task id: its message
+is marked failed and unsent (`outbox_mark_failed`, called by smartcity.celery.Task), so a lost email
+shows in the admin instead of passing for sent. The sweep leaves failed messages to an operator.
+
 Without REDIS_URL Celery runs tasks eagerly, so publishing runs the task in-process.
 """
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from contextlib import nullcontext
 from datetime import timedelta
 from importlib import import_module
@@ -36,6 +43,8 @@ log = logging.getLogger(__name__)
 # A message that failed this often is left for an operator (it shows in the admin and in the log).
 MAX_ATTEMPTS = 50
 SWEEP_BATCH = 500
+TASK_ID_PREFIX = "outbox-"
+TASK_ID = re.compile(rf"{TASK_ID_PREFIX}(\d+)-[0-9a-f]{{32}}")
 
 
 def outbox_enqueue(task: str, *, key: str | None = None, **kwargs) -> int | None:
@@ -85,7 +94,7 @@ def _send(pk: int, task: str, kwargs: dict, attempt: int) -> bool:
     try:
         # run eagerly (no broker), a task that fails leaves no half-writes; to a broker, it is one message
         with transaction.atomic() if settings.CELERY_TASK_ALWAYS_EAGER else nullcontext():
-            _task(task).apply_async(kwargs=kwargs, retry=False)
+            _task(task).apply_async(kwargs=kwargs, retry=False, task_id=outbox_task_id(pk))
     except Exception as error:  # the broker is down, or (eager mode) the task failed
         log.warning("outbox: could not publish %s #%s (attempt %s): %s", task, pk, attempt, error)
         OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(
@@ -94,6 +103,22 @@ def _send(pk: int, task: str, kwargs: dict, attempt: int) -> bool:
         return False
     OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
     return True
+
+
+def outbox_task_id(pk: int) -> str:
+    """The Celery task id of a message's publish: the task finds its message by it (outbox_mark_failed)."""
+    return f"{TASK_ID_PREFIX}{pk}-{uuid.uuid4().hex}"
+
+
+def outbox_mark_failed(*, task_id: str, error: BaseException) -> bool:
+    """A task published from the outbox failed for good: its message is failed, not sent. False for a task
+    that did not come from the outbox (Celery beat's, or one queued with .delay())."""
+    found = TASK_ID.fullmatch(task_id or "")
+    if not found:
+        return False
+    log.error("outbox: task #%s failed for good: %s: %s", found[1], type(error).__name__, error)
+    return bool(OutboxMessage.objects.filter(pk=int(found[1])).update(
+        sent_at=None, failed_at=timezone.now(), last_error=f"{type(error).__name__}: {error}"[:500]))
 
 
 def _publish_one(pk: int, task: str, kwargs: dict) -> None:
@@ -108,7 +133,8 @@ def outbox_publish_pending() -> int:
     grace = timezone.now() - timedelta(seconds=settings.OUTBOX_GRACE_SECONDS)
     with transaction.atomic():
         pending = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
-            Q(attempts__gt=0) | Q(created_at__lt=grace), sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+            Q(attempts__gt=0) | Q(created_at__lt=grace), sent_at__isnull=True, failed_at__isnull=True,
+            attempts__lt=MAX_ATTEMPTS,
         )
         for message in pending.order_by("pk")[:SWEEP_BATCH]:
             if not _send(message.pk, message.task, message.kwargs, attempt=message.attempts + 1):

@@ -88,7 +88,7 @@ def _themes(through, item_field: str, only_id: int | None = None) -> dict[int, t
 
 def engine_challenges() -> list[matching.Challenge]:
     themes = _themes(SocietalChallenge.themes.through, "societalchallenge_id")
-    rows = SocietalChallenge.objects.filter(status=SocietalChallenge.Status.OPEN).values_list("pk", "title", "description")
+    rows = SocietalChallenge.objects.open().values_list("pk", "title", "description")
     return [matching.Challenge(key=str(pk), title=title, description=description, themes=themes.get(pk, ()))
             for pk, title, description in rows]
 
@@ -457,10 +457,17 @@ def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason:
     return suggestion
 
 
+class AlreadyDecided(Exception):
+    """The flag was decided before (perhaps a moment ago, by someone else): a decision is made once."""
+
+
 @transaction.atomic
 def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> Match:
-    """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it."""
+    """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it.
+    Who may is permissions.can_decide_match; an open flag only, checked on the locked row (AlreadyDecided)."""
     match = Match.objects.select_for_update().get(pk=match.pk)
+    if match.status != ReviewStatus.OPEN:
+        raise AlreadyDecided
     match.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
     match.decided_by, match.decided_at, match.decision_reason = by, timezone.now(), reason[:300]
     if accept:

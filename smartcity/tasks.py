@@ -7,6 +7,8 @@ from celery import shared_task
 from django.core.mail import send_mail
 from django.db import InterfaceError, OperationalError
 
+from smartcity.text import clean_line
+
 
 @shared_task(
     autoretry_for=(smtplib.SMTPException, OSError),
@@ -17,8 +19,10 @@ from django.db import InterfaceError, OperationalError
     time_limit=60,
 )
 def send_email(*, to: list[str], subject: str, body: str) -> int:
-    """Send one plain-text email. A mail server that is down is retried with back-off."""
-    return send_mail(subject, body, None, to)
+    """Send one plain-text email. A mail server that is down is retried with back-off; any other failure
+    is final and reported to the task's outbox message (smartcity.celery.Task). The subject is made one
+    line here, whatever built it: a line break in a header makes Django refuse the whole email."""
+    return send_mail(clean_line(subject), body, None, to)
 
 
 @shared_task(

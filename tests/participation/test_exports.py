@@ -73,11 +73,6 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_get_an_apostrophe(client
     assert rows["Plain title"]["longitude"] == "4.25"  # numbers are never prefixed
 
 
-def test_neutralise_leaves_numbers_alone_even_when_negative():
-    assert exports.neutralise(-4.3) == -4.3
-    assert exports.neutralise("-4.3") == "'-4.3"
-    assert exports.neutralise(None) == ""
-
 
 def test_the_geojson_is_a_feature_collection_of_points_with_the_same_properties(client, theme):
     report = make_report(theme=theme, status=Report.Status.RESOLVED)
