@@ -15,7 +15,7 @@ from participation.models import Comment, Report
 from participation.photos import MAX_PHOTOS, PENDING_DIRECTORY, PhotoError, ProcessedPhoto, process_photo
 from smartcity.forms import OneLineField, PlainTextField
 from smartcity.models import Theme
-from smartcity.text import clean_text
+from smartcity.text import clean_line, clean_text
 
 _KEPT_SALT = "participation.kept-photos"
 KEPT_MAX_AGE = 24 * 3600
@@ -80,10 +80,14 @@ class ReportForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        # The form's one-time key (a hidden input, not a field: nobody can correct a hidden field, so a
-        # missing or malformed key just means no protection against sending it twice).
-        self.submission_key = _uuid(self.data.get("submission_key", "")) if self.is_bound else None
-        self.rendered_key = self.submission_key or uuid.uuid4()
+        # The form's one-time key: a hidden input, not a field (nobody can correct a hidden field, so a
+        # missing or malformed key just means no protection against sending the form twice). The report
+        # stores it joined with the words, so the same form sent again with the same words is the same
+        # report, and other words typed into it (after the browser's Back button) make another one.
+        posted = _uuid(self.data.get("submission_key", "")) if self.is_bound else None
+        self.rendered_key = posted or uuid.uuid4()
+        self.submission_key = uuid.uuid5(posted, "\n".join((
+            clean_line(self.data.get("title", "")), clean_text(self.data.get("description", ""))))) if posted else None
         self.new_photos: list[ProcessedPhoto] = []
         self.kept: list[list] = self._read_kept(self.data.get("kept_photos", "")) if self.is_bound else []
         self.kept_token = self._sign_kept()

@@ -138,8 +138,8 @@ class Report(Referenced):
     created_at = models.DateTimeField(_("reported at"), default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    # The one-time key of the web form that made it: the same form sent again finds this report instead
-    # of making another (participation/views.py). None for the API and Open311, which have `reference`.
+    # The web form's one-time key joined with the report's words (participation/forms.py): the same form
+    # sent again finds this report instead of making another. None for the API and Open311 (`reference`).
     submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = ReportQuerySet.as_manager()

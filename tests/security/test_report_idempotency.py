@@ -41,6 +41,17 @@ def test_sending_the_form_twice_makes_one_report_and_the_second_answer_shows_it(
 
 
 @pytest.mark.django_db
+def test_other_words_typed_into_a_form_already_sent_make_another_report(client):
+    """The browser's Back button brings the sent form back, key and all; a resident who changes it means it."""
+    key = _key_in(client.get("/reports/new/").content.decode())
+    first = client.post("/reports/new/", {**FORM, "submission_key": key})
+    second = client.post("/reports/new/", {**FORM, "title": "Nog een kapotte lantaarnpaal", "submission_key": key})
+    again = client.post("/reports/new/", {**FORM, "title": "Nog een kapotte lantaarnpaal", "submission_key": key})
+    assert Report.objects.count() == 2
+    assert first.url != second.url == again.url
+
+
+@pytest.mark.django_db
 def test_a_repeated_form_does_not_count_against_the_rate_limit(client, settings):
     settings.ANONYMOUS_REPORTS_PER_HOUR = 1
     key = str(uuid.uuid4())
