@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('participation', '0005_report_search_indexes'),
+        ('participation', '0006_report_submission_key'),
     ]
 
     operations = [
