@@ -34,5 +34,6 @@ limit_request_fields = 60
 limit_request_field_size = 8190
 
 accesslog = "-"
-# The proxy's X-Forwarded-For first (the client), the request time in seconds last.
-access_log_format = '%({x-forwarded-for}i)s %(h)s %(t)s "%(r)s" %(s)s %(B)s "%(f)s" "%(a)s" %(L)s'
+# %(h)s is the client our proxies vouch for (TRUSTED_PROXY_COUNT), not the proxy; the request time in seconds last.
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(B)s "%(f)s" "%(a)s" %(L)s'
+logger_class = "smartcity.access_log.TrustedClientLogger"

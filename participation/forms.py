@@ -1,6 +1,8 @@
 """Residents' forms: they validate and normalise; the views call the services."""
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.core import signing
@@ -12,7 +14,7 @@ from participation.models import Comment, Report
 from participation.photos import MAX_PHOTOS, PENDING_DIRECTORY, PENDING_MAX_AGE, PhotoError, ProcessedPhoto, pending_keep, process_photo
 from smartcity.forms import OneLineField, PlainTextField
 from smartcity.models import Theme
-from smartcity.text import clean_text
+from smartcity.text import clean_line, clean_text
 
 _KEPT_SALT = "participation.kept-photos"
 
@@ -85,6 +87,14 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.read_photos = read_photos
+        # The form's one-time key: a hidden input, not a field (nobody can correct a hidden field, so a
+        # missing or malformed key just means no protection against sending the form twice). The report
+        # stores it joined with the words, so the same form sent again with the same words is the same
+        # report, and other words typed into it (after the browser's Back button) make another one.
+        posted = _uuid(self.data.get("submission_key", "")) if self.is_bound else None
+        self.rendered_key = posted or uuid.uuid4()
+        self.submission_key = uuid.uuid5(posted, "\n".join((
+            clean_line(self.data.get("title", "")), clean_text(self.data.get("description", ""))))) if posted else None
         self.new_photos: list[ProcessedPhoto] = []
         self._photos_unread = 0
         self.photos_not_kept = 0  # passed, but the client's share of the server's disk was full
@@ -177,6 +187,13 @@ class ReportForm(forms.Form):
     def forget_kept_photos(self) -> None:
         for name, _width, _height in self.kept:
             default_storage.delete(name)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 class CommentForm(forms.ModelForm):

@@ -22,7 +22,13 @@ class UserManager(DjangoUserManager):
         return super().create_user(username, email, password, **extra_fields)
 
     def create_superuser(self, username=None, email=None, password=None, **extra_fields):
-        return super().create_superuser(username, email, password, **extra_fields)
+        """`manage.py createsuperuser`. Administrators sign in through allauth like everyone (the admin has no
+        login form of its own), which wants a verified address; whoever runs this on the server vouches for it."""
+        from allauth.account.models import EmailAddress
+
+        user = super().create_superuser(username, email, password, **extra_fields)
+        EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+        return user
 
 
 class User(AbstractUser):
@@ -57,7 +63,18 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         if not self.username:
             self.username = self.email
+        # set_password() leaves the new password here until the save (a hash upgraded at sign-in does not).
+        password_changed = self._password is not None
         super().save(*args, **kwargs)
+        if password_changed:
+            self.revoke_api_tokens()
+
+    def revoke_api_tokens(self) -> None:
+        """A new password (changed, reset or set by an administrator) ends every API token of the account:
+        whoever learnt the old password may have made one."""
+        from rest_framework.authtoken.models import Token
+
+        Token.objects.filter(user=self).delete()
 
 
 class Theme(models.Model):

@@ -78,6 +78,14 @@ MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z
 MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
+# How many proxies of our own stand in front of gunicorn, each appending to X-Forwarded-For: 0 (the
+# default) trusts no header and counts REMOTE_ADDR; 1 behind docker-compose's nginx or one load balancer.
+# Every per-address limit and log line takes the client from it (smartcity/clientip.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, got {TRUSTED_PROXY_COUNT}")
+# allauth reads X-Forwarded-For itself where our adapter does not answer for it (smartcity/adapters.py).
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # Per client (IP address) and hour: reports and supports from people without an account.
 ANONYMOUS_REPORTS_PER_HOUR = env_int("ANONYMOUS_REPORTS_PER_HOUR", 10)
 ANONYMOUS_SUPPORTS_PER_HOUR = env_int("ANONYMOUS_SUPPORTS_PER_HOUR", 30)
@@ -89,6 +97,11 @@ PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
 # refused photo beside good ones) are capped per client (its IP address, or its account).
 PENDING_PHOTOS_PER_CLIENT = env_int("PENDING_PHOTOS_PER_CLIENT", 20)
 PENDING_PHOTO_BYTES_PER_CLIENT = env_int("PENDING_PHOTO_BYTES_PER_CLIENT", 30_000_000)
+# Per account and hour, from wherever they come: what a signed-in resident may post on the website.
+# Staff are not counted (they triage and answer; what they do is in each report's history).
+RESIDENT_REPORTS_PER_HOUR = env_int("RESIDENT_REPORTS_PER_HOUR", 20)
+RESIDENT_COMMENTS_PER_HOUR = env_int("RESIDENT_COMMENTS_PER_HOUR", 30)
+RESIDENT_SUPPORTS_PER_HOUR = env_int("RESIDENT_SUPPORTS_PER_HOUR", 60)
 # POST /api/v1/reports: anonymous clients and residents are throttled; staff and integrations hardly.
 REPORT_API_RATES = {
     "anonymous": os.environ.get("REPORT_API_ANONYMOUS_RATE", "10/hour"),
@@ -144,6 +157,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request names its client (smartcity/clientip.py).
+    "smartcity.clientip.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside ApiConventionsMiddleware, so the API's own stricter policy is kept.
     "csp.middleware.CSPMiddleware",
@@ -223,7 +238,16 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Failed sign-ins: 10 a minute per client address (all accounts together), and 5 per 5 minutes per
+# (account, client address): our adapter puts the address into allauth's key, so a stranger who fails
+# against someone's email does not lock its owner out from her own address. Across all addresses an
+# account takes at most LOGIN_FAILURES_PER_ACCOUNT_HOUR failures an hour (a botnet guessing one password);
+# a password reset lifts that ceiling, and staff can always sign in through OIDC.
+ACCOUNT_ADAPTER = "smartcity.adapters.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": f"{env_int('LOGIN_FAILURES_PER_ACCOUNT_HOUR', 100)}/h/key",
+}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 SOCIALACCOUNT_ADAPTER = "smartcity.adapters.StaffOpenIDConnectAdapter"
 SOCIALACCOUNT_ONLY = False
@@ -407,7 +431,8 @@ CELERY_BEAT_SCHEDULE["insight-nightly-rebuild"] = {
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication, with tokens that expire after API_TOKEN_DAYS.
+        "smartcity.api_auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -415,9 +440,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "smartcity.api.problem_exception_handler",
+    # DRF's own throttles take the client as smartcity/clientip.py does (ours call it directly).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DATETIME_FORMAT": "iso-8601",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# API tokens (`manage.py drf_create_token EMAIL`) stop working this many days after they were made;
+# a password change or reset revokes them at once (smartcity/models.py).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Smart-city platform API",
     "DESCRIPTION": "Residents' reports, department challenges, societal challenges and pilots.",
@@ -447,7 +477,11 @@ CORS_EXPOSE_HEADERS = ["API-Version"]
 # TLS usually ends at the proxy in front of gunicorn; production sets SECURE_SSL_REDIRECT=1.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", not DEBUG) else None
+# X-Forwarded-Proto says "https" only when our own proxy wrote it, so it is trusted under the same
+# condition as X-Forwarded-For. BEHIND_PROXY is the old name of this switch: it still turns on the
+# header, but not the client address (a warning says so: smartcity/checks.py).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT > 0 or BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -488,8 +522,10 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # `client`: the address of the request being served, as TRUSTED_PROXY_COUNT vouches for it ("-" outside one).
+    "filters": {"client": {"()": "smartcity.clientip.ClientAddressFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(client)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["client"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

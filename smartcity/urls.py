@@ -49,6 +49,8 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
+    # Before the admin's own login: staff sign in through allauth (smartcity/views.py).
+    path("admin/login/", views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("pilots/", include("pilots.urls")),

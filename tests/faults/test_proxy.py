@@ -104,7 +104,7 @@ def test_the_proxys_body_limit_is_djangos():
 def test_a_big_live_export_read_slowly_through_the_proxy_arrives_whole(start_stack):
     # gunicorn's timeout made short so that the client's read outlasts it by far. The GeoJSON of 30,000
     # reports (about 21 MB) is bigger than what the kernel's socket buffers alone would absorb.
-    stack = start_stack(workers=2, gunicorn_timeout=6)
+    stack = start_stack(workers=2, gunicorn_timeout=10)
     reports = 30_000
     call_command("generate_load_data", reports=reports, verbosity=0)
 
@@ -119,7 +119,9 @@ def test_a_big_live_export_read_slowly_through_the_proxy_arrives_whole(start_sta
     for sock in stalled:
         sock.close()
 
-    status, body, seconds = read_slowly(f"{stack.proxied}/open-data/reports.geojson", bytes_per_second=1_200_000)
+    # (Those four are done or killed by now; on a busy machine writing them can outlast the short timeout.)
+    log_before = len(stack.gunicorn_log.read_text())
+    status, body, seconds = read_slowly(f"{stack.proxied}/open-data/reports.geojson", bytes_per_second=1_000_000)
 
     assert status == 200
     try:
@@ -128,7 +130,7 @@ def test_a_big_live_export_read_slowly_through_the_proxy_arrives_whole(start_sta
         pytest.fail(f"the export was cut off after {len(body):,} bytes:\n{stack.logs()}")
     assert len(features) == reports
     assert seconds > 2 * stack.gunicorn_timeout
-    log = stack.gunicorn_log.read_text()
+    log = stack.gunicorn_log.read_text()[log_before:]
     assert "WORKER TIMEOUT" not in log
     # gunicorn's own time for the request (the access log's last field): a fraction of the client's.
     [line] = [line for line in log.splitlines() if "GET /open-data/reports.geojson" in line and " 200 " in line]
