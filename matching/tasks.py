@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from matching.models import MatchingRun
-from matching.services import matching_run_execute, matching_run_start, matching_score_item
+from matching import services
 
 
 @shared_task(
@@ -30,7 +30,7 @@ def run_matching(self, *, run_id: int) -> dict | None:
     threshold, so a dead run's successor starts soon after it goes stale), for as long as a
     running run may live (MatchingRun.longest_wait_seconds()); then give the run up as failed
     rather than leave it queued for ever."""
-    run = matching_run_execute(run_id=run_id)
+    run = services.matching_run_execute(run_id=run_id)
     if run is None and MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.QUEUED).exists():
         countdown = max(1, min(30, settings.MATCHING_RUN_STALE_SECONDS // 4))
         try:
@@ -49,10 +49,10 @@ def run_matching(self, *, run_id: int) -> dict | None:
              soft_time_limit=100)
 def score_item(*, item_type: str, item_id: int) -> int:
     """Score one saved report, department challenge or pilot against the latest model."""
-    return matching_score_item(item_type=item_type, item_id=item_id)
+    return services.matching_score_item(item_type=item_type, item_id=item_id)
 
 
 @shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, max_retries=5)
 def start_matching_run() -> int:
     """For Celery beat: queue a full run (or find the one already queued)."""
-    return matching_run_start(by=None).pk
+    return services.matching_run_start(by=None).pk
