@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from matching import permissions
 from smartcity.permissions import StaffOnly
 from matching import services
-from smartcity.api import Conflict
+from smartcity.problems import Conflict
 from smartcity.models import DepartmentChallenge
 from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
 

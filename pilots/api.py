@@ -20,7 +20,8 @@ from smartcity.models import Area
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from pilots import permissions
 from smartcity.permissions import ReadOnlyOrStaff
-from smartcity.api import CleanTextSerializer, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, problem_response, reference_conflicts, validate_unique_reference, visible_challenges_prefetch
+from smartcity.api import CleanTextSerializer, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, reference_conflicts, validate_unique_reference, visible_challenges_prefetch
+from smartcity.problems import problem_response
 from smartcity.models import Department, DepartmentChallenge
 
 MAX_MEASUREMENTS_PER_REQUEST = 10_000

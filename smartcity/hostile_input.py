@@ -15,7 +15,8 @@ from django.core.files.uploadhandler import load_handler
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.http.multipartparser import MultiPartParser
 
-from smartcity.middleware import API_PREFIX, problem
+from smartcity.middleware import API_PREFIX
+from smartcity.problems import problem
 
 MESSAGE = "The request contains a NUL (0x00) character, which no field accepts."
 

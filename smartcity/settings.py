@@ -439,7 +439,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "smartcity.api.problem_exception_handler",
+    "EXCEPTION_HANDLER": "smartcity.problems.exception_handler",
     # DRF's own throttles take the client as smartcity/clientip.py does (ours call it directly).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DATETIME_FORMAT": "iso-8601",

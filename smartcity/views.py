@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from smartcity import permissions
+from smartcity.problems import problem
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
 
 
@@ -156,22 +157,14 @@ def _wants_problem_json(request: HttpRequest) -> bool:
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_problem_json(request):
-        return JsonResponse(
-            {"type": "about:blank", "title": _("Not found"), "status": 404, "detail": _("There is nothing at this address.")},
-            status=404,
-            content_type="application/problem+json",
-        )
+        return problem(404, _("There is nothing at this address."), title=_("Not found"))
     return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors or database work here: the error may be the database itself.
     if _wants_problem_json(request):
-        return JsonResponse(
-            {"type": "about:blank", "title": "Server error", "status": 500, "detail": "Something went wrong on our side."},
-            status=500,
-            content_type="application/problem+json",
-        )
+        return problem(500, "Something went wrong on our side.", title="Server error")
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)
