@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import models
@@ -46,6 +47,47 @@ class ReportQuerySet(models.QuerySet):
         for word in words:
             condition |= Q(title__icontains=word)
         return self.filter(condition)
+
+    def filter_by(self, *, q: str = "", number: int | None = None, theme=None, status: str = "", neighbourhood=None,
+                  bbox: tuple[float, float, float, float] | None = None, department: str = "", age: str = "",
+                  now=None):
+        """The one report filter (participation/filters.py validates the query string and calls this).
+
+        `number` is a report's number; `q` words that must all occur; `status` one status or "open" for every
+        open one; `bbox` (min_lon, min_lat, max_lon, max_lat); `department` a slug or "none" (not routed
+        yet); `age` days, or "overdue" (older than its theme's target)."""
+        reports = self
+        if number is not None:
+            reports = reports.filter(pk=number)
+        if q:
+            reports = reports.search(q)
+        if theme is not None:
+            reports = reports.filter(theme=theme)
+        if status == "open":
+            reports = reports.open()
+        elif status:
+            reports = reports.filter(status=status)
+        if neighbourhood is not None:
+            reports = reports.filter(area=neighbourhood)
+        if bbox:
+            reports = reports.in_bbox(*bbox)
+        if department == "none":
+            reports = reports.filter(department__isnull=True)
+        elif department:
+            reports = reports.filter(department__slug=department)
+        if age == "overdue":
+            reports = reports.filter(self.overdue_condition(now))
+        elif age:
+            reports = reports.filter(created_at__lt=(now or timezone.now()) - timedelta(days=int(age)))
+        return reports
+
+    @staticmethod
+    def overdue_condition(now=None) -> Q:
+        """Open reports older than their theme's target handling time: one OR-ed condition per theme with a target."""
+        now = now or timezone.now()
+        conditions = [Q(theme_id=pk, created_at__lt=now - timedelta(days=days))
+                      for pk, days in Theme.objects.exclude(target_days=None).values_list("pk", "target_days")]
+        return Q(status__in=Report.OPEN_STATUSES) & reduce(or_, conditions) if conditions else Q(pk__in=[])
 
     def near(self, latitude: float, longitude: float, metres: float):
         """Reports within a box of `metres` around the point: the index on (latitude, longitude) serves it."""

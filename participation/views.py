@@ -24,10 +24,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from participation import ratelimit, services, tokens
 from participation.pagination import CappedPaginator
-from participation.forms import CommentForm, HideForm, ReportFilterForm, ReportForm, SupportForm
+from participation.filters import ReportFilterForm
+from participation.forms import CommentForm, HideForm, ReportForm, SupportForm
 from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support, report_url_pattern
 from participation import permissions
 from smartcity.permissions import is_staff_member
+from smartcity.problems import invalid_query
 from smartcity.files import MEDIA_LOCATION, stored_file_response
 from smartcity.models import Theme
 
@@ -179,8 +181,11 @@ def report_map(request: HttpRequest) -> HttpResponse:
 def report_geojson(request: HttpRequest) -> JsonResponse:
     """Public reports as GeoJSON for the map, filtered like the list; `bbox` is min_lon,min_lat,max_lon,max_lat.
 
-    At most GEOJSON_MAX_FEATURES features (the newest); `truncated` says when there were more."""
+    At most GEOJSON_MAX_FEATURES features (the newest); `truncated` says when there were more. An invalid
+    filter value is a 400 problem+json that lists it."""
     filters = ReportFilterForm(request.GET)
+    if not filters.is_valid():
+        return invalid_query(filters)
     reports = filters.filter(_public_reports())
     limit = GEOJSON_MAX_FEATURES
     rows = list(reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count")[: limit + 1])

@@ -92,6 +92,12 @@ def invalid_params(form) -> list[dict]:
             for name, errors in form.errors.as_data().items() for error in errors for message in error.messages]
 
 
+def invalid_query(form) -> JsonResponse:
+    """The 400 of a plain view whose filter form refused the query string."""
+    invalid = invalid_params(form)
+    return problem(400, invalid_detail(invalid), invalid=invalid, title=TITLES[400])
+
+
 class Conflict(exceptions.APIException):
     """The request collides with the resource's current state (a decision already made, a reference just
     taken by another request): 409 problem+json, with the fields concerned in invalidParams when given."""

@@ -56,7 +56,7 @@ def test_the_queue_filters_by_theme_neighbourhood_department_status_age_and_text
     make_report("Noise at night", status=S.IN_PROGRESS, department=department_b, days_old=40)
 
     assert _titles(staff_client.get(QUEUE, {"theme": "mobility"})) == ["Bike rack full"]
-    assert _titles(staff_client.get(QUEUE, {"area": "centrum"})) == ["Graffiti on the bridge"]
+    assert _titles(staff_client.get(QUEUE, {"neighbourhood": "centrum"})) == ["Graffiti on the bridge"]
     assert _titles(staff_client.get(QUEUE, {"status": "", "department": "stadsbeheer"})) == ["Pothole"]
     assert _titles(staff_client.get(QUEUE, {"status": "", "department": "none"})) == ["Bike rack full", "Graffiti on the bridge"]
     assert _titles(staff_client.get(QUEUE, {"status": "open", "age": "30"})) == ["Noise at night"]
