@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Prefetch, Q
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
@@ -109,25 +110,25 @@ def json_type_error(field: serializers.Field, value) -> str | None:
     if isinstance(field, serializers.ManyRelatedField):
         if isinstance(value, list):
             return next(filter(None, (json_type_error(field.child_relation, item) for item in value)), None)
-        return "Expected a list."  # DRF would take an object's keys as the list
+        return _("Expected a list.")  # DRF would take an object's keys as the list
     if isinstance(field, serializers.SlugRelatedField) and value == "":
-        return "Expected a slug, or null for none."  # DRF would read "" as null
+        return _("Expected a slug, or null for none.")  # DRF would read "" as null
     if isinstance(field, serializers.DictField):
         if isinstance(value, dict):
             return next(filter(None, (json_type_error(field.child, item) for item in value.values())), None)
         return None
     if isinstance(field, serializers.BooleanField):
-        wanted, accepted = "true or false", isinstance(value, bool)
+        wanted, accepted = _("Expected true or false."), isinstance(value, bool)
     elif isinstance(field, (serializers.IntegerField, serializers.PrimaryKeyRelatedField)):
-        wanted, accepted = "a whole number", isinstance(value, int) and not isinstance(value, bool)
+        wanted, accepted = _("Expected a whole number."), isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(field, serializers.FloatField):
-        wanted, accepted = "a number", isinstance(value, (int, float)) and not isinstance(value, bool)
+        wanted, accepted = _("Expected a number."), isinstance(value, (int, float)) and not isinstance(value, bool)
     elif isinstance(field, (serializers.CharField, serializers.ChoiceField, serializers.SlugRelatedField,
                             serializers.DecimalField)):
-        wanted, accepted = "a string", isinstance(value, str)  # a decimal is a string, as the API returns it
+        wanted, accepted = _("Expected a string."), isinstance(value, str)  # a decimal is a string, as returned
     else:
         return None
-    return None if accepted else f"Expected {wanted}."
+    return None if accepted else wanted
 
 
 class JsonTypes(serializers.Serializer):

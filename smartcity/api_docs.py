@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
@@ -33,28 +34,28 @@ PROBLEM_JSON = "application/problem+json"
 
 VERSION_HEADER = {
     "API-Version": {
-        "description": "The full version of the API that answered (semantic versioning).",
+        "description": _("The full version of the API that answered (semantic versioning)."),
         "schema": {"type": "string", "example": settings.API_VERSION},
         "required": True,
     }
 }
 PROBLEM = {
     "type": "object",
-    "description": "An error (RFC 9457): every invalid field or parameter at once in invalidParams.",
+    "description": _("An error (RFC 9457): every invalid field or parameter at once in invalidParams."),
     "properties": {
-        "type": {"type": "string", "description": "A URI naming the kind of problem; about:blank when the status says it all."},
-        "title": {"type": "string", "description": "A short summary of the kind of problem."},
-        "status": {"type": "integer", "description": "The HTTP status code."},
-        "detail": {"type": "string", "description": "What went wrong with this request."},
+        "type": {"type": "string", "description": _("A URI naming the kind of problem; about:blank when the status says it all.")},
+        "title": {"type": "string", "description": _("A short summary of the kind of problem.")},
+        "status": {"type": "integer", "description": _("The HTTP status code.")},
+        "detail": {"type": "string", "description": _("What went wrong with this request.")},
         "invalidParams": {
             "type": "array",
-            "description": "The invalid fields of the body and parameters of the query, each once.",
+            "description": _("The invalid fields of the body and parameters of the query, each once."),
             "items": {
                 "type": "object",
                 "properties": {
-                    "name": {"type": "string", "description": "The field or parameter; nested fields joined by dots."},
-                    "code": {"type": "string", "description": "A machine-readable reason, e.g. required, invalid, unique."},
-                    "reason": {"type": "string", "description": "The reason in words."},
+                    "name": {"type": "string", "description": _("The field or parameter; nested fields joined by dots.")},
+                    "code": {"type": "string", "description": _("A machine-readable reason, e.g. required, invalid, unique.")},
+                    "reason": {"type": "string", "description": _("The reason in words.")},
                 },
                 "required": ["name", "code", "reason"],
             },
@@ -63,13 +64,13 @@ PROBLEM = {
     "required": ["type", "title", "status", "detail"],
 }
 ERRORS = {
-    "400": "Invalid input: the body, a parameter or a filter value (invalidParams lists each).",
-    "401": "The credentials are missing (for this operation) or invalid.",
-    "403": "The account may not do this.",
-    "404": "There is no such resource, or no such page of the list.",
-    "409": "The request conflicts with the resource's current state.",
-    "415": "The body is not JSON.",
-    "429": "Too many requests; Retry-After says when to try again.",
+    "400": _("Invalid input: the body, a parameter or a filter value (invalidParams lists each)."),
+    "401": _("The credentials are missing (for this operation) or invalid."),
+    "403": _("The account may not do this."),
+    "404": _("There is no such resource, or no such page of the list."),
+    "409": _("The request conflicts with the resource's current state."),
+    "415": _("The body is not JSON."),
+    "429": _("Too many requests; Retry-After says when to try again."),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
 from rest_framework import pagination, serializers
 
 
@@ -19,7 +20,7 @@ class ApiPagination(pagination.PageNumberPagination):
             return 1
         digits = given.lstrip("0")
         if not re.fullmatch(r"[0-9]+", given) or not digits:
-            raise serializers.ValidationError({self.page_query_param: ["A page number is a whole number from 1."]},
+            raise serializers.ValidationError({self.page_query_param: [_("A page number is a whole number from 1.")]},
                                               code="invalid")
         # A number of more digits than any list has pages lies past the end (Python would not even read one of
         # 5,000 digits): the page after the last, which does not exist (404).

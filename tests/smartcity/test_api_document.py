@@ -199,3 +199,11 @@ def test_the_reports_list_checks_its_page_too(api_client):
     # Its own filters (bbox, status) are checked once issue #15 unifies them with the web list's.
     make_report()
     assert invalid_params(api_client.get("/api/v1/reports?page=abc")) == {"page": "invalid"}
+
+
+@pytest.mark.parametrize(("language", "reason"), [("en", "A page number is a whole number from 1."),
+                                                  ("nl", "Een paginanummer is een geheel getal vanaf 1."),
+                                                  ("sv", "Ett sidnummer är ett heltal från 1.")])
+def test_the_new_reasons_are_translated(api_client, language, reason):
+    response = api_client.get("/api/v1/themes?page=abc", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.json()["invalidParams"][0]["reason"] == reason
