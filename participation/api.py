@@ -20,6 +20,7 @@ from participation.models import Area, Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
 from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference
+from smartcity.clientip import client_address
 from smartcity.models import Theme
 
 
@@ -102,9 +103,12 @@ class ReportThrottle(BaseThrottle):
             return True
         kind = self._kind(request)
         limit, period = ratelimit.parse_rate(settings.REPORT_API_RATES[kind])
-        ident = str(request.user.pk) if request.user.is_authenticated else self.get_ident(request)
-        count, self.seconds_left = ratelimit.hit(f"throttle:reports:{kind}:{ident}", period)
+        count, self.seconds_left = ratelimit.hit(f"throttle:reports:{kind}:{ratelimit.client_key(request)}", period)
         return count <= limit
+
+    def get_ident(self, request):
+        """The client as the rest of the site sees it (smartcity/clientip.py), not DRF's own reading."""
+        return client_address(request)
 
     def wait(self):
         return self.seconds_left

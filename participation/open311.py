@@ -553,7 +553,10 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
             f"{field}: {message}" if field != "__all__" else message
             for field, messages in form.errors.items() for message in messages
         ])
-    if not ratelimit.allow(request, f"open311-client-{client.pk}", settings.OPEN311_REQUESTS_PER_HOUR):
+    # Per key, whatever address the posts come from: an integration may post from several servers, and
+    # an address is no part of what the key's owner was given (nor something a client should pick).
+    count, _ = ratelimit.hit(f"ratelimit:open311:{client.pk}", 3600)
+    if count > settings.OPEN311_REQUESTS_PER_HOUR:
         raise Open311Error(429, "Too many requests from this api_key: try again in an hour.")
     record = open311_request_create(client=client, theme=theme, data=form.cleaned_data)
     # The id alone: stored at once, so no token ("should not be returned if service_request_id is"); no

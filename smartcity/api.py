@@ -104,7 +104,7 @@ def list_filters(view, filters_class: type[serializers.Serializer]) -> dict:
 
 def json_type_error(field: serializers.Field, value) -> str | None:
     """Whether a value has the JSON type the document gives its field. DRF's fields also read "12" as a number
-    and 12 as a text (form data has only strings); the API takes JSON, so it takes each type as documented."""
+    and 12 as a text (form data has only strings); a JSON body says its types, so each is taken as documented."""
     if value is None:
         return None  # null: the field's allow_null decides
     if isinstance(field, serializers.ManyRelatedField):
@@ -132,12 +132,13 @@ def json_type_error(field: serializers.Field, value) -> str | None:
 
 
 class JsonTypes(serializers.Serializer):
-    """A serializer that takes every field's value in its own JSON type only (json_type_error), and lists wrong
-    types together with the other invalid fields."""
+    """A serializer that takes every field's value of a JSON body in its own JSON type only (json_type_error),
+    and lists wrong types together with the other invalid fields. A form body (a QueryDict, only strings; taken
+    from integrations with a token) is read as DRF reads it."""
 
     def to_internal_value(self, data):
         wrong = {}
-        if isinstance(data, dict):
+        if isinstance(data, dict) and not hasattr(data, "getlist"):
             for name, field in self.fields.items():
                 if not field.read_only and name in data and (message := json_type_error(field, data[name])):
                     wrong[name] = [exceptions.ErrorDetail(message, code="invalid")]

@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import json
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -117,6 +123,19 @@ def accessibility_statement(request: HttpRequest) -> HttpResponse:
 def privacy_statement(request: HttpRequest) -> HttpResponse:
     context = {"contact_email": settings.CONTACT_EMAIL, "retention_days": settings.REPORTER_CONTACT_RETENTION_DAYS}
     return render(request, "smartcity/privacy_statement.html", context)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """`/admin/login/` is no password form of its own: staff sign in where everyone does (allauth, or the
+    city's OpenID Connect provider), with one set of limits on failed sign-ins (smartcity/adapters.py)."""
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("admin:index")
+    if request.user.is_authenticated:
+        if admin.site.has_permission(request):
+            return redirect(target)
+        raise PermissionDenied  # signed in, but not staff: sending them to sign in again would loop
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
 
 
 @never_cache

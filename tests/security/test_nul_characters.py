@@ -60,16 +60,12 @@ def test_a_nul_in_a_multipart_patch_or_a_json_patch_is_a_400(token_client_for, c
     assert challenge.title == "Riool"
 
 
-def test_a_clean_form_encoded_patch_is_read_by_the_guard_and_refused_by_the_json_api(token_client_for, civil_servant,
-                                                                                     challenge):
-    """The guard reads a PATCH's form body from a copy and lets a clean one through; the API then answers that it
-    takes JSON (415 problem+json, issue #20), and nothing changed."""
+def test_a_clean_form_encoded_patch_still_works(token_client_for, civil_servant, challenge):
     response = token_client_for(civil_servant).patch(f"/api/v1/department-challenges/{challenge.pk}", "title=Riool+vol",
                                                      content_type="application/x-www-form-urlencoded")
-    assert response.status_code == 415, response.content
-    assert response["Content-Type"] == "application/problem+json"
+    assert response.status_code == 200, response.content
     challenge.refresh_from_db()
-    assert challenge.title == "Riool"
+    assert challenge.title == "Riool vol"
 
 
 def test_a_multipart_patch_with_a_binary_file_is_not_taken_for_a_nul_in_a_field(token_client_for, civil_servant,
@@ -79,6 +75,4 @@ def test_a_multipart_patch_with_a_binary_file_is_not_taken_for_a_nul_in_a_field(
     upload = SimpleUploadedFile("data.bin", b"\x00\x01\x02binary", content_type="application/octet-stream")
     response = token_client_for(civil_servant).patch(f"/api/v1/department-challenges/{challenge.pk}",
                                                      {"title": "Riool vol", "attachment": upload}, format="multipart")
-    # Not the guard's 400: the file's NUL bytes are no field's. The JSON API then refuses the multipart body.
-    assert response.status_code == 415, response.content
-    assert b"NUL" not in response.content
+    assert response.status_code == 200, response.content
