@@ -43,6 +43,7 @@ NOT_PAGES = {
     "participation:comment-create": "POST only", "participation:report-hide": "POST only",
     "participation:comment-hide": "POST only",
     "participation:my-export": "the resident's data as JSON",
+    "participation:report-photo": "a report's photo (an image)",
     "participation:staff-report-bulk": "POST only", "participation:staff-report-route": "POST only",
     "participation:staff-report-status": "POST only", "participation:staff-report-message": "POST only",
     "participation:staff-report-note": "POST only", "participation:staff-report-merge": "POST only",
