@@ -264,7 +264,7 @@ def _service_request(report: Report) -> dict:
         "service_code": theme.slug if theme else "",  # required by the schema; a report may have no theme
         "description": report.description,
         "agency_responsible": report.department.name if report.department_id else None,
-        "service_notice": None,
+        # No service_notice: there is none to give, and a null one trips clients that type it a string.
         "requested_datetime": iso(report.created_at),
         "updated_datetime": iso(report.updated_at),
         "expected_datetime": iso(expected),
