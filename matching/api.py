@@ -1,17 +1,17 @@
 """The matching API: /matching/runs, /suggestions and /matches."""
 from __future__ import annotations
 
-from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.db.models import Prefetch, Q
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from matching import permissions
-from smartcity.permissions import StaffOnly
-from matching import services
-from smartcity.problems import Conflict
-from smartcity.models import DepartmentChallenge
+from matching import permissions, services
 from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
+from smartcity.api import JsonTypes, list_filters
+from smartcity.models import DepartmentChallenge
+from smartcity.permissions import StaffOnly
+from smartcity.problems import Conflict
 
 
 class MatchingRunSerializer(serializers.ModelSerializer):
@@ -35,13 +35,15 @@ class MatchingRunViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mix
     serializer_class = MatchingRunSerializer
     permission_classes = [StaffOnly]
 
+    @extend_schema(request=None, responses={202: MatchingRunSerializer},
+                   description="Start a full run (or get the one already queued or running): 202, follow it by its id.")
     def create(self, request, *args, **kwargs):
         run = services.matching_run_start(by=request.user)
         run.refresh_from_db()
         return Response(self.get_serializer(run).data, status=202)
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(JsonTypes):
     status = serializers.ChoiceField(choices=[ReviewStatus.ACCEPTED, ReviewStatus.REJECTED])
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
@@ -70,11 +72,15 @@ class SuggestionSerializer(serializers.ModelSerializer):
         return _challenge(suggestion.societal_challenge)
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("itemType", str, enum=Suggestion.ItemType.values, description="report, department_challenge or pilot"),
-    OpenApiParameter("itemId", int, description="with itemType: the suggestions of that one item"),
-    OpenApiParameter("status", str, enum=ReviewStatus.values),
-])
+class SuggestionFilters(serializers.Serializer):
+    itemType = serializers.ChoiceField(choices=Suggestion.ItemType.choices, required=False,
+                                       help_text="report, department_challenge or pilot")
+    itemId = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                      help_text="with itemType: that one item's suggestions")
+    status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[SuggestionFilters]))
 class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
                         viewsets.GenericViewSet):
     """Suggestions of the matching engine: "this item probably belongs to that societal challenge".
@@ -87,16 +93,16 @@ class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixi
     def get_queryset(self):
         # The item of every kind in the same query: the one that is set is the suggestion's item.
         queryset = Suggestion.objects.select_related("societal_challenge", *Suggestion.KINDS).order_by("-score", "pk")
-        params = self.request.query_params
-        item_type = params.get("itemType", "")
-        if item_type:
-            if item_type not in Suggestion.ItemType.values:
-                raise serializers.ValidationError({"itemType": [f"Must be one of {', '.join(Suggestion.ItemType.values)}."]})
-            queryset = queryset.of_type(item_type)
-            if params.get("itemId", "").isdigit():
-                queryset = queryset.of_item(item_type, int(params["itemId"]))
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
+        filters = list_filters(self, SuggestionFilters)
+        if "itemType" in filters:
+            queryset = queryset.of_type(filters["itemType"])
+            if "itemId" in filters:
+                queryset = queryset.of_item(filters["itemType"], filters["itemId"])
+        elif "itemId" in filters:  # an id alone: the items of any kind with that id
+            queryset = queryset.filter(Q(report_id=filters["itemId"]) | Q(department_challenge_id=filters["itemId"])
+                                       | Q(pilot_id=filters["itemId"]))
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
         return queryset
 
     @extend_schema(request=DecisionSerializer, responses=SuggestionSerializer)
@@ -140,7 +146,11 @@ class MatchSerializer(serializers.ModelSerializer):
         return [{"id": p.pk, "reference": p.reference, "title": p.title} for p in match.pilots.all()]
 
 
-@extend_schema(parameters=[OpenApiParameter("status", str, enum=ReviewStatus.values)])
+class MatchFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[MatchFilters]))
 class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Cross-department match flags. PATCH `{"status": "accepted" | "rejected", "reason": "..."}`."""
 
@@ -153,11 +163,13 @@ class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.Li
             Prefetch("department_challenges", queryset=DepartmentChallenge.objects.select_related("department")),
             "reports", "pilots",
         ).order_by("-score", "pk")
-        if self.request.query_params.get("status"):
-            queryset = queryset.filter(status=self.request.query_params["status"])
+        filters = list_filters(self, MatchFilters)
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
         return queryset
 
-    @extend_schema(request=DecisionSerializer, responses=MatchSerializer)
+    @extend_schema(request=DecisionSerializer, responses={
+        200: MatchSerializer, 409: OpenApiResponse(description="The flag was already decided.")})
     def partial_update(self, request, *args, **kwargs):
         match = self.get_object()
         decision = DecisionSerializer(data=request.data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Prefetch
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -17,7 +18,7 @@ from participation import ratelimit
 from smartcity.geo import in_city_bounds
 from smartcity.models import Area
 from participation.models import Report, ReportPhoto
-from participation.filters import ReportFilterForm
+from participation.filters import BBOX_PATTERN, Q_MAX_LENGTH, SLUG_PATTERN, ReportFilterForm
 from participation.services import report_create
 from smartcity import permissions
 from smartcity.problems import InvalidQuery, invalid_params
@@ -26,14 +27,39 @@ from smartcity.clientip import client_address
 from smartcity.models import Theme
 
 
+class CityCoordinate(serializers.FloatField):
+    """A report's latitude or longitude. The field takes any coordinate on earth; ReportSerializer.validate
+    then refuses a point outside CITY_BOUNDS, naming both coordinates. The document gives the city's bounds
+    of a new report (CityCoordinateSchema), so a client can tell a valid point from the description alone."""
+
+    def __init__(self, axis: str, **kwargs):
+        self.axis = axis
+        limit = 90 if axis == "latitude" else 180
+        super().__init__(min_value=-limit, max_value=limit, **kwargs)
+
+    def city_bounds(self) -> tuple[float, float]:
+        min_lon, min_lat, max_lon, max_lat = settings.CITY_BOUNDS
+        return (min_lat, max_lat) if self.axis == "latitude" else (min_lon, max_lon)
+
+
+class CityCoordinateSchema(OpenApiSerializerFieldExtension):
+    target_class = CityCoordinate
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":  # a report made before CITY_BOUNDS changed keeps its point
+            schema["minimum"], schema["maximum"] = self.target.city_bounds()
+        return schema
+
+
 class ReportSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
     neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True, allow_null=True)
     email = serializers.EmailField(write_only=True, required=False, allow_blank=True,
                                    help_text="Where updates go (after confirmation). Never returned.")
-    latitude = serializers.FloatField(min_value=-90, max_value=90)
-    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    latitude = CityCoordinate("latitude")
+    longitude = CityCoordinate("longitude")
     url = serializers.SerializerMethodField()
     photos = serializers.SerializerMethodField()
 
@@ -99,13 +125,17 @@ class ReportThrottle(BaseThrottle):
 
 @extend_schema_view(
     list=extend_schema(parameters=[
-        OpenApiParameter("theme", str, description="A theme's slug."),
+        # What participation/filters.py accepts, said in the document's own terms.
+        OpenApiParameter("theme", {"type": "string", "pattern": SLUG_PATTERN},
+                         description="A theme's slug (one that names no theme matches no report)."),
         OpenApiParameter("status", str, enum=["open", *Report.Status.values],
                          description="One status, or open for every open one."),
-        OpenApiParameter("neighbourhood", str, description="A neighbourhood's slug."),
-        OpenApiParameter("q", str, description="Words that must all occur in the title or description; "
-                                               "#12 is report number 12."),
-        OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat (WGS84)."),
+        OpenApiParameter("neighbourhood", {"type": "string", "pattern": SLUG_PATTERN},
+                         description="A neighbourhood's slug."),
+        OpenApiParameter("q", {"type": "string", "maxLength": Q_MAX_LENGTH},
+                         description="Words that must all occur in the title or description; #12 is report number 12."),
+        OpenApiParameter("bbox", {"type": "string", "pattern": BBOX_PATTERN},
+                         description="min_lon,min_lat,max_lon,max_lat (WGS84)."),
     ]),
     create=extend_schema(description="Anonymous clients and residents are throttled per client (429 with "
                                      "problem+json); staff and integration tokens get a high rate."),

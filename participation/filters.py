@@ -2,19 +2,27 @@
 the staff's triage queue read the same query parameters through this form, and filter with the same
 QuerySet method (ReportQuerySet.filter_by).
 
-An invalid value is never ignored, nor does it match everything: pages show the form's error (and no
-reports), the API and the GeoJSON answer 400 problem+json listing it in `invalidParams`.
+A malformed value is never ignored, nor does it match everything: pages show the form's error (and no
+reports), the API and the GeoJSON answer 400 problem+json listing it in `invalidParams`. A well-formed
+value that names nothing (a theme slug no theme has, a box with no reports in it) matches no report: the
+API's document can say what is well-formed, not which themes exist (participation/api.py documents the
+parameters with the patterns below, and the API's conformance tests hold it to them).
 """
 from __future__ import annotations
 
-import math
+import re
 
 from django import forms
+from django.core.validators import validate_slug
 from django.utils.translation import gettext, gettext_lazy as _
 
 from participation.models import Report
 from smartcity.models import Area, Department, Theme
 
+# min_lon,min_lat,max_lon,max_lat in plain decimals.
+BBOX_PATTERN = r"^-?[0-9]{1,3}(\.[0-9]{1,12})?(,-?[0-9]{1,3}(\.[0-9]{1,12})?){3}$"
+Q_MAX_LENGTH = 200
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"  # Django's validate_slug
 OPEN = "open"
 UNROUTED = "none"
 OVERDUE = "overdue"
@@ -22,8 +30,34 @@ AGES = [("", _("Any age")), (OVERDUE, _("Overdue")), ("2", _("Older than 2 days"
         ("30", _("Older than a month"))]
 
 
+class Nothing:
+    """A well-formed slug that names no theme or neighbourhood: the filter matches no report."""
+
+    pk = None
+
+    def __repr__(self) -> str:
+        return "nothing"
+
+
+NOTHING = Nothing()
+
+
+class SlugChoiceField(forms.ModelChoiceField):
+    """A theme or neighbourhood by its slug; a slug that names none is NOTHING, a malformed one an error."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        validate_slug(value)
+        return self.queryset.filter(**{self.to_field_name: value}).first() or NOTHING
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+
+
 class BboxField(forms.CharField):
-    """min_lon,min_lat,max_lon,max_lat (WGS84) -> a tuple of four floats."""
+    """min_lon,min_lat,max_lon,max_lat (WGS84) -> a tuple of four floats. A box the wrong way round, or off the
+    globe, holds no reports."""
 
     widget = forms.HiddenInput
 
@@ -31,31 +65,22 @@ class BboxField(forms.CharField):
         value = super().to_python(value)
         if not value:
             return None
-        try:
-            box = tuple(float(part) for part in value.split(","))
-        except ValueError:
-            box = ()
-        if len(box) != 4 or not all(math.isfinite(number) for number in box):
+        if not re.fullmatch(BBOX_PATTERN, value):
             raise forms.ValidationError(gettext("Give four numbers: min_lon,min_lat,max_lon,max_lat."), code="invalid")
-        min_lon, min_lat, max_lon, max_lat = box
-        if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-            raise forms.ValidationError(
-                gettext("Not a box: longitudes lie within -180..180 and latitudes within -90..90, minimum first."),
-                code="out_of_range")
-        return box
+        return tuple(float(part) for part in value.split(","))
 
 
 class ReportFilterForm(forms.Form):
     """The filters of every list of reports, read from the query string. `staff=True` adds the queue's own:
     the department (or not routed yet) and the age (or overdue)."""
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=200,
+    q = forms.CharField(label=_("Search"), required=False, max_length=Q_MAX_LENGTH,
                         widget=forms.TextInput(attrs={"type": "search"}))
-    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(), required=False,
-                                   to_field_name="slug", empty_label=_("All themes"))
+    theme = SlugChoiceField(label=_("Theme"), queryset=Theme.objects.all(), required=False,
+                            to_field_name="slug", empty_label=_("All themes"))
     status = forms.ChoiceField(label=_("Status"), required=False)
-    neighbourhood = forms.ModelChoiceField(label=_("Neighbourhood"), queryset=Area.objects.only("slug", "name"),
-                                           required=False, to_field_name="slug", empty_label=_("All neighbourhoods"))
+    neighbourhood = SlugChoiceField(label=_("Neighbourhood"), queryset=Area.objects.only("slug", "name"),
+                                    required=False, to_field_name="slug", empty_label=_("All neighbourhoods"))
     bbox = BboxField(required=False)
 
     def __init__(self, *args, staff: bool = False, departments: list[Department] | None = None, **kwargs):
@@ -87,6 +112,8 @@ class ReportFilterForm(forms.Form):
         if not self.is_valid():
             return reports.none()
         filters = dict(self.cleaned_data)
+        if NOTHING in filters.values():
+            return reports.none()
         if not status:
             filters.pop("status", None)
         return reports.filter_by(**filters)

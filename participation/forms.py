@@ -59,7 +59,9 @@ class ReportForm(forms.Form):
     address = OneLineField(
         label=_("Address or place description"), max_length=255, required=False,
         help_text=_("For example: Keizerstraat 12, or: the bench at the end of the pier."),
-        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        # No autofill token: this is where the problem is, not the reporter's own address (WCAG 1.3.5 names the
+        # user's data), and "street-address" is for a multi-line field anyway (HTML_CodeSniffer, issue #20).
+        widget=forms.TextInput(),
     )
     latitude = forms.FloatField(
         label=_("Latitude"), min_value=-90, max_value=90,

@@ -11,7 +11,7 @@ import math
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -19,10 +19,11 @@ from rest_framework.response import Response
 from smartcity.models import Area
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from pilots import permissions
-from smartcity.permissions import ReadOnlyOrStaff
-from smartcity.api import CleanTextSerializer, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, reference_conflicts, validate_unique_reference, visible_challenges_prefetch
-from smartcity.problems import problem_response
+from smartcity.api import (CleanTextSerializer, JsonTypes, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks,
+                           list_filters, reference_conflicts, validate_unique_reference, visible_challenges_prefetch)
 from smartcity.models import Department, DepartmentChallenge
+from smartcity.permissions import ReadOnlyOrStaff
+from smartcity.problems import problem_response
 
 MAX_MEASUREMENTS_PER_REQUEST = 10_000
 
@@ -165,7 +166,7 @@ class GateSerializer(serializers.ModelSerializer):
         return data
 
 
-class GateInputSerializer(serializers.Serializer):
+class GateInputSerializer(JsonTypes):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
     decision = serializers.ChoiceField(choices=Gate.Decision.choices, default=Gate.Decision.GO)
     decided_on = serializers.DateField(required=False)
@@ -174,6 +175,7 @@ class GateInputSerializer(serializers.Serializer):
     lessons_learned = serializers.CharField(allow_blank=True, required=False, max_length=10_000)
 
 
+@extend_schema_serializer(component_name="Kpi")  # the document's schema names are UpperCamelCase
 class KPISerializer(CleanTextSerializer):
     pilot = serializers.PrimaryKeyRelatedField(read_only=True)
     latest_value = serializers.SerializerMethodField()
@@ -194,14 +196,14 @@ class KPISerializer(CleanTextSerializer):
         pilot = self.context.get("pilot") or getattr(self.instance, "pilot", None)
         name = attrs.get("name", getattr(self.instance, "name", None))
         if pilot and name and pilot.kpis.filter(name=name).exclude(pk=getattr(self.instance, "pk", None)).exists():
-            raise serializers.ValidationError({"name": "This pilot already has a KPI with this name."})
+            raise serializers.ValidationError({"name": "This pilot already has a KPI with this name."}, code="unique")
         for field in ("baseline", "target"):
             if attrs.get(field) is not None and not math.isfinite(attrs[field]):
                 raise serializers.ValidationError({field: "Not a finite number."})
         return attrs
 
 
-class MeasurementSerializer(serializers.ModelSerializer):
+class MeasurementSerializer(JsonTypes, serializers.ModelSerializer):
     source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
     class Meta:
@@ -221,6 +223,17 @@ def _require_kpi_editor(user, pilot: Pilot) -> None:
         raise exceptions.PermissionDenied("Only the pilot's lead and participating departments may change its KPIs.")
 
 
+class PilotFilters(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+
+
+GATE_REFUSED = OpenApiResponse(description="The gate refused the stage change: the missing answers are in invalidParams.")
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[PilotFilters]),
+    partial_update=extend_schema(responses={200: PilotSerializer, 409: GATE_REFUSED}),
+)
 class PilotViewSet(NoDeleteViewSet):
     serializer_class = PilotSerializer
     permission_classes = [permissions.ReadOnlyOrPilotManager]
@@ -232,9 +245,9 @@ class PilotViewSet(NoDeleteViewSet):
                               "partners")
             .order_by("id")
         )
-        stage = self.request.query_params.get("stage")
-        if stage:
-            pilots = pilots.filter(stage=stage)
+        filters = list_filters(self, PilotFilters)
+        if "stage" in filters:
+            pilots = pilots.filter(stage=filters["stage"])
         return pilots
 
     def extra_create_fields(self) -> dict:
@@ -252,7 +265,7 @@ class PilotViewSet(NoDeleteViewSet):
             return refusal_response(refusal)
 
     @extend_schema(methods=["GET"], responses=GateSerializer(many=True))
-    @extend_schema(methods=["POST"], request=GateInputSerializer, responses={201: GateSerializer},
+    @extend_schema(methods=["POST"], request=GateInputSerializer, responses={201: GateSerializer, 409: GATE_REFUSED},
                    description="Record a gate on the way to `to_stage` (the next stage, or `stopped`). A go moves the "
                                "pilot; a refusal is 409 problem+json listing the missing answers.")
     @action(detail=True, methods=["get", "post"], url_path="gates", permission_classes=[permissions.ReadOnlyOrPilotManager])

@@ -1,5 +1,6 @@
-"""The hub's REST API (/api/v1/) and what every app's API builds on: text fields cleaned as the web forms
-clean them, references from other systems, links to societal challenges, a viewset without delete.
+"""The hub's REST API (/api/v1/) and what every app's API builds on: list filters and JSON types checked,
+text fields cleaned as the web forms clean them, references from other systems, links to societal
+challenges, a viewset without delete.
 
 Conventions from the NL GOV API Design Rules: plural kebab-case nouns, no trailing slash, errors as
 application/problem+json (smartcity/problems.py) listing every invalid field at once.
@@ -10,13 +11,78 @@ from contextlib import contextmanager
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Prefetch, Q
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
 
 from smartcity import permissions
-from smartcity.problems import Conflict
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.problems import Conflict
 from smartcity.signals import societal_challenge_curated
 from smartcity.text import clean_line, clean_text
+
+def list_filters(view, filters_class: type[serializers.Serializer]) -> dict:
+    """A list's filters from the query string, validated by a serializer: a wrong value (`?status=bogus`) is a
+    400 listing each invalid parameter, not a list that silently ignores it. The same serializer documents the
+    parameters (`extend_schema(parameters=[filters_class])`). Only the list reads them."""
+    if getattr(view, "action", None) != "list":
+        return {}
+    # A plain dict, not the QueryDict: DRF reads an empty form value as absent, and `?status=` is no status.
+    filters = filters_class(data=view.request.query_params.dict())
+    filters.is_valid(raise_exception=True)
+    return filters.validated_data
+
+
+def json_type_error(field: serializers.Field, value) -> str | None:
+    """Whether a value has the JSON type the document gives its field. DRF's fields also read "12" as a number
+    and 12 as a text (form data has only strings); a JSON body says its types, so each is taken as documented."""
+    if value is None:
+        return None  # null: the field's allow_null decides
+    if isinstance(field, serializers.ManyRelatedField):
+        if isinstance(value, list):
+            return next(filter(None, (json_type_error(field.child_relation, item) for item in value)), None)
+        return _("Expected a list.")  # DRF would take an object's keys as the list
+    if isinstance(field, serializers.SlugRelatedField) and value == "":
+        return _("Expected a slug, or null for none.")  # DRF would read "" as null
+    if isinstance(field, serializers.DictField):
+        if isinstance(value, dict):
+            return next(filter(None, (json_type_error(field.child, item) for item in value.values())), None)
+        return None
+    if isinstance(field, serializers.BooleanField):
+        wanted, accepted = _("Expected true or false."), isinstance(value, bool)
+    elif isinstance(field, (serializers.IntegerField, serializers.PrimaryKeyRelatedField)):
+        wanted, accepted = _("Expected a whole number."), isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(field, serializers.FloatField):
+        wanted, accepted = _("Expected a number."), isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(field, (serializers.CharField, serializers.ChoiceField, serializers.SlugRelatedField,
+                            serializers.DecimalField)):
+        wanted, accepted = _("Expected a string."), isinstance(value, str)  # a decimal is a string, as returned
+    else:
+        return None
+    return None if accepted else wanted
+
+
+class JsonTypes(serializers.Serializer):
+    """A serializer that takes every field's value of a JSON body in its own JSON type only (json_type_error),
+    and lists wrong types together with the other invalid fields. A form body (a QueryDict, only strings; taken
+    from integrations with a token) is read as DRF reads it."""
+
+    def to_internal_value(self, data):
+        wrong = {}
+        if isinstance(data, dict) and not hasattr(data, "getlist"):
+            for name, field in self.fields.items():
+                if not field.read_only and name in data and (message := json_type_error(field, data[name])):
+                    wrong[name] = [exceptions.ErrorDetail(message, code="invalid")]
+        try:
+            value = super().to_internal_value(data)
+        except exceptions.ValidationError as error:
+            if wrong and isinstance(error.detail, dict):
+                raise exceptions.ValidationError({**error.detail, **wrong}) from None
+            raise
+        if wrong:
+            raise exceptions.ValidationError(wrong)
+        return value
+
 
 class OneLineField(serializers.CharField):
     """One line of plain text (a title, a name), cleaned as the web forms clean it (smartcity.text.clean_line)
@@ -25,6 +91,9 @@ class OneLineField(serializers.CharField):
     clean = staticmethod(clean_line)
 
     def to_internal_value(self, data) -> str:
+        # The document's maxLength holds for what the client sends: cleaning must not let a longer text in.
+        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         value = self.clean(super().to_internal_value(data))
         if not value and not self.allow_blank:
             self.fail("blank")
@@ -37,9 +106,9 @@ class PlainTextField(OneLineField):
     clean = staticmethod(clean_text)
 
 
-class CleanTextSerializer(serializers.ModelSerializer):
+class CleanTextSerializer(JsonTypes, serializers.ModelSerializer):
     """The API's model serializers: the model's text fields take text as the web forms do, a CharField as
-    one line and a TextField as plain text, whatever a client sends."""
+    one line and a TextField as plain text, whatever a client sends; each field only its JSON type."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -201,6 +270,11 @@ class DepartmentViewSet(NoDeleteViewSet):
     lookup_field = "slug"
 
 
+class SocietalChallengeFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SocietalChallenge.Status.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[SocietalChallengeFilters]))
 class SocietalChallengeViewSet(NoDeleteViewSet):
     queryset = SocietalChallenge.objects.prefetch_related("themes", "department_challenges").order_by("id")
     serializer_class = SocietalChallengeSerializer
@@ -210,8 +284,9 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
         challenges = super().get_queryset().visible_to(self.request.user).annotate(
             report_count=Count("reports", filter=Q(reports__is_hidden=False), distinct=True)
         )
-        if self.request.query_params.get("status"):
-            challenges = challenges.filter(status=self.request.query_params["status"])
+        filters = list_filters(self, SocietalChallengeFilters)
+        if "status" in filters:
+            challenges = challenges.filter(status=filters["status"])
         return challenges
 
     def extra_create_fields(self) -> dict:
@@ -222,6 +297,12 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
         societal_challenge_curated.send(sender=SocietalChallenge, challenge=instance, by=self.request.user)
 
 
+class DepartmentChallengeFilters(serializers.Serializer):
+    department = serializers.SlugField(required=False, max_length=60, help_text="A department's slug.")
+    status = serializers.ChoiceField(choices=DepartmentChallenge.Status.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[DepartmentChallengeFilters]))
 class DepartmentChallengeViewSet(NoDeleteViewSet):
     queryset = DepartmentChallenge.objects.select_related("department").prefetch_related("themes").order_by("id")
     serializer_class = DepartmentChallengeSerializer
@@ -230,11 +311,11 @@ class DepartmentChallengeViewSet(NoDeleteViewSet):
     def get_queryset(self):
         """?department=<slug> and ?status=open|closed narrow the list: the per-department and city-wide lists."""
         challenges = super().get_queryset().prefetch_related(visible_challenges_prefetch(self.request.user))
-        params = self.request.query_params
-        if params.get("department"):
-            challenges = challenges.filter(department__slug=params["department"])
-        if params.get("status"):
-            challenges = challenges.filter(status=params["status"])
+        filters = list_filters(self, DepartmentChallengeFilters)
+        if "department" in filters:
+            challenges = challenges.filter(department__slug=filters["department"])
+        if "status" in filters:
+            challenges = challenges.filter(status=filters["status"])
         return challenges
 
     def extra_create_fields(self) -> dict:
@@ -244,3 +325,4 @@ class DepartmentChallengeViewSet(NoDeleteViewSet):
         if not permissions.can_edit_department_challenge(self.request.user, serializer.instance):
             raise exceptions.PermissionDenied("Only members of the challenge's department may change it.")
         super().perform_update(serializer)
+

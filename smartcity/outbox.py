@@ -1,6 +1,6 @@
 """The transactional outbox: work that must survive a broker (Redis) outage.
 
-    outbox_enqueue("smartcity.tasks.score_item", key=f"score:report:{report.pk}", item_type="report", item_id=report.pk)
+    outbox_enqueue("matching.tasks.score_item", key=f"score:report:{report.pk}", item_type="report", item_id=report.pk)
 
 writes an OutboxMessage in the caller's transaction (one INSERT ... ON CONFLICT DO NOTHING: the
 same key pending twice is queued once), so the work exists exactly when the change that needs it

@@ -73,7 +73,7 @@ def flatten_errors(detail, prefix: str = "") -> list[dict]:
     problems: list[dict] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if key not in ("non_field_errors", "__all__") else ""
+            name = str(key) if key not in ("non_field_errors", "__all__") else ""  # a list's errors come keyed by index
             problems += flatten_errors(value, f"{prefix}.{name}" if prefix and name else prefix or name)
     elif isinstance(detail, list):
         for index, value in enumerate(detail):

@@ -267,7 +267,7 @@ def test_departments_hear_of_a_new_flag_once(city, department_a, department_b, m
     assert "/staff/matches/" in mailoutbox[0].body
 
 
-# --- The semantic channel's stored vectors (smartcity/matching/semantic.py) --------------------------
+# --- The semantic channel's stored vectors (matching/engine/semantic.py) --------------------------
 @pytest.fixture
 def semantic_on(settings):
     """The semantic channel on, whatever MATCHING_SEMANTIC says in the environment."""

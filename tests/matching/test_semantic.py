@@ -1,4 +1,4 @@
-"""The semantic channel: sentence vectors next to the words (smartcity/matching/semantic.py).
+"""The semantic channel: sentence vectors next to the words (matching/engine/semantic.py).
 
 The engine tests use hand-made vectors, so that what is tested is the maths, not a model;
 one test encodes real sentences to check that the encoder bridges languages."""

@@ -109,7 +109,7 @@ def test_exports_filter_like_the_list(client, theme, area):
 
 
 def test_invalid_filters_get_a_clear_400(client):
-    response = client.get("/open-data/reports.csv?theme=ghosts&status=sleeping")
+    response = client.get("/open-data/reports.csv?theme=ghosts!&status=sleeping")  # not a slug, not a status
     assert response.status_code == 400
     text = response.content.decode()
     assert "theme:" in text and "status:" in text

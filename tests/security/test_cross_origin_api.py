@@ -13,7 +13,7 @@ from participation.models import Report
 
 pytestmark = pytest.mark.django_db
 
-REPORT = {"title": "Overvolle afvalbak", "description": "Al dagen vol, echt waar.", "latitude": "52.08", "longitude": "4.31"}
+REPORT = {"title": "Overvolle afvalbak", "description": "Al dagen vol, echt waar.", "latitude": 52.08, "longitude": 4.31}
 EVIL = "https://evil.example"
 
 
