@@ -202,59 +202,6 @@ class Report(Referenced):
         target = self.theme.target_days if self.theme_id else None
         return bool(target and self.is_open and self.age_days > target)
 
-    def merge_into(self, target: "Report", *, actor, message: str) -> tuple["StatusChange", "StatusChange"]:
-        """Mark this report as a duplicate of `target`, which residents then support and follow instead.
-
-        Run it inside a transaction with both rows locked; participation.workflow.merge does that, checks
-        the version and who may act, and emails both reporters after the commit. Supporters, followers and
-        this report's reporter carry over to the target, and nobody is counted twice.
-        """
-        from participation import workflow
-
-        if target.status == self.Status.DUPLICATE:
-            raise workflow.WorkflowError(
-                _("Report %(number)s is itself a duplicate of report %(original)s: merge into that one.")
-                % {"number": target.pk, "original": target.duplicate_of_id}
-            )
-        workflow.check_transition(self, self.Status.DUPLICATE, message)
-
-        supporters = {support.user_id for support in target.supports.all() if support.user_id}
-        emails = {support.email for support in target.supports.all() if support.email}
-        carried = []
-        for support in self.supports.all():
-            if (support.user_id and support.user_id in supporters) or (support.email and support.email in emails):
-                continue
-            carried.append(Support(report=target, user_id=support.user_id, email=support.email))
-            supporters.add(support.user_id)
-            emails.add(support.email)
-        if self.author_id and self.author_id not in supporters and self.author_id != target.author_id:
-            carried.append(Support(report=target, user_id=self.author_id))
-        Support.objects.bulk_create(carried)
-
-        followers = set(target.follows.values_list("user_id", flat=True)) | {target.author_id}
-        new_followers = {follow.user_id for follow in self.follows.all()} | ({self.author_id} if self.author_id else set())
-        Follow.objects.bulk_create([Follow(report=target, user_id=user_id) for user_id in new_followers - followers])
-
-        from_status = self.status
-        self.status, self.duplicate_of, self.closed_at = self.Status.DUPLICATE, target, timezone.now()
-        self.version += 1
-        self.save(update_fields=["status", "duplicate_of", "closed_at", "version", "updated_at"])
-        target.support_count = target.supports.count()
-        target.version += 1
-        target.save(update_fields=["support_count", "version", "updated_at"])
-
-        own_change = StatusChange.objects.create(
-            report=self, actor=actor, from_status=from_status, to_status=self.status,
-            from_department_id=self.department_id, to_department_id=self.department_id, message=message.strip(),
-        )
-        target_change = StatusChange.objects.create(
-            report=target, actor=actor, from_status=target.status, to_status=target.status,
-            from_department_id=target.department_id, to_department_id=target.department_id,
-            message=_("Report %(number)s about the same concern was merged into this report. Its supporters now support this one.")
-            % {"number": self.pk},
-        )
-        return own_change, target_change
-
     def add_support(self, *, user=None, email: str | None = None) -> bool:
         """A "me too" from an account or a confirmed email address. Idempotent: False when it was already there."""
         from django.db import IntegrityError, transaction
@@ -326,20 +273,35 @@ class ReportPhoto(models.Model):
         verbose_name_plural = _("photos")
 
 
+class SupportQuerySet(models.QuerySet):
+    def due_for_erasure(self, now, retention_days: int):
+        """Anonymous supports of reports closed more than `retention_days` ago that still hold an address."""
+        return self.filter(report__closed_at__lt=now - timedelta(days=retention_days), email__isnull=False)
+
+    def erase(self, now) -> int:
+        """Forget the addresses; the supports keep counting (support_count, a merge carries them over)."""
+        return self.update(email=None, erased_at=now)
+
+
 class Support(models.Model):
-    """A "me too": one per account, or per confirmed email address for residents without one."""
+    """A "me too": one per account, or per confirmed email address for residents without one. An anonymous
+    supporter's address is erased SUPPORTER_EMAIL_RETENTION_DAYS after the report closed (erased_at)."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="supports")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
                              related_name="supports")
     email = models.EmailField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SupportQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["report", "user"], condition=Q(user__isnull=False), name="support_unique_user"),
             models.UniqueConstraint(fields=["report", "email"], condition=Q(email__isnull=False), name="support_unique_email"),
-            models.CheckConstraint(condition=Q(user__isnull=False) | Q(email__isnull=False), name="support_has_supporter"),
+            models.CheckConstraint(condition=Q(user__isnull=False) | Q(email__isnull=False) | Q(erased_at__isnull=False),
+                                   name="support_has_supporter"),
         ]
 
 

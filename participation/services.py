@@ -78,40 +78,26 @@ def report_create(
             confirmed_at=timezone.now() if contact_email == account_email else None,
         )
         if contact.confirmed_at is None:
-            _send_contact_confirmation(report, contact.email)
+            confirmation_email_send(purpose="contact", report=report, email=contact.email)
     if author is not None and source == Report.Source.WEB:
         Follow.objects.get_or_create(report=report, user=author)
     return report
 
 
-def _send_contact_confirmation(report: Report, email: str) -> None:
+def confirmation_email_send(*, purpose: str, report: Report, email: str) -> None:
+    """Send the link that confirms an address given without an account, for a `purpose` of tokens.CONFIRM_SALTS:
+    "contact" (the reporter's updates start once it is followed) or "support" (the support counts then)."""
     context = {
         "report": report,
         "site_name": settings.SITE_NAME,
         "confirm_url": settings.SITE_URL
-        + reverse("participation:contact-confirm", args=[tokens.contact_confirm_token(report.pk, email)]),
+        + reverse(f"participation:{purpose}-confirm", args=[tokens.confirm_token(purpose, report.pk, email)]),
     }
     outbox_enqueue(
         "smartcity.tasks.send_email",
         to=[email],
-        subject=render_to_string("participation/email/contact_confirm_subject.txt", context).strip(),
-        body=render_to_string("participation/email/contact_confirm_body.txt", context),
-    )
-
-
-def support_request_email(*, report: Report, email: str) -> None:
-    """Anonymous support: send the link that confirms the address; the support counts once it is followed."""
-    context = {
-        "report": report,
-        "site_name": settings.SITE_NAME,
-        "confirm_url": settings.SITE_URL
-        + reverse("participation:support-confirm", args=[tokens.support_confirm_token(report.pk, email)]),
-    }
-    outbox_enqueue(
-        "smartcity.tasks.send_email",
-        to=[email],
-        subject=render_to_string("participation/email/support_confirm_subject.txt", context).strip(),
-        body=render_to_string("participation/email/support_confirm_body.txt", context),
+        subject=render_to_string(f"participation/email/{purpose}_confirm_subject.txt", context).strip(),
+        body=render_to_string(f"participation/email/{purpose}_confirm_body.txt", context),
     )
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from participation import ratelimit, services, tokens
+from participation import ratelimit, services, tokens, workflow
 from participation.pagination import CappedPaginator
 from participation.filters import ReportFilterForm
 from participation.forms import CommentForm, HideForm, ReportForm, SupportForm
@@ -272,7 +272,7 @@ def report_support(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("Too many requests from your connection. Please try again in an hour."))
             return _limited(render(request, "participation/support_form.html", {"report": report, "form": form},
                                    status=429), wait)
-        services.support_request_email(report=report, email=form.cleaned_data["email"])
+        services.confirmation_email_send(purpose="support", report=report, email=form.cleaned_data["email"])
         messages.success(request, _("Almost done: follow the link in the email we sent you to count your support."))
         return redirect(report)
     return render(request, "participation/support_form.html", {"report": report, "form": form}, status=400)
@@ -284,42 +284,41 @@ def _limited(response: HttpResponse, wait: int) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET", "POST"])
-def support_confirm(request: HttpRequest, token: str) -> HttpResponse:
+def _confirm(request: HttpRequest, token: str, purpose: str, page: dict, act) -> HttpResponse:
+    """The page behind a confirmation link: GET asks (mail scanners follow links), POST confirms with `act`."""
     try:
-        report_id, email = tokens.read_support_confirm_token(token)
+        report_id, email = tokens.read_confirm_token(purpose, token)
     except signing.BadSignature:
         return render(request, "participation/link_invalid.html", status=400)
     report = _get_report_for_user(request, report_id)
     if request.method == "POST":
+        act(report, email)
+        return redirect(report)
+    return render(request, "participation/confirm.html", {"report": report, **page})
+
+
+@require_http_methods(["GET", "POST"])
+def support_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    def support(report: Report, email: str) -> None:
         if report.add_support(email=email):
             messages.success(request, _("Thank you: your support counts."))
         else:
             messages.info(request, _("You already support this report."))
-        return redirect(report)
-    return render(request, "participation/confirm.html", {
-        "report": report, "heading": _("Confirm your support"),
-        "text": _("Support this report with your email address?"), "button": _("Yes, I support it"),
-    })
+
+    return _confirm(request, token, "support", {
+        "heading": _("Confirm your support"), "text": _("Support this report with your email address?"),
+        "button": _("Yes, I support it")}, support)
 
 
 @require_http_methods(["GET", "POST"])
 def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        report_id, email = tokens.read_contact_confirm_token(token)
-    except signing.BadSignature:
-        return render(request, "participation/link_invalid.html", status=400)
-    report = _get_report_for_user(request, report_id)
-    if request.method == "POST":
-        ReporterContact.objects.filter(report=report, email__iexact=email, confirmed_at__isnull=True).update(
-            confirmed_at=timezone.now()
-        )
+    def confirm(report: Report, email: str) -> None:
+        workflow.confirm_contact(report=report, email=email)
         messages.success(request, _("Your email address is confirmed. We will keep you informed."))
-        return redirect(report)
-    return render(request, "participation/confirm.html", {
-        "report": report, "heading": _("Confirm your email address"),
-        "text": _("Receive an email when the city works on this report?"), "button": _("Yes, keep me informed"),
-    })
+
+    return _confirm(request, token, "contact", {
+        "heading": _("Confirm your email address"), "text": _("Receive an email when the city works on this report?"),
+        "button": _("Yes, keep me informed")}, confirm)
 
 
 @require_http_methods(["GET", "POST"])
@@ -386,18 +385,9 @@ def report_hide(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Give a reason for hiding."))
         return redirect(report)
-    with transaction.atomic():
-        report = Report.objects.select_for_update().get(pk=pk)
-        report.is_hidden = request.POST.get("action") != "show"
-        report.hidden_reason = form.cleaned_data["reason"] if report.is_hidden else ""
-        report.version += 1
-        report.save(update_fields=["is_hidden", "hidden_reason", "version", "updated_at"])
-        StatusChange.objects.create(
-            report=report, actor=request.user, is_public=False,
-            message=_("Hidden: %(reason)s") % {"reason": form.cleaned_data["reason"]} if report.is_hidden
-            else _("Shown again: %(reason)s") % {"reason": form.cleaned_data["reason"]},
-        )
-    messages.success(request, _("The report is hidden.") if report.is_hidden else _("The report is visible again."))
+    hidden = request.POST.get("action") != "show"
+    workflow.hide(report=report, actor=request.user, reason=form.cleaned_data["reason"], hidden=hidden)
+    messages.success(request, _("The report is hidden.") if hidden else _("The report is visible again."))
     return redirect(report)
 
 
@@ -406,12 +396,10 @@ def report_hide(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_moderate_reports(request.user):
         raise Http404
-    comment = get_object_or_404(Comment, pk=pk)
+    comment = get_object_or_404(Comment.objects.select_related("report"), pk=pk)
     form = HideForm(request.POST)
     if form.is_valid():
-        Comment.objects.filter(pk=comment.pk).update(
-            is_hidden=True, hidden_reason=form.cleaned_data["reason"], hidden_by=request.user
-        )
+        workflow.hide_comment(comment=comment, actor=request.user, reason=form.cleaned_data["reason"])
         messages.success(request, _("The comment is hidden."))
     else:
         messages.error(request, _("Give a reason for hiding."))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy as _
@@ -292,6 +292,16 @@ class DepartmentChallenge(Referenced):
 
     def get_absolute_url(self) -> str:
         return reverse("smartcity:department-challenge-detail", args=[self.pk])
+
+    def toggle_open(self) -> bool:
+        """Close an open challenge, or reopen a closed one, on the locked row (so two clicks at once toggle
+        twice, not once from a stale state). Returns whether it is open now."""
+        with transaction.atomic():
+            locked = DepartmentChallenge.objects.select_for_update().get(pk=self.pk)
+            locked.status = self.Status.OPEN if locked.status == self.Status.CLOSED else self.Status.CLOSED
+            locked.save(update_fields=["status", "updated_at"])
+        self.status = locked.status
+        return self.status == self.Status.OPEN
 
 
 class OutboxMessage(models.Model):

@@ -90,12 +90,8 @@ def department_challenge_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def department_challenge_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Close an open challenge, or reopen a closed one."""
     challenge = _get_department_challenge(request, pk, write=True)
-    with transaction.atomic():
-        challenge = DepartmentChallenge.objects.select_for_update().get(pk=challenge.pk)
-        reopen = challenge.status == DepartmentChallenge.Status.CLOSED
-        challenge.status = DepartmentChallenge.Status.OPEN if reopen else DepartmentChallenge.Status.CLOSED
-        challenge.save(update_fields=["status", "updated_at"])
-    messages.success(request, _("The challenge is open again.") if reopen else _("The challenge is closed."))
+    reopened = challenge.toggle_open()
+    messages.success(request, _("The challenge is open again.") if reopened else _("The challenge is closed."))
     return redirect(challenge)
 
 

@@ -36,12 +36,23 @@ def _package(path: Path) -> list[str]:
     return list(path.relative_to(ROOT).with_suffix("").parts)
 
 
-def imports(path: Path, tree: ast.AST):
-    """(line, imported module, imported names) for every import in the file, relative ones resolved."""
-    here = _package(path)
-    if here[-1] == "__init__":
-        here = here[:-1] + ["__init__"]
+def _typing_only(tree: ast.AST) -> set[int]:
+    """The ids of import nodes under `if TYPE_CHECKING:` (annotations only: never run)."""
+    found = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            found |= {id(child) for statement in node.body for child in ast.walk(statement)}
+    return found
+
+
+def imports(path: Path, tree: ast.AST, *, typing: bool = True):
+    """(line, imported module, imported names) for every import in the file, relative ones resolved;
+    `typing=False` leaves out those under `if TYPE_CHECKING:`."""
+    here = _package(path)
+    skipped = set() if typing else _typing_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name, []
@@ -127,3 +138,54 @@ def test_the_checker_sees_imports_inside_functions_type_checking_and_relative_on
     assert _check("matching", "from .features import Vectorizer\n", "engine/engine.py") == []
     assert _check("insight", "from matching.models import Suggestion\nimport participation.models\n") == []
     assert _check("smartcity", 'include("participation.urls")\n') == []
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Our modules (dotted names) and the modules of ours each imports, deferred imports included."""
+    graph: dict[str, set[str]] = {}
+    for app in APPS:
+        for path, tree in _modules(app):
+            if "migrations" in path.parts:
+                continue
+            name = ".".join(part for part in _package(path) if part != "__init__")
+            targets = graph.setdefault(name, set())
+            for _line, module, names in imports(path, tree, typing=False):
+                if _app_of(module) is None:
+                    continue
+                for candidate in [f"{module}.{n}" for n in names] + [module]:
+                    if (ROOT / Path(*candidate.split("."))).with_suffix(".py").exists() or \
+                            (ROOT / Path(*candidate.split(".")) / "__init__.py").exists():
+                        targets.add(candidate)
+                        break
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state = [], {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(graph.get(node, ())):
+            if target == node:
+                continue
+            if state.get(target) == "open":
+                found.append(trail[trail.index(target):] + [target] if target in trail else [node, target])
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_no_module_of_ours_imports_itself_round_a_circle_not_even_inside_a_function():
+    """A cycle held apart by a deferred import (models -> workflow -> services -> models) is still a cycle.
+    Imports for annotations only (under `if TYPE_CHECKING:`) never run, and do not count here."""
+    assert _cycles(_module_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []

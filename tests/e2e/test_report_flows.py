@@ -210,7 +210,7 @@ def test_the_smaller_resident_pages_pass_axe(page, city):
     assert page.locator(".utrecht-form-field--invalid").count() == 1
     check_accessibility(page, "support-form-error")
     # The pages behind the links in emails.
-    page.goto(f"/reports/support/confirm/{tokens.support_confirm_token(report.pk, 'bo@example.org')}/")
+    page.goto(f"/reports/support/confirm/{tokens.confirm_token('support', report.pk, 'bo@example.org')}/")
     check_accessibility(page, "support-confirm")
     page.goto(f"/reports/unsubscribe/{tokens.unsubscribe_token(report_id=report.pk)}/")
     check_accessibility(page, "unsubscribe")
