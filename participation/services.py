@@ -211,6 +211,19 @@ def account_export(*, user) -> dict:
     }
 
 
+# --- Retention: personal data kept no longer than the privacy statement says ------------------------------------
+def personal_data_erase_expired(*, now=None) -> dict[str, int]:
+    """Erase what the privacy statement says goes: the reporter's contact details
+    REPORTER_CONTACT_RETENTION_DAYS after a report closed, anonymous supporters' addresses
+    SUPPORTER_EMAIL_RETENTION_DAYS after it closed (the supports keep counting). Idempotent."""
+    now = now or timezone.now()
+    return {
+        "reporter_contacts": ReporterContact.objects.due_for_erasure(now, settings.REPORTER_CONTACT_RETENTION_DAYS)
+        .erase(now),
+        "supporter_emails": Support.objects.due_for_erasure(now, settings.SUPPORTER_EMAIL_RETENTION_DAYS).erase(now),
+    }
+
+
 # --- The triage queue's counts per status ------------------------------------------------------------------
 QUEUE_COUNTS_VERSION = "participation:queue-counts-version"
 

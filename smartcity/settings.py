@@ -59,8 +59,10 @@ CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "privacy@example.org")
 # email address and a URL). A sender address such as noreply@localhost is not one anybody can write to.
 API_CONTACT_EMAIL = os.environ.get("API_CONTACT_EMAIL", CONTACT_EMAIL)
 API_CONTACT_URL = os.environ.get("API_CONTACT_URL", f"{SITE_URL}/api/v1/docs")
-# Reporter contact details are erased this many days after a report is closed.
+# Reporter contact details are erased this many days after a report is closed; anonymous supporters' addresses
+# too (their supports keep counting). The privacy statement names both (participation.services, retention).
 REPORTER_CONTACT_RETENTION_DAYS = env_int("REPORTER_CONTACT_RETENTION_DAYS", 365)
+SUPPORTER_EMAIL_RETENTION_DAYS = env_int("SUPPORTER_EMAIL_RETENTION_DAYS", REPORTER_CONTACT_RETENTION_DAYS)
 # A pilot with no gate decision and no measurement for this many months counts as stranded.
 PILOT_STRANDED_MONTHS = env_int("PILOT_STRANDED_MONTHS", 6)
 
@@ -396,8 +398,11 @@ CELERY_BEAT_SCHEDULE["smartcity-publish-outbox"] = {
     "task": "smartcity.tasks.publish_outbox",
     "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
 }
-# Sent outbox messages are kept this many days (to look into what was sent), then deleted daily.
+# Sent outbox messages are kept this many days (to look into what was sent), then deleted daily. Messages never
+# sent (failed for good, or still waiting) go after OUTBOX_UNSENT_KEEP_DAYS: an email body holds personal data,
+# and an operator has had that long to send it again (docs/operations.md).
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7)
+OUTBOX_UNSENT_KEEP_DAYS = env_int("OUTBOX_UNSENT_KEEP_DAYS", 30)
 CELERY_BEAT_SCHEDULE["smartcity-purge-outbox"] = {
     "task": "smartcity.tasks.purge_outbox",
     "schedule": crontab(hour=env_int("OUTBOX_PURGE_HOUR", 5), minute=0),
@@ -407,8 +412,9 @@ CELERY_BEAT_SCHEDULE["matching-nightly-run"] = {
     "task": "matching.tasks.start_matching_run",
     "schedule": crontab(hour=env_int("MATCHING_RUN_HOUR", 2), minute=30),
 }
-CELERY_BEAT_SCHEDULE["participation-erase-reporter-contacts"] = {
-    "task": "participation.tasks.erase_expired_reporter_contacts",
+# Retention: reporters' contact details and anonymous supporters' addresses.
+CELERY_BEAT_SCHEDULE["participation-erase-expired-personal-data"] = {
+    "task": "participation.tasks.erase_expired_personal_data",
     "schedule": 6 * 3600,
 }
 # Photos kept for a report form that was never sent again.

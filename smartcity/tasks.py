@@ -28,7 +28,7 @@ def send_email(*, to: list[str], subject: str, body: str) -> int:
 @shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, max_retries=3, time_limit=300,
              soft_time_limit=280)
 def publish_outbox() -> int:
-    """For Celery beat, every minute: publish the work queued while the broker was down."""
+    """For Celery beat, every minute (`manage.py publish_outbox`): publish the work queued while the broker was down."""
     from smartcity.outbox import outbox_publish_pending
 
     return outbox_publish_pending()
@@ -37,7 +37,8 @@ def publish_outbox() -> int:
 @shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=5, max_retries=3, time_limit=600,
              soft_time_limit=580)
 def purge_outbox() -> int:
-    """For Celery beat, daily: delete sent outbox messages older than OUTBOX_KEEP_DAYS."""
-    from smartcity.outbox import outbox_purge_sent
+    """For Celery beat, daily (`manage.py purge_outbox`): delete sent messages after OUTBOX_KEEP_DAYS, unsent
+    ones after OUTBOX_UNSENT_KEEP_DAYS."""
+    from smartcity.outbox import outbox_purge
 
-    return outbox_purge_sent()
+    return outbox_purge()

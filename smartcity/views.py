@@ -122,7 +122,9 @@ def accessibility_statement(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def privacy_statement(request: HttpRequest) -> HttpResponse:
-    context = {"contact_email": settings.CONTACT_EMAIL, "retention_days": settings.REPORTER_CONTACT_RETENTION_DAYS}
+    context = {"contact_email": settings.CONTACT_EMAIL, "retention_days": settings.REPORTER_CONTACT_RETENTION_DAYS,
+               "supporter_retention_days": settings.SUPPORTER_EMAIL_RETENTION_DAYS,
+               "unsent_email_days": settings.OUTBOX_UNSENT_KEEP_DAYS}
     return render(request, "smartcity/privacy_statement.html", context)
 
 
