@@ -275,7 +275,6 @@ def recreate_database(url: str) -> None:
 
 def drop_database(url: str) -> None:
     import psycopg
-
     from django.db import connections
 
     connections.close_all()

@@ -15,11 +15,10 @@ from django.utils import timezone
 from insight import maths
 from insight.models import ChallengeDayCount, DayCount, DurationCount, GridDayCount
 from insight.services import local_day
-from smartcity.models import Area
+from matching.models import Match, ReviewStatus, Suggestion
 from participation.models import Report
 from pilots.models import Pilot, Stage
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
-from matching.models import Match, ReviewStatus, Suggestion
+from smartcity.models import Area, Department, DepartmentChallenge, SocietalChallenge, Theme
 
 Status = Report.Status
 

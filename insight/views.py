@@ -15,15 +15,13 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from insight import charts, figures
+from insight import charts, figures, permissions
 from insight.forms import StatisticsFilterForm
 from insight.models import AggregateState
 from insight.templatetags.insight import duration
-from smartcity.models import Area
-from insight import permissions
-from smartcity.permissions import department_ids, staff_required
 from smartcity.csv import csv_response
-from smartcity.models import Department
+from smartcity.models import Area, Department
+from smartcity.permissions import department_ids, staff_required
 
 
 def _period_label(period: dt.date, interval: str, short: bool = False) -> str:

@@ -15,7 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from smartcity.models import DepartmentChallenge, SocietalChallenge
 
@@ -272,6 +273,7 @@ class Match(models.Model):
 
     @property
     def title(self) -> str:
-        return self.societal_challenge.title if self.societal_challenge_id else self.proposed_title
+        challenge = self.societal_challenge if self.societal_challenge_id else None
+        return challenge.title if challenge is not None else self.proposed_title
 
 

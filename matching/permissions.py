@@ -6,8 +6,13 @@ from typing import TYPE_CHECKING
 
 from participation.permissions import can_link_report_to_societal_challenge
 from pilots.permissions import can_manage_pilots
-from smartcity.permissions import (can_curate_societal_challenges, department_ids, is_administrator,
-                                   is_innovation_team, is_staff_member)
+from smartcity.permissions import (
+    can_curate_societal_challenges,
+    department_ids,
+    is_administrator,
+    is_innovation_team,
+    is_staff_member,
+)
 
 if TYPE_CHECKING:
     from matching.models import Match

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, models, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -42,7 +42,8 @@ from smartcity.outbox import outbox_enqueue
 
 log = logging.getLogger(__name__)
 
-MODELS = {ItemType.REPORT: Report, ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge, ItemType.PILOT: Pilot}
+MODELS: dict[str, type[models.Model]] = {
+    ItemType.REPORT: Report, ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge, ItemType.PILOT: Pilot}
 WRITE_BATCH = 2000
 # A row of Suggestion or TextVector names its item by one of these foreign keys (matching.models.ItemLink).
 SUGGESTION_ITEM_COLUMNS = tuple(f"{kind}_id" for kind in Suggestion.KINDS)
@@ -77,10 +78,10 @@ def _decisions(only: tuple[str, int] | None = None) -> tuple[dict[str, set[str]]
     """Per item key: challenge keys staff confirmed (accepted suggestions) and rejected."""
     accepted: dict[str, set[str]] = defaultdict(set)
     rejected: dict[str, set[str]] = defaultdict(set)
-    rows = Suggestion.objects.exclude(status=ReviewStatus.OPEN)
+    decided = Suggestion.objects.exclude(status=ReviewStatus.OPEN)
     if only:
-        rows = rows.of_item(*only)
-    rows = rows.values_list(*SUGGESTION_ITEM_COLUMNS, "societal_challenge_id", "status")
+        decided = decided.of_item(*only)
+    rows = decided.values_list(*SUGGESTION_ITEM_COLUMNS, "societal_challenge_id", "status")
     width = len(SUGGESTION_ITEM_COLUMNS)
     for row in _rows(rows, many=only is None):
         challenge_id, status = row[width:]
@@ -188,7 +189,7 @@ def _store_vectors(rows: list[tuple[str, int, str, np.ndarray]]) -> None:
                                         vector=vector.astype("<f4").tobytes()))
     for kind, vectors in by_kind.items():
         model = MODELS.get(kind, SocietalChallenge)
-        existing = set(model.objects.filter(pk__in=[getattr(v, f"{kind}_id") for v in vectors])
+        existing = set(model._default_manager.filter(pk__in=[getattr(v, f"{kind}_id") for v in vectors])
                        .values_list("pk", flat=True))
         TextVector.objects.bulk_create(
             [v for v in vectors if getattr(v, f"{kind}_id") in existing],
@@ -329,10 +330,10 @@ def _reasons(reasons: Iterable[matching.Reason]) -> list[dict]:
 
 def _existing(kind: str, ids: set[int], *, many: bool) -> set[int]:
     """The ids among ``ids`` whose item still exists: one deleted since the engine read it gets no row."""
-    model = MODELS[kind]
+    manager = MODELS[kind]._default_manager
     if many:
-        return ids & set(_rows(model.objects.values_list("pk", flat=True), many=True))
-    return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        return ids & set(_rows(manager.values_list("pk", flat=True), many=True))
+    return set(manager.filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int] | None = None) -> int:
@@ -623,17 +624,22 @@ def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> M
 # --- What a saved item starts (connected in matching/apps.py) --------------------------------------------
 # The fields the engine reads of each kind (engine_documents): a save that changes none of them is not
 # scored again. Themes are a many-to-many relation: their changes arrive through m2m_changed.
-SCORED_FIELDS: dict[type, tuple[str, ...]] = {
+SCORED_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
     Report: ("title", "description", "theme", "latitude", "longitude", "is_hidden", "duplicate_of"),
     DepartmentChallenge: ("title", "description", "department", "status"),
     Pilot: ("title", "description", "lead_department"),
 }
-ITEM_TYPES: dict[type, str] = {Report: ItemType.REPORT, DepartmentChallenge: ItemType.DEPARTMENT_CHALLENGE,
+ITEM_TYPES: dict[type[models.Model], str] = {Report: ItemType.REPORT, DepartmentChallenge: ItemType.DEPARTMENT_CHALLENGE,
                                Pilot: ItemType.PILOT}
 
 
-def _scored_values(sender: type, instance) -> tuple:
-    return tuple(getattr(instance, sender._meta.get_field(name).attname) for name in SCORED_FIELDS[sender])
+def _scored_attnames(sender: type[models.Model]) -> list[str]:
+    columns = {field.name: field.attname for field in sender._meta.concrete_fields}
+    return [columns[name] for name in SCORED_FIELDS[sender]]
+
+
+def _scored_values(sender: type[models.Model], instance) -> tuple:
+    return tuple(getattr(instance, attname) for attname in _scored_attnames(sender))
 
 
 def remember_scored_values(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
@@ -641,8 +647,8 @@ def remember_scored_values(sender, instance, raw: bool = False, update_fields=No
     it changed (a form or a serializer saves every field, also when only a budget changed)."""
     if raw or instance._state.adding or update_fields is not None:
         return
-    names = [sender._meta.get_field(name).attname for name in SCORED_FIELDS[sender]]
-    instance._matching_before = sender._base_manager.filter(pk=instance.pk).values_list(*names).first()
+    instance._matching_before = sender._base_manager.filter(pk=instance.pk).values_list(
+        *_scored_attnames(sender)).first()
 
 
 def queue_scoring_after_save(sender, instance, created: bool, raw: bool = False, update_fields=None,

@@ -12,8 +12,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from matching.models import MatchingRun
 from matching import services
+from matching.models import MatchingRun
 
 
 @shared_task(

@@ -1,6 +1,8 @@
 """Staff pages for the matching engine's output: "Where departments meet", runs, and decisions on suggestions."""
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,12 +15,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from participation.models import Report
-from matching import permissions
-from smartcity.permissions import staff_required
-from matching import services
-from smartcity.models import DepartmentChallenge
+from matching import permissions, services
 from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
+from participation.models import Report
+from smartcity.models import DepartmentChallenge, User
+from smartcity.permissions import staff_required
+
+
+def _signed_in(request: HttpRequest) -> User:
+    """The user of a view behind login_required or staff_required."""
+    return cast(User, request.user)
 
 
 def _next_url(request: HttpRequest, fallback: str) -> str:
@@ -44,9 +50,10 @@ def match_list(request: HttpRequest) -> HttpResponse:
         .order_by("-score", "pk")
     )
     page = Paginator(matches, 10).get_page(request.GET.get("page"))
+    user = _signed_in(request)
     for match in page:  # which buttons the page offers: the same rule the decision itself is checked against
-        match.may_accept = permissions.can_decide_match(request.user, match, accept=True)
-        match.may_reject = permissions.can_decide_match(request.user, match, accept=False)
+        match.may_accept = permissions.can_decide_match(user, match, accept=True)  # type: ignore[attr-defined]
+        match.may_reject = permissions.can_decide_match(user, match, accept=False)  # type: ignore[attr-defined]
     return render(request, "matching/match_list.html", {
         "page": page, "status": status, "statuses": ReviewStatus.choices,
         "latest_run": MatchingRun.objects.first(),
@@ -62,10 +69,10 @@ def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if decision not in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
         messages.error(request, _("This flag was already decided, or the decision was not understood."))
         return redirect("matching:match-list")
-    if not permissions.can_decide_match(request.user, match, accept=decision == ReviewStatus.ACCEPTED):
+    if not permissions.can_decide_match(_signed_in(request), match, accept=decision == ReviewStatus.ACCEPTED):
         raise PermissionDenied
     try:
-        services.match_decide(match=match, accept=decision == ReviewStatus.ACCEPTED, by=request.user,
+        services.match_decide(match=match, accept=decision == ReviewStatus.ACCEPTED, by=_signed_in(request),
                               reason=request.POST.get("reason", ""))
     except services.AlreadyDecided:
         messages.error(request, _("This flag was already decided, or the decision was not understood."))
@@ -84,11 +91,11 @@ def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
     # A suggestion whose item was deleted went with it (ON DELETE CASCADE): 404.
     suggestion = get_object_or_404(Suggestion.objects.select_related("societal_challenge", *Suggestion.KINDS), pk=pk)
     item = suggestion.item
-    if not permissions.can_review_suggestion(request.user, suggestion.item_type, item):
+    if not permissions.can_review_suggestion(_signed_in(request), suggestion.item_type, item):
         raise PermissionDenied
     decision = request.POST.get("decision")
     if decision in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
-        services.suggestion_decide(suggestion=suggestion, accept=decision == ReviewStatus.ACCEPTED, by=request.user,
+        services.suggestion_decide(suggestion=suggestion, accept=decision == ReviewStatus.ACCEPTED, by=_signed_in(request),
                                    reason=request.POST.get("reason", ""))
         if decision == ReviewStatus.ACCEPTED:
             messages.success(request, _("Linked to “%(title)s”.") % {"title": suggestion.societal_challenge.title})
@@ -102,7 +109,7 @@ def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def matching_run_list(request: HttpRequest) -> HttpResponse:
     """Start a full run and watch its progress (htmx polls the progress partial; without JS, reload)."""
     if request.method == "POST":
-        run = services.matching_run_start(by=request.user)
+        run = services.matching_run_start(by=_signed_in(request))
         messages.success(request, _("Matching run %(id)s started.") % {"id": run.pk})
         return redirect("matching:matching-run-list")
     runs = MatchingRun.objects.select_related("started_by")[:20]

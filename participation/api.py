@@ -15,16 +15,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.throttling import BaseThrottle
 
 from participation import ratelimit
-from smartcity.geo import in_city_bounds
-from smartcity.models import Area
-from participation.models import Report, ReportPhoto
 from participation.filters import BBOX_PATTERN, Q_MAX_LENGTH, SLUG_PATTERN, ReportFilterForm
+from participation.models import Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
-from smartcity.problems import InvalidQuery, invalid_params
 from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference
 from smartcity.clientip import client_address
+from smartcity.geo import in_city_bounds
 from smartcity.models import Theme
+from smartcity.problems import InvalidQuery, invalid_params
 
 
 class CityCoordinate(serializers.FloatField):

@@ -14,7 +14,8 @@ import re
 
 from django import forms
 from django.core.validators import validate_slug
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from participation.models import Report
 from smartcity.models import Area, Department, Theme

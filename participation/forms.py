@@ -7,12 +7,21 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from smartcity.geo import in_city_bounds
 from participation.models import Comment, Report
-from participation.photos import MAX_PHOTOS, PENDING_DIRECTORY, PENDING_MAX_AGE, PhotoError, ProcessedPhoto, pending_keep, process_photo
+from participation.photos import (
+    MAX_PHOTOS,
+    PENDING_DIRECTORY,
+    PENDING_MAX_AGE,
+    PhotoError,
+    ProcessedPhoto,
+    pending_keep,
+    process_photo,
+)
 from smartcity.forms import OneLineField, PlainTextField
+from smartcity.geo import in_city_bounds
 from smartcity.models import Theme
 from smartcity.text import clean_line, clean_text
 

@@ -42,12 +42,19 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from participation import ratelimit
-from smartcity.geo import in_city_bounds
-from smartcity.models import Area
-from participation.models import Open311Client, Open311Request, Report, ReporterContact, ReportPhoto, ServiceQuestion, StatusChange
+from participation.models import (
+    Open311Client,
+    Open311Request,
+    Report,
+    ReporterContact,
+    ReportPhoto,
+    ServiceQuestion,
+    StatusChange,
+)
 from participation.services import report_create
 from smartcity import dates
-from smartcity.models import Theme
+from smartcity.geo import in_city_bounds
+from smartcity.models import Area, Theme
 from smartcity.text import clean_text
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -294,7 +301,7 @@ def _parse_moment(name: str, value: str, *, end: bool = False) -> datetime:
                 raise ValueError
             moment = datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
     except ValueError:
-        raise Open311Error(400, f"{name} {value!r} is not a date-time in W3C format, e.g. 2026-01-01T00:00:00Z.")
+        raise Open311Error(400, f"{name} {value!r} is not a date-time in W3C format, e.g. 2026-01-01T00:00:00Z.") from None
     if not dates.in_range(moment.date()):  # the 90-day window around it would overflow the calendar
         raise Open311Error(400, f"{name} must lie between {dates.EARLIEST.isoformat()} and {dates.LATEST.isoformat()}.")
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)

@@ -15,10 +15,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from participation import tokens
-from smartcity.models import Area
 from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
 from participation.photos import ProcessedPhoto
-from smartcity.models import Theme
+from smartcity.models import Area, Theme
 from smartcity.outbox import outbox_enqueue
 
 

@@ -5,9 +5,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from participation import workflow
-from smartcity.models import Area
 from participation.models import Report, SavedFilter
-from smartcity.models import Department, SocietalChallenge, Theme
+from smartcity.models import Department, SocietalChallenge
+
 
 class StaffForm(forms.Form):
     """The staff report page holds several forms: each gets its own id prefix, so labels and ids stay unique."""

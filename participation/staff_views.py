@@ -5,29 +5,32 @@ machine) and redirects back. Who may do what is in participation/permissions.py.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from functools import reduce
-from operator import or_
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from participation import services, workflow
+from participation import permissions, services, workflow
+from participation.filters import ReportFilterForm
 from participation.models import Comment, InternalNote, Report, ReporterContact, SavedFilter, StatusChange
 from participation.pagination import CappedPaginator
-from participation.filters import ReportFilterForm
-from participation.staff_forms import BulkForm, MergeForm, MessageForm, NoteForm, RouteForm, SavedFilterForm, SocietalChallengeLinkForm, StatusForm
-from participation import permissions
+from participation.staff_forms import (
+    BulkForm,
+    MergeForm,
+    MessageForm,
+    NoteForm,
+    RouteForm,
+    SavedFilterForm,
+    SocietalChallengeLinkForm,
+    StatusForm,
+)
+from smartcity.models import Department, SocietalChallenge
 from smartcity.permissions import can_curate_societal_challenges, staff_required
-from smartcity.models import Department, SocietalChallenge, Theme
 
 QUEUE_PAGE_SIZE = 50
 QUEUE_COUNT_CAP = 1000

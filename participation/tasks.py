@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from participation.models import Report, ReporterContact, StatusChange
+from participation.models import Report, StatusChange
 
 
 @shared_task(soft_time_limit=120, time_limit=150)

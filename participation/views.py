@@ -14,24 +14,31 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from participation import ratelimit, services, tokens, workflow
-from participation.pagination import CappedPaginator
+from participation import permissions, ratelimit, services, tokens, workflow
 from participation.filters import ReportFilterForm
 from participation.forms import CommentForm, HideForm, ReportForm, SupportForm
-from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support, report_url_pattern
-from participation import permissions
-from smartcity.permissions import is_staff_member
-from smartcity.problems import invalid_query
+from participation.models import (
+    Comment,
+    Follow,
+    Report,
+    ReporterContact,
+    ReportPhoto,
+    StatusChange,
+    Support,
+    report_url_pattern,
+)
+from participation.pagination import CappedPaginator
 from smartcity.files import MEDIA_LOCATION, stored_file_response
 from smartcity.models import Theme
+from smartcity.permissions import is_staff_member
+from smartcity.problems import invalid_query
 
 NEARBY_METRES = 100
 SIMILAR_WITHIN_METRES = 1500
@@ -69,7 +76,7 @@ def nearby_reports(*, latitude: float | None, longitude: float | None, title: st
     if theme is not None:
         similar = similar.filter(theme=theme)
     seen = {report.pk for report in found}
-    found += [report for report in similar.exclude(pk__in=seen)[:5]]
+    found += list(similar.exclude(pk__in=seen)[:5])
     return found
 
 

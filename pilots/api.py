@@ -11,17 +11,31 @@ import math
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from smartcity.models import Area
-from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from pilots import permissions
-from smartcity.api import (CleanTextSerializer, JsonTypes, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks,
-                           list_filters, reference_conflicts, validate_unique_reference, visible_challenges_prefetch)
-from smartcity.models import Department, DepartmentChallenge
+from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
+from smartcity.api import (
+    CleanTextSerializer,
+    JsonTypes,
+    NoDeleteViewSet,
+    ReferenceField,
+    SocietalChallengeLinks,
+    list_filters,
+    reference_conflicts,
+    validate_unique_reference,
+    visible_challenges_prefetch,
+)
+from smartcity.models import Area, Department, DepartmentChallenge
 from smartcity.permissions import ReadOnlyOrStaff
 from smartcity.problems import problem_response
 

@@ -18,7 +18,8 @@ from django.db import models, transaction
 from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from smartcity.models import Area, Department, DepartmentChallenge, Referenced, SocietalChallenge
 

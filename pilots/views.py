@@ -14,9 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from pilots import permissions
 from pilots.forms import GateForm, KPIForm, MeasurementForm, MeasurementImportForm, PartnerFormSet, PilotForm, StopForm
 from pilots.models import KPI, STAGE_ORDER, Gate, GateRefused, Measurement, MeasurementRow, Pilot, Stage
-from pilots import permissions
 from smartcity.models import DepartmentChallenge, SocietalChallenge
 
 KPI_TABLE_ROWS = 50

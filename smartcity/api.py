@@ -21,6 +21,7 @@ from smartcity.problems import Conflict
 from smartcity.signals import societal_challenge_curated
 from smartcity.text import clean_line, clean_text
 
+
 def list_filters(view, filters_class: type[serializers.Serializer]) -> dict:
     """A list's filters from the query string, validated by a serializer: a wrong value (`?status=bogus`) is a
     400 listing each invalid parameter, not a list that silently ignores it. The same serializer documents the

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy as _
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from smartcity.geo import point_in_geometry
 
@@ -101,13 +103,13 @@ class Theme(models.Model):
     def __str__(self) -> str:
         return self.localized_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("smartcity:theme-detail", args=[self.slug])
+
     @property
     def localized_name(self) -> str:
         language = (get_language() or settings.LANGUAGE_CODE)[:2]
         return getattr(self, f"name_{language}", "") or self.name
-
-    def get_absolute_url(self) -> str:
-        return reverse("smartcity:theme-detail", args=[self.slug])
 
 
 class Department(models.Model):

@@ -38,13 +38,28 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from error
 
 
+def env_secret(name: str, default: str = "") -> str:
+    """A secret from the variable NAME, or read from the file that NAME_FILE names (Docker and Kubernetes
+    secrets: /run/secrets/...), so the secret never shows in the container's environment. One of the two."""
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return os.environ.get(name, default)
+    if os.environ.get(name):
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()  # the file's final newline is no part of it
+    except OSError as error:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {error}") from error
+
+
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. It is required when DEBUG is off. Generate one with\n"
+            "SECRET_KEY is not set. It is required when DEBUG is off (or SECRET_KEY_FILE, a file that holds it). "
+            "Generate one with\n"
             "  python -c 'import secrets; print(secrets.token_urlsafe(50))'\n"
             "and export it as SECRET_KEY, or set DEBUG=1 for local development."
         )
@@ -149,7 +164,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "corsheaders",
-    "django_htmx",
     "csp",
     "allauth",
     "allauth.account",
@@ -181,7 +195,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # A dropped database connection: 503 (HTML or problem+json), and a fresh connection next time.
     "smartcity.unavailable.DatabaseUnavailableMiddleware",
@@ -214,7 +227,7 @@ FORM_RENDERER = "smartcity.forms.FormRenderer"
 # --- Database -------------------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        env_secret("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -269,7 +282,7 @@ SOCIALACCOUNT_PROVIDERS = {
                 "provider_id": os.environ.get("OIDC_PROVIDER_ID", "city"),
                 "name": os.environ.get("OIDC_NAME", "City account"),
                 "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
-                "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
+                "secret": env_secret("OIDC_CLIENT_SECRET"),
                 "settings": {
                     "server_url": os.environ.get("OIDC_SERVER_URL", ""),
                     "token_auth_method": os.environ.get("OIDC_TOKEN_AUTH_METHOD", "client_secret_basic"),
@@ -333,14 +346,14 @@ EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "tmp" / "mail
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Cache ------------------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env_secret("REDIS_URL")
 # After a failed connection to Redis, a process leaves it alone for this long: the cache answers
 # misses at once (smartcity/cache.py) and new tasks wait in the outbox for the sweep
 # (smartcity/outbox.py), so an outage costs one request per process a failed connection, not

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from smartcity import permissions
-from smartcity.permissions import staff_required
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.permissions import staff_required
 from smartcity.signals import societal_challenge_curated
 from smartcity.staff_forms import DepartmentChallengeForm, SocietalChallengeForm
 

@@ -3,7 +3,6 @@ resources are included by name, so this file imports none of them."""
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
-from rest_framework.routers import SimpleRouter
 
 from smartcity import staff_views, views
 from smartcity.api_docs import api_docs

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,8 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from smartcity import permissions
-from smartcity.problems import problem
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.problems import problem
 
 
 @require_GET

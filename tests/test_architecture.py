@@ -121,7 +121,7 @@ def test_the_models_and_the_migrations_agree():
 def _check(app: str, source: str, filename: str = "module.py") -> list[str]:
     path = ROOT / app / filename
     found = []
-    for line, module, names in imports(path, ast.parse(source)):
+    for _line, module, names in imports(path, ast.parse(source)):
         target = _app_of(module)
         if target and target != app and target not in ALLOWED[app]:
             found.append(module)

@@ -10,8 +10,8 @@ The same per-token n-grams catch compounds, inflection, typos and cognates acros
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain, repeat
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,7 +45,7 @@ class Vectors:
 
 def ngrams(token: str, low: int, high: int) -> list[str]:
     padded = f" {token} "
-    grams = []
+    grams: list[str] = []
     for n in range(low, high + 1):
         if n > len(padded):
             break

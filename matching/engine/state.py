@@ -187,7 +187,8 @@ class _Reader:
         elif "pattern" in spec:
             done[index] = re.compile(spec["pattern"], spec["flags"])
         elif "list" in spec:
-            done[index] = items = []
+            items: list = []
+            done[index] = items
             items.extend(self.decode(item) for item in spec["list"])
         elif "tuple" in spec:
             done[index] = tuple(self.decode(item) for item in spec["tuple"])
@@ -212,8 +213,8 @@ class _Reader:
             for name, item in spec["fields"].items():
                 object.__setattr__(obj, name, self.decode(item))  # frozen dataclasses too
         elif "object" in spec:
-            cls = self._class(spec["object"])
-            done[index] = obj = cls.__new__(cls)
+            klass: Any = self._class(spec["object"])
+            done[index] = obj = klass.__new__(klass)
             if "items" in spec:
                 for key, item in spec["items"]:
                     dict.__setitem__(obj, self.decode(key), self.decode(item))

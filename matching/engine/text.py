@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 try:  # PyStemmer is the C implementation; snowballstemmer the pure-Python one
-    import Stemmer as _stemmer_module  # type: ignore[import-not-found]
+    import Stemmer as _stemmer_module
 except ImportError:  # pragma: no cover - exercised only where PyStemmer is absent
     _stemmer_module = None
 import snowballstemmer
@@ -106,7 +106,7 @@ class LanguageDetector:
         return {"languages": self.languages, "min_confidence": self.min_confidence}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["languages"], state["min_confidence"])
+        LanguageDetector.__init__(self, state["languages"], state["min_confidence"])
 
     def detect(self, text: str, fallback: str) -> str:
         if self._identifier is None or not text.strip():
@@ -129,7 +129,7 @@ class LanguageDetector:
         if self._identifier is None or n <= sample_size:
             return [self.detect(t, fallback) for t in texts]
         sample = np.arange(0, n, max(1, n // sample_size))
-        labels = np.array([self.detect(texts[i], "") for i in sample])
+        labels = np.array([self.detect(texts[int(i)], "") for i in sample])
         languages = [lang for lang in self.languages if (labels == lang).any()]
         if len(languages) < 2:
             counted = Counter(labels.tolist())
@@ -153,10 +153,10 @@ class LanguageDetector:
         known = np.asarray(counts @ seen.astype(np.float64).reshape(-1, 1)).ravel()  # tokens the model knows
         sure = (posterior.max(axis=1) >= min_posterior) & (known >= 3)
         out = [languages[k] for k in best]
-        for i in np.flatnonzero(~sure):
+        for i in np.flatnonzero(~sure).tolist():
             out[i] = self.detect(texts[i], fallback)
-        for i, label in zip(sample.tolist(), labels.tolist()):  # the sample keeps py3langid's own word
-            out[i] = label or fallback
+        for j, label in zip(sample.tolist(), labels.tolist()):  # the sample keeps py3langid's own word
+            out[j] = label or fallback
         return out
 
 

@@ -1,6 +1,7 @@
 """Render the matching engine's reasons as sentences in the reader's language."""
 from django import template
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from matching import permissions
 from matching.models import ReviewStatus, Suggestion

@@ -1,9 +1,9 @@
 """Reviewing the matching engine's flags in a real browser: start a run, see it finish, accept a flag."""
 import pytest
 
+from matching.models import Match, ReviewStatus
 from participation.models import Report
 from smartcity.models import DepartmentChallenge, SocietalChallenge
-from matching.models import Match, ReviewStatus
 from tests.e2e.conftest import check_accessibility, log_in
 from tests.matching.test_engine import CHALLENGES, REPORTS
 

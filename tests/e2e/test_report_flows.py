@@ -3,7 +3,6 @@ find the report in the list and on the map, support and comment, and the report 
 Every resident page passes axe-core (WCAG 2.1 A/AA)."""
 from __future__ import annotations
 
-import io
 import re
 import time
 
@@ -11,9 +10,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from smartcity.models import Area
 from participation.models import Comment, Report
-from smartcity.models import Theme, User
+from smartcity.models import Area, Theme, User
 from tests.e2e.conftest import check_accessibility, log_in
 
 pytestmark = pytest.mark.services

@@ -68,7 +68,7 @@ def test_a_report_submitted_while_redis_is_down_is_scored_and_confirmed_once_it_
     wait_until(lambda: mail_dir.exists() and any(mail_dir.iterdir()), timeout=60, what="the confirmation email")
     # Exactly once: one scoring, one email, nothing pending.
     text = log.read_text()
-    assert text.count(f"Task matching.tasks.score_item[") == 2  # "received" and "succeeded", once each
+    assert text.count("Task matching.tasks.score_item[") == 2  # "received" and "succeeded", once each
     assert len(list(mail_dir.iterdir())) == 1
     assert "anna@example.org" in next(mail_dir.iterdir()).read_text()
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()

@@ -15,10 +15,10 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from participation.models import Report
 from matching.models import Match, MatchingRun, Suggestion
-from smartcity.models import SocietalChallenge
 from matching.services import matching_run_start
+from participation.models import Report
+from smartcity.models import SocietalChallenge
 from tests.faults.conftest import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

@@ -6,9 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smartcity.models import Area
 from participation.models import Report, StatusChange
-from smartcity.models import Theme
+from smartcity.models import Area, Theme
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 HAGUE = (52.0799, 4.3113)

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from insight.services import insight_rebuild
+from matching.models import Match, Suggestion
 from participation.models import Report
 from pilots.models import Pilot, Stage
 from smartcity.models import DepartmentChallenge, SocietalChallenge
-from matching.models import Match, Suggestion
 from tests.insight.conftest import local, make_area, make_report
 
 pytestmark = pytest.mark.django_db

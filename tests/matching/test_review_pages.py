@@ -2,9 +2,9 @@
 import pytest
 from django.urls import reverse
 
+from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
 from participation.models import Report
 from smartcity.models import DepartmentChallenge, SocietalChallenge
-from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
 
 
 @pytest.fixture

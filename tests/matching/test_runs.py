@@ -5,11 +5,11 @@ import json
 
 import pytest
 
+from matching import services
+from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
 from participation.models import Report
 from participation.services import report_create
-from matching import services
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
-from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
+from smartcity.models import DepartmentChallenge, SocietalChallenge
 from tests.matching.test_engine import CHALLENGES, REPORTS
 
 

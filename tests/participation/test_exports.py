@@ -11,10 +11,9 @@ from django.http import StreamingHttpResponse
 from django.test import override_settings
 
 from participation import exports
-from smartcity.models import Area
-from participation.models import Comment, ReporterContact, Report
+from participation.models import Comment, Report, ReporterContact
 from participation.tasks import dump_open_data
-from smartcity.models import Theme
+from smartcity.models import Area, Theme
 from tests.participation.conftest import make_report
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ import pytest
 from django.urls import reverse
 
 from participation import views
-from smartcity.models import Area
 from participation.models import Report
+from smartcity.models import Area
 from tests.participation.conftest import HAGUE, make_report
 
 pytestmark = pytest.mark.django_db

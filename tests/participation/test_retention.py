@@ -6,8 +6,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from participation.models import Report, ReporterContact
-from participation.models import Support
+from participation.models import Report, ReporterContact, Support
 from participation.tasks import erase_expired_personal_data
 from tests.participation.conftest import make_report
 

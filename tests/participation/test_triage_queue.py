@@ -11,9 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from participation import workflow
-from smartcity.models import Area
 from participation.models import Report, SavedFilter
-from smartcity.models import Theme
+from smartcity.models import Area, Theme
 from tests.participation.staff_factories import make_report
 
 S = Report.Status

@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from matching.models import Match, MatchingRun, Suggestion
 from participation.models import Comment, Report, StatusChange, Support
 from pilots.models import KPI, Pilot
 from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme
-from matching.models import Match, MatchingRun, Suggestion
 
 pytestmark = pytest.mark.django_db
 counter = itertools.count()

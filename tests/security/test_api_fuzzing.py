@@ -16,14 +16,22 @@ import os
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
 from schemathesis.generation.meta import negated_parameters
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, ignored_auth, missing_required_header, negative_data_rejection, positive_data_acceptance,
-    response_headers_conformance, response_schema_conformance, status_code_conformance, unsupported_method,
+    content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
 )
 
 from participation.models import Report

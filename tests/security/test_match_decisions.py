@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from smartcity.models import DepartmentChallenge, SocietalChallenge
 from matching.models import Match, ReviewStatus
+from smartcity.models import DepartmentChallenge, SocietalChallenge
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
-from participation.models import Report
 from matching import services
-from smartcity.models import DepartmentChallenge, SocietalChallenge
 from matching.models import MatchingRun, Suggestion, TextVector
+from participation.models import Report
+from smartcity.models import DepartmentChallenge, SocietalChallenge
 from smartcity.tasks import send_email
 
 pytestmark = pytest.mark.services
