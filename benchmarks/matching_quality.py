@@ -131,6 +131,13 @@ def score_matches(data: dict, flags: list[dict]) -> dict:
             "challenge_named_right": share(named_right, named)}
 
 
+def ranked_of(suggestions) -> dict[str, list[str]]:
+    by_item: dict[str, list[tuple[float, str]]] = {}
+    for s in suggestions:
+        by_item.setdefault(_reference(s.item), []).append((s.score, s.challenge))
+    return {item: [c for _, c in sorted(pairs, key=lambda p: -p[0])] for item, pairs in by_item.items()}
+
+
 def evaluate(data: dict, config: Config | None = None, vectors: bool = True) -> dict:
     challenges, documents = build_inputs(data)
     if vectors:
@@ -140,10 +147,7 @@ def evaluate(data: dict, config: Config | None = None, vectors: bool = True) -> 
     suggestions = engine.suggestions()
     flags = engine.match_flags()
     seconds = time.perf_counter() - started
-    by_item: dict[str, list[tuple[float, str]]] = {}
-    for s in suggestions:
-        by_item.setdefault(_reference(s.item), []).append((s.score, s.challenge))
-    ranked = {item: [c for _, c in sorted(pairs, key=lambda p: -p[0])] for item, pairs in by_item.items()}
+    ranked = ranked_of(suggestions)
     flag_rows = [{"challenge": f.challenge,
                   "department_challenges": [_reference(k) for k in f.department_challenges]}
                  for f in flags]
@@ -201,6 +205,48 @@ def robustness(data: dict, runs: int, config: Config | None = None, vectors: boo
                 if result[a][b] is not None:
                     figures[f"{a}.{b}"].append(result[a][b])
         out[label] = {k: (round(statistics.mean(v), 3), round(min(v), 3)) for k, v in figures.items() if v}
+    return out
+
+
+def learning_curve(data: dict, fractions: tuple[float, ...] = (0.1, 0.2, 0.4), runs: int = 5,
+                   config: Config | None = None, vectors: bool = True) -> dict:
+    """Staff decide on a random share of the reports with the true answer (accept: a link to the
+    right challenge; "belongs to none" for the others), and the engine is fitted again. Top-1,
+    its precision and the quiet share are measured on the reports nobody decided, next to the
+    same reports without any decision (so that both figures are about the same reports)."""
+    import dataclasses
+
+    challenges, documents = build_inputs(data)
+    if vectors:
+        challenges, documents = with_vectors(challenges, documents)
+    truth = {r["key"]: r.get("truth") for r in data["reports"]}
+    plain = ranked_of(Engine(config).fit(challenges, documents).suggestions())
+    rng = random.Random(20240601)
+    out = {}
+    for fraction in fractions:
+        before: dict[str, list[float]] = {}
+        after: dict[str, list[float]] = {}
+        for _ in range(runs):
+            decided = set(rng.sample(sorted(truth), max(1, round(fraction * len(truth)))))
+
+            def teach(doc: Document) -> Document:
+                key = _reference(doc.key)
+                if doc.kind != "report" or key not in decided:
+                    return doc
+                if truth[key]:
+                    return dataclasses.replace(doc, linked=(truth[key],))  # accepted: a link
+                return dataclasses.replace(doc, no_challenge=True)           # "belongs to none"
+
+            taught = [teach(d) for d in documents]
+            ranked = ranked_of(Engine(config).fit(challenges, taught).suggestions())
+            rest = [r for r in data["reports"] if r["key"] not in decided]
+            for figures, source in ((before, plain), (after, ranked)):
+                result = score_items(rest, source)
+                for key in ("top1_accuracy", "top1_precision", "quiet_on_unlabelled"):
+                    if result[key] is not None:
+                        figures.setdefault(key, []).append(result[key])
+        out[f"{round(fraction * 100)}%"] = {
+            key: (round(statistics.mean(before[key]), 3), round(statistics.mean(after[key]), 3)) for key in after}
     return out
 
 
@@ -270,6 +316,8 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=0, metavar="REPORTS",
                         help="time the bare maths on synthetic data with this many reports")
     parser.add_argument("--words-only", action="store_true", help="without sentence vectors (MATCHING_SEMANTIC=0)")
+    parser.add_argument("--learning-curve", action="store_true",
+                        help="staff decide 10%%, 20%%, 40%% of the reports; top-1 and quiet on the rest")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.scale:
@@ -281,6 +329,8 @@ def main() -> int:
     result = {"dataset": data.get("name"), **evaluate(data, vectors=not args.words_only)}
     if args.halves:
         result["robustness"] = robustness(data, args.halves, vectors=not args.words_only)
+    if args.learning_curve:
+        result["learning_curve"] = learning_curve(data, vectors=not args.words_only)
     if args.json:
         print(json.dumps(result))
     else:
