@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Score the matching engine offline on a labelled dataset, as ../shared/eval/score.py would.
 
-    python benchmarks/matching_quality.py /work/shared/eval/dev_denhaag.json [--halves N] [--words-only] [--json]
+    python benchmarks/matching_quality.py ../shared/eval/dev_denhaag.json ../shared/eval/dev_goteborg.json
+        [--halves N] [--learning-curve] [--words-only] [--json]
     python benchmarks/matching_quality.py --scale 100000
 
 The engine sees exactly what the scorer sends through the API: societal challenges with
@@ -310,7 +311,7 @@ def scale(n_reports: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", nargs="?")
+    parser.add_argument("dataset", nargs="*", help="one or more labelled sets (../shared/eval/dev_*.json)")
     parser.add_argument("--halves", type=int, default=0, metavar="RUNS",
                         help="also score RUNS random halves of the items and of the challenges")
     parser.add_argument("--scale", type=int, default=0, metavar="REPORTS",
@@ -325,7 +326,13 @@ def main() -> int:
         return 0
     if not args.dataset:
         parser.error("a dataset is needed unless --scale is given")
-    data = json.loads(Path(args.dataset).read_text(encoding="utf-8"))
+    for dataset in args.dataset:
+        show(dataset, args)
+    return 0
+
+
+def show(dataset: str, args: argparse.Namespace) -> None:
+    data = json.loads(Path(dataset).read_text(encoding="utf-8"))
     result = {"dataset": data.get("name"), **evaluate(data, vectors=not args.words_only)}
     if args.halves:
         result["robustness"] = robustness(data, args.halves, vectors=not args.words_only)
@@ -333,10 +340,25 @@ def main() -> int:
         result["learning_curve"] = learning_curve(data, vectors=not args.words_only)
     if args.json:
         print(json.dumps(result))
-    else:
-        for section, figures in result.items():
-            print(f"{section}: {figures}")
-    return 0
+        return
+    for section, figures in result.items():
+        if section in ("robustness", "learning_curve"):
+            continue
+        print(f"{section}: {figures}")
+    if args.halves:
+        print("robustness (mean over draws / worst draw / mean minus the full set's figure):")
+        for label, figures in result["robustness"].items():
+            print(f"  {label}:")
+            for key, (mean, worst) in figures.items():
+                section, name = key.split(".")
+                full = result[section][name]
+                gap = f"{mean - full:+.3f}" if full is not None else "-"
+                print(f"    {key:<45} {mean:.3f} / {worst:.3f} / {gap}")
+    if args.learning_curve:
+        print("learning curve (on the reports nobody decided: without decisions -> with them):")
+        for share, figures in result["learning_curve"].items():
+            print(f"  staff decided {share:>4} of the reports: " + ", ".join(
+                f"{key} {before:.3f} -> {after:.3f}" for key, (before, after) in figures.items()))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ queries, runs it, and writes Suggestions and Matches idempotently (unique constr
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import pickle
@@ -17,7 +18,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -256,20 +257,24 @@ def _reasons(reasons: Iterable[matching.Reason]) -> list[dict]:
     return [{"code": r.code, "values": list(r.values), "count": r.count} for r in reasons]
 
 
-def _write_suggestions(found: list[matching.Suggestion], *, scope: Q | None = None) -> int:
-    """Upsert what the engine found; drop open suggestions in scope that it no longer finds.
-    Decided suggestions keep their status: a rejection stays a rejection. Open suggestions whose
-    score and reasons did not change are left as they are, so a nightly run writes only what moved."""
+def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int] | None = None) -> int:
+    """Upsert what the engine found; drop open suggestions (of ``item``, or all) that it no longer
+    finds. Decided suggestions keep their status: a rejection stays a rejection. Open suggestions
+    whose score and reasons did not change are left as they are, so a nightly run writes only what
+    moved. On PostgreSQL in one statement (the rows COPYed into a temporary table when many)."""
+    if connection.vendor == "postgresql":
+        _upsert_suggestions_postgresql(found, item)
+        return len(found)
     wanted: dict[tuple[str, int, int], tuple[float, list[dict]]] = {}
     for s in found:
         item_type, item_id = _split(s.item)
         wanted[(item_type, item_id, int(s.challenge))] = (round(s.score, 4), _reasons(s.reasons))
     current = Suggestion.objects.filter(status=ReviewStatus.OPEN)
-    if scope is not None:
-        current = current.filter(scope)
+    if item is not None:
+        current = current.filter(item_type=item[0], item_id=item[1])
     stale_ids = []
     rows = current.values_list("pk", "item_type", "item_id", "societal_challenge_id", "score", "reasons")
-    for pk, item_type, item_id, challenge_id, score, reasons in _rows(rows, many=scope is None):
+    for pk, item_type, item_id, challenge_id, score, reasons in _rows(rows, many=item is None):
         key = (item_type, item_id, challenge_id)
         if key not in wanted:
             stale_ids.append(pk)
@@ -286,30 +291,92 @@ def _write_suggestions(found: list[matching.Suggestion], *, scope: Q | None = No
     return len(found)
 
 
+# The rows to keep are "incoming"; open suggestions in scope that are not among them go, the others
+# are inserted or, where open and changed, updated. One statement: one round trip, one snapshot.
+_SUGGESTIONS_UPSERT = """
+WITH incoming AS (SELECT item_type, item_id, challenge_id, score, reasons FROM {source}),
+gone AS (
+    DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND NOT EXISTS (
+        SELECT 1 FROM incoming AS i
+        WHERE i.item_type = s.item_type AND i.item_id = s.item_id AND i.challenge_id = s.societal_challenge_id))
+INSERT INTO {table} AS s (item_type, item_id, societal_challenge_id, score, reasons, status, decision_reason,
+                          created_at, updated_at)
+SELECT item_type, item_id, challenge_id, score, reasons, 'open', '', %(now)s, %(now)s
+FROM incoming JOIN {challenges} AS c ON c.id = incoming.challenge_id  -- not one deleted since the model was fitted
+WHERE true  -- ends the join before ON CONFLICT: INSERT ... SELECT ... JOIN ... ON is ambiguous to the parser otherwise
+ON CONFLICT (item_type, item_id, societal_challenge_id) DO UPDATE
+    SET score = EXCLUDED.score, reasons = EXCLUDED.reasons, updated_at = EXCLUDED.updated_at
+    WHERE s.status = 'open' AND (s.score IS DISTINCT FROM EXCLUDED.score OR s.reasons IS DISTINCT FROM EXCLUDED.reasons)
+"""
+_INCOMING_COLUMNS = "item_type varchar(30), item_id bigint, challenge_id bigint, score double precision, reasons jsonb"
+
+
+def _upsert_suggestions_postgresql(found: list[matching.Suggestion], item: tuple[str, int] | None) -> None:
+    """The engine's suggestions (one per item and challenge) through ``_SUGGESTIONS_UPSERT``."""
+    params: dict[str, object] = {"now": timezone.now()}  # as the ORM's auto_now: the time of the write
+    scope = ""
+    if item is not None:
+        scope = "AND s.item_type = %(item_type)s AND s.item_id = %(item_id)s"
+        params.update(item_type=item[0], item_id=item[1])
+    table, challenges = Suggestion._meta.db_table, SocietalChallenge._meta.db_table
+    with connection.cursor() as cursor:
+        if len(found) <= 200:  # one item's suggestions: inline, one round trip
+            values = []
+            for k, s in enumerate(found):
+                item_type, item_id = _split(s.item)
+                values.append(f"(%(t{k})s, %(i{k})s::bigint, %(c{k})s::bigint, %(s{k})s::double precision, %(r{k})s::jsonb)")
+                params.update({f"t{k}": item_type, f"i{k}": item_id, f"c{k}": int(s.challenge),
+                               f"s{k}": round(s.score, 4), f"r{k}": _JSON(_reasons(s.reasons))})
+            source = (f"(VALUES {', '.join(values)}) AS v(item_type, item_id, challenge_id, score, reasons)" if found else
+                      "(SELECT NULL::varchar, NULL::bigint, NULL::bigint, NULL::double precision, NULL::jsonb WHERE false)"
+                      " AS v(item_type, item_id, challenge_id, score, reasons)")
+            cursor.execute(_SUGGESTIONS_UPSERT.format(source=source, table=table, scope=scope, challenges=challenges), params)
+            return
+        cursor.execute(f"CREATE TEMPORARY TABLE matching_incoming ({_INCOMING_COLUMNS}) ON COMMIT DROP")
+        with cursor.cursor.copy("COPY matching_incoming FROM STDIN") as copy:
+            for start in range(0, len(found), WRITE_BATCH):  # COPY's text format, a block of lines at a time
+                copy.write("".join(_copy_line(s) for s in found[start:start + WRITE_BATCH]))
+        cursor.execute("ANALYZE matching_incoming")  # the planner knows nothing of a fresh temporary table
+        cursor.execute(_SUGGESTIONS_UPSERT.format(source="matching_incoming", table=table, scope=scope,
+                                                  challenges=challenges), params)
+        cursor.execute("DROP TABLE matching_incoming")  # at once: a second write in the same transaction makes it again
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _copy_line(s: matching.Suggestion) -> str:
+    item_type, item_id = s.item.split(":")
+    # in COPY's text format a backslash escapes; JSON keeps tabs and newlines escaped already
+    reasons = _JSON([{"code": r.code, "values": list(r.values), "count": r.count} for r in s.reasons]).replace("\\", "\\\\")
+    return f"{item_type}\t{int(item_id)}\t{int(s.challenge)}\t{round(s.score, 4)!r}\t{reasons}\n"
+
+
 def _write_matches(flags: list[matching.MatchFlag]) -> int:
     """Open flags are replaced by this run's; accepted and rejected ones stay. A flag whose
-    fingerprint was rejected before is not raised again. Departments hear of flags that are new."""
+    fingerprint was rejected before is not raised again. Departments hear of flags that are new.
+    Written in bulk: the flags, then each of their three lists of members."""
     decided = set(Match.objects.exclude(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     known = decided | set(Match.objects.filter(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     Match.objects.filter(status=ReviewStatus.OPEN).delete()
-    written, new = 0, []
-    for flag in flags:
-        if flag.fingerprint in decided:
-            continue
-        match = Match.objects.create(
-            societal_challenge_id=int(flag.challenge) if flag.challenge else None,
-            proposed_title=(flag.proposed_title or "")[:200], score=round(float(flag.score), 4),
-            reasons=_reasons(flag.reasons), fingerprint=flag.fingerprint,
-        )
-        match.department_challenges.set([_split(k)[1] for k in flag.department_challenges])
-        match.reports.set([_split(k)[1] for k in flag.reports])
-        match.pilots.set([_split(k)[1] for k in flag.pilots])
-        written += 1
-        if flag.fingerprint not in known:
-            new.append(match.pk)
+    flags = [flag for flag in flags if flag.fingerprint not in decided]
+    matches = Match.objects.bulk_create([
+        Match(societal_challenge_id=int(flag.challenge) if flag.challenge else None,
+              proposed_title=(flag.proposed_title or "")[:200], score=round(float(flag.score), 4),
+              reasons=_reasons(flag.reasons), fingerprint=flag.fingerprint)
+        for flag in flags])
+    for related, keys in ((Match.department_challenges, "department_challenges"), (Match.reports, "reports"),
+                          (Match.pilots, "pilots")):
+        through = related.through
+        target = related.field.m2m_reverse_name()  # e.g. "departmentchallenge_id"
+        through.objects.bulk_create(
+            [through(**{related.field.m2m_column_name(): match.pk, target: _split(key)[1]})
+             for match, flag in zip(matches, flags) for key in getattr(flag, keys)],
+            batch_size=WRITE_BATCH)
+    new = [match.pk for match, flag in zip(matches, flags) if flag.fingerprint not in known]
     if new:
         _notify_departments(new)  # queued in the outbox with this transaction
-    return written
+    return len(matches)
 
 
 def _notify_departments(match_ids: list[int]) -> None:
@@ -424,10 +491,13 @@ def matching_score_item(*, item_type: str, item_id: int) -> int:
     documents = engine_documents(only=(item_type, item_id))
     _, documents, _ = with_vectors([], documents)
     found = [s for doc in documents for s in engine.suggest(doc) if s.challenge in engine.challenge_index]
+    if connection.vendor == "postgresql":
+        # one statement, atomic on its own, which also leaves out challenges deleted since the model
+        return _write_suggestions(found, item=(item_type, item_id))
     known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found]).values_list("pk", flat=True))
     found = [s for s in found if int(s.challenge) in known]
     with transaction.atomic():
-        return _write_suggestions(found, scope=Q(item_type=item_type, item_id=item_id))
+        return _write_suggestions(found, item=(item_type, item_id))
 
 
 def matching_queue_item(*, item_type: str, item_id: int) -> None:

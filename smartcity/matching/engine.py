@@ -267,7 +267,7 @@ class Engine:
                     members = sp.csr_matrix(sp.diags((~self.nones).astype(np.float32)) @ members)
             report(2 + round_, stages)
         self.members = members
-        self._support = None
+        self._support = self.pilot_rows = None  # see _flag_support
         self.kinds_plain = np.array([d.kind for d in self.documents])
         self.confirmed_counts = np.asarray(self.linked.sum(axis=0)).ravel().astype(int)
         self.abstention = self._abstention(z)
@@ -275,6 +275,8 @@ class Engine:
         # a challenge's texts, for telling its content words: its own, and the items placed on it
         self.topical = self._topical(sp.csr_matrix(placed.maximum(members).maximum(self.linked)))
         self.geo = self._geo_counts(placed)
+        if not cfg.geo_weight:  # the scores stay as they are: what is placed now is what flags count
+            self._support = sp.csc_matrix(placed)
         if cfg.geo_weight:
             z += cfg.geo_weight * self.geo_share()
         self.z = z
@@ -986,10 +988,16 @@ class Engine:
             if len({self.documents[i].department for i in members}) < 2:
                 continue
             grouped.update(members)
-            flags.append(self._flag(j, sorted(members)))
+            flags.append(self._flag(j, sorted(members), self.topical[j].toarray().ravel() > 0))
         rest = [i for i in departments if i not in grouped]
-        for members in self._clusters(rest):
-            flags.append(self._flag(None, members))
+        clusters = self._clusters(rest)
+        if clusters:  # each proposed challenge's content words, all in one pass over the texts
+            rows = [i for members in clusters for i in members]
+            columns = [k for k, members in enumerate(clusters) for _ in members]
+            content = self._topical(sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
+                                                  shape=(len(self.documents), len(clusters))))
+            for k, members in enumerate(clusters):
+                flags.append(self._flag(None, members, content[k].toarray().ravel() > 0))
         flags.sort(key=lambda f: (-f.score, f.fingerprint))
         return flags
 
@@ -1036,6 +1044,7 @@ class Engine:
         """Confidently placed items per challenge, computed once per fit."""
         if getattr(self, "_support", None) is None:
             self._support = sp.csc_matrix(self._placed(self.z))
+        if getattr(self, "pilot_rows", None) is None:
             self.linked_by_challenge = sp.csc_matrix(self.linked)
             self.pilot_rows = np.flatnonzero(self.kinds_plain == "pilot")
         return self._support
@@ -1046,7 +1055,7 @@ class Engine:
         chars = _dense(self.vectors.chars(rows) @ self.vectors.chars(columns).T)
         return cfg.word_weight * words + (1 - cfg.word_weight) * chars
 
-    def _flag(self, j: int | None, members: list[int]) -> MatchFlag:
+    def _flag(self, j: int | None, members: list[int], content: np.ndarray) -> MatchFlag:
         cfg = self.config
         docs = self.documents
         if j is not None:
@@ -1066,7 +1075,7 @@ class Engine:
         reports = reports[: cfg.flag_reports]
         departments = sorted({docs[i].department or "" for i in members})
         words = sp.csr_matrix(self.vectors.words[members].mean(axis=0))
-        shared = self._common_terms(members, j, limit=6)
+        shared = self._common_terms(members, content, limit=6)
         reasons = [Reason("departments", tuple(departments), len(departments))]
         if shared:
             reasons.append(Reason("terms", tuple(shared), len(shared)))
@@ -1086,17 +1095,11 @@ class Engine:
             fingerprint=self._fingerprint(j, members),
         )
 
-    def _common_terms(self, members: list[int], j: int | None, limit: int) -> list[str]:
-        """Content words that weigh in at least two members' texts, heaviest first: the
-        challenge's own (``_topical``), or, for a proposed challenge, the members' as a group."""
+    def _common_terms(self, members: list[int], content: np.ndarray, limit: int) -> list[str]:
+        """Content words (``content``: of the challenge, or of the members as a group, see
+        ``_topical``) that weigh in at least two members' texts, heaviest first."""
         words = self.vectors.words[members]
         present = np.asarray((words > 0).sum(axis=0)).ravel()
-        if j is not None:
-            content = self.topical[j].toarray().ravel() > 0
-        else:
-            group = sp.csr_matrix((np.ones(len(members), dtype=np.float32), (members, np.zeros(len(members), dtype=np.int64))),
-                                  shape=(len(self.documents), 1))
-            content = self._topical(group).toarray().ravel() > 0
         weight = np.asarray(words.sum(axis=0)).ravel() * (present >= 2) * content
         stems = self._stems_by_column()
         return [self.analyzer.readable(stems[k]) for k in np.argsort(-weight)[:limit] if weight[k] > 0]
