@@ -189,7 +189,7 @@ class Engine:
     _FIT_ONLY = ("z", "analysed", "challenge_analysed", "documents", "kinds", "kind_languages", "kinds_plain",
                  "neighbours", "geo", "members", "linked", "rejected", "theme_matrix", "challenge_words",
                  "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names",
-                 "item_vectors", "has_vector", "nearest_meaning", "nones")
+                 "item_vectors", "has_vector", "nearest_meaning", "nones", "_topical_keys")
 
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
@@ -207,7 +207,7 @@ class Engine:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._stem_names = None
+        self._stem_names = self._topical_keys = None
 
     # fitting ------------------------------------------------------------------------------
     def fit_stages(self) -> int:
@@ -219,7 +219,7 @@ class Engine:
         cfg = self.config
         report = progress or (lambda done, total: None)
         self._readable: dict[int, str] = {}
-        self._stem_names = None
+        self._stem_names = self._topical_keys = None
         stages = self.fit_stages()
         report(0, stages)
         self.challenges = list(challenges)
@@ -366,6 +366,8 @@ class Engine:
         self.theme_matrix = self._theme_rows([d.themes for d in self.documents])
 
     def _theme_rows(self, themes: Sequence[tuple[str, ...]]) -> sp.csr_matrix:
+        if not any(themes):  # most new reports: no theme
+            return sp.csr_matrix((len(themes), len(self.theme_index)), dtype=np.float32)
         rows, cols = [], []
         for i, values in enumerate(themes):
             for t in set(values):
@@ -939,9 +941,14 @@ class Engine:
         weight = words.data[at] * in_profile
         # content words only: words the challenge's texts use more than the city's texts in
         # that language (``_topical``), never grammar ("niet", "the", "och")
-        coo = self.topical.tocoo()
         width = self.topical.shape[1]
-        topical = np.isin(columns[pair].astype(np.int64) * width + stems, coo.row.astype(np.int64) * width + coo.col)
+        keys = self.__dict__.get("_topical_keys")
+        if keys is None:  # (challenge, stem) pairs as sorted numbers, made once per fitted or loaded model
+            coo = self.topical.tocoo()
+            keys = self._topical_keys = np.sort(coo.row.astype(np.int64) * width + coo.col)
+        wanted = columns[pair].astype(np.int64) * width + stems
+        found = np.searchsorted(keys, wanted)
+        topical = (found < len(keys)) & (keys[np.minimum(found, len(keys) - 1)] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
         positive = (weight > 0) & topical
         pair, stems, weight = pair[positive], stems[positive], weight[positive]
         names = self._readable_names(np.unique(stems))
