@@ -383,3 +383,30 @@ def test_one_items_suggestions_for_a_challenge_deleted_since_the_model_are_left_
     services._write_suggestions([Found("report:1", str(challenge.pk), 0.8, ()), Found("report:1", str(gone_pk), 0.9, ())],
                                 item=("report", 1))
     assert list(Suggestion.objects.filter(item_id=1).values_list("societal_challenge_id", flat=True)) == [challenge.pk]
+
+
+def test_one_item_to_score_is_read_as_the_full_run_reads_it(city, department_a, admin_user):
+    from pilots.models import Pilot
+    from smartcity.models import Theme, TextVector
+
+    flood, heat = city["challenges"]["flooding"], city["challenges"]["heat"]
+    report = city["reports"]["1"]
+    report.societal_challenges.add(heat)
+    Suggestion.objects.create(item_type="report", item_id=report.pk, societal_challenge=flood, score=0.8,
+                              status=ReviewStatus.ACCEPTED)
+    Suggestion.objects.create(item_type="report", item_id=report.pk, societal_challenge=city["challenges"]["litter"],
+                              score=0.6, status=ReviewStatus.REJECTED)
+    TextVector.objects.create(item_type="report", item_id=report.pk, fingerprint="f" * 64, vector=b"\0" * 16)
+    sewers = city["sewers"]
+    sewers.themes.add(Theme.objects.create(slug="water", name="Water"), Theme.objects.create(slug="climate", name="Climate"))
+    pilot = Pilot.objects.create(title="Regenton", description="Regentonnen in de wijk", lead_department=department_a)
+    for item_type, pk in (("report", report.pk), ("department_challenge", sewers.pk), ("pilot", pilot.pk)):
+        documents, stored = services._one_document(item_type, pk)
+        assert documents == services.engine_documents(only=(item_type, pk))
+        assert documents[0].kind == item_type
+    documents, stored = services._one_document("report", report.pk)
+    assert documents[0].linked == tuple(sorted([str(flood.pk), str(heat.pk)]))
+    assert documents[0].rejected == (str(city["challenges"]["litter"].pk),)
+    if stored is not None:  # PostgreSQL: the stored vector comes in the same query
+        assert stored == {("report", report.pk): ("f" * 64, b"\0" * 16)}
+    assert services._one_document("report", 10**9)[0] == []  # gone (or hidden) since it was queued
