@@ -667,7 +667,9 @@ class Engine:
         every = np.flatnonzero(open_)
         for kind in ("", *KINDS):
             rows = every if not kind else np.flatnonzero(open_ & (self.kinds_plain == kind))
-            if kind and len(rows) < cfg.min_kind_size:
+            # a kind that serves several challenges (pilots): its runner-up is often a challenge it
+            # serves, so it takes the level of all items, in the same z units
+            if kind and (len(rows) < cfg.min_kind_size or kind in cfg.multi_kinds):
                 continue
             # a few thousand evenly spread items tell these as well as all of them
             part = z[rows[:: max(1, len(rows) // 4000)]].astype(np.float64)
