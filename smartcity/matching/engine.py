@@ -22,7 +22,7 @@ from .text import Analyzer
 KINDS = ("report", "department_challenge", "pilot")
 # Bumped when a pickled Engine of an older version can no longer score: such a stored model
 # is then ignored and a full run makes a new one.
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4  # 4: the none levels (abstention) and the content words (topical) travel with the model
 
 
 @dataclass(frozen=True)

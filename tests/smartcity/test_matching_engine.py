@@ -221,9 +221,9 @@ def test_it_copes_with_nothing_to_match():
 
 
 def test_the_dev_set_loads_into_engine_inputs():
-    path = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev_denhaag.json"
-    if not path.exists():
-        pytest.skip("no dev set beside the repository")
+    from tests.smartcity.test_matching_semantic import dev_set
+
+    path = dev_set("denhaag")
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from matching_quality import build_inputs
