@@ -55,7 +55,8 @@ class Document:
 @dataclass(frozen=True)
 class Reason:
     """Why: ``code`` is one of
-    - "terms": values are the item's own words that also weigh in the challenge's profile;
+    - "terms": values are the item's own words that also weigh in the challenge's profile,
+      content words only (``Engine._topical``);
     - "themes": values are the theme slugs both sides carry;
     - "meaning": the sentence vectors alone make the item stand out for the challenge
       (close in meaning, also across languages);
@@ -895,7 +896,8 @@ class Engine:
         observed = sp.csr_matrix(groups.T @ texts)                                  # groups x stems
         observed.sum_duplicates()
         observed.sort_indices()
-        r, c = observed.tocoo().row, observed.tocoo().col
+        coo = observed.tocoo()
+        r, c = coo.row, coo.col
         expected = np.zeros(len(r))
         prior = self.config.term_prior_texts
         language_rates = np.zeros((len(languages), texts.shape[1]))
