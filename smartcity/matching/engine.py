@@ -74,7 +74,7 @@ class Reason:
 class Suggestion:
     item: str
     challenge: str
-    score: float  # 0..1; 0.5 is the confidence threshold, higher is surer
+    score: float  # 0..1: how likely against "belongs to none" and the runner-up; an item's first is >= 0.5
     reasons: tuple[Reason, ...]
 
 
