@@ -1,12 +1,14 @@
-# The production image: gunicorn serves the site; the same image runs the Celery worker and beat.
+# The production images. The default target is the application: gunicorn serves the site, and the same
+# image runs the Celery worker and beat. The `proxy` target is nginx in front of gunicorn, with the
+# collected static files inside (docker-compose.yml builds both).
 FROM node:20-bookworm-slim AS assets
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM python:3.11-slim-bookworm
+FROM python:3.11-slim-bookworm AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DJANGO_SETTINGS_MODULE=smartcity.settings STATIC_MANIFEST=1
+    DJANGO_SETTINGS_MODULE=smartcity.settings STATIC_MANIFEST=1 GUNICORN_BIND=0.0.0.0:8000
 RUN apt-get update && apt-get install -y --no-install-recommends gettext curl && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 app
 WORKDIR /app
@@ -19,5 +21,23 @@ RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && mkdir -p /app/media && chown -R app:app /app/media
 USER app
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD curl -fsS http://127.0.0.1:8000/health || exit 1
-CMD ["gunicorn", "smartcity.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# As the proxy would ask: the site's host name (the first of ALLOWED_HOSTS) over https.
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
+    CMD curl -fsS -H "Host: ${ALLOWED_HOSTS%%,*}" -H "X-Forwarded-Proto: https" http://127.0.0.1:8000/health || exit 1
+# Workers, timeout and limits: gunicorn.conf.py.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "smartcity.wsgi:application"]
+
+# The buffering reverse proxy (deploy/nginx/default.conf.template, docs/operations.md). Static files are
+# copied in at build time, so a new release never serves the previous release's files.
+FROM nginx:1.28-alpine AS proxy
+COPY deploy/nginx/default.conf.template /etc/nginx/templates/default.conf.template
+COPY --from=app /app/staticfiles /srv/static
+ENV NGINX_ENVSUBST_FILTER=^NGINX_ \
+    NGINX_LISTEN=80 NGINX_UPSTREAM=web:8000 NGINX_STATIC_ROOT=/srv/static NGINX_MEDIA_ROOT=/srv/media \
+    NGINX_OPEN_DATA_DIR=/srv/media/open-data NGINX_TRUSTED_PROXY=127.0.0.1
+EXPOSE 80
+# nginx itself answering, from its own files (collectstatic's manifest).
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD wget -q -O /dev/null http://127.0.0.1/static/staticfiles.json || exit 1
+
+# The default target: the application image.
+FROM app

@@ -15,17 +15,22 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet ".[test]"
 	touch $@
 
+# pa11y's puppeteer drives Debian's Chromium (/usr/bin/chromium): it must not download a browser of its own.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
 
+# Open311 discovery and the OpenAPI document's servers point at SITE_URL: by default, where `make run` serves.
+SITE_URL ?= http://localhost:$(PORT)
+DEV = DEBUG=1 SITE_URL=$(SITE_URL)
+
 run: install
-	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py load_demo
-	DEBUG=1 $(PY) manage.py rebuild_insight --verbosity 0
-	DEBUG=1 $(PY) manage.py runserver 0.0.0.0:$(PORT)
+	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py load_demo
+	$(DEV) $(PY) manage.py rebuild_insight --verbosity 0
+	$(DEV) $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 # Uses DATABASE_URL and REDIS_URL when set; tests needing a service skip without them,
 # or fail when REQUIRE_SERVICES=1 (as .ci/run sets).

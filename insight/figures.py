@@ -255,7 +255,7 @@ def _challenges_with_people(queryset):
 
 def challenges_pulse(end: dt.date) -> list[Pulse]:
     """Every open societal challenge with its reports in the 16 weeks up to `end`, its departments and pilots."""
-    challenges = list(_challenges_with_people(SocietalChallenge.objects.filter(status=SocietalChallenge.Status.OPEN)))
+    challenges = list(_challenges_with_people(SocietalChallenge.objects.open()))
     weeks, report_departments = _weekly_links(end)
     names = dict(Department.objects.values_list("pk", "name"))
     result = []

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from insight import maths
 from insight.figures import Filters, today
 from participation.models import Area
+from smartcity import dates
 from smartcity.models import Theme
 
 MAX_DAYS = 10 * 366
@@ -23,8 +24,9 @@ class DateInput(forms.DateInput):
 
 
 class StatisticsFilterForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=DateInput())
-    end = forms.DateField(label=_("Up to and including"), required=False, widget=DateInput())
+    start = forms.DateField(label=_("From"), required=False, widget=DateInput(), validators=dates.range_validators())
+    end = forms.DateField(label=_("Up to and including"), required=False, widget=DateInput(),
+                          validators=dates.range_validators())
     interval = forms.ChoiceField(label=_("Count per"), choices=[("month", _("month")), ("week", _("week"))],
                                  required=False)
     theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(), required=False, to_field_name="slug",

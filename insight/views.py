@@ -4,7 +4,6 @@ Figures come from insight.figures (the aggregates); the same rows feed the chart
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from django.conf import settings
@@ -22,6 +21,7 @@ from insight.models import AggregateState
 from insight.templatetags.insight import duration
 from participation.models import Area
 from smartcity import permissions
+from smartcity.csv import csv_response
 from smartcity.models import Department
 
 
@@ -36,15 +36,6 @@ def _period_iso(period: dt.date, interval: str) -> str:
         year, week, _weekday = period.isocalendar()
         return f"{year}-W{week:02d}"
     return period.strftime("%Y-%m")
-
-
-def _csv(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
 
 
 def _hours_or_blank(hours: float | None) -> str:
@@ -122,7 +113,7 @@ def statistics_csv(request: HttpRequest, chart: str) -> HttpResponse:
     name = f"{chart}_{filters.start.isoformat()}_{filters.end.isoformat()}"
     if chart == "reports-over-time":
         data = figures.reports_over_time(filters)
-        return _csv(name, [_("period"), *(s.name for s in data.series), _("total")], [
+        return csv_response(name, [_("period"), *(s.name for s in data.series), _("total")], [
             [_period_iso(period, filters.interval), *values, total]
             for period, values, total in zip(data.periods, zip(*(s.values for s in data.series)) if data.series
                                               else [()] * len(data.periods), data.totals)
@@ -130,25 +121,27 @@ def statistics_csv(request: HttpRequest, chart: str) -> HttpResponse:
     if chart == "neighbourhoods":
         per_area = figures.reports_per_area(filters)
         if per_area:
-            return _csv(name, [_("neighbourhood"), _("code"), _("reports")],
-                        [[item.area.name, item.area.slug, item.count] for item in per_area])
-        return _csv(name, [_("row"), _("column"), _("reports")],
-                    [[row, col, n] for (row, col), n in sorted(figures.reports_per_cell(filters).items())])
+            return csv_response(name, [_("neighbourhood"), _("code"), _("reports")],
+                                [[item.area.name, item.area.slug, item.count] for item in per_area])
+        return csv_response(name, [_("row"), _("column"), _("reports")],
+                            [[row, col, n] for (row, col), n in sorted(figures.reports_per_cell(filters).items())])
     if chart == "response-times":
-        return _csv(name, [_("theme"), _("target (days)"), _("median hours to first response"), _("first responses"),
-                           _("median hours to resolution"), _("resolved reports"), _("share resolved within target")], [
+        return csv_response(name, [
+            _("theme"), _("target (days)"), _("median hours to first response"), _("first responses"),
+            _("median hours to resolution"), _("resolved reports"), _("share resolved within target"),
+        ], [
             [row.name, row.target_days or "", _hours_or_blank(row.first_response_hours), row.first_response_count,
              _hours_or_blank(row.resolution_hours), row.resolution_count, _share_or_blank(row.within_target_share)]
             for row in figures.response_times(filters)
         ])
     if chart == "outcomes":
         outcomes = figures.outcomes(filters)
-        return _csv(name, [_("outcome"), _("reports"), _("share")],
-                    [[key, count, _share_or_blank(share)] for key, _label, count, share in outcomes.parts]
-                    + [["total", outcomes.total, _share_or_blank(1 if outcomes.total else None)]])
+        return csv_response(name, [_("outcome"), _("reports"), _("share")],
+                            [[key, count, _share_or_blank(share)] for key, _label, count, share in outcomes.parts]
+                            + [["total", outcomes.total, _share_or_blank(1 if outcomes.total else None)]])
     weeks = figures.pulse_weeks(filters.end)
-    return _csv(name, [_("societal challenge"), *(f"{_('week ending')} {week.isoformat()}" for week in weeks),
-                       _("last 8 weeks"), _("8 weeks before"), _("trend"), _("departments"), _("pilots")], [
+    return csv_response(name, [_("societal challenge"), *(f"{_('week ending')} {week.isoformat()}" for week in weeks),
+                               _("last 8 weeks"), _("8 weeks before"), _("trend"), _("departments"), _("pilots")], [
         [item.challenge.title, *item.weeks, item.recent, item.before, item.trend, "; ".join(item.departments),
          "; ".join(pilot.title for pilot in item.pilots)]
         for item in figures.challenges_pulse(filters.end)
@@ -212,11 +205,12 @@ def department_dashboard_csv(request: HttpRequest, slug: str, chart: str) -> Htt
         raise Http404
     if chart == "backlog":
         backlog = figures.backlog(department)
-        return _csv(f"{department.slug}_backlog", [_("status"), *backlog.ages, _("total")], [
+        return csv_response(f"{department.slug}_backlog", [_("status"), *backlog.ages, _("total")], [
             [value, *backlog.row(value), sum(backlog.row(value))] for value, _label in backlog.statuses
         ])
     flow = figures.inflow_outflow(department)
-    return _csv(f"{department.slug}_inflow-outflow", [_("week"), _("week starting"), _("reports in"), _("reports closed")], [
+    header = [_("week"), _("week starting"), _("reports in"), _("reports closed")]
+    return csv_response(f"{department.slug}_inflow-outflow", header, [
         [_period_iso(week, "week"), week.isoformat(), inflow, outflow]
         for week, inflow, outflow in zip(flow.weeks, flow.inflow, flow.outflow)
     ])
@@ -240,8 +234,9 @@ def pilot_opportunity_list(request: HttpRequest) -> HttpResponse:
 def pilot_opportunity_csv(request: HttpRequest) -> HttpResponse:
     if not permissions.can_view_pilot_opportunities(request.user):
         raise PermissionDenied
-    return _csv("pilot-opportunities", [_("societal challenge"), _("status"), _("departments"), _("number of departments"),
-                                        _("reports"), _("last 8 weeks"), _("8 weeks before"), _("trend")], [
+    header = [_("societal challenge"), _("status"), _("departments"), _("number of departments"), _("reports"),
+              _("last 8 weeks"), _("8 weeks before"), _("trend")]
+    return csv_response("pilot-opportunities", header, [
         [item.challenge.title, item.challenge.status, "; ".join(item.departments), len(item.departments), item.total,
          item.recent, item.before, item.trend]
         for item in figures.pilot_opportunities()

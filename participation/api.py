@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Prefetch
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
@@ -18,18 +19,44 @@ from participation.geo import in_city_bounds
 from participation.models import Area, Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
-from smartcity.api import ReferenceField, _unique_reference
+from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference
+from smartcity.clientip import client_address
 from smartcity.models import Theme
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class CityCoordinate(serializers.FloatField):
+    """A report's latitude or longitude. The field takes any coordinate on earth; ReportSerializer.validate
+    then refuses a point outside CITY_BOUNDS, naming both coordinates. The document gives the city's bounds
+    of a new report (CityCoordinateSchema), so a client can tell a valid point from the description alone."""
+
+    def __init__(self, axis: str, **kwargs):
+        self.axis = axis
+        limit = 90 if axis == "latitude" else 180
+        super().__init__(min_value=-limit, max_value=limit, **kwargs)
+
+    def city_bounds(self) -> tuple[float, float]:
+        min_lon, min_lat, max_lon, max_lat = settings.CITY_BOUNDS
+        return (min_lat, max_lat) if self.axis == "latitude" else (min_lon, max_lon)
+
+
+class CityCoordinateSchema(OpenApiSerializerFieldExtension):
+    target_class = CityCoordinate
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "request":  # a report made before CITY_BOUNDS changed keeps its point
+            schema["minimum"], schema["maximum"] = self.target.city_bounds()
+        return schema
+
+
+class ReportSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
     neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True, allow_null=True)
     email = serializers.EmailField(write_only=True, required=False, allow_blank=True,
                                    help_text="Where updates go (after confirmation). Never returned.")
-    latitude = serializers.FloatField(min_value=-90, max_value=90)
-    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    latitude = CityCoordinate("latitude")
+    longitude = CityCoordinate("longitude")
     url = serializers.SerializerMethodField()
     photos = serializers.SerializerMethodField()
 
@@ -56,7 +83,7 @@ class ReportSerializer(serializers.ModelSerializer):
         return [settings.SITE_URL + photo.image.url for photo in report.photos.all()]
 
     def validate_reference(self, value):
-        return _unique_reference(Report, value, self.instance)
+        return validate_unique_reference(Report, value, self.instance)
 
     def validate(self, attrs):
         if not in_city_bounds(attrs["latitude"], attrs["longitude"]):
@@ -76,9 +103,12 @@ class ReportThrottle(BaseThrottle):
             return True
         kind = self._kind(request)
         limit, period = ratelimit.parse_rate(settings.REPORT_API_RATES[kind])
-        ident = str(request.user.pk) if request.user.is_authenticated else self.get_ident(request)
-        count, self.seconds_left = ratelimit.hit(f"throttle:reports:{kind}:{ident}", period)
+        count, self.seconds_left = ratelimit.hit(f"throttle:reports:{kind}:{ratelimit.client_key(request)}", period)
         return count <= limit
+
+    def get_ident(self, request):
+        """The client as the rest of the site sees it (smartcity/clientip.py), not DRF's own reading."""
+        return client_address(request)
 
     def wait(self):
         return self.seconds_left
@@ -136,18 +166,19 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
     def perform_create(self, serializer):
         data = serializer.validated_data
         user = self.request.user if self.request.user.is_authenticated else None
-        serializer.instance = report_create(
-            title=data["title"],
-            description=data["description"],
-            latitude=data["latitude"],
-            longitude=data["longitude"],
-            theme=data.get("theme"),
-            address=data.get("address", ""),
-            author=user,
-            email=data.get("email", ""),
-            reference=data.get("reference"),
-            source=Report.Source.API,
-        )
+        with reference_conflicts(serializer):
+            serializer.instance = report_create(
+                title=data["title"],
+                description=data["description"],
+                latitude=data["latitude"],
+                longitude=data["longitude"],
+                theme=data.get("theme"),
+                address=data.get("address", ""),
+                author=user,
+                email=data.get("email", ""),
+                reference=data.get("reference"),
+                source=Report.Source.API,
+            )
         # A report posted here has no photos yet: the response needs no query to say so.
         serializer.instance._prefetched_objects_cache = {"photos": ReportPhoto.objects.none()}
 

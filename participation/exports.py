@@ -5,10 +5,14 @@ internal notes, no hidden comments (only the number of visible ones). The same f
 (`q`, `theme`, `status`, `neighbourhood`, `bbox`). Rows come from the database in chunks
 (`.iterator()`: a server-side cursor on PostgreSQL) and leave as they come (StreamingHttpResponse),
 so memory stays flat however many reports there are: benchmarks/export_memory.py measures it.
+
+A live export is refused above OPEN_DATA_LIVE_MAX_ROWS reports, so that it finishes well within
+gunicorn's timeout; the daily dump has them all, and the proxy sends its files from disk. Behind the
+proxy a live export is buffered by nginx: gunicorn writes at full speed and is free again, however
+slowly the client reads (docs/operations.md, "The reverse proxy").
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import tempfile
@@ -20,7 +24,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -29,11 +33,11 @@ from django.views.decorators.http import require_GET
 
 from participation.forms import ReportFilterForm
 from participation.models import Comment, Report
+from smartcity.csv import SafeWriter
+from smartcity.files import OPEN_DATA_LOCATION, stored_file_response
 
 CHUNK_ROWS = 2000
 FLUSH_BYTES = 64 * 1024
-# Cells starting with one of these are read as formulas by spreadsheets: such a cell gets a leading '.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 KEEP_DAILY_DUMPS = 14
 
 # The data dictionary: one place for the CSV columns, the GeoJSON properties, the open-data page and
@@ -66,17 +70,20 @@ GEOMETRY_FIELDS = ("latitude", "longitude")
 
 
 # --- Rows ------------------------------------------------------------------------------------------
+def matching_reports(filters: ReportFilterForm | None = None) -> QuerySet:
+    """The public reports an export holds, unordered and without its columns (for counting)."""
+    reports = Report.objects.public()
+    return filters.filter(reports) if filters is not None else reports
+
+
 def public_reports(filters: ReportFilterForm | None = None) -> QuerySet:
     """Public reports, oldest first, as tuples in the order of the row builder below."""
     visible_comments = (
         Comment.objects.filter(report=OuterRef("pk"), is_hidden=False)
         .order_by().values("report").annotate(n=Count("pk")).values("n")
     )
-    reports = Report.objects.public()
-    if filters is not None:
-        reports = filters.filter(reports)
     return (
-        reports.annotate(comment_count=Coalesce(Subquery(visible_comments, output_field=IntegerField()), Value(0)))
+        matching_reports(filters).annotate(comment_count=Coalesce(Subquery(visible_comments, output_field=IntegerField()), Value(0)))
         .order_by("pk")
         .values_list(
             "pk", "created_at", "updated_at", "closed_at", "status", "duplicate_of_id", "theme__slug", "theme__name",
@@ -108,21 +115,13 @@ def export_rows(reports: QuerySet) -> Iterator[dict]:
 
 
 # --- Formats ---------------------------------------------------------------------------------------
-def neutralise(value):
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe. Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else value
-
-
 def csv_chunks(rows: Iterable[dict]) -> Iterator[str]:
+    """The rows as CSV, through the site's one CSV writer (smartcity/csv.py: formulas neutralised)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow(FIELD_NAMES)
     for row in rows:
-        writer.writerow([neutralise(row[name]) for name in FIELD_NAMES])
+        writer.writerow([row[name] for name in FIELD_NAMES])
         if buffer.tell() > FLUSH_BYTES:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -171,6 +170,10 @@ def _export(request: HttpRequest, fmt: str) -> HttpResponse:
         problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in filters.errors.items())
         return HttpResponse(_("The filters are not valid: %(problems)s") % {"problems": problems},
                             status=400, content_type="text/plain; charset=utf-8")
+    limit = settings.OPEN_DATA_LIVE_MAX_ROWS
+    # One row past the limit, read from an index: cheap however many reports there are.
+    if matching_reports(filters).order_by().values("pk")[limit:limit + 1].exists():
+        return _open_data_page(request, filters=filters, too_many=limit, status=400)
     chunks, content_type = EXPORTERS[fmt]
     response = StreamingHttpResponse(
         (chunk.encode() for chunk in chunks(export_rows(public_reports(filters)))), content_type=content_type
@@ -192,6 +195,12 @@ def report_export_geojson(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def open_data_overview(request: HttpRequest) -> HttpResponse:
+    return _open_data_page(request, filters=ReportFilterForm(request.GET or None))
+
+
+def _open_data_page(request: HttpRequest, *, filters: ReportFilterForm, too_many: int = 0,
+                    status: int = 200) -> HttpResponse:
+    """The open-data page; with `too_many`, it explains why a live export was refused."""
     storage = storages["open_data"]
     dumps = []
     if storage.exists("datapackage.json"):
@@ -203,9 +212,10 @@ def open_data_overview(request: HttpRequest) -> HttpResponse:
         "dumped_at": storage.get_modified_time("datapackage.json") if dumps else None,
         "licence": settings.OPEN_DATA_LICENCE,
         "licence_url": settings.OPEN_DATA_LICENCE_URL,
-        "filters": ReportFilterForm(request.GET or None),
+        "filters": filters,
+        "too_many": too_many,
     }
-    return render(request, "participation/open_data_overview.html", context)
+    return render(request, "participation/open_data_overview.html", context, status=status)
 
 
 DUMP_CONTENT_TYPES = {
@@ -215,16 +225,14 @@ DUMP_CONTENT_TYPES = {
 
 
 @require_GET
-def open_data_file(request: HttpRequest, name: str) -> FileResponse:
-    """A file of the daily dump, from the open-data storage (whatever its backend)."""
+def open_data_file(request: HttpRequest, name: str) -> HttpResponse:
+    """A file of the daily dump, from the open-data storage (whatever its backend); the proxy sends it."""
     storage = storages["open_data"]
     extension = name.rsplit(".", 1)[-1]
     if "/" in name or extension not in DUMP_CONTENT_TYPES or not storage.exists(name):
         raise Http404
-    response = FileResponse(storage.open(name, "rb"), content_type=DUMP_CONTENT_TYPES[extension])
-    if extension in ("csv", "geojson"):
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return stored_file_response(storage, name, location=OPEN_DATA_LOCATION, content_type=DUMP_CONTENT_TYPES[extension],
+                                download_as=name if extension in ("csv", "geojson") else "")
 
 
 # --- The daily dump --------------------------------------------------------------------------------

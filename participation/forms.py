@@ -1,30 +1,23 @@
 """Residents' forms: they validate and normalise; the views call the services."""
 from __future__ import annotations
 
-import re
 import uuid
 
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext, gettext_lazy as _
 
 from participation.geo import in_city_bounds
 from participation.models import Comment, Report
-from participation.photos import MAX_PHOTOS, PENDING_DIRECTORY, PhotoError, ProcessedPhoto, process_photo
+from participation.photos import (MAX_PHOTOS, PENDING_DIRECTORY, PENDING_MAX_AGE, PhotoError, ProcessedPhoto,
+                                  pending_keep, process_photo)
+from smartcity.forms import OneLineField, PlainTextField
 from smartcity.models import Theme
+from smartcity.text import clean_line, clean_text
 
 _KEPT_SALT = "participation.kept-photos"
-KEPT_MAX_AGE = 24 * 3600
-# Control characters other than tab and newline never belong in a resident's text.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(value: str) -> str:
-    """Plain text: no control characters, Windows newlines normalised, outer whitespace trimmed."""
-    return _CONTROL_CHARACTERS.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -41,14 +34,22 @@ class MultiplePhotoField(forms.FileField):
 
 class ReportForm(forms.Form):
     """A new report. Photos that passed validation are kept server-side when the form must be shown again,
-    so a resident never has to choose them twice; `kept_photos` carries a signed list of them."""
+    so a resident never has to choose them twice; `kept_photos` carries a signed list of them.
 
-    title = forms.CharField(
+    Photos are read (decoded) last, and only when every other field is valid: decoding is the
+    expensive part of a post, and a form with an empty title costs nothing but its text. So photos
+    are kept only for a form that is otherwise valid (the "already reported?" step, or a refused
+    photo beside good ones). The resident whose title was missing chooses the photos again, and
+    is told so (`photos_unread`); in exchange, nobody can fill the server's disk or its CPU with
+    incomplete forms, which no rate limit counts (issue #14). With `read_photos=False` (a client
+    over its limit) the photos are not read at all."""
+
+    title = OneLineField(
         label=_("Title"), min_length=3, max_length=Report.TITLE_MAX_LENGTH,
         help_text=_("In a few words: what is the problem?"),
         widget=forms.TextInput(attrs={"data-counter": "", "autocomplete": "off"}),
     )
-    description = forms.CharField(
+    description = PlainTextField(
         label=_("Description"), min_length=10, max_length=Report.DESCRIPTION_MAX_LENGTH,
         help_text=_("What do you see, since when, and what would help?"),
         widget=forms.Textarea(attrs={"rows": 5, "data-counter": ""}),
@@ -56,10 +57,12 @@ class ReportForm(forms.Form):
     theme = forms.ModelChoiceField(
         label=_("Theme"), queryset=Theme.objects.all(), required=False, empty_label=_("I don't know"),
     )
-    address = forms.CharField(
+    address = OneLineField(
         label=_("Address or place description"), max_length=255, required=False,
         help_text=_("For example: Keizerstraat 12, or: the bench at the end of the pier."),
-        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+        # No autofill token: this is where the problem is, not the reporter's own address (WCAG 1.3.5 names the
+        # user's data), and "street-address" is for a multi-line field anyway (HTML_CodeSniffer, issue #20).
+        widget=forms.TextInput(),
     )
     latitude = forms.FloatField(
         label=_("Latitude"), min_value=-90, max_value=90,
@@ -83,10 +86,21 @@ class ReportForm(forms.Form):
     kept_photos = forms.CharField(required=False, widget=forms.HiddenInput)
     nearby_seen = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args, user=None, read_photos: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.read_photos = read_photos
+        # The form's one-time key: a hidden input, not a field (nobody can correct a hidden field, so a
+        # missing or malformed key just means no protection against sending the form twice). The report
+        # stores it joined with the words, so the same form sent again with the same words is the same
+        # report, and other words typed into it (after the browser's Back button) make another one.
+        posted = _uuid(self.data.get("submission_key", "")) if self.is_bound else None
+        self.rendered_key = posted or uuid.uuid4()
+        self.submission_key = uuid.uuid5(posted, "\n".join((
+            clean_line(self.data.get("title", "")), clean_text(self.data.get("description", ""))))) if posted else None
         self.new_photos: list[ProcessedPhoto] = []
+        self._photos_unread = 0
+        self.photos_not_kept = 0  # passed, but the client's share of the server's disk was full
         self.kept: list[list] = self._read_kept(self.data.get("kept_photos", "")) if self.is_bound else []
         self.kept_token = self._sign_kept()
         if user is not None and user.is_authenticated:
@@ -100,36 +114,19 @@ class ReportForm(forms.Form):
         if not token:
             return []
         try:
-            kept = signing.TimestampSigner(salt=_KEPT_SALT).unsign_object(token, max_age=KEPT_MAX_AGE)
+            kept = signing.TimestampSigner(salt=_KEPT_SALT).unsign_object(token, max_age=PENDING_MAX_AGE)
         except signing.BadSignature:
             return []
         return [item for item in kept
                 if str(item[0]).startswith(f"{PENDING_DIRECTORY}/") and default_storage.exists(item[0])][:MAX_PHOTOS]
 
-    def clean_title(self) -> str:
-        return clean_text(self.cleaned_data["title"])
-
-    def clean_description(self) -> str:
-        return clean_text(self.cleaned_data["description"])
-
-    def clean_address(self) -> str:
-        return clean_text(self.cleaned_data["address"])
-
     def clean_photos(self) -> list:
         files = self.cleaned_data.get("photos") or []
-        errors = []
         if len(files) + len(self.kept) > MAX_PHOTOS:
             raise forms.ValidationError(
                 gettext("Choose at most %(count)d photos.") % {"count": MAX_PHOTOS}, code="too_many"
             )
-        for upload in files:
-            try:
-                self.new_photos.append(process_photo(upload))
-            except PhotoError as error:
-                errors.append(forms.ValidationError(str(error), code="bad_photo"))
-        if errors:
-            raise forms.ValidationError(errors)
-        return files
+        return files  # read in clean(), once every other field has passed
 
     def clean(self):
         data = super().clean()
@@ -140,13 +137,46 @@ class ReportForm(forms.Form):
             }
             self.add_error("latitude", forms.ValidationError(message, code="outside_city"))
             self.add_error("longitude", forms.ValidationError(message, code="outside_city"))
+        files = data.get("photos") or []
+        if files and self.read_photos and self.complete:
+            self._read_photos(files)
+        elif files:
+            self._photos_unread = len(files)
         return data
 
-    def keep_photos(self) -> None:
-        """Store the photos that passed validation until the form is sent again."""
-        for photo in self.new_photos:
-            name = default_storage.save(f"{PENDING_DIRECTORY}/{uuid.uuid4().hex}.jpg", ContentFile(photo.content))
-            self.kept.append([name, photo.width, photo.height])
+    @property
+    def complete(self) -> bool:
+        """Every field but the photos passed: a real attempt, and the only kind whose photos are read."""
+        return self.is_bound and not any(field != "photos" for field in self.errors)
+
+    @property
+    def photos_unread(self) -> int:
+        """Photos sent with this post that were not read, so the resident must choose them again."""
+        if self.is_bound:
+            self.is_valid()  # validating counts them
+        return self._photos_unread
+
+    @property
+    def photos_sent(self) -> int:
+        return len(self.files.getlist("photos")) if self.is_bound else 0
+
+    def _read_photos(self, files: list) -> None:
+        errors = []
+        for upload in files:
+            try:
+                self.new_photos.append(process_photo(upload))
+            except PhotoError as error:
+                errors.append(forms.ValidationError(str(error), code="bad_photo"))
+        if errors:
+            self.add_error("photos", errors)
+
+    def keep_photos(self, *, owner: str) -> None:
+        """Store the photos that passed validation until the form is sent again, within the share
+        of the client (`owner`: its address, or its account) on the server's disk."""
+        if not self.new_photos:
+            return
+        stored, self.photos_not_kept = pending_keep(self.new_photos, owner=owner)
+        self.kept.extend(stored)
         self.new_photos = []
         self.kept_token = self._sign_kept()
 
@@ -160,6 +190,13 @@ class ReportForm(forms.Form):
     def forget_kept_photos(self) -> None:
         for name, _width, _height in self.kept:
             default_storage.delete(name)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 class CommentForm(forms.ModelForm):

@@ -138,6 +138,9 @@ class Report(Referenced):
     created_at = models.DateTimeField(_("reported at"), default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The web form's one-time key joined with the report's words (participation/forms.py): the same form
+    # sent again finds this report instead of making another. None for the API and Open311 (`reference`).
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = ReportQuerySet.as_manager()
 
@@ -166,6 +169,10 @@ class Report(Referenced):
             models.CheckConstraint(
                 condition=~Q(status="duplicate") | Q(duplicate_of__isnull=False), name="report_duplicate_has_target"
             ),
+            # Five copies of one form posted at once make one report: the database decides, not a check
+            # before the insert. Partial: most reports have no key, and the index then holds only those that do.
+            models.UniqueConstraint(fields=["submission_key"], condition=Q(submission_key__isnull=False),
+                                    name="report_submission_key_unique"),
         ]
 
     def __str__(self) -> str:
@@ -305,6 +312,10 @@ class ReportPhoto(models.Model):
 
     class Meta:
         ordering = ["position", "pk"]
+        indexes = [
+            # The photo view finds the photo (and so its report) by the file name in its URL.
+            models.Index(fields=["image"], name="reportphoto_image_idx"),
+        ]
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
 

@@ -1,8 +1,16 @@
 """Open311 GeoReport v2 under /open311/v2/: discovery, services, requests (GET and POST) and tokens.
 
 The extension picks the format: `.xml` or `.json`. Errors are the spec's list of
-{code, description}, with 400 (bad input), 403 (api_key) and 404 (not found); 405 for a wrong method
+{code, description}, with 400 (bad input), 403 (api_key) and 404 (not found); 405 (with `Allow`) for a
+wrong method, where the spec's catch-all would say 400, because 405 tells a client what to do instead;
 and 429 when a client posts faster than OPEN311_REQUESTS_PER_HOUR.
+
+Written for real clients (docs/api.md): FixMyStreet's (perllib/Open311.pm) and Code for America's, and
+checked against the Open311 organisation's JSON schemas (tests/participation/georeport-v2/):
+- ids are strings in JSON (`service_request_id`), as the schemas type them;
+- `api_key` and `jurisdiction_id` may come in a POST's query string as well as in its body (the body wins);
+- attributes a service does not define are kept with the request, not refused: FixMyStreet sends extra
+  ones (`attribute[uprn]`) with every report that has them.
 
 The mapping to the platform (docs/api.md has the table):
 - a service is a theme (`service_code` = the theme's slug); its extra questions (ServiceQuestion) are
@@ -11,8 +19,8 @@ The mapping to the platform (docs/api.md has the table):
 - POST creates the report through participation.services.report_create, like the website and the REST
   API, so neighbourhood, confirmation mail and matching stay in one place. Contact details go to the
   private ReporterContact; the client, the media link and the answers to the attributes to Open311Request.
-  Creation is immediate, so the answer carries the `service_request_id` (and a `token` for clients that
-  poll `tokens/{token}`).
+  Creation is immediate, so the answer carries the `service_request_id` and no `token`: the spec says a
+  token "should not be returned" with an id (a client that has a token still reads `tokens/{token}`).
 """
 from __future__ import annotations
 
@@ -34,13 +42,14 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from participation import ratelimit
-from participation.forms import clean_text
 from participation.geo import in_city_bounds
 from participation.models import (
     Area, Open311Client, Open311Request, Report, ReporterContact, ReportPhoto, ServiceQuestion, StatusChange,
 )
 from participation.services import report_create
+from smartcity import dates
 from smartcity.models import Theme
+from smartcity.text import clean_text
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -48,6 +57,7 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-27T00:00:00Z"
 MAX_WINDOW = timedelta(days=90)
 MAX_REQUESTS = 1000
+MAX_EXTRA_ATTRIBUTES = 50
 # In XML a list's items are elements named after the list.
 XML_ITEM_TAGS = {
     "services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
@@ -133,9 +143,17 @@ def endpoint(*methods: str):
     return decorator
 
 
+def _key(request: HttpRequest, name: str) -> str:
+    """`api_key` or `jurisdiction_id`: a POST's body, or its query string when the body has none (Code for
+    America's client, and the organisation's own description, put them in the URL)."""
+    if request.method == "POST":
+        return request.POST.get(name, "").strip() or request.GET.get(name, "").strip()
+    return request.GET.get(name, "").strip()
+
+
 def _check_jurisdiction(request: HttpRequest) -> None:
     """A single-city install: no jurisdiction_id or the configured one; anything else is not found."""
-    given = (request.POST if request.method == "POST" else request.GET).get("jurisdiction_id", "").strip()
+    given = _key(request, "jurisdiction_id")
     if given and given != settings.OPEN311_JURISDICTION_ID:
         raise Open311Error(404, f"jurisdiction_id {given!r} was not found; this endpoint serves "
                                 f"{settings.OPEN311_JURISDICTION_ID!r}.")
@@ -239,14 +257,14 @@ def _service_request(report: Report) -> dict:
     if theme is not None and theme.target_days and report.is_open:
         expected = report.created_at + timedelta(days=theme.target_days)
     return {
-        "service_request_id": report.pk,
+        "service_request_id": str(report.pk),
         "status": "open" if report.is_open else "closed",
         "status_notes": report.status_notes or None,
         "service_name": theme.localized_name if theme else None,
-        "service_code": theme.slug if theme else None,
+        "service_code": theme.slug if theme else "",  # required by the schema; a report may have no theme
         "description": report.description,
         "agency_responsible": report.department.name if report.department_id else None,
-        "service_notice": None,
+        # No service_notice: there is none to give, and a null one trips clients that type it a string.
         "requested_datetime": iso(report.created_at),
         "updated_datetime": iso(report.updated_at),
         "expected_datetime": iso(expected),
@@ -273,6 +291,8 @@ def _parse_moment(name: str, value: str, *, end: bool = False) -> datetime:
             moment = datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
     except ValueError:
         raise Open311Error(400, f"{name} {value!r} is not a date-time in W3C format, e.g. 2026-01-01T00:00:00Z.")
+    if not dates.in_range(moment.date()):  # the 90-day window around it would overflow the calendar
+        raise Open311Error(400, f"{name} must lie between {dates.EARLIEST.isoformat()} and {dates.LATEST.isoformat()}.")
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
@@ -355,7 +375,7 @@ def token_detail(request: HttpRequest, fmt: str, token: str) -> HttpResponse:
     record = Open311Request.objects.filter(token=token).first()
     if record is None:
         raise Open311Error(404, f"token {token!r} was not found.")
-    return render([{"service_request_id": record.report_id, "token": record.token}], fmt, "service_requests")
+    return render([{"service_request_id": str(record.report_id), "token": record.token}], fmt, "service_requests")
 
 
 @csrf_exempt
@@ -383,6 +403,11 @@ class Open311RequestForm(forms.Form):
     account_id = forms.CharField(required=False, max_length=200)
 
     def __init__(self, data, theme: Theme | None):
+        # FixMyStreet sends one media_url per photo: the first is the request's (the field reads one value).
+        media_urls = [url for url in data.getlist("media_url") if url.strip()]
+        if len(media_urls) > 1:
+            data = data.copy()
+            data.setlist("media_url", media_urls[:1])
         super().__init__(data)
         self.theme = theme
         self.fields["media_url"].validators = [URLValidator(schemes=["http", "https"])]
@@ -419,16 +444,17 @@ class Open311RequestForm(forms.Form):
         data["latitude"], data["longitude"] = latitude, longitude
 
     def _clean_attributes(self) -> dict:
-        """attribute[code]=value, and attribute[code][]=value for several choices."""
+        """attribute[code]=value, and attribute[code][]=value for several choices. The service's questions are
+        checked; attributes it does not define are kept as given (within limits), not refused: clients such as
+        FixMyStreet send what they know about a report (`attribute[uprn]`) to every service."""
         given: dict[str, list[str]] = {}
         for key in self.data:
             if key.startswith("attribute[") and key.endswith("]"):
                 code = key[len("attribute["):].removesuffix("[]").rstrip("]")
                 given.setdefault(code, []).extend(value.strip() for value in self.data.getlist(key) if value.strip())
         questions = {question.code: question for question in self.theme.service_questions.all()} if self.theme else {}
-        answers: dict = {}
-        for code in sorted(set(given) - set(questions)):
-            self.add_error(None, f"attribute[{code}] is not a question of this service.")
+        answers: dict = self._extra_attributes({code: values for code, values in given.items()
+                                                if code not in questions and values})
         for code, question in questions.items():
             values = given.get(code, [])
             if not values:
@@ -441,6 +467,22 @@ class Open311RequestForm(forms.Form):
             else:
                 answers[code] = values if question.datatype == ServiceQuestion.Datatype.MULTIVALUELIST else values[0]
         return answers
+
+    def _extra_attributes(self, extra: dict[str, list[str]]) -> dict:
+        """Attributes the service does not define: one value as text, several as a list. Hostile by default:
+        at most MAX_EXTRA_ATTRIBUTES of them, codes and values of a sane length, plain text."""
+        if len(extra) > MAX_EXTRA_ATTRIBUTES:
+            self.add_error(None, f"At most {MAX_EXTRA_ATTRIBUTES} attributes that the service does not define.")
+            return {}
+        kept: dict = {}
+        for code, values in sorted(extra.items()):
+            if len(code) > 100 or len(values) > 20 or any(len(value) > 300 for value in values):
+                self.add_error(None, f"attribute[{code[:100]}]: too long (codes 100 characters, values 300, "
+                                     f"at most 20 values).")
+                continue
+            cleaned = [clean_text(value) for value in values]
+            kept[clean_text(code)] = cleaned[0] if len(cleaned) == 1 else cleaned
+        return kept
 
 
 def _attribute_error(question: ServiceQuestion, values: list[str]) -> str | None:
@@ -500,7 +542,7 @@ def _client_for_key(api_key: str) -> Open311Client:
 
 
 def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
-    client = _client_for_key(request.POST.get("api_key", "").strip())
+    client = _client_for_key(_key(request, "api_key"))
     service_code = request.POST.get("service_code", "").strip()
     if not service_code:
         raise Open311Error(400, "service_code was not provided.")
@@ -511,15 +553,17 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
             f"{field}: {message}" if field != "__all__" else message
             for field, messages in form.errors.items() for message in messages
         ])
-    if not ratelimit.allow(request, f"open311-client-{client.pk}", settings.OPEN311_REQUESTS_PER_HOUR):
+    # Per key, whatever address the posts come from: an integration may post from several servers, and
+    # an address is no part of what the key's owner was given (nor something a client should pick).
+    count, _ = ratelimit.hit(f"ratelimit:open311:{client.pk}", 3600)
+    if count > settings.OPEN311_REQUESTS_PER_HOUR:
         raise Open311Error(429, "Too many requests from this api_key: try again in an hour.")
     record = open311_request_create(client=client, theme=theme, data=form.cleaned_data)
-    answer = {
-        "service_request_id": record.report_id,
-        "token": record.token,
-        "service_notice": None,
-        "account_id": record.account_id or None,
-    }
+    # The id alone: stored at once, so no token ("should not be returned if service_request_id is"); no
+    # service_notice (we have none, and the schemas type it a string, not null); account_id only when sent.
+    answer = {"service_request_id": str(record.report_id)}
+    if record.account_id:
+        answer["account_id"] = record.account_id
     return render([answer], fmt, "service_requests", status=201)
 
 

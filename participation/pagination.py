@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+MAX_PAGE = 1_000_000
+
 
 class CappedPaginator(Paginator):
     """Counts at most `cap` rows past the start of the requested page (`SELECT COUNT(*) FROM (... LIMIT n)`).
@@ -19,9 +21,13 @@ class CappedPaginator(Paginator):
 
     def get_page(self, number):
         try:
-            self._first_row = max(int(number) - 1, 0) * self.per_page
+            number = int(number)
         except (TypeError, ValueError):
-            self._first_row = 0
+            number = 1
+        # A page past MAX_PAGE lies past any real list: it shows the last page, as Django's pager does. The
+        # number itself would make the count's LIMIT overflow the database's bigint (a 500).
+        number = min(max(number, 1), MAX_PAGE)
+        self._first_row = (number - 1) * self.per_page
         return super().get_page(number)
 
     @cached_property

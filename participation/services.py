@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Sequence
 
 from django.conf import settings
@@ -35,8 +36,12 @@ def report_create(
     reference: str | None = None,
     source: str = Report.Source.WEB,
     photos: Sequence[ProcessedPhoto] = (),
+    submission_key: uuid.UUID | None = None,
 ) -> Report:
     """The one place where a report comes into being, from the web form and from the API alike.
+
+    A `submission_key` already used raises IntegrityError before anything else is written (the web
+    form's one-time key: the report that has it is the answer).
 
     - the neighbourhood is derived from the point when areas are loaded;
     - the contact address is stored apart from the public record; an address that is not the
@@ -54,6 +59,7 @@ def report_create(
         author=author,
         reference=reference,
         source=source,
+        submission_key=submission_key,
     )
     for position, photo in enumerate(photos):
         ReportPhoto.objects.create(

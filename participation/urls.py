@@ -1,4 +1,5 @@
 """Residents' pages under the `participation` namespace. Staff pages (issue #4) live in staff_views."""
+from django.conf import settings
 from django.urls import path
 
 from participation import staff_views, views
@@ -12,6 +13,8 @@ urlpatterns = [
     path("reports/nearby/", views.report_nearby, name="report-nearby"),
     path("reports.geojson", views.report_geojson, name="report-geojson"),
     path("reports/<int:pk>/", views.report_detail, name="report-detail"),
+    # Photos where ReportPhoto.image.url points; nothing else under MEDIA_URL has a route.
+    path(f"{settings.MEDIA_URL.strip('/')}/reports/<path:name>", views.report_photo, name="report-photo"),
     path("reports/<int:pk>/support/", views.report_support, name="report-support"),
     path("reports/<int:pk>/follow/", views.report_follow, name="report-follow"),
     path("reports/<int:pk>/comments/", views.comment_create, name="comment-create"),

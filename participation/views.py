@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import json
 import math
+import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.db import transaction
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from participation import ratelimit, services, tokens
 from participation.pagination import CappedPaginator
@@ -27,6 +29,7 @@ from participation.models import (Comment, Follow, Report, ReporterContact, Repo
                                   report_url_pattern)
 from pilots.models import Pilot
 from smartcity import permissions
+from smartcity.files import MEDIA_LOCATION, stored_file_response
 from smartcity.models import Theme
 
 NEARBY_METRES = 100
@@ -72,34 +75,62 @@ def nearby_reports(*, latitude: float | None, longitude: float | None, title: st
 # --- Reporting a concern ---------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 def report_create(request: HttpRequest) -> HttpResponse:
-    form = ReportForm(request.POST or None, request.FILES or None, user=request.user)
+    anonymous = not request.user.is_authenticated
+    # People without an account count per client address; signed-in residents per account; staff not at all.
+    counted = anonymous or not permissions.is_staff_member(request.user)
+    per_hour = settings.ANONYMOUS_REPORTS_PER_HOUR if anonymous else settings.RESIDENT_REPORTS_PER_HOUR
+    # Looked at before anything else: a client over its limit costs one cache read. Its photos are
+    # not read, nor kept; its text comes back with the message (issue #14).
+    wait = ratelimit.exceeded(request, "report", per_hour) if request.method == "POST" and counted else 0
+    form = ReportForm(request.POST or None, request.FILES or None, user=request.user, read_photos=not wait)
+    if form.submission_key and (sent := Report.objects.filter(submission_key=form.submission_key).first()):
+        return _already_received(request, sent)  # the same form again: a double click, a retry after a timeout
     candidates: list[Report] = []
-    limited = False
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if not data["nearby_seen"]:
-            candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
-                                        title=data["title"], theme=data["theme"])
-        anonymous = not request.user.is_authenticated
-        if not candidates and anonymous and not ratelimit.allow(request, "report", settings.ANONYMOUS_REPORTS_PER_HOUR):
-            limited = True
-        elif not candidates:
-            photos = form.all_photos()
-            report = services.report_create(
-                title=data["title"], description=data["description"], latitude=data["latitude"],
-                longitude=data["longitude"], theme=data["theme"], address=data["address"],
-                author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
-            )
-            form.forget_kept_photos()
-            if data.get("email"):
-                messages.success(request, _("Thank you! We sent you an email: confirm your address to receive updates."))
-            else:
-                messages.success(request, _("Thank you! Your report has been received."))
-            return redirect(report)
-    if request.method == "POST":
-        form.keep_photos()
-    context = {"form": form, "candidates": candidates, "limited": limited, **_map_context()}
-    return render(request, "participation/report_form.html", context, status=429 if limited else 200)
+    if request.method == "POST" and not wait:
+        valid = form.is_valid()
+        # A complete form is a real attempt (its photos were read): it counts once, whether it ends in
+        # a report, in "already reported?" or in a refused photo. Counting is also the check that
+        # holds when several posts of one client arrive at once.
+        if counted and form.complete:
+            wait = ratelimit.retry_after(request, "report", per_hour)
+        if valid and not wait:
+            data = form.cleaned_data
+            if not data["nearby_seen"]:
+                candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
+                                            title=data["title"], theme=data["theme"])
+            if not candidates:
+                photos = form.all_photos()
+                try:
+                    report = services.report_create(
+                        title=data["title"], description=data["description"], latitude=data["latitude"],
+                        longitude=data["longitude"], theme=data["theme"], address=data["address"],
+                        author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
+                        submission_key=form.submission_key,
+                    )
+                except IntegrityError:
+                    # A copy of this form sent at the same moment made the report first (the unique key decided).
+                    sent = form.submission_key and Report.objects.filter(submission_key=form.submission_key).first()
+                    if not sent:
+                        raise
+                    return _already_received(request, sent)
+                form.forget_kept_photos()
+                if data.get("email"):
+                    messages.success(request, _("Thank you! We sent you an email: confirm your address to receive updates."))
+                else:
+                    messages.success(request, _("Thank you! Your report has been received."))
+                return redirect(report)
+        if not wait:
+            form.keep_photos(owner=ratelimit.client_key(request))
+    context = {"form": form, "candidates": candidates, "limited": bool(wait), **_map_context()}
+    response = render(request, "participation/report_form.html", context, status=429 if wait else 200)
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
+
+
+def _already_received(request: HttpRequest, report: Report) -> HttpResponse:
+    messages.info(request, _("This report had already been received."))
+    return redirect(report)
 
 
 @require_GET
@@ -182,7 +213,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     timeline = StatusChange.objects.filter(report=report, is_public=True).order_by("created_at", "pk")
     comments = Comment.objects.filter(report=report).select_related("author").order_by("created_at", "pk")
-    challenges = report.societal_challenges.exclude(status="proposed").prefetch_related(
+    challenges = report.societal_challenges.public().prefetch_related(
         Prefetch("pilots", queryset=Pilot.objects.order_by("title"))
     )
     context = {
@@ -202,11 +233,30 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "participation/report_detail.html", context)
 
 
+@require_safe
+def report_photo(request: HttpRequest, name: str) -> HttpResponse:
+    """A resident's photo at its MEDIA_URL address, while its report is public (hidden ones: staff only).
+
+    The only route into MEDIA_ROOT: pending photos of unsent forms and everything else there are never
+    served. Behind the proxy nginx sends the file (smartcity/files.py)."""
+    photo = get_object_or_404(ReportPhoto.objects.only("image", "report_id"), image=f"reports/{name}")
+    report = _get_report_for_user(request, photo.report_id)
+    content_type = mimetypes.guess_type(photo.image.name)[0] or "application/octet-stream"
+    response = stored_file_response(default_storage, photo.image.name, location=MEDIA_LOCATION,
+                                    content_type=content_type)
+    # A photo never changes under its name; a hidden report's must not stay in shared caches.
+    response["Cache-Control"] = "private, no-store" if report.is_hidden else "public, max-age=86400"
+    return response
+
+
 # --- Support, follow, comments ---------------------------------------------------------------------
 @require_POST
 def report_support(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get_report_for_user(request, pk)
     if request.user.is_authenticated:
+        if wait := ratelimit.resident_retry_after(request, "support", settings.RESIDENT_SUPPORTS_PER_HOUR):
+            messages.error(request, _("You have supported many reports in a short time. Please try again later."))
+            return _limited(render(request, "participation/support_form.html", {"report": report}, status=429), wait)
         if report.add_support(user=request.user):
             messages.success(request, _("Thank you for your support."))
         else:
@@ -214,13 +264,20 @@ def report_support(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(report)
     form = SupportForm(request.POST)
     if form.is_valid():
-        if not ratelimit.allow(request, "support", settings.ANONYMOUS_SUPPORTS_PER_HOUR):
+        if wait := ratelimit.retry_after(request, "support", settings.ANONYMOUS_SUPPORTS_PER_HOUR):
             messages.error(request, _("Too many requests from your connection. Please try again in an hour."))
-            return render(request, "participation/support_form.html", {"report": report, "form": form}, status=429)
+            return _limited(render(request, "participation/support_form.html", {"report": report, "form": form},
+                                   status=429), wait)
         services.support_request_email(report=report, email=form.cleaned_data["email"])
         messages.success(request, _("Almost done: follow the link in the email we sent you to count your support."))
         return redirect(report)
     return render(request, "participation/support_form.html", {"report": report, "form": form}, status=400)
+
+
+def _limited(response: HttpResponse, wait: int) -> HttpResponse:
+    """A 429 page says when to try again."""
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -303,6 +360,11 @@ def comment_create(request: HttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_comment_on_report(request.user, report):
         raise Http404
     form = CommentForm(request.POST)
+    if form.is_valid() and (wait := ratelimit.resident_retry_after(request, "comment", settings.RESIDENT_COMMENTS_PER_HOUR)):
+        form.add_error(None, _("You have placed many comments in a short time. Please try again later: "
+                               "your text is still here."))
+        return _limited(render(request, "participation/comment_form.html", {"report": report, "form": form},
+                               status=429), wait)
     if form.is_valid():
         Comment.objects.create(report=report, author=request.user, text=form.cleaned_data["text"])
         messages.success(request, _("Your comment has been placed."))

@@ -11,7 +11,7 @@ import math
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from participation.models import Area
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from smartcity import permissions
-from smartcity.api import NoDeleteViewSet, ReferenceField, _unique_reference, problem_response
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Suggestion
+from smartcity.api import (CleanTextSerializer, JsonTypes, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, list_filters,
+                           problem_response, reference_conflicts, validate_unique_reference, visible_challenges_prefetch)
+from smartcity.models import Department, DepartmentChallenge, Suggestion
 from smartcity.services import matching_queue_item
 
 MAX_MEASUREMENTS_PER_REQUEST = 10_000
@@ -34,13 +35,13 @@ def refusal_response(refusal: GateRefused) -> Response:
     return problem_response(status.HTTP_409_CONFLICT, "Conflict", refusal.messages[0], invalid)
 
 
-class PartnerSerializer(serializers.ModelSerializer):
+class PartnerSerializer(CleanTextSerializer):
     class Meta:
         model = Partner
         fields = ["name", "kind"]
 
 
-class PilotSerializer(serializers.ModelSerializer):
+class PilotSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     lead_department = serializers.SlugRelatedField(
@@ -49,9 +50,7 @@ class PilotSerializer(serializers.ModelSerializer):
     departments = serializers.SlugRelatedField(
         slug_field="slug", many=True, queryset=Department.objects.all(), required=False
     )
-    societal_challenges = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=SocietalChallenge.objects.all(), required=False
-    )
+    societal_challenges = SocietalChallengeLinks()
     department_challenges = serializers.PrimaryKeyRelatedField(
         many=True, queryset=DepartmentChallenge.objects.all(), required=False
     )
@@ -89,7 +88,7 @@ class PilotSerializer(serializers.ModelSerializer):
         return data
 
     def validate_reference(self, value):
-        return _unique_reference(Pilot, value, self.instance)
+        return validate_unique_reference(Pilot, value, self.instance)
 
     def validate(self, attrs: dict) -> dict:
         start = attrs.get("start_date", getattr(self.instance, "start_date", None))
@@ -145,7 +144,8 @@ class GateAnswerSerializer(serializers.Serializer):
 
 
 class GateSerializer(serializers.ModelSerializer):
-    """Reading a gate record; `answers` and `notes` only for those who see the pilot's internals."""
+    """Reading a gate record; `answers`, `notes` and who decided (`decided_by`, null for everyone else) only for
+    those who see the pilot's internals, as on the pilot's page: staff accounts are not for the public."""
 
     decided_by = serializers.SerializerMethodField()
     answers = GateAnswerSerializer(many=True, read_only=True)
@@ -164,10 +164,11 @@ class GateSerializer(serializers.ModelSerializer):
         if not (request and permissions.can_view_pilot_internals(request.user, gate.pilot)):
             data.pop("answers", None)
             data.pop("notes", None)
+            data["decided_by"] = None
         return data
 
 
-class GateInputSerializer(serializers.Serializer):
+class GateInputSerializer(JsonTypes):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
     decision = serializers.ChoiceField(choices=Gate.Decision.choices, default=Gate.Decision.GO)
     decided_on = serializers.DateField(required=False)
@@ -176,7 +177,8 @@ class GateInputSerializer(serializers.Serializer):
     lessons_learned = serializers.CharField(allow_blank=True, required=False, max_length=10_000)
 
 
-class KPISerializer(serializers.ModelSerializer):
+@extend_schema_serializer(component_name="Kpi")  # the document's schema names are UpperCamelCase
+class KPISerializer(CleanTextSerializer):
     pilot = serializers.PrimaryKeyRelatedField(read_only=True)
     latest_value = serializers.SerializerMethodField()
 
@@ -196,14 +198,14 @@ class KPISerializer(serializers.ModelSerializer):
         pilot = self.context.get("pilot") or getattr(self.instance, "pilot", None)
         name = attrs.get("name", getattr(self.instance, "name", None))
         if pilot and name and pilot.kpis.filter(name=name).exclude(pk=getattr(self.instance, "pk", None)).exists():
-            raise serializers.ValidationError({"name": "This pilot already has a KPI with this name."})
+            raise serializers.ValidationError({"name": "This pilot already has a KPI with this name."}, code="unique")
         for field in ("baseline", "target"):
             if attrs.get(field) is not None and not math.isfinite(attrs[field]):
                 raise serializers.ValidationError({field: "Not a finite number."})
         return attrs
 
 
-class MeasurementSerializer(serializers.ModelSerializer):
+class MeasurementSerializer(JsonTypes, serializers.ModelSerializer):
     source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
     class Meta:
@@ -223,6 +225,17 @@ def _require_kpi_editor(user, pilot: Pilot) -> None:
         raise exceptions.PermissionDenied("Only the pilot's lead and participating departments may change its KPIs.")
 
 
+class PilotFilters(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+
+
+GATE_REFUSED = OpenApiResponse(description="The gate refused the stage change: the missing answers are in invalidParams.")
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[PilotFilters]),
+    partial_update=extend_schema(responses={200: PilotSerializer, 409: GATE_REFUSED}),
+)
 class PilotViewSet(NoDeleteViewSet):
     serializer_class = PilotSerializer
     permission_classes = [permissions.ReadOnlyOrPilotManager]
@@ -230,12 +243,13 @@ class PilotViewSet(NoDeleteViewSet):
     def get_queryset(self):
         pilots = (
             Pilot.objects.select_related("lead_department", "area")
-            .prefetch_related("departments", "societal_challenges", "department_challenges", "partners")
+            .prefetch_related("departments", visible_challenges_prefetch(self.request.user), "department_challenges",
+                              "partners")
             .order_by("id")
         )
-        stage = self.request.query_params.get("stage")
-        if stage:
-            pilots = pilots.filter(stage=stage)
+        filters = list_filters(self, PilotFilters)
+        if "stage" in filters:
+            pilots = pilots.filter(stage=filters["stage"])
         return pilots
 
     def extra_create_fields(self) -> dict:
@@ -243,7 +257,8 @@ class PilotViewSet(NoDeleteViewSet):
 
     @transaction.atomic
     def perform_update(self, serializer):
-        serializer.save()
+        with reference_conflicts(serializer):
+            serializer.save()
 
     def update(self, request, *args, **kwargs):
         try:
@@ -252,7 +267,7 @@ class PilotViewSet(NoDeleteViewSet):
             return refusal_response(refusal)
 
     @extend_schema(methods=["GET"], responses=GateSerializer(many=True))
-    @extend_schema(methods=["POST"], request=GateInputSerializer, responses={201: GateSerializer},
+    @extend_schema(methods=["POST"], request=GateInputSerializer, responses={201: GateSerializer, 409: GATE_REFUSED},
                    description="Record a gate on the way to `to_stage` (the next stage, or `stopped`). A go moves the "
                                "pilot; a refusal is 409 problem+json listing the missing answers.")
     @action(detail=True, methods=["get", "post"], url_path="gates", permission_classes=[permissions.ReadOnlyOrPilotManager])

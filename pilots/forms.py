@@ -69,8 +69,7 @@ class PilotForm(forms.ModelForm):
             del self.fields["stage"]
         self.fields["lead_department"].queryset = Department.objects.order_by("name")
         self.fields["departments"].queryset = Department.objects.order_by("name")
-        self.fields["societal_challenges"].queryset = SocietalChallenge.objects.exclude(
-            status=SocietalChallenge.Status.PROPOSED).order_by("title")
+        self.fields["societal_challenges"].queryset = SocietalChallenge.objects.public().order_by("title")
         self.fields["department_challenges"].queryset = DepartmentChallenge.objects.select_related(
             "department").order_by("department__name", "title")
         self.fields["department_challenges"].label_from_instance = lambda c: f"{c.title} ({c.department.name})"

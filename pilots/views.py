@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from pilots.forms import (
 from pilots.models import KPI, STAGE_ORDER, Gate, GateRefused, Measurement, MeasurementRow, Pilot, Stage
 from pilots.services import pilot_scaling_opportunities, pilots_scaling_opportunities
 from smartcity import permissions
-from smartcity.models import DepartmentChallenge, Suggestion
+from smartcity.models import DepartmentChallenge, SocietalChallenge, Suggestion
 from smartcity.services import matching_queue_item
 
 KPI_TABLE_ROWS = 50
@@ -36,7 +36,9 @@ def _portfolio_pilots():
             "departments", "societal_challenges",
             Prefetch("department_challenges", queryset=DepartmentChallenge.objects.select_related("department")),
         )
-        .annotate(challenge_count=Count("societal_challenges", distinct=True))
+        # Proposed challenges are drafts: a pilot serves the public ones (the count is on public pages).
+        .annotate(challenge_count=Count("societal_challenges", distinct=True,
+                                        filter=Q(societal_challenges__in=SocietalChallenge.objects.public())))
     )
 
 
@@ -121,7 +123,7 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pilot": pilot,
         "stage_steps": [(value, Stage(value).label) for value in STAGE_ORDER],
         "kpis": kpis,
-        "challenges": pilot.societal_challenges.all(),
+        "challenges": pilot.societal_challenges.visible_to(request.user),
         "partners": pilot.partners.all(),
         "served_departments": pilot.served_departments(),
         "gates": gates,

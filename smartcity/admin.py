@@ -64,9 +64,45 @@ from smartcity.models import OutboxMessage  # noqa: E402  (issue #8: the task ou
 class OutboxMessageAdmin(admin.ModelAdmin):
     """Work waiting for the broker (docs/operations.md). Read-only: the sweep publishes it."""
 
-    list_display = ["task", "created_at", "sent_at", "attempts", "last_error"]
-    list_filter = [("sent_at", admin.EmptyFieldListFilter), "task"]
-    readonly_fields = ["task", "kwargs", "dedupe_key", "created_at", "sent_at", "attempts", "last_error"]
+    list_display = ["task", "created_at", "sent_at", "failed_at", "attempts", "last_error"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter), ("failed_at", admin.EmptyFieldListFilter), "task"]
+    readonly_fields = ["task", "kwargs", "dedupe_key", "created_at", "sent_at", "failed_at", "attempts", "last_error"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+from django.utils import timezone  # noqa: E402
+from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin  # noqa: E402
+from rest_framework.authtoken.models import TokenProxy  # noqa: E402
+
+from smartcity.api_auth import token_expires_at  # noqa: E402
+
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(DrfTokenAdmin):
+    """API tokens (issue #14): who has one, since when, until when. Open one and delete it to revoke it;
+    `manage.py drf_create_token EMAIL` makes them. The list shows only the start of each key."""
+
+    list_display = ["key_start", "account", "created", "expires"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "user__display_name"]
+    search_help_text = _("Email address or name")
+
+    @admin.display(description=_("Key"))
+    def key_start(self, token) -> str:
+        return f"{token.key[:6]}…"
+
+    @admin.display(description=_("Account"), ordering="user__email")
+    def account(self, token) -> str:
+        return token.user.email
+
+    @admin.display(description=_("Expires"))
+    def expires(self, token) -> str:
+        expires_at = token_expires_at(token)
+        if expires_at is None:
+            return _("never")
+        when = timezone.localtime(expires_at).strftime("%Y-%m-%d %H:%M")
+        return when if expires_at > timezone.now() else _("expired on %(date)s") % {"date": when}

@@ -5,14 +5,19 @@ errors as application/problem+json (RFC 9457) listing every invalid field at onc
 """
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import Count, Q
+from contextlib import contextmanager
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Prefetch, Q
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from smartcity import permissions, services
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.text import clean_line, clean_text
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -22,7 +27,7 @@ def _flatten_errors(detail, prefix: str = "") -> list[dict]:
     problems: list[dict] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else ""
+            name = str(key) if key != "non_field_errors" else ""  # a list's errors come keyed by index (int)
             problems += _flatten_errors(value, f"{prefix}.{name}" if prefix and name else prefix or name)
     elif isinstance(detail, list):
         for index, value in enumerate(detail):
@@ -33,6 +38,19 @@ def _flatten_errors(detail, prefix: str = "") -> list[dict]:
     else:
         problems.append({"name": prefix or "body", "code": getattr(detail, "code", "invalid"), "reason": str(detail)})
     return problems
+
+
+class Conflict(exceptions.APIException):
+    """The request collides with the resource's current state (a decision already made, a reference just
+    taken by another request): 409 problem+json, with the fields concerned in invalidParams when given."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, *, invalid_params: list[dict] | None = None):
+        super().__init__(detail)
+        self.invalid_params = invalid_params
 
 
 def problem_response(status_code: int, title: str, detail: str, invalid_params: list[dict] | None = None,
@@ -69,7 +87,103 @@ def problem_exception_handler(exc, context) -> Response | None:
         415: "Unsupported media type",
         429: "Too many requests",
     }.get(response.status_code, "Error")
-    return problem_response(response.status_code, title, str(detail), headers=headers)
+    return problem_response(response.status_code, title, str(detail), getattr(exc, "invalid_params", None), headers)
+
+
+def list_filters(view, filters_class: type[serializers.Serializer]) -> dict:
+    """A list's filters from the query string, validated by a serializer: a wrong value (`?status=bogus`) is a
+    400 listing each invalid parameter, not a list that silently ignores it. The same serializer documents the
+    parameters (`extend_schema(parameters=[filters_class])`). Only the list reads them."""
+    if getattr(view, "action", None) != "list":
+        return {}
+    # A plain dict, not the QueryDict: DRF reads an empty form value as absent, and `?status=` is no status.
+    filters = filters_class(data=view.request.query_params.dict())
+    filters.is_valid(raise_exception=True)
+    return filters.validated_data
+
+
+def json_type_error(field: serializers.Field, value) -> str | None:
+    """Whether a value has the JSON type the document gives its field. DRF's fields also read "12" as a number
+    and 12 as a text (form data has only strings); a JSON body says its types, so each is taken as documented."""
+    if value is None:
+        return None  # null: the field's allow_null decides
+    if isinstance(field, serializers.ManyRelatedField):
+        if isinstance(value, list):
+            return next(filter(None, (json_type_error(field.child_relation, item) for item in value)), None)
+        return _("Expected a list.")  # DRF would take an object's keys as the list
+    if isinstance(field, serializers.SlugRelatedField) and value == "":
+        return _("Expected a slug, or null for none.")  # DRF would read "" as null
+    if isinstance(field, serializers.DictField):
+        if isinstance(value, dict):
+            return next(filter(None, (json_type_error(field.child, item) for item in value.values())), None)
+        return None
+    if isinstance(field, serializers.BooleanField):
+        wanted, accepted = _("Expected true or false."), isinstance(value, bool)
+    elif isinstance(field, (serializers.IntegerField, serializers.PrimaryKeyRelatedField)):
+        wanted, accepted = _("Expected a whole number."), isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(field, serializers.FloatField):
+        wanted, accepted = _("Expected a number."), isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(field, (serializers.CharField, serializers.ChoiceField, serializers.SlugRelatedField,
+                            serializers.DecimalField)):
+        wanted, accepted = _("Expected a string."), isinstance(value, str)  # a decimal is a string, as returned
+    else:
+        return None
+    return None if accepted else wanted
+
+
+class JsonTypes(serializers.Serializer):
+    """A serializer that takes every field's value of a JSON body in its own JSON type only (json_type_error),
+    and lists wrong types together with the other invalid fields. A form body (a QueryDict, only strings; taken
+    from integrations with a token) is read as DRF reads it."""
+
+    def to_internal_value(self, data):
+        wrong = {}
+        if isinstance(data, dict) and not hasattr(data, "getlist"):
+            for name, field in self.fields.items():
+                if not field.read_only and name in data and (message := json_type_error(field, data[name])):
+                    wrong[name] = [exceptions.ErrorDetail(message, code="invalid")]
+        try:
+            value = super().to_internal_value(data)
+        except exceptions.ValidationError as error:
+            if wrong and isinstance(error.detail, dict):
+                raise exceptions.ValidationError({**error.detail, **wrong}) from None
+            raise
+        if wrong:
+            raise exceptions.ValidationError(wrong)
+        return value
+
+
+class OneLineField(serializers.CharField):
+    """One line of plain text (a title, a name), cleaned as the web forms clean it (smartcity.text.clean_line)
+    before the length checks: no control or direction characters, no line breaks."""
+
+    clean = staticmethod(clean_line)
+
+    def to_internal_value(self, data) -> str:
+        # The document's maxLength holds for what the client sends: cleaning must not let a longer text in.
+        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        value = self.clean(super().to_internal_value(data))
+        if not value and not self.allow_blank:
+            self.fail("blank")
+        return value
+
+
+class PlainTextField(OneLineField):
+    """Plain text over several lines (a description), cleaned by smartcity.text.clean_text."""
+
+    clean = staticmethod(clean_text)
+
+
+class CleanTextSerializer(JsonTypes, serializers.ModelSerializer):
+    """The API's model serializers: the model's text fields take text as the web forms do, a CharField as
+    one line and a TextField as plain text, whatever a client sends; each field only its JSON type."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: OneLineField,
+        models.TextField: PlainTextField,
+    }
 
 
 class ReferenceField(serializers.CharField):
@@ -83,19 +197,43 @@ class ReferenceField(serializers.CharField):
         return value.strip() or None if isinstance(value, str) else value
 
 
-class ThemeSerializer(serializers.ModelSerializer):
+VISIBLE_CHALLENGES = "visible_societal_challenges"
+
+
+def visible_challenges_prefetch(user) -> Prefetch:
+    """For lists: the societal challenges this reader may see, read once for the page (SocietalChallengeLinks)."""
+    return Prefetch("societal_challenges", queryset=SocietalChallenge.objects.visible_to(user), to_attr=VISIBLE_CHALLENGES)
+
+
+class SocietalChallengeLinks(serializers.ManyRelatedField):
+    """An item's links to societal challenges, by id. Anyone may read the item, so the links name only the
+    challenges the reader may see (SocietalChallengeQuerySet.visible_to): a proposed one only for curators."""
+
+    def __init__(self, **kwargs):
+        child = serializers.PrimaryKeyRelatedField(queryset=SocietalChallenge.objects.all())
+        super().__init__(child_relation=child, required=False, **kwargs)
+
+    def get_attribute(self, instance):
+        if instance.pk is None:
+            return []
+        if hasattr(instance, VISIBLE_CHALLENGES):
+            return getattr(instance, VISIBLE_CHALLENGES)
+        return instance.societal_challenges.visible_to(self.context["request"].user)
+
+
+class ThemeSerializer(CleanTextSerializer):
     class Meta:
         model = Theme
         fields = ["slug", "name", "name_nl", "name_en", "name_sv", "description", "target_days"]
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(CleanTextSerializer):
     class Meta:
         model = Department
         fields = ["slug", "name", "email"]
 
 
-class SocietalChallengeSerializer(serializers.ModelSerializer):
+class SocietalChallengeSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
     # What links here (read-only): departments link their challenges, staff link reports.
@@ -110,16 +248,14 @@ class SocietalChallengeSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_reference(self, value):
-        return _unique_reference(SocietalChallenge, value, self.instance)
+        return validate_unique_reference(SocietalChallenge, value, self.instance)
 
 
-class DepartmentChallengeSerializer(serializers.ModelSerializer):
+class DepartmentChallengeSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
     department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all())
     themes = serializers.SlugRelatedField(slug_field="slug", many=True, queryset=Theme.objects.all(), required=False)
-    societal_challenges = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=SocietalChallenge.objects.all(), required=False
-    )
+    societal_challenges = SocietalChallengeLinks()
 
     class Meta:
         model = DepartmentChallenge
@@ -130,7 +266,7 @@ class DepartmentChallengeSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
     def validate_reference(self, value):
-        return _unique_reference(DepartmentChallenge, value, self.instance)
+        return validate_unique_reference(DepartmentChallenge, value, self.instance)
 
     def validate_department(self, department: Department) -> Department:
         user = self.context["request"].user
@@ -139,10 +275,31 @@ class DepartmentChallengeSerializer(serializers.ModelSerializer):
         return department
 
 
-def _unique_reference(model, value: str | None, instance) -> str | None:
+REFERENCE_TAKEN = "This reference is already in use."
+
+
+def validate_unique_reference(model, value: str | None, instance) -> str | None:
+    """A serializer's `validate_reference`: a taken reference is listed with the other invalid fields (400)."""
     if value and model.objects.filter(reference=value).exclude(pk=getattr(instance, "pk", None)).exists():
-        raise serializers.ValidationError("This reference is already in use.", code="unique")
+        raise serializers.ValidationError(REFERENCE_TAKEN, code="unique")
     return value
+
+
+@contextmanager
+def reference_conflicts(serializer):
+    """Wrap the save of a serializer with a `reference`. Two requests with one new reference can both pass
+    validate_unique_reference before either has written; the database's unique constraint then lets one
+    write and refuses the other. That refusal is a 409 problem+json, not the IntegrityError's 500."""
+    reference = serializer.validated_data.get("reference")
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        model, instance = serializer.Meta.model, serializer.instance
+        if reference and model.objects.filter(reference=reference).exclude(pk=getattr(instance, "pk", None)).exists():
+            raise Conflict(REFERENCE_TAKEN, invalid_params=[
+                {"name": "reference", "code": "unique", "reason": REFERENCE_TAKEN}]) from None
+        raise
 
 
 class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
@@ -151,11 +308,15 @@ class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
 
     @transaction.atomic
     def perform_create(self, serializer):
-        self.after_save(serializer.save(**self.extra_create_fields()))
+        with reference_conflicts(serializer):
+            instance = serializer.save(**self.extra_create_fields())
+        self.after_save(instance)
 
     @transaction.atomic
     def perform_update(self, serializer):
-        self.after_save(serializer.save())
+        with reference_conflicts(serializer):
+            instance = serializer.save()
+        self.after_save(instance)
 
     def extra_create_fields(self) -> dict:
         return {}
@@ -178,19 +339,23 @@ class DepartmentViewSet(NoDeleteViewSet):
     lookup_field = "slug"
 
 
+class SocietalChallengeFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SocietalChallenge.Status.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[SocietalChallengeFilters]))
 class SocietalChallengeViewSet(NoDeleteViewSet):
     queryset = SocietalChallenge.objects.prefetch_related("themes", "department_challenges").order_by("id")
     serializer_class = SocietalChallengeSerializer
     permission_classes = [permissions.ReadOnlyOrCurator]
 
     def get_queryset(self):
-        challenges = super().get_queryset().annotate(
+        challenges = super().get_queryset().visible_to(self.request.user).annotate(
             report_count=Count("reports", filter=Q(reports__is_hidden=False), distinct=True)
         )
-        if not permissions.can_curate_societal_challenges(self.request.user):
-            challenges = challenges.exclude(status=SocietalChallenge.Status.PROPOSED)  # not public yet
-        if self.request.query_params.get("status"):
-            challenges = challenges.filter(status=self.request.query_params["status"])
+        filters = list_filters(self, SocietalChallengeFilters)
+        if "status" in filters:
+            challenges = challenges.filter(status=filters["status"])
         return challenges
 
     def extra_create_fields(self) -> dict:
@@ -201,23 +366,25 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
         services.matching_run_start(by=self.request.user)
 
 
+class DepartmentChallengeFilters(serializers.Serializer):
+    department = serializers.SlugField(required=False, max_length=60, help_text="A department's slug.")
+    status = serializers.ChoiceField(choices=DepartmentChallenge.Status.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[DepartmentChallengeFilters]))
 class DepartmentChallengeViewSet(NoDeleteViewSet):
-    queryset = (
-        DepartmentChallenge.objects.select_related("department")
-        .prefetch_related("themes", "societal_challenges")
-        .order_by("id")
-    )
+    queryset = DepartmentChallenge.objects.select_related("department").prefetch_related("themes").order_by("id")
     serializer_class = DepartmentChallengeSerializer
     permission_classes = [permissions.ReadOnlyOrStaff]
 
     def get_queryset(self):
         """?department=<slug> and ?status=open|closed narrow the list: the per-department and city-wide lists."""
-        challenges = super().get_queryset()
-        params = self.request.query_params
-        if params.get("department"):
-            challenges = challenges.filter(department__slug=params["department"])
-        if params.get("status"):
-            challenges = challenges.filter(status=params["status"])
+        challenges = super().get_queryset().prefetch_related(visible_challenges_prefetch(self.request.user))
+        filters = list_filters(self, DepartmentChallengeFilters)
+        if "department" in filters:
+            challenges = challenges.filter(department__slug=filters["department"])
+        if "status" in filters:
+            challenges = challenges.filter(status=filters["status"])
         return challenges
 
     def extra_create_fields(self) -> dict:

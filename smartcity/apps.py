@@ -9,7 +9,7 @@ class SmartcityConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete
 
-        from smartcity import services
+        from smartcity import checks, services  # noqa: F401  (checks registers itself)
 
         # A deleted item's sentence vector goes with it.
         for model, item_type in services.VECTOR_MODELS.items():

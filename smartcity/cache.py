@@ -4,28 +4,47 @@ The cache holds nothing that must not be lost: rate-limit and throttle counters,
 fragments. When Redis is down a read is a miss and a write is dropped (with a warning in the
 log), so residents can still report and staff can still work; rate limits do not count for
 that while. Without this, every request that touches a throttle would fail with a 500.
+
+A failed call costs one connection attempt, and no more for REDIS_BREAKER_SECONDS: the process
+then leaves Redis alone (every call is a miss at once) and tries again after that time. Without
+the pause each call would pay the connection again, redis-py's own retries included (four
+attempts, each up to the connect timeout when the host does not answer at all).
 """
 from __future__ import annotations
 
 import functools
 import logging
+import time
 
+from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+# When each Redis server (by its location) last failed, for every cache object of this process:
+# Django gives each thread its own.
+_failed_at: dict[tuple[str, ...], float] = {}
 
 
 def _tolerant(default):
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
-            try:
-                return method(self, *args, **kwargs)
-            except UNAVAILABLE as error:
-                log.warning("cache unavailable, %s skipped: %s", method.__name__, error)
+            failed_at = _failed_at.get(self._location)
+            if failed_at is not None and time.monotonic() - failed_at < settings.REDIS_BREAKER_SECONDS:
                 return default(*args, **kwargs) if callable(default) else default
+            try:
+                result = method(self, *args, **kwargs)
+            except UNAVAILABLE as error:
+                _failed_at[self._location] = time.monotonic()
+                log.warning("cache unavailable, %s skipped; Redis is left alone for %s s: %s",
+                            method.__name__, settings.REDIS_BREAKER_SECONDS, error)
+                return default(*args, **kwargs) if callable(default) else default
+            _failed_at.pop(self._location, None)
+            return result
         return wrapper
     return decorate
 
@@ -39,6 +58,12 @@ def _increment_of_missing(key, delta=1, *args, **kwargs):
 
 
 class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._location = tuple(self._servers)
+        # One attempt per call: a cache miss is cheaper than redis-py's retries with back-off.
+        self._options = {"retry": Retry(NoBackoff(), 0), **self._options}
+
     get = _tolerant(_default_argument)(RedisCache.get)
     get_many = _tolerant({})(RedisCache.get_many)
     has_key = _tolerant(False)(RedisCache.has_key)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from smartcity import permissions, services
+from smartcity.api import Conflict, JsonTypes, list_filters
 from smartcity.models import DepartmentChallenge, Match, MatchingRun, ReviewStatus, Suggestion
 
 
@@ -31,13 +32,15 @@ class MatchingRunViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mix
     serializer_class = MatchingRunSerializer
     permission_classes = [permissions.StaffOnly]
 
+    @extend_schema(request=None, responses={202: MatchingRunSerializer},
+                   description="Start a full run (or get the one already queued or running): 202, follow it by its id.")
     def create(self, request, *args, **kwargs):
         run = services.matching_run_start(by=request.user)
         run.refresh_from_db()
         return Response(self.get_serializer(run).data, status=202)
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(JsonTypes):
     status = serializers.ChoiceField(choices=[ReviewStatus.ACCEPTED, ReviewStatus.REJECTED])
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
@@ -79,11 +82,14 @@ def items_for(suggestions) -> dict[tuple[str, int], object]:
     return found
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("itemType", str, enum=Suggestion.ItemType.values, description="report, department_challenge or pilot"),
-    OpenApiParameter("itemId", int),
-    OpenApiParameter("status", str, enum=ReviewStatus.values),
-])
+class SuggestionFilters(serializers.Serializer):
+    itemType = serializers.ChoiceField(choices=Suggestion.ItemType.choices, required=False,
+                                       help_text="report, department_challenge or pilot")
+    itemId = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[SuggestionFilters]))
 class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
                         viewsets.GenericViewSet):
     """Suggestions of the matching engine: "this item probably belongs to that societal challenge".
@@ -95,13 +101,13 @@ class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixi
 
     def get_queryset(self):
         queryset = Suggestion.objects.select_related("societal_challenge").order_by("-score", "pk")
-        params = self.request.query_params
-        if params.get("itemType"):
-            queryset = queryset.filter(item_type=params["itemType"])
-        if params.get("itemId", "").isdigit():
-            queryset = queryset.filter(item_id=int(params["itemId"]))
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
+        filters = list_filters(self, SuggestionFilters)
+        if "itemType" in filters:
+            queryset = queryset.filter(item_type=filters["itemType"])
+        if "itemId" in filters:
+            queryset = queryset.filter(item_id=filters["itemId"])
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
         return queryset
 
     def list(self, request, *args, **kwargs):
@@ -156,7 +162,11 @@ class MatchSerializer(serializers.ModelSerializer):
         return [{"id": p.pk, "reference": p.reference, "title": p.title} for p in match.pilots.all()]
 
 
-@extend_schema(parameters=[OpenApiParameter("status", str, enum=ReviewStatus.values)])
+class MatchFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[MatchFilters]))
 class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Cross-department match flags. PATCH `{"status": "accepted" | "rejected", "reason": "..."}`."""
 
@@ -169,18 +179,24 @@ class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.Li
             Prefetch("department_challenges", queryset=DepartmentChallenge.objects.select_related("department")),
             "reports", "pilots",
         ).order_by("-score", "pk")
-        if self.request.query_params.get("status"):
-            queryset = queryset.filter(status=self.request.query_params["status"])
+        filters = list_filters(self, MatchFilters)
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
         return queryset
 
-    @extend_schema(request=DecisionSerializer, responses=MatchSerializer)
+    @extend_schema(request=DecisionSerializer, responses={
+        200: MatchSerializer, 409: OpenApiResponse(description="The flag was already decided.")})
     def partial_update(self, request, *args, **kwargs):
         match = self.get_object()
         decision = DecisionSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
-        departments = {c.department_id for c in match.department_challenges.all()}
-        if not permissions.can_review_match(request.user, departments):
-            raise exceptions.PermissionDenied("Only the innovation team or the departments involved may decide.")
-        services.match_decide(match=match, accept=decision.validated_data["status"] == ReviewStatus.ACCEPTED,
-                              by=request.user, reason=decision.validated_data["reason"])
+        accept = decision.validated_data["status"] == ReviewStatus.ACCEPTED
+        if not permissions.can_decide_match(request.user, match, accept=accept):
+            raise exceptions.PermissionDenied(
+                "Only the innovation team or the departments involved may decide; accepting a flag that creates "
+                "a new societal challenge is for the innovation team.")
+        try:
+            services.match_decide(match=match, accept=accept, by=request.user, reason=decision.validated_data["reason"])
+        except services.AlreadyDecided:
+            raise Conflict("This flag was already decided.") from None
         return Response(self.get_serializer(self.get_queryset().get(pk=match.pk)).data)

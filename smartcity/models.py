@@ -1,12 +1,16 @@
 """The hub: people, themes, departments and the societal challenges everything links to."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy as _
+from django.utils import timezone, translation
+from django.utils.translation import get_language, gettext, gettext_lazy as _
 
 
 class UserManager(DjangoUserManager):
@@ -20,7 +24,13 @@ class UserManager(DjangoUserManager):
         return super().create_user(username, email, password, **extra_fields)
 
     def create_superuser(self, username=None, email=None, password=None, **extra_fields):
-        return super().create_superuser(username, email, password, **extra_fields)
+        """`manage.py createsuperuser`. Administrators sign in through allauth like everyone (the admin has no
+        login form of its own), which wants a verified address; whoever runs this on the server vouches for it."""
+        from allauth.account.models import EmailAddress
+
+        user = super().create_superuser(username, email, password, **extra_fields)
+        EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+        return user
 
 
 class User(AbstractUser):
@@ -55,7 +65,18 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         if not self.username:
             self.username = self.email
+        # set_password() leaves the new password here until the save (a hash upgraded at sign-in does not).
+        password_changed = self._password is not None
         super().save(*args, **kwargs)
+        if password_changed:
+            self.revoke_api_tokens()
+
+    def revoke_api_tokens(self) -> None:
+        """A new password (changed, reset or set by an administrator) ends every API token of the account:
+        whoever learnt the old password may have made one."""
+        from rest_framework.authtoken.models import Token
+
+        Token.objects.filter(user=self).delete()
 
 
 class Theme(models.Model):
@@ -148,6 +169,23 @@ class Referenced(models.Model):
         super().save(*args, **kwargs)
 
 
+class SocietalChallengeQuerySet(ReferencedQuerySet):
+    def public(self):
+        """The one rule for who sees a challenge: everyone sees it unless it is only proposed (a draft of
+        the innovation team). Every public page, feed, export, statistic and API answer reads through
+        this, also where a department challenge, pilot or report shows what it is linked to."""
+        return self.exclude(status=SocietalChallenge.Status.PROPOSED)
+
+    def open(self):
+        return self.public().filter(status=SocietalChallenge.Status.OPEN)
+
+    def visible_to(self, user):
+        """Proposed challenges too for those who curate them; the public ones for everyone else."""
+        from smartcity.permissions import can_curate_societal_challenges
+
+        return self if can_curate_societal_challenges(user) else self.public()
+
+
 class SocietalChallenge(Referenced):
     """The hub: reports, department challenges and pilots link here."""
 
@@ -166,7 +204,7 @@ class SocietalChallenge(Referenced):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ReferencedQuerySet.as_manager()
+    objects = SocietalChallengeQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
@@ -228,6 +266,35 @@ class MatchingRunQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=[MatchingRun.Status.QUEUED, MatchingRun.Status.RUNNING])
 
+    def stalled(self):
+        """Runs that no task works on any more: running without a heartbeat for
+        MATCHING_RUN_STALE_SECONDS (the worker died), or queued without a sign of their task for
+        longer than any queued run waits (MatchingRun.longest_wait_seconds(): the task was lost).
+        Rows from before the heartbeat count from their start, or their creation."""
+        now = timezone.now()
+        last_sign = Coalesce("heartbeat_at", "started_at", "created_at")
+        return self.alias(last_sign=last_sign).filter(
+            Q(status=MatchingRun.Status.RUNNING,
+              last_sign__lt=now - timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS))
+            | Q(status=MatchingRun.Status.QUEUED,
+                last_sign__lt=now - timedelta(seconds=MatchingRun.longest_wait_seconds()))
+        )
+
+    def fail_stalled(self) -> int:
+        """Fail the stalled runs, so that the next one starts and nobody waits for a run that will
+        never move. The reason is written in the site's language (staff read it in the run list)."""
+        with translation.override(settings.LANGUAGE_CODE):
+            worker_stopped = gettext("The worker stopped during the run: no heartbeat for %(seconds)s seconds.") % {
+                "seconds": settings.MATCHING_RUN_STALE_SECONDS}
+            task_lost = gettext("Its task was lost before the run started: no sign of it for %(seconds)s seconds.") % {
+                "seconds": MatchingRun.longest_wait_seconds()}
+        now = timezone.now()
+        stalled = self.stalled()
+        return (stalled.filter(status=MatchingRun.Status.RUNNING).update(
+                    status=MatchingRun.Status.FAILED, finished_at=now, error=worker_stopped)
+                + stalled.filter(status=MatchingRun.Status.QUEUED).update(
+                    status=MatchingRun.Status.FAILED, finished_at=now, error=task_lost))
+
 
 class MatchingRun(models.Model):
     """One full matching run. A run is claimed by one worker at a time (the constraint below)."""
@@ -244,6 +311,9 @@ class MatchingRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of life of the task working on this run: while it runs, a beat at every progress
+    # step and from a thread of its own in between; while it waits for another run, each try.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
@@ -262,6 +332,12 @@ class MatchingRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} ({self.status})"
+
+    @staticmethod
+    def longest_wait_seconds() -> int:
+        """How long a queued run may wait for a running one: that one ends within the task time
+        limit, or its heartbeat stops and it is stale MATCHING_RUN_STALE_SECONDS later."""
+        return settings.CELERY_TASK_TIME_LIMIT + settings.MATCHING_RUN_STALE_SECONDS
 
     @property
     def duration_seconds(self) -> float | None:
@@ -398,6 +474,9 @@ class OutboxMessage(models.Model):
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The task ran and failed for good (its retries used up, or an error no retry helps): it is not sent,
+    # and the sweep leaves it for an operator. Reported by the task itself (smartcity.celery.Task).
+    failed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
 

@@ -16,11 +16,24 @@ before it). Sweeps lock the rows they take (others skip them). Publishing comes 
 so a crash in between publishes twice rather than never; the tasks are idempotent (they claim
 their work), so that does nothing twice.
 
+Sent means published. A task that then fails for good in the worker (its retries used up, or an error
+that no retry helps, such as a header Django refuses) reports back through its task id: its message
+is marked failed and unsent (`outbox_mark_failed`, called by smartcity.celery.Task), so a lost email
+shows in the admin instead of passing for sent. The sweep leaves failed messages to an operator.
+
+A broker that is down costs a request one failed connection, not seconds: a publish connects
+once, without kombu's retries (which slept about 6 s per publish), and after a failure this
+process leaves on-commit publishing to the sweep for REDIS_BREAKER_SECONDS (the message is
+marked tried, so the next sweep takes it). The sweep always tries.
+
 Without REDIS_URL Celery runs tasks eagerly, so publishing runs the task in-process.
 """
 from __future__ import annotations
 
 import logging
+import re
+import time
+import uuid
 from contextlib import nullcontext
 from datetime import timedelta
 from importlib import import_module
@@ -36,6 +49,10 @@ log = logging.getLogger(__name__)
 # A message that failed this often is left for an operator (it shows in the admin and in the log).
 MAX_ATTEMPTS = 50
 SWEEP_BATCH = 500
+TASK_ID_PREFIX = "outbox-"
+TASK_ID = re.compile(rf"{TASK_ID_PREFIX}(\d+)-[0-9a-f]{{32}}")
+# When a publish to the broker last failed in this process (time.monotonic()), or None.
+_broker_failed_at: float | None = None
 
 
 def outbox_enqueue(task: str, *, key: str | None = None, **kwargs) -> int | None:
@@ -79,25 +96,69 @@ def _task(name: str):
     return getattr(import_module(module), function)
 
 
+def _publish(task_name: str, kwargs: dict, *, task_id: str) -> None:
+    task = _task(task_name)
+    if task.app.conf.task_always_eager:
+        # Run in-process: a task that fails leaves no half-writes.
+        with transaction.atomic() if settings.CELERY_TASK_ALWAYS_EAGER else nullcontext():
+            task.apply_async(kwargs=kwargs, retry=False, task_id=task_id)
+        return
+    with task.app.producer_or_acquire() as producer:
+        # One connection attempt. kombu would retry until broker_connection_timeout, sleeping in
+        # between (about 6 s); retry=False below only turns off the retries of the publish itself.
+        producer.connection.ensure_connection(max_retries=0)
+        task.apply_async(kwargs=kwargs, retry=False, producer=producer, task_id=task_id)
+
+
 def _send(pk: int, task: str, kwargs: dict, attempt: int) -> bool:
     """Publish one message and record the outcome; False when it could not be published.
     Never raises for a broker that is down: the message stays pending for the next sweep."""
+    global _broker_failed_at
     try:
-        # run eagerly (no broker), a task that fails leaves no half-writes; to a broker, it is one message
-        with transaction.atomic() if settings.CELERY_TASK_ALWAYS_EAGER else nullcontext():
-            _task(task).apply_async(kwargs=kwargs, retry=False)
+        _publish(task, kwargs, task_id=outbox_task_id(pk))
     except Exception as error:  # the broker is down, or (eager mode) the task failed
         log.warning("outbox: could not publish %s #%s (attempt %s): %s", task, pk, attempt, error)
+        if not _task(task).app.conf.task_always_eager:
+            _broker_failed_at = time.monotonic()
         OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(
             attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
         )
         return False
+    _broker_failed_at = None
     OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
     return True
 
 
+def outbox_task_id(pk: int) -> str:
+    """The Celery task id of a message's publish: the task finds its message by it (outbox_mark_failed)."""
+    return f"{TASK_ID_PREFIX}{pk}-{uuid.uuid4().hex}"
+
+
+def outbox_mark_failed(*, task_id: str, error: BaseException) -> bool:
+    """A task published from the outbox failed for good: its message is failed, not sent. False for a task
+    that did not come from the outbox (Celery beat's, or one queued with .delay())."""
+    found = TASK_ID.fullmatch(task_id or "")
+    if not found:
+        return False
+    log.error("outbox: task #%s failed for good: %s: %s", found[1], type(error).__name__, error)
+    return bool(OutboxMessage.objects.filter(pk=int(found[1])).update(
+        sent_at=None, failed_at=timezone.now(), last_error=f"{type(error).__name__}: {error}"[:500]))
+
+
+def _broker_resting() -> bool:
+    """Whether a publish failed in this process less than REDIS_BREAKER_SECONDS ago."""
+    return _broker_failed_at is not None and time.monotonic() - _broker_failed_at < settings.REDIS_BREAKER_SECONDS
+
+
 def _publish_one(pk: int, task: str, kwargs: dict) -> None:
-    """The on-commit publish of a message just written: what it needs is in memory, so no read."""
+    """The on-commit publish of a message just written: what it needs is in memory, so no read.
+    While the broker rests, the message is only marked tried: the next sweep takes it."""
+    if _broker_resting():
+        OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(
+            attempts=F("attempts") + 1,
+            last_error=f"not tried: a publish failed less than {settings.REDIS_BREAKER_SECONDS} s ago",
+        )
+        return
     _send(pk, task, kwargs, attempt=1)
 
 
@@ -108,7 +169,8 @@ def outbox_publish_pending() -> int:
     grace = timezone.now() - timedelta(seconds=settings.OUTBOX_GRACE_SECONDS)
     with transaction.atomic():
         pending = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
-            Q(attempts__gt=0) | Q(created_at__lt=grace), sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+            Q(attempts__gt=0) | Q(created_at__lt=grace), sent_at__isnull=True, failed_at__isnull=True,
+            attempts__lt=MAX_ATTEMPTS,
         )
         for message in pending.order_by("pk")[:SWEEP_BATCH]:
             if not _send(message.pk, message.task, message.kwargs, attempt=message.attempts + 1):

@@ -22,7 +22,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 if TYPE_CHECKING:
     from participation.models import Report
     from pilots.models import Pilot
-    from smartcity.models import DepartmentChallenge, User
+    from smartcity.models import DepartmentChallenge, Match, User
 
 
 def is_administrator(user: "User") -> bool:
@@ -174,9 +174,14 @@ def can_review_suggestion(user: "User", item_type: str, item) -> bool:
     return False  # pilots: the innovation team
 
 
-def can_review_match(user: "User", department_ids_in_match: set[int]) -> bool:
-    """The innovation team, or a member of one of the departments that meet in the flag."""
-    return is_administrator(user) or is_innovation_team(user) or bool(department_ids(user) & department_ids_in_match)
+def can_decide_match(user: "User", match: "Match", *, accept: bool) -> bool:
+    """The review page and the API alike: the innovation team, or a member of one of the departments that
+    meet in the flag. Accepting a flag without a societal challenge creates one, which is curation: that is
+    for the innovation team; the departments may reject such a flag. (A flag is decided once: services.match_decide.)"""
+    in_flag = {challenge.department_id for challenge in match.department_challenges.all()}
+    if not (is_innovation_team(user) or department_ids(user) & in_flag):
+        return False
+    return not (accept and match.societal_challenge_id is None) or can_curate_societal_challenges(user)
 
 
 class StaffOnly(BasePermission):

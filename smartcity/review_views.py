@@ -47,6 +47,9 @@ def match_list(request: HttpRequest) -> HttpResponse:
         .order_by("-score", "pk")
     )
     page = Paginator(matches, 10).get_page(request.GET.get("page"))
+    for match in page:  # which buttons the page offers: the same rule the decision itself is checked against
+        match.may_accept = permissions.can_decide_match(request.user, match, accept=True)
+        match.may_reject = permissions.can_decide_match(request.user, match, accept=False)
     return render(request, "smartcity/match_list.html", {
         "page": page, "status": status, "statuses": ReviewStatus.choices,
         "latest_run": MatchingRun.objects.first(),
@@ -58,15 +61,18 @@ def match_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
     match = get_object_or_404(Match.objects.prefetch_related("department_challenges"), pk=pk)
-    departments = {c.department_id for c in match.department_challenges.all()}
-    if not permissions.can_review_match(request.user, departments):
-        raise PermissionDenied
     decision = request.POST.get("decision")
-    if decision not in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED) or match.status != ReviewStatus.OPEN:
+    if decision not in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
         messages.error(request, _("This flag was already decided, or the decision was not understood."))
         return redirect("smartcity:match-list")
-    services.match_decide(match=match, accept=decision == ReviewStatus.ACCEPTED, by=request.user,
-                          reason=request.POST.get("reason", ""))
+    if not permissions.can_decide_match(request.user, match, accept=decision == ReviewStatus.ACCEPTED):
+        raise PermissionDenied
+    try:
+        services.match_decide(match=match, accept=decision == ReviewStatus.ACCEPTED, by=request.user,
+                              reason=request.POST.get("reason", ""))
+    except services.AlreadyDecided:
+        messages.error(request, _("This flag was already decided, or the decision was not understood."))
+        return redirect("smartcity:match-list")
     if decision == ReviewStatus.ACCEPTED:
         messages.success(request, _("Flag accepted: the challenges and reports are now linked to “%(title)s”.")
                          % {"title": match.title})

@@ -11,14 +11,16 @@ import json
 import logging
 import math
 import pickle
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.template.loader import render_to_string
@@ -90,7 +92,7 @@ def _themes(through, item_field: str, only_id: int | None = None) -> dict[int, t
 
 def engine_challenges() -> list[matching.Challenge]:
     themes = _themes(SocietalChallenge.themes.through, "societalchallenge_id")
-    rows = SocietalChallenge.objects.filter(status=SocietalChallenge.Status.OPEN).values_list("pk", "title", "description")
+    rows = SocietalChallenge.objects.open().values_list("pk", "title", "description")
     return [matching.Challenge(key=str(pk), title=title, description=description, themes=themes.get(pk, ()))
             for pk, title, description in rows]
 
@@ -456,8 +458,10 @@ def _notify_departments(match_ids: list[int]) -> None:
 def matching_run_start(*, by: User | None) -> MatchingRun:
     """Queue a full run, or return the one already waiting in the queue: either way a run that
     starts after this call and so sees everything saved before it. A run that is already running
-    may have started before the latest changes, so a new one queues behind it."""
+    may have started before the latest changes, so a new one queues behind it. A queued run whose
+    task was lost is failed first, never handed out again."""
     with transaction.atomic():
+        MatchingRun.objects.fail_stalled()
         queued = MatchingRun.objects.select_for_update().filter(status=MatchingRun.Status.QUEUED).first()
         if queued:
             return queued
@@ -467,61 +471,105 @@ def matching_run_start(*, by: User | None) -> MatchingRun:
 
 
 def _claim(run_id: int) -> bool:
-    """Move a queued run to running. False when it is not queued any more, or another run is running."""
-    stale_before = timezone.now() - timezone.timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS)
-    # A run that has been "running" for longer than a task may live was left by a killed worker.
-    MatchingRun.objects.filter(status=MatchingRun.Status.RUNNING, started_at__lt=stale_before).update(
-        status=MatchingRun.Status.FAILED, finished_at=timezone.now(), error="The worker stopped during the run."
-    )
+    """Move a queued run to running. False when it is not queued any more, or another run is running
+    (then the queued run's heartbeat says that its task is still trying)."""
+    # A run whose heartbeat stopped was left by a killed worker: fail it, so this one can start now.
+    MatchingRun.objects.fail_stalled()
+    now = timezone.now()
     try:
         with transaction.atomic():
             claimed = MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.QUEUED).update(
-                status=MatchingRun.Status.RUNNING, started_at=timezone.now()
+                status=MatchingRun.Status.RUNNING, started_at=now, heartbeat_at=now
             )
     except IntegrityError:
+        MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.QUEUED).update(heartbeat_at=now)
         return False  # another run is running; the task retries later
     return claimed == 1
 
 
+def _heartbeat_seconds() -> float:
+    """A running run beats four times within the stale threshold, and at least every 30 s."""
+    return min(30.0, settings.MATCHING_RUN_STALE_SECONDS / 4)
+
+
+def _beat(run_id: int) -> None:
+    MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+
+
+@contextmanager
+def _heartbeat(run_id: int) -> Iterator[None]:
+    """Beat from a thread of its own while the run works: the fit's longest stage and the final write
+    call no progress step for minutes at a million reports. The thread dies with its process, which
+    is the point: a worker killed with SIGKILL stops beating, and its run goes stale."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(_heartbeat_seconds()):
+                try:
+                    _beat(run_id)
+                except DatabaseError as error:
+                    log.warning("matching run %s: heartbeat not written: %s", run_id, error)
+                    connection.close()  # the next beat connects afresh
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"matching-run-{run_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def matching_run_execute(*, run_id: int) -> MatchingRun | None:
-    """Do a full run: fit the engine on everything, write suggestions and flags in one transaction."""
+    """Do a full run: fit the engine on everything, write suggestions and flags in one transaction.
+    The run beats while it works (_heartbeat), so a run of any length is never taken for a dead one."""
     if not _claim(run_id):
         return None
     run = MatchingRun.objects.get(pk=run_id)
     try:
-        challenges = engine_challenges()
-        documents = engine_documents()
-        # Progress in steps: one per batch of texts to encode, the fit's stages, and the writing.
-        engine = matching.Engine()
-        stages = engine.fit_stages()
-        batches = 0
+        with _heartbeat(run_id):
+            challenges = engine_challenges()
+            documents = engine_documents()
+            # Progress in steps: one per batch of texts to encode, the fit's stages, and the writing.
+            # Each step is also a beat.
+            engine = matching.Engine()
+            stages = engine.fit_stages()
+            batches = 0
 
-        def encoding(done: int, total: int) -> None:
-            nonlocal batches
-            batches = math.ceil(total / ENCODE_BATCH)
-            MatchingRun.objects.filter(pk=run_id).update(progress_done=math.ceil(done / ENCODE_BATCH),
-                                                         progress_total=batches + stages + 1)
+            def encoding(done: int, total: int) -> None:
+                nonlocal batches
+                batches = math.ceil(total / ENCODE_BATCH)
+                MatchingRun.objects.filter(pk=run_id).update(progress_done=math.ceil(done / ENCODE_BATCH),
+                                                             progress_total=batches + stages + 1,
+                                                             heartbeat_at=timezone.now())
 
-        def progress(done: int, total: int) -> None:
-            MatchingRun.objects.filter(pk=run_id).update(progress_done=batches + done, progress_total=batches + total + 1)
+            def progress(done: int, total: int) -> None:
+                MatchingRun.objects.filter(pk=run_id).update(progress_done=batches + done,
+                                                             progress_total=batches + total + 1,
+                                                             heartbeat_at=timezone.now())
 
-        challenges, documents, _ = with_vectors(challenges, documents, limit=settings.MATCHING_ENCODE_PER_RUN,
-                                                progress=encoding)
-        engine.fit(challenges, documents, progress=progress)
-        suggestions = engine.suggestions()
-        flags = engine.match_flags()
-        with transaction.atomic():
-            written = _write_suggestions(suggestions)
-            flagged = _write_matches(flags)
-            counts = {"challenges": len(challenges), "items": len(documents), "suggestions": written, "matches": flagged}
-            MatchingRun.objects.filter(pk=run_id).update(
-                status=MatchingRun.Status.DONE, finished_at=timezone.now(), counts=counts,
-                progress_done=F("progress_total"),
-            )
-        _save_model(engine, run_id)
+            challenges, documents, _ = with_vectors(challenges, documents, limit=settings.MATCHING_ENCODE_PER_RUN,
+                                                    progress=encoding)
+            engine.fit(challenges, documents, progress=progress)
+            suggestions = engine.suggestions()
+            flags = engine.match_flags()
+            with transaction.atomic():
+                written = _write_suggestions(suggestions)
+                flagged = _write_matches(flags)
+                counts = {"challenges": len(challenges), "items": len(documents), "suggestions": written,
+                          "matches": flagged}
+                MatchingRun.objects.filter(pk=run_id).update(
+                    status=MatchingRun.Status.DONE, finished_at=timezone.now(), counts=counts,
+                    progress_done=F("progress_total"),
+                )
+            _save_model(engine, run_id)
     except (OperationalError, InterfaceError):
         # A transient database error: hand the run back so the task's retry can claim it again.
-        MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.QUEUED, started_at=None)
+        MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.QUEUED, started_at=None,
+                                                     heartbeat_at=timezone.now())
         raise
     except Exception as error:
         log.exception("matching run %s failed", run_id)
@@ -580,10 +628,17 @@ def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason:
     return suggestion
 
 
+class AlreadyDecided(Exception):
+    """The flag was decided before (perhaps a moment ago, by someone else): a decision is made once."""
+
+
 @transaction.atomic
 def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> Match:
-    """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it."""
+    """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it.
+    Who may is permissions.can_decide_match; an open flag only, checked on the locked row (AlreadyDecided)."""
     match = Match.objects.select_for_update().get(pk=match.pk)
+    if match.status != ReviewStatus.OPEN:
+        raise AlreadyDecided
     match.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
     match.decided_by, match.decided_at, match.decision_reason = by, timezone.now(), reason[:300]
     if accept:

@@ -55,6 +55,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
 SITE_NAME = os.environ.get("SITE_NAME", "Stadslab")
 CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "privacy@example.org")
+# The API's contact in its OpenAPI document (info.contact: the NL GOV API Design Rules ask for a name, an
+# email address and a URL). A sender address such as noreply@localhost is not one anybody can write to.
+API_CONTACT_EMAIL = os.environ.get("API_CONTACT_EMAIL", CONTACT_EMAIL)
+API_CONTACT_URL = os.environ.get("API_CONTACT_URL", f"{SITE_URL}/api/v1/docs")
 # Reporter contact details are erased this many days after a report is closed.
 REPORTER_CONTACT_RETENTION_DAYS = env_int("REPORTER_CONTACT_RETENTION_DAYS", 365)
 # A pilot with no gate decision and no measurement for this many months counts as stranded.
@@ -78,9 +82,30 @@ MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z
 MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
+# How many proxies of our own stand in front of gunicorn, each appending to X-Forwarded-For: 0 (the
+# default) trusts no header and counts REMOTE_ADDR; 1 behind docker-compose's nginx or one load balancer.
+# Every per-address limit and log line takes the client from it (smartcity/clientip.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, got {TRUSTED_PROXY_COUNT}")
+# allauth reads X-Forwarded-For itself where our adapter does not answer for it (smartcity/adapters.py).
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 # Per client (IP address) and hour: reports and supports from people without an account.
 ANONYMOUS_REPORTS_PER_HOUR = env_int("ANONYMOUS_REPORTS_PER_HOUR", 10)
 ANONYMOUS_SUPPORTS_PER_HOUR = env_int("ANONYMOUS_SUPPORTS_PER_HOUR", 30)
+# Residents' photos (participation/photos.py). A photo with more pixels than this is refused from its
+# header, before it is decoded: decoding costs about 3 bytes of memory per pixel. A camera JPEG
+# within the 10 MB upload limit holds about 12 to 40 megapixels; 7745 x 7745 (60) is refused.
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
+# Photos kept on the server while a report form is shown again (the "already reported?" step, a
+# refused photo beside good ones) are capped per client (its IP address, or its account).
+PENDING_PHOTOS_PER_CLIENT = env_int("PENDING_PHOTOS_PER_CLIENT", 20)
+PENDING_PHOTO_BYTES_PER_CLIENT = env_int("PENDING_PHOTO_BYTES_PER_CLIENT", 30_000_000)
+# Per account and hour, from wherever they come: what a signed-in resident may post on the website.
+# Staff are not counted (they triage and answer; what they do is in each report's history).
+RESIDENT_REPORTS_PER_HOUR = env_int("RESIDENT_REPORTS_PER_HOUR", 20)
+RESIDENT_COMMENTS_PER_HOUR = env_int("RESIDENT_COMMENTS_PER_HOUR", 30)
+RESIDENT_SUPPORTS_PER_HOUR = env_int("RESIDENT_SUPPORTS_PER_HOUR", 60)
 # POST /api/v1/reports: anonymous clients and residents are throttled; staff and integrations hardly.
 REPORT_API_RATES = {
     "anonymous": os.environ.get("REPORT_API_ANONYMOUS_RATE", "10/hour"),
@@ -98,7 +123,11 @@ OPEN311_REQUESTS_PER_HOUR = env_int("OPEN311_REQUESTS_PER_HOUR", 2000)
 # under this licence (an SPDX identifier) with this licence notice URL.
 # Default: inside MEDIA_ROOT, which web and worker share (docker-compose.yml mounts it for both).
 OPEN_DATA_DIR = Path(os.environ.get("OPEN_DATA_DIR") or Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media")) / "open-data")
-OPEN_DATA_URL = os.environ.get("OPEN_DATA_URL", "/media/open-data/")
+# Where the dump's files are downloaded (participation/exports.open_data_file decides, the proxy sends).
+OPEN_DATA_URL = os.environ.get("OPEN_DATA_URL", "/open-data/dump/")
+# A live export (/open-data/reports.csv) of more reports than this is refused with a pointer to the daily
+# dump: it must finish well within gunicorn's timeout (100,000 reports: about 6 s as CSV, 10 s as GeoJSON).
+OPEN_DATA_LIVE_MAX_ROWS = env_int("OPEN_DATA_LIVE_MAX_ROWS", 100_000)
 OPEN_DATA_LICENCE = os.environ.get("OPEN_DATA_LICENCE", "CC0-1.0")
 OPEN_DATA_LICENCE_URL = os.environ.get(
     "OPEN_DATA_LICENCE_URL", "https://creativecommons.org/publicdomain/zero/1.0/" if OPEN_DATA_LICENCE == "CC0-1.0" else ""
@@ -131,6 +160,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request names its client (smartcity/clientip.py).
+    "smartcity.clientip.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside ApiConventionsMiddleware, so the API's own stricter policy is kept.
     "csp.middleware.CSPMiddleware",
@@ -210,7 +241,16 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Failed sign-ins: 10 a minute per client address (all accounts together), and 5 per 5 minutes per
+# (account, client address): our adapter puts the address into allauth's key, so a stranger who fails
+# against someone's email does not lock its owner out from her own address. Across all addresses an
+# account takes at most LOGIN_FAILURES_PER_ACCOUNT_HOUR failures an hour (a botnet guessing one password);
+# a password reset lifts that ceiling, and staff can always sign in through OIDC.
+ACCOUNT_ADAPTER = "smartcity.adapters.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": f"{env_int('LOGIN_FAILURES_PER_ACCOUNT_HOUR', 100)}/h/key",
+}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 SOCIALACCOUNT_ADAPTER = "smartcity.adapters.StaffOpenIDConnectAdapter"
 SOCIALACCOUNT_ONLY = False
@@ -278,6 +318,9 @@ STORAGES = {
         "OPTIONS": {"location": OPEN_DATA_DIR, "base_url": OPEN_DATA_URL},
     },
 }
+# Photos and the open-data dump are sent by the reverse proxy (deploy/nginx/): Django checks, then answers
+# with X-Accel-Redirect and nginx sends the file. Only behind that proxy: without it the answer is empty.
+X_ACCEL_REDIRECT = env_bool("X_ACCEL_REDIRECT", False)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
 
@@ -295,6 +338,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Cache ------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# After a failed connection to Redis, a process leaves it alone for this long: the cache answers
+# misses at once (smartcity/cache.py) and new tasks wait in the outbox for the sweep
+# (smartcity/outbox.py), so an outage costs one request per process a failed connection, not
+# every request a wait. The sweep itself always tries.
+REDIS_BREAKER_SECONDS = env_int("REDIS_BREAKER_SECONDS", 10)
 CACHES = {
     # Rides out a Redis outage: a miss on read, a dropped write (smartcity/cache.py).
     "default": {"BACKEND": "smartcity.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
@@ -318,9 +366,13 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish to a broker that is down fails fast; the outbox (smartcity/outbox.py) keeps the work.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
-# A full matching run still "running" after this long was left by a killed worker (smartcity/services.py).
-MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", CELERY_TASK_TIME_LIMIT)
+# Without socket_timeout a publish to a Redis that stopped answering (a failover, a dropped NAT
+# entry) would wait forever; 5 s is well above the worker's 1 s BRPOP polls.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
+# A full matching run whose heartbeat is older than this was left by a killed worker and is failed,
+# so the next run starts (smartcity/services.py). A running run beats at least every quarter of this
+# (at most every 30 s), however long it runs: the threshold does not depend on CELERY_TASK_TIME_LIMIT.
+MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", 180)
 # The semantic channel of the matching (smartcity/matching/semantic.py): a multilingual sentence
 # encoder that bridges languages and wordings. Each text is encoded once, when it is written
 # (about 0.1 s on a 2-core machine); a full run encodes at most MATCHING_ENCODE_PER_RUN texts
@@ -382,24 +434,39 @@ CELERY_BEAT_SCHEDULE["insight-nightly-rebuild"] = {
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication, with tokens that expire after API_TOKEN_DAYS.
+        "smartcity.api_auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "smartcity.api_docs.ApiSchema",
+    "DEFAULT_PAGINATION_CLASS": "smartcity.api_pagination.ApiPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "smartcity.api.problem_exception_handler",
+    # DRF's own throttles take the client as smartcity/clientip.py does (ours call it directly).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DATETIME_FORMAT": "iso-8601",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# API tokens (`manage.py drf_create_token EMAIL`) stop working this many days after they were made;
+# a password change or reset revokes them at once (smartcity/models.py).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Smart-city platform API",
     "DESCRIPTION": "Residents' reports, department challenges, societal challenges and pilots.",
     "VERSION": "1.0.0",
-    "CONTACT": {"name": SITE_NAME, "email": DEFAULT_FROM_EMAIL},
+    "CONTACT": {"name": SITE_NAME, "email": API_CONTACT_EMAIL, "url": API_CONTACT_URL},
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Paths are relative to the server, SITE_URL + /api/v1 (smartcity.api_docs.document_servers): the
+    # design rules want the major version in the server's address.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "smartcity.api_docs.document_servers"],
+    # The document offers JSON bodies, typed field by field (smartcity.api.JsonTypes). Integrations with a token
+    # may still post forms (smartcity/middleware.py), but a form cannot say null, a number or a list of
+    # objects, so the document does not promise them.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
 }
 # One named enum per choice set, so the document has no ambiguous "status" enums.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
@@ -422,7 +489,11 @@ CORS_EXPOSE_HEADERS = ["API-Version"]
 # TLS usually ends at the proxy in front of gunicorn; production sets SECURE_SSL_REDIRECT=1.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", not DEBUG) else None
+# X-Forwarded-Proto says "https" only when our own proxy wrote it, so it is trusted under the same
+# condition as X-Forwarded-For. BEHIND_PROXY is the old name of this switch: it still turns on the
+# header, but not the client address (a warning says so: smartcity/checks.py).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT > 0 or BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -463,8 +534,10 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # `client`: the address of the request being served, as TRUSTED_PROXY_COUNT vouches for it ("-" outside one).
+    "filters": {"client": {"()": "smartcity.clientip.ClientAddressFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(client)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["client"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -1,6 +1,4 @@
 """The root URLconf, and the hub's own pages under the `smartcity` namespace."""
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView
@@ -66,6 +64,8 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
+    # Before the admin's own login: staff sign in through allauth (smartcity/views.py).
+    path("admin/login/", views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("pilots/", include("pilots.urls")),
@@ -74,8 +74,8 @@ urlpatterns = [
     path("open-data/", include("participation.open_data_urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No catch-all for MEDIA_URL, not even with DEBUG: photos have their own view (participation.views.report_photo),
+# and pending photos, the matching model and the rest of MEDIA_ROOT are never served.
 
 handler404 = "smartcity.views.page_not_found"
 handler500 = "smartcity.views.server_error"

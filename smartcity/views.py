@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import json
 
+from urllib.parse import urlencode
+
 from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -29,21 +35,22 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def theme_list(request: HttpRequest) -> HttpResponse:
-    themes = Theme.objects.annotate(challenge_count=Count("societal_challenges", distinct=True))
+    themes = Theme.objects.annotate(challenge_count=Count(
+        "societal_challenges", filter=Q(societal_challenges__in=SocietalChallenge.objects.public()), distinct=True))
     return render(request, "smartcity/theme_list.html", {"themes": themes})
 
 
 @require_GET
 def theme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     theme = get_object_or_404(Theme, slug=slug)
-    challenges = theme.societal_challenges.exclude(status=SocietalChallenge.Status.PROPOSED).prefetch_related("themes")
+    challenges = theme.societal_challenges.public().prefetch_related("themes")
     return render(request, "smartcity/theme_detail.html", {"theme": theme, "challenges": challenges})
 
 
 @require_GET
 def societal_challenge_list(request: HttpRequest) -> HttpResponse:
     challenges = (
-        SocietalChallenge.objects.exclude(status=SocietalChallenge.Status.PROPOSED)
+        SocietalChallenge.objects.public()
         .search(request.GET.get("q", ""))
         .prefetch_related("themes")
         .annotate(department_count=Count("department_challenges__department", distinct=True))
@@ -62,11 +69,8 @@ def societal_challenge_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def societal_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    visible = SocietalChallenge.objects.all()
-    if not permissions.can_curate_societal_challenges(request.user):  # curators preview proposed ones
-        visible = visible.exclude(status=SocietalChallenge.Status.PROPOSED)
     challenge = get_object_or_404(
-        visible.prefetch_related(
+        SocietalChallenge.objects.visible_to(request.user).prefetch_related(
             "themes",
             Prefetch(
                 "department_challenges",
@@ -103,12 +107,10 @@ def societal_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def department_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    challenge = get_object_or_404(
-        DepartmentChallenge.objects.select_related("department").prefetch_related("themes", "societal_challenges"),
-        pk=pk,
-    )
+    challenge = get_object_or_404(DepartmentChallenge.objects.select_related("department").prefetch_related("themes"), pk=pk)
     return render(request, "smartcity/department_challenge_detail.html", {
         "challenge": challenge, "can_edit": permissions.can_edit_department_challenge(request.user, challenge),
+        "societal_challenges": challenge.societal_challenges.visible_to(request.user),
     })
 
 
@@ -121,6 +123,19 @@ def accessibility_statement(request: HttpRequest) -> HttpResponse:
 def privacy_statement(request: HttpRequest) -> HttpResponse:
     context = {"contact_email": settings.CONTACT_EMAIL, "retention_days": settings.REPORTER_CONTACT_RETENTION_DAYS}
     return render(request, "smartcity/privacy_statement.html", context)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """`/admin/login/` is no password form of its own: staff sign in where everyone does (allauth, or the
+    city's OpenID Connect provider), with one set of limits on failed sign-ins (smartcity/adapters.py)."""
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("admin:index")
+    if request.user.is_authenticated:
+        if admin.site.has_permission(request):
+            return redirect(target)
+        raise PermissionDenied  # signed in, but not staff: sending them to sign in again would loop
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
 
 
 @never_cache

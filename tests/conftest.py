@@ -74,6 +74,16 @@ def eager_tasks():
     app.conf.task_always_eager = not settings.REDIS_URL
 
 
+@pytest.fixture(autouse=True)
+def redis_breakers_closed():
+    """A test that saw Redis fail leaves the next test a process that tries Redis again."""
+    from smartcity import cache, outbox
+
+    yield
+    outbox._broker_failed_at = None
+    cache._failed_at.clear()
+
+
 @pytest.fixture
 def celery_worker_process(needs_redis, tmp_path):
     """Start a real Celery worker process on a queue of its own, against the test database, and

@@ -73,3 +73,84 @@ def test_a_report_submitted_while_redis_is_down_is_scored_and_confirmed_once_it_
     assert "anna@example.org" in next(mail_dir.iterdir()).read_text()
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
     assert report.pk
+
+
+@pytest.fixture
+def redis_connections(monkeypatch) -> list[int]:
+    """Every TCP connection redis-py opens (the cache and the Celery producer both use it)."""
+    import redis.connection
+
+    opened: list[int] = []
+    real_connect = redis.connection.Connection._connect
+
+    def counting(self):
+        opened.append(self.port)
+        return real_connect(self)
+
+    monkeypatch.setattr(redis.connection.Connection, "_connect", counting)
+    return opened
+
+
+REPORT = {"title": "Overvolle afvalbak", "description": "De afvalbak bij de tramhalte is al dagen vol.",
+          "latitude": "52.0799", "longitude": "4.3113", "theme": "", "email": "anna@example.org", "nearby_seen": "on"}
+
+
+def test_a_report_answers_at_once_while_redis_is_down_and_later_ones_do_not_even_try(
+    app_on_throwaway_redis, needs_postgres, client, redis_connections
+):
+    """Issue #14, finding 6: a report took 12 s with Redis down (kombu retried each of its two publishes
+    for about 6 s). Now the first publish fails at once and the process stops trying for
+    REDIS_BREAKER_SECONDS (the sweep sends what waited); the cache does the same.
+
+    The bound here is generous (1.5 s, against 12 s before) so that a slow CI machine never fails
+    it; the 300 ms target is measured by benchmarks/redis_down.py. What proves the mechanism are
+    the connection counts: one failed try for the cache and one for the broker, then none."""
+    import time
+
+    from smartcity.celery import app
+
+    app.conf.task_always_eager = False  # publish to the broker (the eager_tasks fixture resets it)
+    redis = app_on_throwaway_redis
+    assert client.get("/reports/new/").status_code == 200  # templates and URL resolvers warm
+    redis.stop()
+
+    started = time.monotonic()
+    response = client.post("/reports/new/", REPORT)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 302
+    assert elapsed < 1.5, f"a report took {elapsed:.2f} s with Redis down"
+    assert len(redis_connections) <= 2, redis_connections  # the cache once, the broker once
+    pending = OutboxMessage.objects.filter(sent_at__isnull=True)
+    assert pending.count() == 2 and all(message.attempts == 1 and message.last_error for message in pending)
+
+    redis_connections.clear()
+    response = client.post("/reports/new/", {**REPORT, "title": "Nog een overvolle afvalbak"})
+    assert response.status_code == 302 and redis_connections == []  # nothing tried, nothing lost
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 4
+
+    redis.start()
+    assert outbox_publish_pending() == 4  # the sweep does not wait for the breaker
+
+
+def test_the_cache_skips_a_redis_that_is_down_for_a_few_seconds_then_tries_again(
+    app_on_throwaway_redis, redis_connections, settings
+):
+    import time
+
+    from django.core.cache import cache
+
+    settings.REDIS_BREAKER_SECONDS = 1
+    redis = app_on_throwaway_redis
+    cache.set("greeting", "hello")
+    redis.stop()
+    redis_connections.clear()
+    assert cache.get("greeting") is None  # a miss, not an error
+    tried = len(redis_connections)
+    assert tried >= 1
+    assert cache.incr("counter") == 1 and cache.add("other", 1) and cache.get("greeting") is None
+    assert len(redis_connections) == tried  # skipped: no connection, no timeout per call
+
+    redis.start()
+    time.sleep(1.1)  # the breaker's time is up: the next call tries Redis again
+    cache.set("greeting", "hello again")
+    assert cache.get("greeting") == "hello again"

@@ -1,13 +1,19 @@
-"""A Celery worker killed (SIGKILL) in the middle of a full matching run leaves no duplicates: the run
-is marked failed once it is stale (MATCHING_RUN_STALE_SECONDS), and the next run completes."""
+"""A Celery worker killed (SIGKILL) in the middle of a full matching run: the run is failed once its
+heartbeat is older than MATCHING_RUN_STALE_SECONDS, the next run starts within that threshold plus
+a minute (issue #14, finding 7), and nothing is written twice. Before the heartbeat, a run counted
+as dead once it had been "running" longer than the threshold, so the threshold had to be the task
+time limit (30 minutes) or live runs were failed: the test below proves both sides with a small
+threshold (a live run that runs far longer than it is left alone)."""
 from __future__ import annotations
 
 import random
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db.models import Count
+from django.utils import timezone
 
 from participation.models import Report
 from smartcity.models import Match, MatchingRun, SocietalChallenge, Suggestion
@@ -17,11 +23,11 @@ from tests.faults.conftest import wait_until
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 WORDS = ("afval bak vol straat licht kapot fiets pad gat water regen geluid nacht boom tak plein hitte schaduw "
          "parkeren auto school kinderen oversteken stoep tegels scooters graffiti muur bank").split()
-
-
-# A run encodes at most this many texts without a sentence vector (about 10 a second here), so
-# that the worker is killed with some vectors stored and the rest still to do.
-WORKER_ENV = {"MATCHING_RUN_STALE_SECONDS": "2", "MATCHING_ENCODE_PER_RUN": "64"}
+STALE = 5
+# The first worker's run encodes up to 2000 texts (about 10 a second here), so that it is still
+# running, and beating, long after STALE seconds; the second worker's run encodes 64 and finishes.
+FIRST_WORKER = {"MATCHING_RUN_STALE_SECONDS": str(STALE), "MATCHING_ENCODE_PER_RUN": "2000", "LANGUAGE_CODE": "en"}
+SECOND_WORKER = {**FIRST_WORKER, "MATCHING_ENCODE_PER_RUN": "64"}
 
 
 def _data(reports: int = 20_000) -> None:
@@ -35,29 +41,41 @@ def _data(reports: int = 20_000) -> None:
         batch_size=5000)
 
 
-def test_a_worker_killed_during_a_full_run_leaves_no_duplicates_and_the_next_run_completes(
+def test_a_live_run_outlasts_the_stale_threshold_and_a_killed_one_is_replaced_within_it_plus_a_minute(
     needs_postgres, celery_worker_process, tmp_path
 ):
     _data()
     log = Path(tmp_path / "worker.log")
-    celery_worker_process(**WORKER_ENV)
-    wait_until(lambda: "ready" in log.read_text(), timeout=60, what="the worker to start")
-
+    celery_worker_process(**FIRST_WORKER)
+    wait_until(lambda: log.read_text().count(" ready.") == 1, timeout=60, what="the first worker to start")
     killed_run = matching_run_start(by=None)
     wait_until(lambda: MatchingRun.objects.get(pk=killed_run.pk).status == MatchingRun.Status.RUNNING, timeout=60,
                interval=0.02, what="the run to start")
-    worker = celery_worker_process.processes[-1]
-    worker.kill()  # SIGKILL: no clean-up, no acknowledgement
-    worker.wait(timeout=10)
-    killed_run.refresh_from_db()
-    assert killed_run.status == MatchingRun.Status.RUNNING  # as the dead worker left it
-    assert not Suggestion.objects.exists()  # its results are written in one transaction at the end, never half
-
-    time.sleep(2.5)  # older than MATCHING_RUN_STALE_SECONDS
-    celery_worker_process(**WORKER_ENV)
+    celery_worker_process(**SECOND_WORKER)  # tasks go to this one from now on
     wait_until(lambda: log.read_text().count(" ready.") == 2, timeout=60, what="the second worker to start")
+
+    # The run has been running longer than the threshold: only its heartbeat says it is alive.
+    started_at = MatchingRun.objects.get(pk=killed_run.pk).started_at
+    time.sleep(max(0.0, (started_at + timedelta(seconds=STALE + 1) - timezone.now()).total_seconds()))
     next_run = matching_run_start(by=None)
     assert next_run.pk != killed_run.pk
+    time.sleep(STALE + 2)  # the next run's task tries every second meanwhile, and must wait
+    killed_run.refresh_from_db()
+    next_run.refresh_from_db()
+    assert killed_run.status == MatchingRun.Status.RUNNING, killed_run.error  # never failed while alive
+    assert next_run.status == MatchingRun.Status.QUEUED  # no two runs at once
+
+    worker = celery_worker_process.processes[0]
+    worker.kill()  # SIGKILL: no clean-up, no acknowledgement
+    worker.wait(timeout=10)
+    killed_at = time.time()
+    assert not Suggestion.objects.exists()  # its results are written in one transaction at the end, never half
+
+    wait_until(lambda: MatchingRun.objects.get(pk=next_run.pk).status != MatchingRun.Status.QUEUED,
+               timeout=STALE + 60, what="the next run to start within the stale threshold plus a minute")
+    next_run.refresh_from_db()
+    recovered_after = next_run.started_at.timestamp() - killed_at
+    assert recovered_after <= STALE + 60
     wait_until(lambda: MatchingRun.objects.get(pk=next_run.pk).status in ("done", "failed"), timeout=180,
                what="the next run to finish")
 
@@ -65,6 +83,7 @@ def test_a_worker_killed_during_a_full_run_leaves_no_duplicates_and_the_next_run
     next_run.refresh_from_db()
     assert next_run.status == MatchingRun.Status.DONE, next_run.error
     assert killed_run.status == MatchingRun.Status.FAILED and "worker stopped" in killed_run.error
+    assert killed_run.finished_at <= next_run.started_at
     assert MatchingRun.objects.filter(status=MatchingRun.Status.RUNNING).count() == 0
     # No duplicates: one suggestion per item and challenge, one flag per fingerprint.
     assert Suggestion.objects.exists()

@@ -73,11 +73,6 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_get_an_apostrophe(client
     assert rows["Plain title"]["longitude"] == "4.25"  # numbers are never prefixed
 
 
-def test_neutralise_leaves_numbers_alone_even_when_negative():
-    assert exports.neutralise(-4.3) == -4.3
-    assert exports.neutralise("-4.3") == "'-4.3"
-    assert exports.neutralise(None) == ""
-
 
 def test_the_geojson_is_a_feature_collection_of_points_with_the_same_properties(client, theme):
     report = make_report(theme=theme, status=Report.Status.RESOLVED)
@@ -191,3 +186,28 @@ def test_the_open_data_page_explains_the_columns_and_links_the_files(client, dum
     assert b"".join(response.streaming_content).decode().startswith("id,url,")
     assert client.get("/open-data/dump/..%2Fsecret.txt").status_code == 404
     assert client.get("/open-data/dump/settings.py").status_code == 404
+
+
+def test_a_live_export_of_more_reports_than_the_limit_points_to_the_daily_file(client, settings, theme):
+    settings.OPEN_DATA_LIVE_MAX_ROWS = 2
+    for title in ("One", "Two", "Three"):
+        make_report(title=title, theme=theme if title != "Three" else None)
+
+    for path in ("/open-data/reports.csv", "/open-data/reports.geojson"):
+        response = client.get(path)
+        page = response.content.decode()
+        assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+        assert "More than 2 reports match" in page and "daily file" in page
+    assert [row["title"] for row in csv_rows(client.get("/open-data/reports.csv?theme=mobility"))] == ["One", "Two"]
+
+
+def test_behind_the_proxy_the_dump_is_sent_by_nginx(client, settings, dump_storage):
+    settings.X_ACCEL_REDIRECT = True
+    (dump_storage / "reports.csv").write_text("id,url\n")
+
+    response = client.get("/open-data/dump/reports.csv")
+
+    assert response.status_code == 200 and response.content == b""
+    assert response["X-Accel-Redirect"] == "/_protected/open-data/reports.csv"
+    assert response["Content-Disposition"] == 'attachment; filename="reports.csv"'
+    assert client.get("/open-data/dump/missing.csv").status_code == 404

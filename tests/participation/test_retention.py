@@ -51,3 +51,25 @@ def test_photos_kept_for_an_abandoned_form_are_deleted_after_two_days(settings, 
     os.utime(default_storage.path(old), (three_days_ago, three_days_ago))
     assert delete_stale_pending_photos() == 1
     assert not default_storage.exists(old) and default_storage.exists(fresh)
+
+
+def test_photos_kept_in_a_clients_folder_are_deleted_after_two_days_and_the_empty_folder_too(settings, tmp_path):
+    import os
+    import time
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from participation.photos import pending_directory
+    from participation.tasks import delete_stale_pending_photos
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    folder = pending_directory("address:192.0.2.1")
+    old = default_storage.save(f"{folder}/old.jpg", ContentFile(b"old"))
+    other = pending_directory("address:192.0.2.2")
+    fresh = default_storage.save(f"{other}/fresh.jpg", ContentFile(b"fresh"))
+    three_days_ago = time.time() - 3 * 24 * 3600
+    os.utime(default_storage.path(old), (three_days_ago, three_days_ago))
+    assert delete_stale_pending_photos() == 1
+    assert not os.path.exists(default_storage.path(folder)) and default_storage.exists(fresh)
+    assert "192.0.2" not in folder  # the folder is named by a keyed hash, not by the address

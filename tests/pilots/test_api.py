@@ -189,7 +189,7 @@ def test_a_single_measurement_object_is_accepted_too(token_client_for, civil_ser
 
 def test_the_openapi_document_lists_the_pilot_endpoints(client, db):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    for path in ("/api/v1/pilots", "/api/v1/pilots/{id}/gates", "/api/v1/pilots/{id}/kpis", "/api/v1/kpis/{id}/measurements"):
+    for path in ("/pilots", "/pilots/{id}/gates", "/pilots/{id}/kpis", "/kpis/{id}/measurements"):
         assert path in paths
 
 

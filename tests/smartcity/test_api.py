@@ -62,4 +62,6 @@ def test_urls_with_a_trailing_slash_do_not_exist(api_client, db):
 def test_the_openapi_document_is_public(client, db):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
-    assert "/api/v1/societal-challenges" in response.json()["paths"]
+    document = response.json()
+    assert document["servers"][0]["url"].endswith("/api/v1")
+    assert "/societal-challenges" in document["paths"]
