@@ -1,7 +1,10 @@
 """The matching layer: full runs through the API, idempotent writes, staff decisions, the run lock."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from django.db import transaction
 
 from participation.models import Report
 from participation.services import report_create
@@ -325,3 +328,85 @@ def test_an_item_the_engine_does_not_place_reads_no_vectors(city, semantic_on, d
     # e.g. a report hidden from the public: engine_documents finds nothing to score
     with django_assert_max_num_queries(0):
         assert services.with_vectors([], []) == ([], [], 0)
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["one item's, inline", "a run's, copied in bulk"])
+def test_suggestions_are_written_as_the_engine_gave_them_whatever_their_words(db, many):
+    from smartcity.matching.engine import Reason
+    from smartcity.matching.engine import Suggestion as Found
+
+    challenges = [SocietalChallenge.objects.create(title=f"c{k}", description="x") for k in range(3)]
+    odd = ("back\\slash", "tab\there", 'quote"d', "new\nline", "öppettider", "N'importe")
+    count = 250 if many else 2
+    found = [Found(f"report:{k}", str(challenges[k % 3].pk), 0.5 + k / 1000, (Reason("terms", odd, len(odd)), Reason("meaning")))
+             for k in range(count)]
+    kept = Suggestion.objects.create(item_type="report", item_id=10_000, societal_challenge=challenges[0], score=0.9,
+                                     status=ReviewStatus.REJECTED)
+    stale = Suggestion.objects.create(item_type="report", item_id=10_001, societal_challenge=challenges[0], score=0.9)
+    with transaction.atomic():
+        services._write_suggestions(found)
+    rows = {(s.item_id, s.societal_challenge_id): s for s in Suggestion.objects.filter(status=ReviewStatus.OPEN)}
+    assert len(rows) == count and not Suggestion.objects.filter(pk=stale.pk).exists()
+    assert Suggestion.objects.get(pk=kept.pk).status == ReviewStatus.REJECTED  # a decision stays
+    first = rows[(0, challenges[0].pk)]
+    assert first.score == 0.5 and first.reasons == [{"code": "terms", "values": list(odd), "count": len(odd)},
+                                                    {"code": "meaning", "values": [], "count": 0}]
+    # again, one moved: only that one is written
+    before = dict(Suggestion.objects.values_list("pk", "updated_at"))
+    found[1] = dataclasses.replace(found[1], score=0.99)
+    with transaction.atomic():
+        services._write_suggestions(found)
+    after = dict(Suggestion.objects.values_list("pk", "updated_at"))
+    assert [pk for pk in before if after[pk] != before[pk]] == [rows[(1, challenges[1].pk)].pk]
+
+
+def test_one_items_suggestions_leave_other_items_alone(db):
+    from smartcity.matching.engine import Suggestion as Found
+
+    challenge = SocietalChallenge.objects.create(title="c", description="x")
+    other = Suggestion.objects.create(item_type="report", item_id=2, societal_challenge=challenge, score=0.7)
+    mine = Suggestion.objects.create(item_type="report", item_id=1, societal_challenge=challenge, score=0.7)
+    services._write_suggestions([], item=("report", 1))
+    assert not Suggestion.objects.filter(pk=mine.pk).exists() and Suggestion.objects.filter(pk=other.pk).exists()
+    services._write_suggestions([Found("report:1", str(challenge.pk), 0.8, ())], item=("report", 1))
+    assert list(Suggestion.objects.filter(item_id=1).values_list("score", flat=True)) == [0.8]
+    assert Suggestion.objects.get(pk=other.pk).score == 0.7
+
+
+def test_one_items_suggestions_for_a_challenge_deleted_since_the_model_are_left_out(db, needs_postgres):
+    from smartcity.matching.engine import Suggestion as Found
+
+    challenge = SocietalChallenge.objects.create(title="c", description="x")
+    gone = SocietalChallenge.objects.create(title="gone", description="x")
+    gone_pk = gone.pk
+    gone.delete()
+    services._write_suggestions([Found("report:1", str(challenge.pk), 0.8, ()), Found("report:1", str(gone_pk), 0.9, ())],
+                                item=("report", 1))
+    assert list(Suggestion.objects.filter(item_id=1).values_list("societal_challenge_id", flat=True)) == [challenge.pk]
+
+
+def test_one_item_to_score_is_read_as_the_full_run_reads_it(city, department_a, admin_user):
+    from pilots.models import Pilot
+    from smartcity.models import Theme, TextVector
+
+    flood, heat = city["challenges"]["flooding"], city["challenges"]["heat"]
+    report = city["reports"]["1"]
+    report.societal_challenges.add(heat)
+    Suggestion.objects.create(item_type="report", item_id=report.pk, societal_challenge=flood, score=0.8,
+                              status=ReviewStatus.ACCEPTED)
+    Suggestion.objects.create(item_type="report", item_id=report.pk, societal_challenge=city["challenges"]["litter"],
+                              score=0.6, status=ReviewStatus.REJECTED)
+    TextVector.objects.create(item_type="report", item_id=report.pk, fingerprint="f" * 64, vector=b"\0" * 16)
+    sewers = city["sewers"]
+    sewers.themes.add(Theme.objects.create(slug="water", name="Water"), Theme.objects.create(slug="climate", name="Climate"))
+    pilot = Pilot.objects.create(title="Regenton", description="Regentonnen in de wijk", lead_department=department_a)
+    for item_type, pk in (("report", report.pk), ("department_challenge", sewers.pk), ("pilot", pilot.pk)):
+        documents, stored = services._one_document(item_type, pk)
+        assert documents == services.engine_documents(only=(item_type, pk))
+        assert documents[0].kind == item_type
+    documents, stored = services._one_document("report", report.pk)
+    assert documents[0].linked == tuple(sorted([str(flood.pk), str(heat.pk)]))
+    assert documents[0].rejected == (str(city["challenges"]["litter"].pk),)
+    if stored is not None:  # PostgreSQL: the stored vector comes in the same query
+        assert stored == {("report", report.pk): ("f" * 64, b"\0" * 16)}
+    assert services._one_document("report", 10**9)[0] == []  # gone (or hidden) since it was queued
