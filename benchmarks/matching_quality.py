@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Score the matching engine offline on a labelled dataset, as ../shared/eval/score.py would.
 
-    python benchmarks/matching_quality.py /work/shared/eval/dev_denhaag.json [--halves N] [--words-only] [--json]
+    python benchmarks/matching_quality.py ../shared/eval/dev_denhaag.json ../shared/eval/dev_goteborg.json
+        [--halves N] [--learning-curve] [--words-only] [--json]
     python benchmarks/matching_quality.py --scale 100000
 
 The engine sees exactly what the scorer sends through the API: societal challenges with
@@ -131,6 +132,13 @@ def score_matches(data: dict, flags: list[dict]) -> dict:
             "challenge_named_right": share(named_right, named)}
 
 
+def ranked_of(suggestions) -> dict[str, list[str]]:
+    by_item: dict[str, list[tuple[float, str]]] = {}
+    for s in suggestions:
+        by_item.setdefault(_reference(s.item), []).append((s.score, s.challenge))
+    return {item: [c for _, c in sorted(pairs, key=lambda p: -p[0])] for item, pairs in by_item.items()}
+
+
 def evaluate(data: dict, config: Config | None = None, vectors: bool = True) -> dict:
     challenges, documents = build_inputs(data)
     if vectors:
@@ -140,10 +148,7 @@ def evaluate(data: dict, config: Config | None = None, vectors: bool = True) -> 
     suggestions = engine.suggestions()
     flags = engine.match_flags()
     seconds = time.perf_counter() - started
-    by_item: dict[str, list[tuple[float, str]]] = {}
-    for s in suggestions:
-        by_item.setdefault(_reference(s.item), []).append((s.score, s.challenge))
-    ranked = {item: [c for _, c in sorted(pairs, key=lambda p: -p[0])] for item, pairs in by_item.items()}
+    ranked = ranked_of(suggestions)
     flag_rows = [{"challenge": f.challenge,
                   "department_challenges": [_reference(k) for k in f.department_challenges]}
                  for f in flags]
@@ -201,6 +206,48 @@ def robustness(data: dict, runs: int, config: Config | None = None, vectors: boo
                 if result[a][b] is not None:
                     figures[f"{a}.{b}"].append(result[a][b])
         out[label] = {k: (round(statistics.mean(v), 3), round(min(v), 3)) for k, v in figures.items() if v}
+    return out
+
+
+def learning_curve(data: dict, fractions: tuple[float, ...] = (0.1, 0.2, 0.4), runs: int = 5,
+                   config: Config | None = None, vectors: bool = True) -> dict:
+    """Staff decide on a random share of the reports with the true answer (accept: a link to the
+    right challenge; "belongs to none" for the others), and the engine is fitted again. Top-1,
+    its precision and the quiet share are measured on the reports nobody decided, next to the
+    same reports without any decision (so that both figures are about the same reports)."""
+    import dataclasses
+
+    challenges, documents = build_inputs(data)
+    if vectors:
+        challenges, documents = with_vectors(challenges, documents)
+    truth = {r["key"]: r.get("truth") for r in data["reports"]}
+    plain = ranked_of(Engine(config).fit(challenges, documents).suggestions())
+    rng = random.Random(20240601)
+    out = {}
+    for fraction in fractions:
+        before: dict[str, list[float]] = {}
+        after: dict[str, list[float]] = {}
+        for _ in range(runs):
+            decided = set(rng.sample(sorted(truth), max(1, round(fraction * len(truth)))))
+
+            def teach(doc: Document, decided: set[str] = decided) -> Document:
+                key = _reference(doc.key)
+                if doc.kind != "report" or key not in decided:
+                    return doc
+                if truth[key]:
+                    return dataclasses.replace(doc, linked=(truth[key],))  # accepted: a link
+                return dataclasses.replace(doc, no_challenge=True)           # "belongs to none"
+
+            taught = [teach(d) for d in documents]
+            ranked = ranked_of(Engine(config).fit(challenges, taught).suggestions())
+            rest = [r for r in data["reports"] if r["key"] not in decided]
+            for figures, source in ((before, plain), (after, ranked)):
+                result = score_items(rest, source)
+                for key in ("top1_accuracy", "top1_precision", "quiet_on_unlabelled"):
+                    if result[key] is not None:
+                        figures.setdefault(key, []).append(result[key])
+        out[f"{round(fraction * 100)}%"] = {
+            key: (round(statistics.mean(before[key]), 3), round(statistics.mean(after[key]), 3)) for key in after}
     return out
 
 
@@ -264,12 +311,14 @@ def scale(n_reports: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", nargs="?")
+    parser.add_argument("dataset", nargs="*", help="one or more labelled sets (../shared/eval/dev_*.json)")
     parser.add_argument("--halves", type=int, default=0, metavar="RUNS",
                         help="also score RUNS random halves of the items and of the challenges")
     parser.add_argument("--scale", type=int, default=0, metavar="REPORTS",
                         help="time the bare maths on synthetic data with this many reports")
     parser.add_argument("--words-only", action="store_true", help="without sentence vectors (MATCHING_SEMANTIC=0)")
+    parser.add_argument("--learning-curve", action="store_true",
+                        help="staff decide 10%%, 20%%, 40%% of the reports; top-1 and quiet on the rest")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.scale:
@@ -277,16 +326,39 @@ def main() -> int:
         return 0
     if not args.dataset:
         parser.error("a dataset is needed unless --scale is given")
-    data = json.loads(Path(args.dataset).read_text(encoding="utf-8"))
+    for dataset in args.dataset:
+        show(dataset, args)
+    return 0
+
+
+def show(dataset: str, args: argparse.Namespace) -> None:
+    data = json.loads(Path(dataset).read_text(encoding="utf-8"))
     result = {"dataset": data.get("name"), **evaluate(data, vectors=not args.words_only)}
     if args.halves:
         result["robustness"] = robustness(data, args.halves, vectors=not args.words_only)
+    if args.learning_curve:
+        result["learning_curve"] = learning_curve(data, vectors=not args.words_only)
     if args.json:
         print(json.dumps(result))
-    else:
-        for section, figures in result.items():
-            print(f"{section}: {figures}")
-    return 0
+        return
+    for section, figures in result.items():
+        if section in ("robustness", "learning_curve"):
+            continue
+        print(f"{section}: {figures}")
+    if args.halves:
+        print("robustness (mean over draws / worst draw / mean minus the full set's figure):")
+        for label, figures in result["robustness"].items():
+            print(f"  {label}:")
+            for key, (mean, worst) in figures.items():
+                section, name = key.split(".")
+                full = result[section][name]
+                gap = f"{mean - full:+.3f}" if full is not None else "-"
+                print(f"    {key:<45} {mean:.3f} / {worst:.3f} / {gap}")
+    if args.learning_curve:
+        print("learning curve (on the reports nobody decided: without decisions -> with them):")
+        for share, figures in result["learning_curve"].items():
+            print(f"  staff decided {share:>4} of the reports: " + ", ".join(
+                f"{key} {before:.3f} -> {after:.3f}" for key, (before, after) in figures.items()))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 # database, the dataset loaded through the REST API, a full run, the scorer's figures.
 #
 #   benchmarks/score_api.sh [DATASET.json] [extra score.py arguments, e.g. --json]
+#   (both development sets: ../shared/eval/dev_denhaag.json and ../shared/eval/dev_goteborg.json)
 #
 # Uses SQLite and in-process tasks unless DATABASE_URL / REDIS_URL are set (with REDIS_URL,
 # start a worker yourself: .venv/bin/celery -A smartcity worker).
@@ -24,4 +25,5 @@ print(Token.objects.create(user=user).key)" | tail -1)
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
-.venv/bin/python ../shared/eval/score.py "$dataset" --base-url "http://127.0.0.1:$port" --token "$token" "$@"
+# the team's scorer lives beside the datasets (../shared/eval/)
+.venv/bin/python "$(dirname "$dataset")/score.py" "$dataset" --base-url "http://127.0.0.1:$port" --token "$token" "$@"

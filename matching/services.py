@@ -21,11 +21,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -37,7 +39,7 @@ from matching.engine.state import StateError
 from matching.models import ItemType, Match, MatchingRun, ReviewStatus, Suggestion, TextVector
 from participation.models import Report
 from pilots.models import Pilot
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, User
+from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
 from smartcity.outbox import outbox_enqueue
 
 log = logging.getLogger(__name__)
@@ -174,6 +176,58 @@ def semantic_enabled() -> bool:
     return settings.MATCHING_SEMANTIC and semantic.Encoder.available()
 
 
+def _one_document(item_type: str, item_id: int) -> tuple[list[matching.Document], dict | None]:
+    """One item to score, as ``engine_documents(only=...)`` reads it, and its stored vector (as
+    ``with_vectors`` wants it). On PostgreSQL in one query instead of five: the item's scoring
+    is in the request's neighbourhood (the on-commit task), where round trips are most of the cost."""
+    if connection.vendor != "postgresql":
+        return engine_documents(only=(item_type, item_id)), None
+    model = MODELS[item_type]
+    table, through = model._meta.db_table, model.societal_challenges.through  # type: ignore[attr-defined]
+    own = through._meta.get_field(model._meta.model_name).column  # e.g. "report_id"
+    decided = (f"ARRAY(SELECT societal_challenge_id::text FROM {Suggestion._meta.db_table} "
+               f"WHERE {item_type}_id = {table}.id AND status = %s)")
+    items = {ItemType.REPORT: Report.objects.public().exclude(status=Report.Status.DUPLICATE),
+             ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN),
+             ItemType.PILOT: Pilot.objects.all()}[ItemType(item_type)]
+    vector = TextVector.objects.filter(**{item_type: OuterRef("pk")})
+    items = items.filter(pk=item_id).annotate(
+        links=RawSQL(f"ARRAY(SELECT societalchallenge_id::text FROM {through._meta.db_table} WHERE {own} = {table}.id)", []),
+        accepted=RawSQL(decided, [ReviewStatus.ACCEPTED]),
+        rejected=RawSQL(decided, [ReviewStatus.REJECTED]),
+        stored_fingerprint=Subquery(vector.values("fingerprint")[:1]), stored_vector=Subquery(vector.values("vector")[:1]))
+    extra: tuple[str, ...] = {ItemType.REPORT: ("theme__slug", "latitude", "longitude"),
+                              ItemType.DEPARTMENT_CHALLENGE: ("department__slug",),
+                              ItemType.PILOT: ("lead_department__slug",)}[ItemType(item_type)]
+    if item_type == ItemType.DEPARTMENT_CHALLENGE:
+        theme_through = DepartmentChallenge.themes.through
+        items = items.annotate(theme_slugs=RawSQL(
+            f"ARRAY(SELECT t.slug FROM {theme_through._meta.db_table} AS x JOIN {Theme._meta.db_table} AS t "
+            f"ON t.id = x.theme_id WHERE x.departmentchallenge_id = {table}.id ORDER BY t.slug)", []))
+        extra += ("theme_slugs",)
+    row = items.values("pk", "title", "description", "links", "accepted", "rejected", "stored_fingerprint",
+                       "stored_vector", *extra).first()
+    if row is None:
+        return [], None
+    key = _key(item_type, item_id)
+    decisions = {"links": {key: set(row["links"])}, "accepted": {key: set(row["accepted"])},
+                 "rejected": {key: set(row["rejected"])}}
+    if item_type == ItemType.REPORT:
+        document = _document(item_type, item_id, row["title"], row["description"],
+                             themes=(row["theme__slug"],) if row["theme__slug"] else (),
+                             point=(row["latitude"], row["longitude"]), **decisions)
+    elif item_type == ItemType.DEPARTMENT_CHALLENGE:
+        document = _document(item_type, item_id, row["title"], row["description"], themes=tuple(row["theme_slugs"]),
+                             department=row["department__slug"], **decisions)
+    else:
+        document = _document(item_type, item_id, row["title"], row["description"], department=row["lead_department__slug"],
+                             **decisions)
+    stored = {}
+    if row["stored_fingerprint"]:
+        stored[(str(item_type), item_id)] = (row["stored_fingerprint"], row["stored_vector"])
+    return [document], stored
+
+
 def _vector_key(obj: matching.Challenge | matching.Document) -> tuple[str, int]:
     if isinstance(obj, matching.Challenge):
         return SOCIETAL_CHALLENGE, int(obj.key)
@@ -198,7 +252,7 @@ def _store_vectors(rows: list[tuple[str, int, str, np.ndarray]]) -> None:
 
 
 def with_vectors(challenges: list[matching.Challenge], documents: list[matching.Document], *,
-                 limit: int | None = None, progress=None) -> tuple[list, list, int]:
+                 limit: int | None = None, progress=None, stored: dict | None = None) -> tuple[list, list, int]:
     """The same challenges and items carrying their sentence vectors.
 
     Stored vectors whose fingerprint (model and text) still matches are used as they are;
@@ -210,14 +264,15 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
         return challenges, documents, 0
     everything: list = [*challenges, *documents]
     keys = [_vector_key(obj) for obj in everything]
-    rows = TextVector.objects.values_list(*VECTOR_ITEM_COLUMNS, "fingerprint", "vector")
-    if len(everything) <= 3:  # one item being scored: read just its rows
-        wanted = Q()
-        for item_type, item_id in keys:
-            wanted |= Q(**{f"{item_type}_id": item_id})
-        rows = rows.filter(wanted)
-    width = len(VECTOR_ITEM_COLUMNS)
-    stored = {_item_key(row, VECTOR_ITEM_COLUMNS): row[width:] for row in _rows(rows, many=len(everything) > 3)}
+    if stored is None:  # ``stored``: the caller read them already, (item type, id) -> (fingerprint, vector)
+        rows = TextVector.objects.values_list(*VECTOR_ITEM_COLUMNS, "fingerprint", "vector")
+        if len(everything) <= 3:  # one item being scored: read just its rows
+            wanted = Q()
+            for item_type, item_id in keys:
+                wanted |= Q(**{f"{item_type}_id": item_id})
+            rows = rows.filter(wanted)
+        width = len(VECTOR_ITEM_COLUMNS)
+        stored = {_item_key(row, VECTOR_ITEM_COLUMNS): row[width:] for row in _rows(rows, many=len(everything) > 3)}
     prints = [semantic.fingerprint(obj.title, obj.description) for obj in everything]
     vectors: dict[int, np.ndarray] = {}
     missing = []
@@ -230,7 +285,7 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
     missing.sort(key=lambda k: (ENCODE_ORDER[keys[k][0]], -keys[k][1]))
     if limit is not None:
         missing = missing[:limit]
-    encoder = semantic.Encoder()
+    encoder = semantic.Encoder(threads=settings.MATCHING_ENCODER_THREADS)
     for start in range(0, len(missing), ENCODE_BATCH):
         batch = missing[start:start + ENCODE_BATCH]
         encoded = encoder.encode_items([(everything[k].title, everything[k].description) for k in batch])
@@ -340,7 +395,10 @@ def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int
     """Upsert what the engine found; drop open suggestions (of ``item``, or all) that it no longer
     finds. Decided suggestions keep their status: a rejection stays a rejection. Open suggestions
     whose score and reasons did not change are left as they are, so a nightly run writes only what
-    moved."""
+    moved. On PostgreSQL in one statement (the rows COPYed into a temporary table when many)."""
+    if connection.vendor == "postgresql":
+        _upsert_suggestions_postgresql(found, item)
+        return len(found)
     wanted: dict[tuple[str, int, int], tuple[float, list[dict]]] = {}
     for s in found:
         item_type, item_id = _split(s.item)
@@ -374,37 +432,103 @@ def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int
     return len(found)
 
 
+def _suggestions_upsert(source: str, scope: str) -> str:
+    """The rows to keep are "incoming"; open suggestions in scope that are not among them go, the others are
+    inserted or, where open and changed, updated, each kind through its own foreign key and unique constraint
+    (the conflict target). One statement: one round trip, one snapshot. An item or a challenge deleted since
+    the model was fitted has no row to join: its suggestions are left out."""
+    table, challenges = Suggestion._meta.db_table, SocietalChallenge._meta.db_table
+    same_item = " OR ".join(f"(i.item_type = '{kind}' AND i.item_id = s.{kind}_id)" for kind in MODELS)
+    writes = [f"""INSERT INTO {table} AS s ({kind}_id, societal_challenge_id, score, reasons, status, decision_reason,
+                          created_at, updated_at)
+SELECT incoming.item_id, incoming.challenge_id, incoming.score, incoming.reasons, 'open', '', %(now)s, %(now)s
+FROM incoming JOIN {challenges} AS c ON c.id = incoming.challenge_id
+    JOIN {model._meta.db_table} AS item ON item.id = incoming.item_id
+WHERE incoming.item_type = '{kind}'
+ON CONFLICT ({kind}_id, societal_challenge_id) DO UPDATE
+    SET score = EXCLUDED.score, reasons = EXCLUDED.reasons, updated_at = EXCLUDED.updated_at
+    WHERE s.status = 'open' AND (s.score IS DISTINCT FROM EXCLUDED.score OR s.reasons IS DISTINCT FROM EXCLUDED.reasons)"""
+              for kind, model in MODELS.items()]
+    return (f"""WITH incoming AS (SELECT item_type, item_id, challenge_id, score, reasons FROM {source}),
+gone AS (
+    DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND NOT EXISTS (
+        SELECT 1 FROM incoming AS i WHERE i.challenge_id = s.societal_challenge_id AND ({same_item}))), """
+            + "".join(f"write_{k} AS ({write}), " for k, write in enumerate(writes[:-1])).removesuffix(", ")
+            + "\n" + writes[-1])
+
+
+_INCOMING_COLUMNS = "item_type varchar(30), item_id bigint, challenge_id bigint, score double precision, reasons jsonb"
+
+
+def _upsert_suggestions_postgresql(found: list[matching.Suggestion], item: tuple[str, int] | None) -> None:
+    """The engine's suggestions (one per item and challenge) through ``_suggestions_upsert``."""
+    params: dict[str, Any] = {"now": timezone.now()}  # as the ORM's auto_now: the time of the write
+    scope = ""
+    if item is not None:
+        if item[0] not in MODELS:
+            raise ValueError(f"not a kind of item: {item[0]!r}")
+        scope = f"AND s.{item[0]}_id = %(item_id)s"  # a kind of MODELS, never text from outside
+        params.update(item_id=item[1])
+    with connection.cursor() as cursor:
+        if len(found) <= 200:  # one item's suggestions: inline, one round trip
+            values = []
+            for k, s in enumerate(found):
+                item_type, item_id = _split(s.item)
+                values.append(f"(%(t{k})s, %(i{k})s::bigint, %(c{k})s::bigint, %(s{k})s::double precision, %(r{k})s::jsonb)")
+                params.update({f"t{k}": item_type, f"i{k}": item_id, f"c{k}": int(s.challenge),
+                               f"s{k}": round(s.score, 4), f"r{k}": _JSON(_reasons(s.reasons))})
+            source = (f"(VALUES {', '.join(values)}) AS v(item_type, item_id, challenge_id, score, reasons)" if found else
+                      "(SELECT NULL::varchar, NULL::bigint, NULL::bigint, NULL::double precision, NULL::jsonb WHERE false)"
+                      " AS v(item_type, item_id, challenge_id, score, reasons)")
+            cursor.execute(_suggestions_upsert(source, scope), params)
+            return
+        cursor.execute(f"CREATE TEMPORARY TABLE matching_incoming ({_INCOMING_COLUMNS}) ON COMMIT DROP")
+        with cursor.cursor.copy("COPY matching_incoming FROM STDIN") as copy:
+            for start in range(0, len(found), WRITE_BATCH):  # COPY's text format, a block of lines at a time
+                copy.write("".join(_copy_line(s) for s in found[start:start + WRITE_BATCH]))
+        cursor.execute("ANALYZE matching_incoming")  # the planner knows nothing of a fresh temporary table
+        cursor.execute(_suggestions_upsert("matching_incoming", scope), params)
+        cursor.execute("DROP TABLE matching_incoming")  # at once: a second write in the same transaction makes it again
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _copy_line(s: matching.Suggestion) -> str:
+    item_type, item_id = s.item.split(":")
+    # in COPY's text format a backslash escapes; JSON keeps tabs and newlines escaped already
+    reasons = _JSON([{"code": r.code, "values": list(r.values), "count": r.count} for r in s.reasons]).replace("\\", "\\\\")
+    return f"{item_type}\t{int(item_id)}\t{int(s.challenge)}\t{round(s.score, 4)!r}\t{reasons}\n"
+
+
 def _write_matches(flags: list[matching.MatchFlag]) -> int:
     """Open flags are replaced by this run's; accepted and rejected ones stay. A flag whose
-    fingerprint was rejected before is not raised again. Departments hear of flags that are new."""
+    fingerprint was rejected before is not raised again. Departments hear of flags that are new.
+    Written in bulk: the flags, then each of their three lists of members."""
     decided = set(Match.objects.exclude(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     known = decided | set(Match.objects.filter(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     Match.objects.filter(status=ReviewStatus.OPEN).delete()
     # Members deleted since the engine read them are left out of the flags.
     members = {kind: {_split(key)[1] for flag in flags for key in getattr(flag, f"{kind}s")} for kind in MODELS}
     existing = {kind: _existing(kind, ids, many=False) for kind, ids in members.items()}
-
-    def present(keys: Iterable[str]) -> list[int]:
-        return [pk for kind, pk in map(_split, keys) if pk in existing[kind]]
-
-    written, new = 0, []
-    for flag in flags:
-        if flag.fingerprint in decided:
-            continue
-        match = Match.objects.create(
-            societal_challenge_id=int(flag.challenge) if flag.challenge else None,
-            proposed_title=(flag.proposed_title or "")[:200], score=round(float(flag.score), 4),
-            reasons=_reasons(flag.reasons), fingerprint=flag.fingerprint,
-        )
-        match.department_challenges.set(present(flag.department_challenges))
-        match.reports.set(present(flag.reports))
-        match.pilots.set(present(flag.pilots))
-        written += 1
-        if flag.fingerprint not in known:
-            new.append(match.pk)
+    flags = [flag for flag in flags if flag.fingerprint not in decided]
+    matches = Match.objects.bulk_create([
+        Match(societal_challenge_id=int(flag.challenge) if flag.challenge else None,
+              proposed_title=(flag.proposed_title or "")[:200], score=round(float(flag.score), 4),
+              reasons=_reasons(flag.reasons), fingerprint=flag.fingerprint)
+        for flag in flags])
+    for kind in MODELS:  # each of the three lists of members, in bulk
+        related = getattr(Match, f"{kind}s")
+        through, target = related.through, related.field.m2m_reverse_name()  # e.g. "departmentchallenge_id"
+        through.objects.bulk_create(
+            [through(**{related.field.m2m_column_name(): match.pk, target: pk})
+             for match, flag in zip(matches, flags)
+             for pk in (_split(key)[1] for key in getattr(flag, f"{kind}s")) if pk in existing[kind]],
+            batch_size=WRITE_BATCH)
+    new = [match.pk for match, flag in zip(matches, flags) if flag.fingerprint not in known]
     if new:
         _notify_departments(new)  # queued in the outbox with this transaction
-    return written
+    return len(matches)
 
 
 def _notify_departments(match_ids: list[int]) -> None:
@@ -562,9 +686,12 @@ def matching_score_item(*, item_type: str, item_id: int) -> int:
     if engine is None:
         matching_run_start(by=None)
         return 0
-    documents = engine_documents(only=(item_type, item_id))
-    _, documents, _ = with_vectors([], documents)
+    documents, stored = _one_document(item_type, item_id)
+    _, documents, _ = with_vectors([], documents, stored=stored)
     found = [s for doc in documents for s in engine.suggest(doc) if s.challenge in engine.challenge_index]
+    if connection.vendor == "postgresql":
+        # one statement, atomic on its own, which also leaves out challenges deleted since the model
+        return _write_suggestions(found, item=(item_type, item_id))
     known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found]).values_list("pk", flat=True))
     found = [s for s in found if int(s.challenge) in known]
     with transaction.atomic():

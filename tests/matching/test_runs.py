@@ -1,9 +1,11 @@
 """The matching layer: full runs through the API, idempotent writes, staff decisions, the run lock."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+from django.db import transaction
 
 from matching import services
 from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
@@ -370,3 +372,106 @@ def test_an_item_the_engine_does_not_place_reads_no_vectors(city, semantic_on, d
     # e.g. a report hidden from the public: engine_documents finds nothing to score
     with django_assert_max_num_queries(0):
         assert services.with_vectors([], []) == ([], [], 0)
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["one item's, inline", "a run's, copied in bulk"])
+def test_suggestions_are_written_as_the_engine_gave_them_whatever_their_words(db, many):
+    from matching.engine.engine import Reason
+    from matching.engine.engine import Suggestion as Found
+
+    challenges = [SocietalChallenge.objects.create(title=f"c{k}", description="x") for k in range(3)]
+    odd = ("back\\slash", "tab\there", 'quote"d', "new\nline", "öppettider", "N'importe")
+    count = 250 if many else 2
+    reports = Report.objects.bulk_create([Report(title=f"r{k}", description="x", latitude=52.07, longitude=4.3)
+                                          for k in range(count + 2)])
+    found = [Found(f"report:{reports[k].pk}", str(challenges[k % 3].pk), 0.5 + k / 1000,
+                   (Reason("terms", odd, len(odd)), Reason("meaning"))) for k in range(count)]
+    kept = Suggestion.objects.create(report=reports[count], societal_challenge=challenges[0], score=0.9,
+                                     status=ReviewStatus.REJECTED)
+    stale = Suggestion.objects.create(report=reports[count + 1], societal_challenge=challenges[0], score=0.9)
+    with transaction.atomic():
+        services._write_suggestions(found)
+    rows = {(s.report_id, s.societal_challenge_id): s for s in Suggestion.objects.filter(status=ReviewStatus.OPEN)}
+    assert len(rows) == count and not Suggestion.objects.filter(pk=stale.pk).exists()
+    assert Suggestion.objects.get(pk=kept.pk).status == ReviewStatus.REJECTED  # a decision stays
+    first = rows[(reports[0].pk, challenges[0].pk)]
+    assert first.score == 0.5 and first.reasons == [{"code": "terms", "values": list(odd), "count": len(odd)},
+                                                    {"code": "meaning", "values": [], "count": 0}]
+    # again, one moved: only that one is written
+    before = dict(Suggestion.objects.values_list("pk", "updated_at"))
+    found[1] = dataclasses.replace(found[1], score=0.99)
+    with transaction.atomic():
+        services._write_suggestions(found)
+    after = dict(Suggestion.objects.values_list("pk", "updated_at"))
+    assert [pk for pk in before if after[pk] != before[pk]] == [rows[(reports[1].pk, challenges[1].pk)].pk]
+
+
+def test_one_items_suggestions_leave_other_items_alone(db):
+    from matching.engine.engine import Suggestion as Found
+
+    challenge = SocietalChallenge.objects.create(title="c", description="x")
+    one, two = Report.objects.bulk_create([Report(title=f"r{k}", description="x", latitude=52.07, longitude=4.3)
+                                           for k in range(2)])
+    other = Suggestion.objects.create(report=two, societal_challenge=challenge, score=0.7)
+    mine = Suggestion.objects.create(report=one, societal_challenge=challenge, score=0.7)
+    services._write_suggestions([], item=("report", one.pk))
+    assert not Suggestion.objects.filter(pk=mine.pk).exists() and Suggestion.objects.filter(pk=other.pk).exists()
+    services._write_suggestions([Found(f"report:{one.pk}", str(challenge.pk), 0.8, ())], item=("report", one.pk))
+    assert list(Suggestion.objects.filter(report=one).values_list("score", flat=True)) == [0.8]
+    assert Suggestion.objects.get(pk=other.pk).score == 0.7
+
+
+def test_one_items_suggestions_for_a_challenge_deleted_since_the_model_are_left_out(db, needs_postgres):
+    from matching.engine.engine import Suggestion as Found
+
+    challenge = SocietalChallenge.objects.create(title="c", description="x")
+    gone = SocietalChallenge.objects.create(title="gone", description="x")
+    report = Report.objects.create(title="r", description="x", latitude=52.07, longitude=4.3)
+    gone_pk = gone.pk
+    gone.delete()
+    services._write_suggestions([Found(f"report:{report.pk}", str(challenge.pk), 0.8, ()),
+                                 Found(f"report:{report.pk}", str(gone_pk), 0.9, ())], item=("report", report.pk))
+    assert list(Suggestion.objects.filter(report=report).values_list("societal_challenge_id", flat=True)) == [
+        challenge.pk]
+
+
+def test_suggestions_of_an_item_deleted_since_the_model_are_left_out(db):
+    """The item has no row to point at any more (foreign keys): its suggestions are not written, the others are."""
+    from matching.engine.engine import Suggestion as Found
+
+    challenge = SocietalChallenge.objects.create(title="c", description="x")
+    kept, gone = Report.objects.bulk_create([Report(title=f"r{k}", description="x", latitude=52.07, longitude=4.3)
+                                             for k in range(2)])
+    gone_pk = gone.pk
+    gone.delete()
+    with transaction.atomic():
+        services._write_suggestions([Found(f"report:{kept.pk}", str(challenge.pk), 0.8, ()),
+                                     Found(f"report:{gone_pk}", str(challenge.pk), 0.9, ())])
+    assert list(Suggestion.objects.values_list("report_id", flat=True)) == [kept.pk]
+
+
+def test_one_item_to_score_is_read_as_the_full_run_reads_it(city, department_a, admin_user):
+    from matching.models import TextVector
+    from pilots.models import Pilot
+    from smartcity.models import Theme
+
+    flood, heat = city["challenges"]["flooding"], city["challenges"]["heat"]
+    report = city["reports"]["1"]
+    report.societal_challenges.add(heat)
+    Suggestion.objects.create(report=report, societal_challenge=flood, score=0.8, status=ReviewStatus.ACCEPTED)
+    Suggestion.objects.create(report=report, societal_challenge=city["challenges"]["litter"], score=0.6,
+                              status=ReviewStatus.REJECTED)
+    TextVector.objects.create(report=report, fingerprint="f" * 64, vector=b"\0" * 16)
+    sewers = city["sewers"]
+    sewers.themes.add(Theme.objects.create(slug="water", name="Water"), Theme.objects.create(slug="climate", name="Climate"))
+    pilot = Pilot.objects.create(title="Regenton", description="Regentonnen in de wijk", lead_department=department_a)
+    for item_type, pk in (("report", report.pk), ("department_challenge", sewers.pk), ("pilot", pilot.pk)):
+        documents, stored = services._one_document(item_type, pk)
+        assert documents == services.engine_documents(only=(item_type, pk))
+        assert documents[0].kind == item_type
+    documents, stored = services._one_document("report", report.pk)
+    assert documents[0].linked == tuple(sorted([str(flood.pk), str(heat.pk)]))
+    assert documents[0].rejected == (str(city["challenges"]["litter"].pk),)
+    if stored is not None:  # PostgreSQL: the stored vector comes in the same query
+        assert stored == {("report", report.pk): ("f" * 64, b"\0" * 16)}
+    assert services._one_document("report", 10**9)[0] == []  # gone (or hidden) since it was queued
