@@ -179,6 +179,22 @@ class _Profiles:
 
 
 class Engine:
+    # The fitted state that fit() sets and later steps read, typed for mypy: None where a feature is off
+    # (no sentence vectors, no located reports) or not computed yet.
+    profiles: _Profiles
+    z: np.ndarray
+    semantic_challenges: np.ndarray | None
+    semantic_stats: dict[str, tuple[np.ndarray, np.ndarray]] | None
+    combined_stats: dict[str, tuple[np.ndarray, np.ndarray]] | None
+    item_vectors: np.ndarray | None
+    has_vector: np.ndarray | None
+    nearest_meaning: np.ndarray | None
+    tree: cKDTree | None
+    _support: sp.csc_matrix | None
+    pilot_rows: np.ndarray | None
+    _stem_names: list[str] | None
+    _topical_keys: np.ndarray | None
+
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
         self.model_format = MODEL_FORMAT
@@ -285,6 +301,7 @@ class Engine:
                 if self.nones.any():
                     members = sp.csr_matrix(sp.diags((~self.nones).astype(np.float32)) @ members)
             report(2 + round_, stages)
+        assert z is not None  # the loop runs at least once
         self.members = members
         self._support = self.pilot_rows = None  # see _flag_support
         self.kinds_plain = np.array([d.kind for d in self.documents])
@@ -314,14 +331,15 @@ class Engine:
         if not self.config.semantic_weight or not self.challenges or len(widths) != 1 or None in widths:
             return
         width = widths.pop()
+        assert width is not None  # None in widths returned above
         has = np.fromiter((d.vector is not None and len(d.vector) == width for d in self.documents),
                           dtype=bool, count=len(self.documents))
         if not has.any():
             return
-        self.semantic_challenges = _unit_rows(np.stack([c.vector for c in self.challenges]))
+        self.semantic_challenges = _unit_rows(np.stack([c.vector for c in self.challenges if c.vector is not None]))
         items = np.zeros((len(self.documents), width), dtype=np.float32)
         rows = np.flatnonzero(has)
-        items[rows] = _unit_rows(np.stack([self.documents[i].vector for i in rows]))
+        items[rows] = _unit_rows(np.stack([v for i in rows if (v := self.documents[i].vector) is not None]))
         self.item_vectors, self.has_vector = items, has
 
     def _semantic_raw(self, vectors: np.ndarray, rows: Sequence[int | None] | None = None) -> np.ndarray:
@@ -329,8 +347,10 @@ class Engine:
         is part of a profile again left out of it (as in ``_raw``). Without ``rows`` the
         vectors are the fitted items'."""
         p = self.profiles
+        assert p.semantic is not None and p.semantic_norms is not None  # called only with the channel on
         sims = np.asarray(vectors @ p.semantic.T, dtype=np.float32)
         if rows is None:
+            assert self.has_vector is not None
             coo = p.weights.tocoo()
             r, c, m = coo.row, coo.col, coo.data
             own = self.has_vector[r].astype(np.float32)
@@ -350,6 +370,7 @@ class Engine:
     def _with_semantic(self, z: np.ndarray) -> np.ndarray:
         """Blend the words' z with the sentence vectors' z, per item that has a vector, and
         standardise the blend again, so that thresholds keep their meaning."""
+        assert self.item_vectors is not None and self.has_vector is not None  # the channel is on
         semantic = self._semantic_raw(self.item_vectors)
         self.semantic_stats = self._statistics(semantic, self.has_vector)
         semantic = self._standardise(semantic, self.kinds, self.semantic_stats)
@@ -477,12 +498,14 @@ class Engine:
             rows = [None] * len(vectors)
         # (row, challenge, weight) of scored items that are part of a profile
         corrections = []
-        for r, i in enumerate(rows):
+        for k, i in enumerate(rows):
             if i is not None and p.weights.indptr[i + 1] > p.weights.indptr[i]:
                 lo, hi = p.weights.indptr[i], p.weights.indptr[i + 1]
-                corrections.append((np.full(hi - lo, r), p.weights.indices[lo:hi], p.weights.data[lo:hi], i))
+                corrections.append((np.full(hi - lo, k), p.weights.indices[lo:hi], p.weights.data[lo:hi], i))
             if fitted:
                 break  # the fitted case is vectorised below
+        r: np.ndarray | None
+        c: np.ndarray | None
         if fitted and p.weights.nnz:
             coo = p.weights.tocoo()
             r, c, m = coo.row, coo.col, coo.data
@@ -702,7 +725,7 @@ class Engine:
             out[kind] = (level, max(spread * cfg.none_softness, 1e-3))
         return out
 
-    def _levels(self, kinds: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _levels(self, kinds: Sequence[str] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per row: the level of the "belongs to none" alternative and the softness, by kind."""
         fallback = self.abstention.get("", (0.0, 1.0))
         found = [self.abstention.get(k, fallback) for k in kinds]
@@ -710,7 +733,7 @@ class Engine:
         softness = np.array([f[1] for f in found], dtype=np.float64)
         return level, softness
 
-    def _choose(self, z: np.ndarray, kinds: Sequence[str], multi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _choose(self, z: np.ndarray, kinds: Sequence[str] | np.ndarray, multi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row: the best challenges (columns, best first), and the probability of each
         against the alternatives: "belongs to none" and the ``competitors`` best challenges.
 
@@ -758,13 +781,14 @@ class Engine:
     # geography -----------------------------------------------------------------------------
     def _geo_setup(self) -> None:
         located = [i for i, d in enumerate(self.documents) if d.kind == "report" and d.point]
+        points = [point for i in located if (point := self.documents[i].point)]
         self.located = np.array(located, dtype=np.int64)
-        self.tree = cKDTree(self._xy([self.documents[i].point for i in located])) if located else None
+        self.tree = cKDTree(self._xy(points)) if located else None
         self.neighbours: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(self.documents)
         if self.tree is None:
             return
         k = min(self.config.geo_neighbours + 1, len(located))
-        distances, indices = self.tree.query(self._xy([self.documents[i].point for i in located]), k=k)
+        distances, indices = self.tree.query(self._xy(points), k=k)
         distances = distances.reshape(len(located), -1)
         indices = indices.reshape(len(located), -1)
         for row, i in enumerate(located):
@@ -807,7 +831,9 @@ class Engine:
         z = self._standardise(raw, groups)
         nearest = None
         if self.combined_stats is not None:
-            if document.vector is not None and len(document.vector) == self.profiles.semantic.shape[1]:
+            semantic_profiles = self.profiles.semantic  # set whenever combined_stats is
+            if (document.vector is not None and semantic_profiles is not None
+                    and len(document.vector) == semantic_profiles.shape[1]):
                 semantic = self._semantic_raw(_unit_rows(np.asarray(document.vector).reshape(1, -1)), [row])
                 semantic = self._standardise(semantic, groups, self.semantic_stats)
                 nearest = _nearest(semantic, np.ones(1, dtype=bool))
@@ -992,9 +1018,10 @@ class Engine:
         return cache
 
     def _stems_by_column(self) -> list[str]:
-        if getattr(self, "_stem_names", None) is None or len(self._stem_names) != len(self.vectorizer.stem_index):
-            self._stem_names = sorted(self.vectorizer.stem_index, key=self.vectorizer.stem_index.__getitem__)
-        return self._stem_names
+        names = getattr(self, "_stem_names", None)
+        if names is None or len(names) != len(self.vectorizer.stem_index):
+            names = self._stem_names = sorted(self.vectorizer.stem_index, key=self.vectorizer.stem_index.__getitem__)
+        return names
 
     # match flags -------------------------------------------------------------------------------
     def match_flags(self) -> list[MatchFlag]:
@@ -1075,6 +1102,7 @@ class Engine:
         if getattr(self, "pilot_rows", None) is None:
             self.linked_by_challenge = sp.csc_matrix(self.linked)
             self.pilot_rows = np.flatnonzero(self.kinds_plain == "pilot")
+        assert self._support is not None
         return self._support
 
     def _similarity(self, rows: list[int], columns: list[int]) -> np.ndarray:
@@ -1089,6 +1117,7 @@ class Engine:
         if j is not None:
             column = self.z[:, j]
             confident = self._flag_support()
+            assert self.pilot_rows is not None  # set by _flag_support
             supporters = set(confident[:, j].indices) | set(self.linked_by_challenge[:, j].indices)
             reports = sorted((i for i in supporters if docs[i].kind == "report"), key=lambda i: -column[i])
             pilots = [int(i) for i in self.pilot_rows if column[i] >= self._levels(["pilot"])[0][0]
