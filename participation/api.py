@@ -127,8 +127,8 @@ class ReportThrottle(BaseThrottle):
         # What participation/filters.py accepts, said in the document's own terms.
         OpenApiParameter("theme", {"type": "string", "pattern": SLUG_PATTERN},
                          description="A theme's slug (one that names no theme matches no report)."),
-        OpenApiParameter("status", str, enum=["open", *Report.Status.values],
-                         description="One status, or open for every open one."),
+        OpenApiParameter("status", str, enum=["", "open", *Report.Status.values],
+                         description="One status, open for every open one, or empty for all."),
         OpenApiParameter("neighbourhood", {"type": "string", "pattern": SLUG_PATTERN},
                          description="A neighbourhood's slug."),
         OpenApiParameter("q", {"type": "string", "maxLength": Q_MAX_LENGTH},

@@ -20,10 +20,10 @@ from django.utils.translation import gettext_lazy as _
 from participation.models import Report
 from smartcity.models import Area, Department, Theme
 
-# min_lon,min_lat,max_lon,max_lat in plain decimals.
-BBOX_PATTERN = r"^-?[0-9]{1,3}(\.[0-9]{1,12})?(,-?[0-9]{1,3}(\.[0-9]{1,12})?){3}$"
+# min_lon,min_lat,max_lon,max_lat in plain decimals. An empty value (the web form's "no box") filters nothing.
+BBOX_PATTERN = r"^(-?[0-9]{1,3}(\.[0-9]{1,12})?(,-?[0-9]{1,3}(\.[0-9]{1,12})?){3})?$"
 Q_MAX_LENGTH = 200
-SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"  # Django's validate_slug
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]*$"  # Django's validate_slug, or empty: "all themes"
 OPEN = "open"
 UNROUTED = "none"
 OVERDUE = "overdue"

@@ -63,7 +63,7 @@ def test_a_report_submitted_while_redis_is_down_is_scored_and_confirmed_once_it_
     redis.start()
     assert outbox_publish_pending() == 2
     assert outbox_publish_pending() == 0  # a second sweep sends nothing again
-    scored = re.compile(r"Task smartcity\.tasks\.score_item\[[^\]]+\] succeeded")
+    scored = re.compile(r"Task matching\.tasks\.score_item\[[^\]]+\] succeeded")
     wait_until(lambda: bool(scored.search(log.read_text())), timeout=60, what="the worker to score the report")
     wait_until(lambda: mail_dir.exists() and any(mail_dir.iterdir()), timeout=60, what="the confirmation email")
     # Exactly once: one scoring, one email, nothing pending.

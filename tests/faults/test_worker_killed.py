@@ -88,6 +88,7 @@ def test_a_live_run_outlasts_the_stale_threshold_and_a_killed_one_is_replaced_wi
     assert MatchingRun.objects.filter(status=MatchingRun.Status.RUNNING).count() == 0
     # No duplicates: one suggestion per item and challenge, one flag per fingerprint.
     assert Suggestion.objects.exists()
-    assert not Suggestion.objects.values("item_type", "item_id", "societal_challenge").annotate(n=Count("pk")).filter(n__gt=1)
+    assert not Suggestion.objects.values("report", "department_challenge", "pilot", "societal_challenge").annotate(
+        n=Count("pk")).filter(n__gt=1)
     assert not Match.objects.values("fingerprint").annotate(n=Count("pk")).filter(n__gt=1)
     assert next_run.counts["suggestions"] == Suggestion.objects.count()
