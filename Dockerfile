@@ -12,13 +12,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 RUN apt-get update && apt-get install -y --no-install-recommends gettext curl && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 app
 WORKDIR /app
+# The locked dependency tree, every file checked against its hash; then the project without dependencies.
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --require-hashes -r requirements/base.txt
 COPY pyproject.toml README.md ./
-RUN pip install .
+RUN pip install --no-deps .
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && DEBUG=0 SECRET_KEY=build-only python manage.py compilemessages --ignore=node_modules \
-    && mkdir -p /app/media && chown -R app:app /app/media
+    && mkdir -p /app/media /app/var/matching && chown -R app:app /app/media /app/var
 USER app
 EXPOSE 8000
 # As the proxy would ask: the site's host name (the first of ALLOWED_HOSTS) over https.

@@ -4,16 +4,31 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test install install-test assets messages migrate demo clean
+.PHONY: run test install install-test assets messages migrate demo clean lock check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall only when the pinned dependencies change.
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet ".[test]"
+# Reinstall only when the lock changes. requirements/*.txt lock the whole dependency tree with hashes (pip-tools,
+# from pyproject.toml): pip installs exactly those files, then the project itself without its dependencies.
+# After changing a pin in pyproject.toml: `make lock`.
+$(VENV)/.installed: requirements/test.txt | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements/test.txt
+	$(PY) -m pip install --quiet --no-deps .
 	touch $@
+
+lock: | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements/test.txt
+	$(PY) -m piptools compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file requirements/base.txt pyproject.toml
+	$(PY) -m piptools compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --extra test --extra dev --output-file requirements/test.txt pyproject.toml
+
+# Lint and import order (ruff) and types (mypy), as .ci/run runs them before the tests.
+check: install
+	$(VENV)/bin/ruff check .
+	DEBUG=1 $(VENV)/bin/mypy
 
 # pa11y's puppeteer drives Debian's Chromium (/usr/bin/chromium): it must not download a browser of its own.
 node_modules/.installed: package.json package-lock.json

@@ -53,10 +53,9 @@ def setup_django(database_url: str) -> None:
 def reference_data(rng: random.Random):
     from django.conf import settings
 
-    from participation.geo import bounding_box
-    from participation.models import Area
     from pilots.models import Pilot, Stage
-    from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme, User
+    from smartcity.geo import bounding_box
+    from smartcity.models import Area, Department, DepartmentChallenge, Membership, SocietalChallenge, Theme, User
 
     themes = [Theme.objects.create(slug=f"theme-{i}", name=name, target_days=target) for i, (name, target) in enumerate([
         ("Veiligheid en leefbaarheid", 5), ("Mobiliteit", 10), ("Duurzaamheid en milieu", 15),
@@ -97,7 +96,7 @@ def generate(count: int, seed: int) -> None:
     themes, departments, areas, challenges = reference_data(rng)
     theme_departments = {theme.pk: departments[i % len(departments)::len(themes)] or [departments[0]]
                          for i, theme in enumerate(themes)}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     span = YEARS * 365 * 86400
     statuses, weights = zip(*OUTCOMES)
     report_columns = ["id", "title", "description", "theme_id", "latitude", "longitude", "address", "area_id", "status",
@@ -156,8 +155,7 @@ def measure(runs: int) -> list[tuple[str, float, float]]:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from participation.models import Area
-    from smartcity.models import Department, Theme, User
+    from smartcity.models import Area, Department, Theme, User
 
     setup_test_environment()
 
@@ -193,6 +191,7 @@ def measure_refresh(changed: int = 1000) -> None:
     """What the beat task costs after a busy few minutes: `changed` reports of the last four weeks touched since
     the last refresh (staff mostly act on recent reports)."""
     from django.db import connection
+
     from insight.services import insight_refresh
 
     insight_refresh()  # catch up first, so only the changes below count

@@ -8,7 +8,7 @@
 It (re)creates the database named in DATABASE_URL (which must start with "bench_"; nothing
 else is touched), migrates it, and loads believable synthetic data made by recombining
 sentences in Dutch, English and Swedish. Reports are loaded in steps (25k, 50k, then the
-full number by default); after each step a full run goes through smartcity.services
+full number by default); after each step a full run goes through matching.services
 (matching_run_start, which runs matching_run_execute: database reads, the engine, the writes
 of suggestions and flags, the stored model). At the full size it then prints:
 
@@ -19,7 +19,7 @@ of suggestions and flags, the stored model). At the full size it then prints:
   (e) peak memory of this process (ru_maxrss);
   (f) how the cost grows with the number of reports: times per step and the fitted exponent;
   (g) the next full run after the new reports (the nightly case);
-  (h) the sentence encoder (smartcity/matching/semantic.py): texts per second, and per text.
+  (h) the sentence encoder (matching/engine/semantic.py): texts per second, and per text.
 
 Sentence vectors: encoding 100,000 texts takes hours on 2 cores (h), which a city pays once,
 spread over the days its reports come in, never inside a run. So the loaded rows get stored
@@ -277,7 +277,6 @@ def recreate_database(url: str) -> None:
 
 def drop_database(url: str) -> None:
     import psycopg
-
     from django.db import connections
 
     connections.close_all()
@@ -303,7 +302,7 @@ class Directions:
     def __init__(self, seed: int):
         import numpy as np
 
-        from smartcity.matching import semantic
+        from matching.engine import semantic
 
         self.np, self.semantic = np, semantic
         self.rng = np.random.default_rng(seed)
@@ -311,7 +310,7 @@ class Directions:
 
     def store(self, item_type: str, rows: list[tuple[int, str, str, str | None]]) -> None:
         """rows: (id, title, description, topic or None)."""
-        from smartcity.models import TextVector
+        from matching.models import TextVector
 
         np, dim = self.np, self.semantic.DIMENSIONS
         vectors = self.rng.normal(scale=1.5, size=(len(rows), dim))
@@ -321,7 +320,7 @@ class Directions:
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         for batch in batched(iter(range(len(rows))), 5000):
             TextVector.objects.bulk_create([
-                TextVector(item_type=item_type, item_id=rows[k][0], vector=vectors[k].astype("<f4").tobytes(),
+                TextVector(**{f"{item_type}_id": rows[k][0]}, vector=vectors[k].astype("<f4").tobytes(),
                            fingerprint=self.semantic.fingerprint(rows[k][1], rows[k][2])) for k in batch])
 
 
@@ -428,14 +427,14 @@ def peak_mb() -> int:
 
 
 def full_run() -> tuple[float, dict[str, float], dict]:
-    from smartcity import services
-    from smartcity.matching import engine as matching
-    from smartcity.models import MatchingRun
+    from matching import services
+    from matching.engine import engine as matching
+    from matching.models import MatchingRun
 
     watch = Stopwatch()
     for name, label in (("engine_challenges", "read"), ("engine_documents", "read"), ("with_vectors", "read vectors"),
                         ("_write_suggestions", "write suggestions"), ("_write_matches", "write flags"),
-                        ("_save_model", "store model")):
+                        ("model_save", "store model")):
         watch.wrap(services, name, label)
     for name, label in (("fit", "fit"), ("suggestions", "suggestions()"), ("match_flags", "match_flags()")):
         watch.wrap(matching.Engine, name, label)
@@ -457,8 +456,8 @@ def full_run() -> tuple[float, dict[str, float], dict]:
 def bare_maths() -> tuple[float, dict[str, float]]:
     import gc
 
-    from smartcity import services
-    from smartcity.matching.engine import Engine
+    from matching import services
+    from matching.engine.engine import Engine
 
     services._cache.clear()  # the full run's model: not wanted in memory twice
     gc.collect()
@@ -478,20 +477,18 @@ def bare_maths() -> tuple[float, dict[str, float]]:
 
 def incremental(texts: Texts, start: int, probes: int) -> tuple[list[float], list[float], float, int]:
     """Per new report: the whole of matching_score_item, and the part of it spent encoding."""
-    from django.core.files.storage import default_storage
-
-    from smartcity import services
-    from smartcity.matching import semantic
+    from matching import services
+    from matching.engine import semantic
 
     # new reports straight into the table (bulk_create queues no task), then each scored as the
     # on-commit task would: read the item, score it against the stored model, write its suggestions
     ids = load_reports(texts, start, start + probes, progress=False)
     services._cache.clear()
     started = time.perf_counter()
-    services._load_model()  # what a worker pays once after each full run
+    services.model_load()  # what a worker pays once after each full run
     load_seconds = time.perf_counter() - started
-    size = default_storage.size(services.MODEL_PATH)
-    from smartcity.matching import engine as matching
+    size = sum(path.stat().st_size for path in services._model_paths())
+    from matching.engine import engine as matching
 
     latencies, encoding, parts = [], [], defaultdict(list)
     watch = Stopwatch()
@@ -516,7 +513,7 @@ def incremental(texts: Texts, start: int, probes: int) -> tuple[list[float], lis
 
 def encoder_throughput(texts: Texts, count: int) -> float:
     """Texts per second when the encoder takes reports in batches (manage.py encode_texts, a run)."""
-    from smartcity.matching import semantic
+    from matching.engine import semantic
 
     items = [texts.report(texts.rng.choice([None, *sorted(TOPICS)]))[1:] for _ in range(count)]
     encoder = semantic.Encoder()

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smartcity.matching.engine import Challenge, Config, Document, Engine  # noqa: E402
+from matching.engine.engine import Challenge, Config, Document, Engine  # noqa: E402
 
 
 def build_inputs(data: dict) -> tuple[list[Challenge], list[Document]]:
@@ -54,7 +54,7 @@ def with_vectors(challenges: list[Challenge], documents: list[Document]) -> tupl
 
     import numpy as np
 
-    from smartcity.matching import semantic
+    from matching.engine import semantic
 
     cache_path = Path(os.environ.get("MATCHING_VECTOR_CACHE", Path(tempfile.gettempdir()) / "smartcity-vectors.pickle"))
     cache: dict[str, np.ndarray] = {}
@@ -230,7 +230,7 @@ def learning_curve(data: dict, fractions: tuple[float, ...] = (0.1, 0.2, 0.4), r
         for _ in range(runs):
             decided = set(rng.sample(sorted(truth), max(1, round(fraction * len(truth)))))
 
-            def teach(doc: Document) -> Document:
+            def teach(doc: Document, decided: set[str] = decided) -> Document:
                 key = _reference(doc.key)
                 if doc.kind != "report" or key not in decided:
                     return doc

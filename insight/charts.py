@@ -1,14 +1,17 @@
-"""Server-side SVG charts: geometry only, drawn by templates/insight/_*.html.
+"""Server-side SVG charts: geometry only, drawn by templates/insight/_*.html and, for a pilot's KPIs,
+templates/pilots/_kpi.html (through the `insight_pilots` template tags: pilots do not import insight).
 
 No scripts and no external services. Every chart is role="img" with a title and a description, and
 the page shows the same numbers in a table next to it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from html import escape
 
+from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from insight import maths
@@ -293,3 +296,78 @@ def sparkline(values: list[int], width: int = 160, height: int = 32) -> Sparklin
         rects.append(Rect(round(i * slot + 1, 1), round(height - h, 1), round(slot - 2, 1), h,
                           "#0072b2" if i >= half else "#9ecae1"))
     return Sparkline(width, height, rects)
+
+
+# --- A KPI's measurements: a line chart against its baseline and target (the pilot page) ----------------
+KPI_WIDTH, KPI_HEIGHT = 640, 260
+KPI_LEFT, KPI_RIGHT, KPI_TOP, KPI_BOTTOM = 64, 16, 16, 40
+KPI_MAX_POINTS = 400
+
+
+@dataclass(frozen=True)
+class KpiLine:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class KpiChart:
+    width: int
+    height: int
+    plot_left: int
+    plot_right: int
+    plot_top: int
+    plot_bottom: int
+    points: str  # the polyline's "x,y x,y ..."
+    dots: list[tuple[float, float]]
+    baseline: KpiLine | None
+    target: KpiLine | None
+    y_ticks: list[KpiLine]
+    x_ticks: list[tuple[float, str]]
+
+
+def _kpi_number(value: float) -> str:
+    return formats.number_format(round(value, 2), decimal_pos=None, use_l10n=True)
+
+
+def kpi_chart(series: list[tuple[dt.datetime, float]], baseline: float | None, target: float | None) -> KpiChart | None:
+    """Geometry for the chart; None when there is nothing to draw."""
+    if not series:
+        return None
+    if len(series) > KPI_MAX_POINTS:  # keep the page light: every n-th point, always the latest
+        step = len(series) / KPI_MAX_POINTS
+        series = [series[int(i * step)] for i in range(KPI_MAX_POINTS - 1)] + [series[-1]]
+    values = [value for _, value in series] + [v for v in (baseline, target) if v is not None]
+    low, high = min(values), max(values)
+    if low == high:
+        low, high = low - 1, high + 1
+    padding = (high - low) * 0.1
+    low, high = low - padding, high + padding
+    plot_width, plot_height = KPI_WIDTH - KPI_LEFT - KPI_RIGHT, KPI_HEIGHT - KPI_TOP - KPI_BOTTOM
+    first, last = series[0][0], series[-1][0]
+    span = (last - first).total_seconds()
+
+    def x_of(moment: dt.datetime) -> float:
+        if span == 0:
+            return KPI_LEFT + plot_width / 2
+        return round(KPI_LEFT + plot_width * (moment - first).total_seconds() / span, 1)
+
+    def y_of(value: float) -> float:
+        return round(KPI_TOP + plot_height * (high - value) / (high - low), 1)
+
+    dots = [(x_of(moment), y_of(value)) for moment, value in series]
+    y_ticks = [KpiLine(y_of(low + (high - low) * i / 4), _kpi_number(low + (high - low) * i / 4)) for i in range(5)]
+    local = timezone.localtime
+    x_ticks = [(x_of(first), formats.date_format(local(first), "SHORT_DATE_FORMAT"))]
+    if span:
+        x_ticks.append((x_of(last), formats.date_format(local(last), "SHORT_DATE_FORMAT")))
+    return KpiChart(
+        width=KPI_WIDTH, height=KPI_HEIGHT, plot_left=KPI_LEFT, plot_right=KPI_WIDTH - KPI_RIGHT, plot_top=KPI_TOP,
+        plot_bottom=KPI_HEIGHT - KPI_BOTTOM,
+        points=" ".join(f"{x},{y}" for x, y in dots),
+        dots=dots if len(dots) <= 60 else [],
+        baseline=KpiLine(y_of(baseline), _kpi_number(baseline)) if baseline is not None else None,
+        target=KpiLine(y_of(target), _kpi_number(target)) if target is not None else None,
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+    )

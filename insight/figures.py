@@ -15,9 +15,10 @@ from django.utils import timezone
 from insight import maths
 from insight.models import ChallengeDayCount, DayCount, DurationCount, GridDayCount
 from insight.services import local_day
-from participation.models import Area, Report
+from matching.models import Match, ReviewStatus, Suggestion
+from participation.models import Report
 from pilots.models import Pilot, Stage
-from smartcity.models import Department, DepartmentChallenge, Match, ReviewStatus, SocietalChallenge, Suggestion, Theme
+from smartcity.models import Area, Department, DepartmentChallenge, SocietalChallenge, Theme
 
 Status = Report.Status
 
@@ -392,9 +393,6 @@ def open_suggestions(department: Department):
     report_ids = Report.objects.open().filter(department=department)
     return (
         Suggestion.objects.filter(status=ReviewStatus.OPEN)
-        .filter(
-            Q(item_type=Suggestion.ItemType.DEPARTMENT_CHALLENGE, item_id__in=challenge_ids.values("pk"))
-            | Q(item_type=Suggestion.ItemType.REPORT, item_id__in=report_ids.values("pk"))
-        )
+        .filter(Q(department_challenge__in=challenge_ids.values("pk")) | Q(report__in=report_ids.values("pk")))
         .select_related("societal_challenge").order_by("-score", "pk")
     )

@@ -8,9 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from insight import maths
 from insight.figures import Filters, today
-from participation.models import Area
 from smartcity import dates
-from smartcity.models import Theme
+from smartcity.models import Area, Theme
 
 MAX_DAYS = 10 * 366
 MAX_WEEKS = 160
@@ -44,7 +43,7 @@ class StatisticsFilterForm(forms.Form):
         """Twelve calendar months: this one so far and the eleven before it."""
         end = today()
         start = maths.month_start(end)
-        for _ in range(11):
+        for _month in range(11):
             start = maths.month_start(start - dt.timedelta(days=1))
         return start, end
 

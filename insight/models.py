@@ -13,8 +13,7 @@ import datetime as dt
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from participation.models import Area
-from smartcity.models import Department, SocietalChallenge, Theme
+from smartcity.models import Area, Department, SocietalChallenge, Theme
 
 
 class Span(models.TextChoices):

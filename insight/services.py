@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from insight import maths
 from insight.models import AggregateState, ChallengeDayCount, DayCount, DurationCount, GridDayCount, Span, next_month
-from participation.models import Area, Report, StatusChange
+from participation.models import Report, StatusChange
+from smartcity.models import Area
 
 BATCH = 5000
 

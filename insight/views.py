@@ -15,14 +15,13 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from insight import charts, figures
+from insight import charts, figures, permissions
 from insight.forms import StatisticsFilterForm
 from insight.models import AggregateState
 from insight.templatetags.insight import duration
-from participation.models import Area
-from smartcity import permissions
 from smartcity.csv import csv_response
-from smartcity.models import Department
+from smartcity.models import Area, Department
+from smartcity.permissions import department_ids, staff_required
 
 
 def _period_label(period: dt.date, interval: str, short: bool = False) -> str:
@@ -157,12 +156,10 @@ def _get_department_for_user(request: HttpRequest, slug: str) -> Department:
     return department
 
 
-@login_required
+@staff_required
 @require_GET
 def department_dashboard_list(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_use_staff_workspace(request.user):
-        raise PermissionDenied
-    own = permissions.department_ids(request.user)
+    own = department_ids(request.user)
     departments = sorted(Department.objects.all(), key=lambda d: (d.pk not in own, d.name))
     return render(request, "insight/department_dashboard_list.html", {
         "departments": departments, "own": own,

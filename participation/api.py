@@ -15,13 +15,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.throttling import BaseThrottle
 
 from participation import ratelimit
-from participation.geo import in_city_bounds
-from participation.models import Area, Report, ReportPhoto
+from participation.filters import BBOX_PATTERN, Q_MAX_LENGTH, SLUG_PATTERN, ReportFilterForm
+from participation.models import Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
 from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference
 from smartcity.clientip import client_address
+from smartcity.geo import in_city_bounds
 from smartcity.models import Theme
+from smartcity.problems import InvalidQuery, invalid_params
 
 
 class CityCoordinate(serializers.FloatField):
@@ -122,11 +124,17 @@ class ReportThrottle(BaseThrottle):
 
 @extend_schema_view(
     list=extend_schema(parameters=[
-        OpenApiParameter("theme", str, description="A theme's slug."),
-        OpenApiParameter("status", str, enum=Report.Status.values),
-        OpenApiParameter("neighbourhood", str, description="A neighbourhood's slug."),
-        OpenApiParameter("q", str, description="Words that must all occur in the title or description."),
-        OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat (WGS84)."),
+        # What participation/filters.py accepts, said in the document's own terms.
+        OpenApiParameter("theme", {"type": "string", "pattern": SLUG_PATTERN},
+                         description="A theme's slug (one that names no theme matches no report)."),
+        OpenApiParameter("status", str, enum=["", "open", *Report.Status.values],
+                         description="One status, open for every open one, or empty for all."),
+        OpenApiParameter("neighbourhood", {"type": "string", "pattern": SLUG_PATTERN},
+                         description="A neighbourhood's slug."),
+        OpenApiParameter("q", {"type": "string", "maxLength": Q_MAX_LENGTH},
+                         description="Words that must all occur in the title or description; #12 is report number 12."),
+        OpenApiParameter("bbox", {"type": "string", "pattern": BBOX_PATTERN},
+                         description="min_lon,min_lat,max_lon,max_lat (WGS84)."),
     ]),
     create=extend_schema(description="Anonymous clients and residents are throttled per client (429 with "
                                      "problem+json); staff and integration tokens get a high rate."),
@@ -134,7 +142,7 @@ class ReportThrottle(BaseThrottle):
 class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin,
                     viewsets.GenericViewSet):
     """Residents' reports. Filters: `theme`, `status`, `neighbourhood` (slugs), `q` (text), `bbox`
-    (min_lon,min_lat,max_lon,max_lat)."""
+    (min_lon,min_lat,max_lon,max_lat). An invalid filter value is a 400 that lists it in invalidParams."""
 
     serializer_class = ReportSerializer
     permission_classes = [AllowAny]
@@ -149,19 +157,11 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
         )
         if self.action != "list":
             return reports
-        params = self.request.query_params
-        if params.get("theme"):
-            reports = reports.filter(theme__slug=params["theme"])
-        if params.get("status") in Report.Status.values:
-            reports = reports.filter(status=params["status"])
-        if params.get("neighbourhood"):
-            reports = reports.filter(area__slug=params["neighbourhood"])
-        if params.get("q"):
-            reports = reports.search(params["q"])
-        bbox = parse_bbox(params.get("bbox", ""))
-        if bbox:
-            reports = reports.in_bbox(*bbox)
-        return reports
+        # The one report filter (participation/filters.py): an invalid value is a 400 listing it, never every report.
+        filters = ReportFilterForm(self.request.query_params)
+        if not filters.is_valid():
+            raise InvalidQuery(invalid_params(filters))
+        return filters.filter(reports)
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -181,14 +181,3 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
             )
         # A report posted here has no photos yet: the response needs no query to say so.
         serializer.instance._prefetched_objects_cache = {"photos": ReportPhoto.objects.none()}
-
-
-def parse_bbox(value: str) -> tuple[float, float, float, float] | None:
-    """'min_lon,min_lat,max_lon,max_lat' -> floats, or None when absent or malformed."""
-    try:
-        min_lon, min_lat, max_lon, max_lat = (float(part) for part in value.split(","))
-    except ValueError:
-        return None
-    if min_lon > max_lon or min_lat > max_lat:
-        return None
-    return min_lon, min_lat, max_lon, max_lat

@@ -31,7 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from participation.forms import ReportFilterForm
+from participation.filters import ReportFilterForm
 from participation.models import Comment, Report
 from smartcity.csv import SafeWriter
 from smartcity.files import OPEN_DATA_LOCATION, stored_file_response

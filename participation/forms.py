@@ -7,13 +7,21 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from participation.geo import in_city_bounds
 from participation.models import Comment, Report
-from participation.photos import (MAX_PHOTOS, PENDING_DIRECTORY, PENDING_MAX_AGE, PhotoError, ProcessedPhoto,
-                                  pending_keep, process_photo)
+from participation.photos import (
+    MAX_PHOTOS,
+    PENDING_DIRECTORY,
+    PENDING_MAX_AGE,
+    PhotoError,
+    ProcessedPhoto,
+    pending_keep,
+    process_photo,
+)
 from smartcity.forms import OneLineField, PlainTextField
+from smartcity.geo import in_city_bounds
 from smartcity.models import Theme
 from smartcity.text import clean_line, clean_text
 
@@ -229,41 +237,3 @@ class HideForm(forms.Form):
 
     def clean_reason(self) -> str:
         return clean_text(self.cleaned_data["reason"])
-
-
-class ReportFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(), required=False,
-                                   to_field_name="slug", empty_label=_("All themes"))
-    status = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("All statuses")), *Report.Status.choices])
-    neighbourhood = forms.ModelChoiceField(label=_("Neighbourhood"), queryset=None, required=False,
-                                           to_field_name="slug", empty_label=_("All neighbourhoods"))
-    bbox = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args, **kwargs):
-        from participation.models import Area
-
-        super().__init__(*args, **kwargs)
-        self.fields["neighbourhood"].queryset = Area.objects.only("slug", "name")
-
-    def filter(self, reports):
-        from participation.api import parse_bbox
-
-        if not self.is_bound:
-            return reports
-        if not self.is_valid():
-            return reports.none()  # an unknown theme or status matches nothing; the form says why
-        data = self.cleaned_data
-        if data["q"]:
-            reports = reports.search(data["q"])
-        if data["theme"]:
-            reports = reports.filter(theme=data["theme"])
-        if data["status"]:
-            reports = reports.filter(status=data["status"])
-        if data["neighbourhood"]:
-            reports = reports.filter(area=data["neighbourhood"])
-        bbox = parse_bbox(data["bbox"])
-        if bbox:
-            reports = reports.in_bbox(*bbox)
-        return reports

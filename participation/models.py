@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import models
@@ -12,45 +13,9 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from smartcity.models import Department, Referenced, SocietalChallenge, Theme
+from smartcity.models import Area, Department, Referenced, SocietalChallenge, Theme
 
 METRES_PER_DEGREE_LATITUDE = 111_320.0
-
-
-class AreaQuerySet(models.QuerySet):
-    def for_point(self, latitude: float, longitude: float) -> "Area | None":
-        """The neighbourhood containing the point, or None. The bounding boxes narrow it to a few polygons."""
-        from participation.geo import point_in_geometry
-
-        candidates = self.filter(
-            min_latitude__lte=latitude, max_latitude__gte=latitude,
-            min_longitude__lte=longitude, max_longitude__gte=longitude,
-        ).order_by("pk")
-        return next((area for area in candidates if point_in_geometry(longitude, latitude, area.geometry)), None)
-
-
-class Area(models.Model):
-    """A neighbourhood, loaded from GeoJSON polygons. A report's area is derived from its point."""
-
-    slug = models.SlugField(_("slug"), max_length=80, unique=True)
-    name = models.CharField(_("name"), max_length=120)
-    # GeoJSON geometry (Polygon or MultiPolygon) in WGS84.
-    geometry = models.JSONField(_("geometry"))
-    # The bounding box, so that finding a point's area only tests the few polygons around it.
-    min_longitude = models.FloatField()
-    min_latitude = models.FloatField()
-    max_longitude = models.FloatField()
-    max_latitude = models.FloatField()
-
-    objects = AreaQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("neighbourhood")
-        verbose_name_plural = _("neighbourhoods")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ReportQuerySet(models.QuerySet):
@@ -82,6 +47,47 @@ class ReportQuerySet(models.QuerySet):
         for word in words:
             condition |= Q(title__icontains=word)
         return self.filter(condition)
+
+    def filter_by(self, *, q: str = "", number: int | None = None, theme=None, status: str = "", neighbourhood=None,
+                  bbox: tuple[float, float, float, float] | None = None, department: str = "", age: str = "",
+                  now=None):
+        """The one report filter (participation/filters.py validates the query string and calls this).
+
+        `number` is a report's number; `q` words that must all occur; `status` one status or "open" for every
+        open one; `bbox` (min_lon, min_lat, max_lon, max_lat); `department` a slug or "none" (not routed
+        yet); `age` days, or "overdue" (older than its theme's target)."""
+        reports = self
+        if number is not None:
+            reports = reports.filter(pk=number)
+        if q:
+            reports = reports.search(q)
+        if theme is not None:
+            reports = reports.filter(theme=theme)
+        if status == "open":
+            reports = reports.open()
+        elif status:
+            reports = reports.filter(status=status)
+        if neighbourhood is not None:
+            reports = reports.filter(area=neighbourhood)
+        if bbox:
+            reports = reports.in_bbox(*bbox)
+        if department == "none":
+            reports = reports.filter(department__isnull=True)
+        elif department:
+            reports = reports.filter(department__slug=department)
+        if age == "overdue":
+            reports = reports.filter(self.overdue_condition(now))
+        elif age:
+            reports = reports.filter(created_at__lt=(now or timezone.now()) - timedelta(days=int(age)))
+        return reports
+
+    @staticmethod
+    def overdue_condition(now=None) -> Q:
+        """Open reports older than their theme's target handling time: one OR-ed condition per theme with a target."""
+        now = now or timezone.now()
+        conditions = [Q(theme_id=pk, created_at__lt=now - timedelta(days=days))
+                      for pk, days in Theme.objects.exclude(target_days=None).values_list("pk", "target_days")]
+        return Q(status__in=Report.OPEN_STATUSES) & reduce(or_, conditions) if conditions else Q(pk__in=[])
 
     def near(self, latitude: float, longitude: float, metres: float):
         """Reports within a box of `metres` around the point: the index on (latitude, longitude) serves it."""
@@ -196,59 +202,6 @@ class Report(Referenced):
         target = self.theme.target_days if self.theme_id else None
         return bool(target and self.is_open and self.age_days > target)
 
-    def merge_into(self, target: "Report", *, actor, message: str) -> tuple["StatusChange", "StatusChange"]:
-        """Mark this report as a duplicate of `target`, which residents then support and follow instead.
-
-        Run it inside a transaction with both rows locked; participation.workflow.merge does that, checks
-        the version and who may act, and emails both reporters after the commit. Supporters, followers and
-        this report's reporter carry over to the target, and nobody is counted twice.
-        """
-        from participation import workflow
-
-        if target.status == self.Status.DUPLICATE:
-            raise workflow.WorkflowError(
-                _("Report %(number)s is itself a duplicate of report %(original)s: merge into that one.")
-                % {"number": target.pk, "original": target.duplicate_of_id}
-            )
-        workflow.check_transition(self, self.Status.DUPLICATE, message)
-
-        supporters = {support.user_id for support in target.supports.all() if support.user_id}
-        emails = {support.email for support in target.supports.all() if support.email}
-        carried = []
-        for support in self.supports.all():
-            if (support.user_id and support.user_id in supporters) or (support.email and support.email in emails):
-                continue
-            carried.append(Support(report=target, user_id=support.user_id, email=support.email))
-            supporters.add(support.user_id)
-            emails.add(support.email)
-        if self.author_id and self.author_id not in supporters and self.author_id != target.author_id:
-            carried.append(Support(report=target, user_id=self.author_id))
-        Support.objects.bulk_create(carried)
-
-        followers = set(target.follows.values_list("user_id", flat=True)) | {target.author_id}
-        new_followers = {follow.user_id for follow in self.follows.all()} | ({self.author_id} if self.author_id else set())
-        Follow.objects.bulk_create([Follow(report=target, user_id=user_id) for user_id in new_followers - followers])
-
-        from_status = self.status
-        self.status, self.duplicate_of, self.closed_at = self.Status.DUPLICATE, target, timezone.now()
-        self.version += 1
-        self.save(update_fields=["status", "duplicate_of", "closed_at", "version", "updated_at"])
-        target.support_count = target.supports.count()
-        target.version += 1
-        target.save(update_fields=["support_count", "version", "updated_at"])
-
-        own_change = StatusChange.objects.create(
-            report=self, actor=actor, from_status=from_status, to_status=self.status,
-            from_department_id=self.department_id, to_department_id=self.department_id, message=message.strip(),
-        )
-        target_change = StatusChange.objects.create(
-            report=target, actor=actor, from_status=target.status, to_status=target.status,
-            from_department_id=target.department_id, to_department_id=target.department_id,
-            message=_("Report %(number)s about the same concern was merged into this report. Its supporters now support this one.")
-            % {"number": self.pk},
-        )
-        return own_change, target_change
-
     def add_support(self, *, user=None, email: str | None = None) -> bool:
         """A "me too" from an account or a confirmed email address. Idempotent: False when it was already there."""
         from django.db import IntegrityError, transaction
@@ -320,20 +273,35 @@ class ReportPhoto(models.Model):
         verbose_name_plural = _("photos")
 
 
+class SupportQuerySet(models.QuerySet):
+    def due_for_erasure(self, now, retention_days: int):
+        """Anonymous supports of reports closed more than `retention_days` ago that still hold an address."""
+        return self.filter(report__closed_at__lt=now - timedelta(days=retention_days), email__isnull=False)
+
+    def erase(self, now) -> int:
+        """Forget the addresses; the supports keep counting (support_count, a merge carries them over)."""
+        return self.update(email=None, erased_at=now)
+
+
 class Support(models.Model):
-    """A "me too": one per account, or per confirmed email address for residents without one."""
+    """A "me too": one per account, or per confirmed email address for residents without one. An anonymous
+    supporter's address is erased SUPPORTER_EMAIL_RETENTION_DAYS after the report closed (erased_at)."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="supports")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
                              related_name="supports")
     email = models.EmailField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SupportQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["report", "user"], condition=Q(user__isnull=False), name="support_unique_user"),
             models.UniqueConstraint(fields=["report", "email"], condition=Q(email__isnull=False), name="support_unique_email"),
-            models.CheckConstraint(condition=Q(user__isnull=False) | Q(email__isnull=False), name="support_has_supporter"),
+            models.CheckConstraint(condition=Q(user__isnull=False) | Q(email__isnull=False) | Q(erased_at__isnull=False),
+                                   name="support_has_supporter"),
         ]
 
 

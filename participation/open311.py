@@ -42,13 +42,19 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from participation import ratelimit
-from participation.geo import in_city_bounds
 from participation.models import (
-    Area, Open311Client, Open311Request, Report, ReporterContact, ReportPhoto, ServiceQuestion, StatusChange,
+    Open311Client,
+    Open311Request,
+    Report,
+    ReporterContact,
+    ReportPhoto,
+    ServiceQuestion,
+    StatusChange,
 )
 from participation.services import report_create
 from smartcity import dates
-from smartcity.models import Theme
+from smartcity.geo import in_city_bounds
+from smartcity.models import Area, Theme
 from smartcity.text import clean_text
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -119,6 +125,11 @@ def error_response(error: Open311Error, fmt: str) -> HttpResponse:
     if error.status == 429:
         response["Retry-After"] = "3600"
     return response
+
+
+def error_for_path(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """The GeoReport error body for a refusal outside these views (smartcity.hostile_input's NUL guard)."""
+    return error_response(Open311Error(status, message), "json" if request.path.endswith(".json") else "xml")
 
 
 def endpoint(*methods: str):
@@ -290,7 +301,7 @@ def _parse_moment(name: str, value: str, *, end: bool = False) -> datetime:
                 raise ValueError
             moment = datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
     except ValueError:
-        raise Open311Error(400, f"{name} {value!r} is not a date-time in W3C format, e.g. 2026-01-01T00:00:00Z.")
+        raise Open311Error(400, f"{name} {value!r} is not a date-time in W3C format, e.g. 2026-01-01T00:00:00Z.") from None
     if not dates.in_range(moment.date()):  # the 90-day window around it would overflow the calendar
         raise Open311Error(400, f"{name} must lie between {dates.EARLIEST.isoformat()} and {dates.LATEST.isoformat()}.")
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)

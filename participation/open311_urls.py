@@ -1,5 +1,5 @@
 """Open311 GeoReport v2 under /open311/v2/ (participation/open311.py). The extension picks the format."""
-from django.urls import path, re_path
+from django.urls import re_path
 
 from participation import open311
 

@@ -15,11 +15,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from participation import tokens
-from participation.models import Area, Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
+from participation.models import Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
 from participation.photos import ProcessedPhoto
-from smartcity.models import Theme
+from smartcity.models import Area, Theme
 from smartcity.outbox import outbox_enqueue
-from smartcity.services import matching_queue_item
 
 
 @transaction.atomic
@@ -78,42 +77,26 @@ def report_create(
             confirmed_at=timezone.now() if contact_email == account_email else None,
         )
         if contact.confirmed_at is None:
-            _send_contact_confirmation(report, contact.email)
+            confirmation_email_send(purpose="contact", report=report, email=contact.email)
     if author is not None and source == Report.Source.WEB:
         Follow.objects.get_or_create(report=report, user=author)
-    # The matching job scores the new report once this transaction commits.
-    matching_queue_item(item_type="report", item_id=report.pk)
     return report
 
 
-def _send_contact_confirmation(report: Report, email: str) -> None:
+def confirmation_email_send(*, purpose: str, report: Report, email: str) -> None:
+    """Send the link that confirms an address given without an account, for a `purpose` of tokens.CONFIRM_SALTS:
+    "contact" (the reporter's updates start once it is followed) or "support" (the support counts then)."""
     context = {
         "report": report,
         "site_name": settings.SITE_NAME,
         "confirm_url": settings.SITE_URL
-        + reverse("participation:contact-confirm", args=[tokens.contact_confirm_token(report.pk, email)]),
+        + reverse(f"participation:{purpose}-confirm", args=[tokens.confirm_token(purpose, report.pk, email)]),
     }
     outbox_enqueue(
         "smartcity.tasks.send_email",
         to=[email],
-        subject=render_to_string("participation/email/contact_confirm_subject.txt", context).strip(),
-        body=render_to_string("participation/email/contact_confirm_body.txt", context),
-    )
-
-
-def support_request_email(*, report: Report, email: str) -> None:
-    """Anonymous support: send the link that confirms the address; the support counts once it is followed."""
-    context = {
-        "report": report,
-        "site_name": settings.SITE_NAME,
-        "confirm_url": settings.SITE_URL
-        + reverse("participation:support-confirm", args=[tokens.support_confirm_token(report.pk, email)]),
-    }
-    outbox_enqueue(
-        "smartcity.tasks.send_email",
-        to=[email],
-        subject=render_to_string("participation/email/support_confirm_subject.txt", context).strip(),
-        body=render_to_string("participation/email/support_confirm_body.txt", context),
+        subject=render_to_string(f"participation/email/{purpose}_confirm_subject.txt", context).strip(),
+        body=render_to_string(f"participation/email/{purpose}_confirm_body.txt", context),
     )
 
 
@@ -224,6 +207,19 @@ def account_export(*, user) -> dict:
              "hidden": comment.is_hidden}
             for comment in Comment.objects.filter(author=user).order_by("pk")
         ],
+    }
+
+
+# --- Retention: personal data kept no longer than the privacy statement says ------------------------------------
+def personal_data_erase_expired(*, now=None) -> dict[str, int]:
+    """Erase what the privacy statement says goes: the reporter's contact details
+    REPORTER_CONTACT_RETENTION_DAYS after a report closed, anonymous supporters' addresses
+    SUPPORTER_EMAIL_RETENTION_DAYS after it closed (the supports keep counting). Idempotent."""
+    now = now or timezone.now()
+    return {
+        "reporter_contacts": ReporterContact.objects.due_for_erasure(now, settings.REPORTER_CONTACT_RETENTION_DAYS)
+        .erase(now),
+        "supporter_emails": Support.objects.due_for_erasure(now, settings.SUPPORTER_EMAIL_RETENTION_DAYS).erase(now),
     }
 
 

@@ -5,37 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from participation import workflow
-from participation.models import Area, Report, SavedFilter
-from smartcity.models import Department, SocietalChallenge, Theme
-
-UNROUTED = "none"
-OPEN = "open"
-OVERDUE = "overdue"
-
-
-class QueueFilterForm(forms.Form):
-    """The queue's filters, read from the query string. Without any, the queue shows new reports."""
-
-    q = forms.CharField(label=_("Search"), required=False, max_length=200,
-                        widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(), to_field_name="slug",
-                                   required=False, empty_label=_("All themes"))
-    area = forms.ModelChoiceField(label=_("Neighbourhood"), queryset=Area.objects.only("slug", "name"),
-                                  to_field_name="slug", required=False, empty_label=_("All neighbourhoods"))
-    department = forms.ChoiceField(label=_("Department"), required=False)
-    age = forms.ChoiceField(label=_("Age"), required=False, choices=[
-        ("", _("Any age")), (OVERDUE, _("Overdue")), ("2", _("Older than 2 days")), ("7", _("Older than a week")),
-        ("30", _("Older than a month")),
-    ])
-
-    def __init__(self, *args, departments: list[Department], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("Any status")), (OPEN, _("All open")), *Report.Status.choices]
-        self.fields["department"].choices = [
-            ("", _("All departments")), (UNROUTED, _("Not routed yet")),
-            *[(department.slug, department.name) for department in departments],
-        ]
+from participation.models import Report, SavedFilter
+from smartcity.models import Department, SocietalChallenge
 
 
 class StaffForm(forms.Form):

@@ -1,35 +1,36 @@
 """The staff workspace for reports: the triage queue and the staff report page with its actions.
 
 Every action posts to its own small view, which hands the work to participation.workflow (the state
-machine) and redirects back. Who may do what is in smartcity/permissions.py.
+machine) and redirects back. Who may do what is in participation/permissions.py.
 """
 from __future__ import annotations
-
-from datetime import timedelta
-from functools import reduce
-from operator import or_
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from participation import services, workflow
+from participation import permissions, services, workflow
+from participation.filters import ReportFilterForm
 from participation.models import Comment, InternalNote, Report, ReporterContact, SavedFilter, StatusChange
 from participation.pagination import CappedPaginator
 from participation.staff_forms import (
-    OPEN, OVERDUE, UNROUTED, BulkForm, MergeForm, MessageForm, NoteForm, QueueFilterForm, RouteForm,
-    SavedFilterForm, SocietalChallengeLinkForm, StatusForm,
+    BulkForm,
+    MergeForm,
+    MessageForm,
+    NoteForm,
+    RouteForm,
+    SavedFilterForm,
+    SocietalChallengeLinkForm,
+    StatusForm,
 )
-from smartcity import permissions
-from smartcity.models import Department, SocietalChallenge, Theme
-from smartcity.staff_views import staff_required
+from smartcity.models import Department, SocietalChallenge
+from smartcity.permissions import can_curate_societal_challenges, staff_required
 
 QUEUE_PAGE_SIZE = 50
 QUEUE_COUNT_CAP = 1000
@@ -47,57 +48,23 @@ def _get_report_for_staff(request: HttpRequest, pk: int, *, write: bool = False)
 
 
 # --- The queue ------------------------------------------------------------------------------------------------
-def _overdue_condition(themes: list[Theme], now) -> Q:
-    """Open reports older than their theme's target: one OR-ed condition per theme that has a target."""
-    conditions = [
-        Q(theme_id=theme.pk, created_at__lt=now - timedelta(days=theme.target_days)) for theme in themes if theme.target_days
-    ]
-    return Q(status__in=Report.OPEN_STATUSES) & reduce(or_, conditions) if conditions else Q(pk__in=[])
-
-
-def _filter_queue(reports: QuerySet, filters: dict, overdue: Q, now) -> QuerySet:
-    """Every filter but the status; the counts per state are taken from this set."""
-    if filters.get("q"):
-        text = filters["q"].strip()
-        reports = reports.filter(pk=int(text.lstrip("#"))) if text.lstrip("#").isdigit() else reports.search(text)
-    if filters.get("theme"):
-        reports = reports.filter(theme=filters["theme"])
-    if filters.get("area"):
-        reports = reports.filter(area=filters["area"])
-    if filters.get("department") == UNROUTED:
-        reports = reports.filter(department__isnull=True)
-    elif filters.get("department"):
-        reports = reports.filter(department__slug=filters["department"])
-    if filters.get("age") == OVERDUE:
-        reports = reports.filter(overdue)
-    elif filters.get("age"):
-        reports = reports.filter(created_at__lt=now - timedelta(days=int(filters["age"])))
-    return reports
-
-
 @staff_required
 @require_GET
 def report_queue(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
     data = request.GET.copy()
     data.setdefault("status", Report.Status.NEW)  # the default view: new reports, oldest first
-    departments = list(Department.objects.all())
-    themes = list(Theme.objects.all())
-    form = QueueFilterForm(data, departments=departments)
-    form.is_valid()  # an invalid filter value is left out; the form shows why
-    filters = form.cleaned_data
-    overdue = _overdue_condition(themes, now)
-
-    reports = _filter_queue(Report.objects.all(), filters, overdue, now)
-    counts = services.queue_counts(filters, lambda: reports.aggregate(
-        overdue=Count("pk", filter=overdue),
-        **{status: Count("pk", filter=Q(status=status)) for status in Report.Status.values},
-    ))
-    if filters.get("status") == OPEN:
-        reports = reports.filter(status__in=Report.OPEN_STATUSES)
-    elif filters.get("status"):
-        reports = reports.filter(status=filters["status"])
-    reports = reports.select_related("theme", "area", "department").order_by("created_at", "pk")
+    form = ReportFilterForm(data, staff=True, departments=list(Department.objects.all()))
+    # The counts per status are taken within every filter but the status; an invalid value shows no reports.
+    within = form.filter(Report.objects.all(), status=False)
+    if form.is_valid():
+        overdue = Report.objects.overdue_condition()
+        counts = services.queue_counts(form.cleaned_data, lambda: within.aggregate(
+            overdue=Count("pk", filter=overdue),
+            **{status: Count("pk", filter=Q(status=status)) for status in Report.Status.values},
+        ))
+    else:
+        counts = dict.fromkeys([*Report.Status.values, "overdue"], 0)
+    reports = form.filter(Report.objects.all()).select_related("theme", "area", "department").order_by("created_at", "pk")
     # Counted exactly up to a thousand rows past the page: the cached counts above may be seconds old.
     page = CappedPaginator(reports, QUEUE_PAGE_SIZE, cap=QUEUE_COUNT_CAP).get_page(request.GET.get("page"))
 
@@ -116,7 +83,7 @@ def report_queue(request: HttpRequest) -> HttpResponse:
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
         "bulk_form": BulkForm(),
-        "perms_curate": permissions.can_curate_societal_challenges(request.user),
+        "perms_curate": can_curate_societal_challenges(request.user),
     })
 
 

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from participation.models import Report, ReporterContact, StatusChange
+from participation.models import Report, StatusChange
 
 
 @shared_task(soft_time_limit=120, time_limit=150)
@@ -38,15 +37,17 @@ def send_report_update(*, report_id: int, status_change_id: int) -> int:
 
 
 @shared_task(soft_time_limit=300, time_limit=330)
-def erase_expired_reporter_contacts() -> int:
-    """Retention: erase reporter contact details REPORTER_CONTACT_RETENTION_DAYS after a report closed."""
-    now = timezone.now()
-    return ReporterContact.objects.due_for_erasure(now, settings.REPORTER_CONTACT_RETENTION_DAYS).erase(now)
+def erase_expired_personal_data() -> dict[str, int]:
+    """Retention (Celery beat; `manage.py erase_expired_personal_data` by hand or from cron)."""
+    from participation.services import personal_data_erase_expired
+
+    return personal_data_erase_expired()
 
 
 @shared_task(soft_time_limit=3600, time_limit=3660)
 def dump_open_data() -> list[str]:
-    """The daily open-data dump (Celery beat): public reports as CSV and GeoJSON, with the data dictionary."""
+    """The daily open-data dump (Celery beat; `manage.py dump_open_data`): public reports as CSV and GeoJSON,
+    with the data dictionary."""
     from participation.exports import open_data_dump
 
     return open_data_dump()
@@ -54,7 +55,8 @@ def dump_open_data() -> list[str]:
 
 @shared_task(soft_time_limit=300, time_limit=330)
 def delete_stale_pending_photos() -> int:
-    """Photos kept server-side for a report form that was never sent again: deleted after two days."""
+    """Photos kept server-side for a report form that was never sent again: deleted after two days
+    (Celery beat; `manage.py delete_stale_pending_photos`)."""
     from participation.photos import delete_stale_pending_photos as delete
 
     return delete()

@@ -4,27 +4,19 @@ from __future__ import annotations
 from django.core import signing
 
 CONFIRM_MAX_AGE = 7 * 24 * 3600
-_CONTACT_SALT = "participation.contact-confirm"
-_SUPPORT_SALT = "participation.support-confirm"
+# One salt per purpose: a link that confirms a support never confirms a contact address, nor the other way.
+CONFIRM_SALTS = {"contact": "participation.contact-confirm", "support": "participation.support-confirm"}
 _UNSUBSCRIBE_SALT = "participation.unsubscribe"
 
 
-def contact_confirm_token(report_id: int, email: str) -> str:
-    return signing.TimestampSigner(salt=_CONTACT_SALT).sign_object({"r": report_id, "e": email.lower()})
+def confirm_token(purpose: str, report_id: int, email: str) -> str:
+    """A link that confirms `email` for `purpose` ("contact": the reporter's updates; "support": a support)."""
+    return signing.TimestampSigner(salt=CONFIRM_SALTS[purpose]).sign_object({"r": report_id, "e": email.lower()})
 
 
-def read_contact_confirm_token(token: str) -> tuple[int, str]:
+def read_confirm_token(purpose: str, token: str) -> tuple[int, str]:
     """(report id, email); raises signing.BadSignature (or SignatureExpired) for a bad or old link."""
-    data = signing.TimestampSigner(salt=_CONTACT_SALT).unsign_object(token, max_age=CONFIRM_MAX_AGE)
-    return int(data["r"]), str(data["e"])
-
-
-def support_confirm_token(report_id: int, email: str) -> str:
-    return signing.TimestampSigner(salt=_SUPPORT_SALT).sign_object({"r": report_id, "e": email.lower()})
-
-
-def read_support_confirm_token(token: str) -> tuple[int, str]:
-    data = signing.TimestampSigner(salt=_SUPPORT_SALT).unsign_object(token, max_age=CONFIRM_MAX_AGE)
+    data = signing.TimestampSigner(salt=CONFIRM_SALTS[purpose]).unsign_object(token, max_age=CONFIRM_MAX_AGE)
     return int(data["r"]), str(data["e"])
 
 

@@ -1,6 +1,6 @@
 """Residents' pages: report a concern, find reports (list, map, GeoJSON), support, comment, follow, my reports.
 
-Staff pages (triage, issue #4) are in staff_views.py. Who may do what: smartcity/permissions.py.
+Staff pages (triage, issue #4) are in staff_views.py. Who may do what: participation/permissions.py.
 """
 from __future__ import annotations
 
@@ -14,23 +14,31 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from participation import ratelimit, services, tokens
+from participation import permissions, ratelimit, services, tokens, workflow
+from participation.filters import ReportFilterForm
+from participation.forms import CommentForm, HideForm, ReportForm, SupportForm
+from participation.models import (
+    Comment,
+    Follow,
+    Report,
+    ReporterContact,
+    ReportPhoto,
+    StatusChange,
+    Support,
+    report_url_pattern,
+)
 from participation.pagination import CappedPaginator
-from participation.forms import CommentForm, HideForm, ReportFilterForm, ReportForm, SupportForm
-from participation.models import (Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support,
-                                  report_url_pattern)
-from pilots.models import Pilot
-from smartcity import permissions
 from smartcity.files import MEDIA_LOCATION, stored_file_response
 from smartcity.models import Theme
+from smartcity.permissions import is_staff_member
+from smartcity.problems import invalid_query
 
 NEARBY_METRES = 100
 SIMILAR_WITHIN_METRES = 1500
@@ -68,7 +76,7 @@ def nearby_reports(*, latitude: float | None, longitude: float | None, title: st
     if theme is not None:
         similar = similar.filter(theme=theme)
     seen = {report.pk for report in found}
-    found += [report for report in similar.exclude(pk__in=seen)[:5]]
+    found += list(similar.exclude(pk__in=seen)[:5])
     return found
 
 
@@ -77,7 +85,7 @@ def nearby_reports(*, latitude: float | None, longitude: float | None, title: st
 def report_create(request: HttpRequest) -> HttpResponse:
     anonymous = not request.user.is_authenticated
     # People without an account count per client address; signed-in residents per account; staff not at all.
-    counted = anonymous or not permissions.is_staff_member(request.user)
+    counted = anonymous or not is_staff_member(request.user)
     per_hour = settings.ANONYMOUS_REPORTS_PER_HOUR if anonymous else settings.RESIDENT_REPORTS_PER_HOUR
     # Looked at before anything else: a client over its limit costs one cache read. Its photos are
     # not read, nor kept; its text comes back with the message (issue #14).
@@ -180,8 +188,11 @@ def report_map(request: HttpRequest) -> HttpResponse:
 def report_geojson(request: HttpRequest) -> JsonResponse:
     """Public reports as GeoJSON for the map, filtered like the list; `bbox` is min_lon,min_lat,max_lon,max_lat.
 
-    At most GEOJSON_MAX_FEATURES features (the newest); `truncated` says when there were more."""
+    At most GEOJSON_MAX_FEATURES features (the newest); `truncated` says when there were more. An invalid
+    filter value is a 400 problem+json that lists it."""
     filters = ReportFilterForm(request.GET)
+    if not filters.is_valid():
+        return invalid_query(filters)
     reports = filters.filter(_public_reports())
     limit = GEOJSON_MAX_FEATURES
     rows = list(reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count")[: limit + 1])
@@ -213,9 +224,9 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     timeline = StatusChange.objects.filter(report=report, is_public=True).order_by("created_at", "pk")
     comments = Comment.objects.filter(report=report).select_related("author").order_by("created_at", "pk")
-    challenges = report.societal_challenges.public().prefetch_related(
-        Prefetch("pilots", queryset=Pilot.objects.order_by("title"))
-    )
+    # The pilots that tackle them, through the hub's challenge (its reverse relation, by name: participation
+    # does not import pilots), in the pilots' own order.
+    challenges = report.societal_challenges.public().prefetch_related("pilots")
     context = {
         "report": report,
         "photos": ReportPhoto.objects.filter(report=report),
@@ -268,7 +279,7 @@ def report_support(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("Too many requests from your connection. Please try again in an hour."))
             return _limited(render(request, "participation/support_form.html", {"report": report, "form": form},
                                    status=429), wait)
-        services.support_request_email(report=report, email=form.cleaned_data["email"])
+        services.confirmation_email_send(purpose="support", report=report, email=form.cleaned_data["email"])
         messages.success(request, _("Almost done: follow the link in the email we sent you to count your support."))
         return redirect(report)
     return render(request, "participation/support_form.html", {"report": report, "form": form}, status=400)
@@ -280,42 +291,41 @@ def _limited(response: HttpResponse, wait: int) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET", "POST"])
-def support_confirm(request: HttpRequest, token: str) -> HttpResponse:
+def _confirm(request: HttpRequest, token: str, purpose: str, page: dict, act) -> HttpResponse:
+    """The page behind a confirmation link: GET asks (mail scanners follow links), POST confirms with `act`."""
     try:
-        report_id, email = tokens.read_support_confirm_token(token)
+        report_id, email = tokens.read_confirm_token(purpose, token)
     except signing.BadSignature:
         return render(request, "participation/link_invalid.html", status=400)
     report = _get_report_for_user(request, report_id)
     if request.method == "POST":
+        act(report, email)
+        return redirect(report)
+    return render(request, "participation/confirm.html", {"report": report, **page})
+
+
+@require_http_methods(["GET", "POST"])
+def support_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    def support(report: Report, email: str) -> None:
         if report.add_support(email=email):
             messages.success(request, _("Thank you: your support counts."))
         else:
             messages.info(request, _("You already support this report."))
-        return redirect(report)
-    return render(request, "participation/confirm.html", {
-        "report": report, "heading": _("Confirm your support"),
-        "text": _("Support this report with your email address?"), "button": _("Yes, I support it"),
-    })
+
+    return _confirm(request, token, "support", {
+        "heading": _("Confirm your support"), "text": _("Support this report with your email address?"),
+        "button": _("Yes, I support it")}, support)
 
 
 @require_http_methods(["GET", "POST"])
 def contact_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        report_id, email = tokens.read_contact_confirm_token(token)
-    except signing.BadSignature:
-        return render(request, "participation/link_invalid.html", status=400)
-    report = _get_report_for_user(request, report_id)
-    if request.method == "POST":
-        ReporterContact.objects.filter(report=report, email__iexact=email, confirmed_at__isnull=True).update(
-            confirmed_at=timezone.now()
-        )
+    def confirm(report: Report, email: str) -> None:
+        workflow.confirm_contact(report=report, email=email)
         messages.success(request, _("Your email address is confirmed. We will keep you informed."))
-        return redirect(report)
-    return render(request, "participation/confirm.html", {
-        "report": report, "heading": _("Confirm your email address"),
-        "text": _("Receive an email when the city works on this report?"), "button": _("Yes, keep me informed"),
-    })
+
+    return _confirm(request, token, "contact", {
+        "heading": _("Confirm your email address"), "text": _("Receive an email when the city works on this report?"),
+        "button": _("Yes, keep me informed")}, confirm)
 
 
 @require_http_methods(["GET", "POST"])
@@ -382,18 +392,9 @@ def report_hide(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Give a reason for hiding."))
         return redirect(report)
-    with transaction.atomic():
-        report = Report.objects.select_for_update().get(pk=pk)
-        report.is_hidden = request.POST.get("action") != "show"
-        report.hidden_reason = form.cleaned_data["reason"] if report.is_hidden else ""
-        report.version += 1
-        report.save(update_fields=["is_hidden", "hidden_reason", "version", "updated_at"])
-        StatusChange.objects.create(
-            report=report, actor=request.user, is_public=False,
-            message=_("Hidden: %(reason)s") % {"reason": form.cleaned_data["reason"]} if report.is_hidden
-            else _("Shown again: %(reason)s") % {"reason": form.cleaned_data["reason"]},
-        )
-    messages.success(request, _("The report is hidden.") if report.is_hidden else _("The report is visible again."))
+    hidden = request.POST.get("action") != "show"
+    workflow.hide(report=report, actor=request.user, reason=form.cleaned_data["reason"], hidden=hidden)
+    messages.success(request, _("The report is hidden.") if hidden else _("The report is visible again."))
     return redirect(report)
 
 
@@ -402,12 +403,10 @@ def report_hide(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_moderate_reports(request.user):
         raise Http404
-    comment = get_object_or_404(Comment, pk=pk)
+    comment = get_object_or_404(Comment.objects.select_related("report"), pk=pk)
     form = HideForm(request.POST)
     if form.is_valid():
-        Comment.objects.filter(pk=comment.pk).update(
-            is_hidden=True, hidden_reason=form.cleaned_data["reason"], hidden_by=request.user
-        )
+        workflow.hide_comment(comment=comment, actor=request.user, reason=form.cleaned_data["reason"])
         messages.success(request, _("The comment is hidden."))
     else:
         messages.error(request, _("Give a reason for hiding."))

@@ -1,4 +1,4 @@
-"""The report workflow: the one place that says which status changes are allowed and how they happen.
+"""The report workflow: the one place that says which changes a report may go through and how they happen.
 
     new ──▶ accepted ──▶ in progress ──▶ resolved ──(reopen, with a reason)──▶ accepted
      │          │             │
@@ -7,7 +7,8 @@
 Every change runs in one transaction: lock the report row (select_for_update), compare the version
 the civil servant saw, check who may act, apply the change with update_fields, bump the version and
 append a StatusChange row. Emails to the reporter and followers are queued after the commit.
-Views, bulk actions and the API call these functions; nothing else changes a report's status.
+Views, bulk actions and the API call these functions; nothing else changes a report's status, its
+visibility (hide, show), a comment's visibility, or whether its reporter's address is confirmed.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from participation.models import InternalNote, Report, StatusChange
-from smartcity import permissions
+from participation import permissions, services
+from participation.models import Comment, Follow, InternalNote, Report, ReporterContact, StatusChange, Support
 from smartcity.models import Department, SocietalChallenge, User
 
 Status = Report.Status
@@ -120,14 +121,10 @@ def _record(report: Report, *, actor: User, from_status: str, from_department_id
 
 
 def _counts_changed_after_commit() -> None:
-    from participation import services
-
     transaction.on_commit(services.queue_counts_changed)
 
 
 def _notify_after_commit(report: Report, change: StatusChange) -> None:
-    from participation import services
-
     services.report_notify_public_update(report_id=report.pk, status_change_id=change.pk)
 
 
@@ -203,10 +200,92 @@ def merge(*, report: Report | int, target: Report | int, actor: User, message: s
         locked_target = Report.objects.select_for_update().filter(pk=target_id).first()
     if locked_target is None:
         raise WorkflowError(_("There is no report with number %(number)s.") % {"number": target_id})
-    changes = locked.merge_into(locked_target, actor=actor, message=message)
+    if locked_target.status == Status.DUPLICATE:
+        raise WorkflowError(
+            _("Report %(number)s is itself a duplicate of report %(original)s: merge into that one.")
+            % {"number": locked_target.pk, "original": locked_target.duplicate_of_id}
+        )
+    check_transition(locked, Status.DUPLICATE, message)
+    _carry_supporters_and_followers(locked, locked_target)
+
+    from_status = locked.status
+    locked.status, locked.duplicate_of, locked.closed_at = Status.DUPLICATE, locked_target, timezone.now()
+    locked.version += 1
+    locked.save(update_fields=["status", "duplicate_of", "closed_at", "version", "updated_at"])
+    locked_target.support_count = locked_target.supports.count()
+    locked_target.version += 1
+    locked_target.save(update_fields=["support_count", "version", "updated_at"])
+    changes = (
+        StatusChange.objects.create(
+            report=locked, actor=actor, from_status=from_status, to_status=locked.status,
+            from_department_id=locked.department_id, to_department_id=locked.department_id, message=message.strip(),
+        ),
+        StatusChange.objects.create(
+            report=locked_target, actor=actor, from_status=locked_target.status, to_status=locked_target.status,
+            from_department_id=locked_target.department_id, to_department_id=locked_target.department_id,
+            message=_("Report %(number)s about the same concern was merged into this report. Its supporters now "
+                      "support this one.") % {"number": locked.pk},
+        ),
+    )
     for changed, change in zip((locked, locked_target), changes):
         _notify_after_commit(changed, change)
+    _counts_changed_after_commit()
     return changes
+
+
+def _carry_supporters_and_followers(report: Report, target: Report) -> None:
+    """The duplicate's supporters, followers and reporter now support and follow the target; nobody twice.
+    A supporter whose address was erased (retention) still counts, as one more supporter."""
+    supporters = {support.user_id for support in target.supports.all() if support.user_id}
+    emails = {support.email for support in target.supports.all() if support.email}
+    carried = []
+    for support in report.supports.all():
+        if (support.user_id and support.user_id in supporters) or (support.email and support.email in emails):
+            continue
+        carried.append(Support(report=target, user_id=support.user_id, email=support.email,
+                               erased_at=support.erased_at))
+        supporters.add(support.user_id)
+        emails.add(support.email)
+    if report.author_id and report.author_id not in supporters and report.author_id != target.author_id:
+        carried.append(Support(report=target, user_id=report.author_id))
+    Support.objects.bulk_create(carried)
+
+    followers = set(target.follows.values_list("user_id", flat=True)) | {target.author_id}
+    new_followers = {follow.user_id for follow in report.follows.all()} | ({report.author_id} if report.author_id else set())
+    Follow.objects.bulk_create([Follow(report=target, user_id=user_id) for user_id in new_followers - followers])
+
+
+@transaction.atomic
+def hide(*, report: Report | int, actor: User, reason: str, hidden: bool = True) -> StatusChange:
+    """Hide a report from the public (or show it again) with a reason, kept in its internal history.
+    Moderation is for every staff member (permissions.can_moderate_reports), not only the report's department."""
+    if not permissions.can_moderate_reports(actor):
+        raise WorkflowError(_("Only staff members moderate reports."))
+    report_id = report.pk if isinstance(report, Report) else report
+    locked = Report.objects.select_for_update().get(pk=report_id)
+    locked.is_hidden, locked.hidden_reason = hidden, reason if hidden else ""
+    locked.version += 1
+    locked.save(update_fields=["is_hidden", "hidden_reason", "version", "updated_at"])
+    return StatusChange.objects.create(
+        report=locked, actor=actor, is_public=False,
+        message=(_("Hidden: %(reason)s") if hidden else _("Shown again: %(reason)s")) % {"reason": reason},
+    )
+
+
+@transaction.atomic
+def hide_comment(*, comment: Comment | int, actor: User, reason: str) -> None:
+    """Hide a comment with a reason, shown instead of it."""
+    if not permissions.can_moderate_reports(actor):
+        raise WorkflowError(_("Only staff members moderate reports."))
+    comment_id = comment.pk if isinstance(comment, Comment) else comment
+    Comment.objects.filter(pk=comment_id).update(is_hidden=True, hidden_reason=reason, hidden_by=actor)
+
+
+def confirm_contact(*, report: Report, email: str) -> bool:
+    """The reporter followed the link in the confirmation email: updates go to this address from now on.
+    False when it was confirmed already (or is not this report's contact)."""
+    return bool(ReporterContact.objects.filter(report=report, email__iexact=email, confirmed_at__isnull=True)
+                .update(confirmed_at=timezone.now()))
 
 
 @transaction.atomic

@@ -11,18 +11,33 @@ import math
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from participation.models import Area
+from pilots import permissions
 from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
-from smartcity import permissions
-from smartcity.api import (CleanTextSerializer, JsonTypes, NoDeleteViewSet, ReferenceField, SocietalChallengeLinks, list_filters,
-                           problem_response, reference_conflicts, validate_unique_reference, visible_challenges_prefetch)
-from smartcity.models import Department, DepartmentChallenge, Suggestion
-from smartcity.services import matching_queue_item
+from smartcity.api import (
+    CleanTextSerializer,
+    JsonTypes,
+    NoDeleteViewSet,
+    ReferenceField,
+    SocietalChallengeLinks,
+    list_filters,
+    reference_conflicts,
+    validate_unique_reference,
+    visible_challenges_prefetch,
+)
+from smartcity.models import Area, Department, DepartmentChallenge
+from smartcity.permissions import ReadOnlyOrStaff
+from smartcity.problems import problem_response
 
 MAX_MEASUREMENTS_PER_REQUEST = 10_000
 
@@ -109,7 +124,6 @@ class PilotSerializer(CleanTextSerializer):
                 getattr(pilot, name).set(values)
         Partner.objects.bulk_create(Partner(pilot=pilot, **partner) for partner in partners)
         pilot.record_initial_stage(by=validated.get("created_by"))
-        matching_queue_item(item_type=Suggestion.ItemType.PILOT, item_id=pilot.pk)
         return pilot
 
     def update(self, pilot: Pilot, validated: dict) -> Pilot:
@@ -132,8 +146,6 @@ class PilotSerializer(CleanTextSerializer):
             Partner.objects.bulk_create(Partner(pilot=pilot, **partner) for partner in partners)
         if new_stage != pilot.stage:
             pilot.advance(new_stage, by=self.context["request"].user, answers=answers, lessons_learned=lessons)
-        if {"title", "description"} & set(validated):
-            matching_queue_item(item_type=Suggestion.ItemType.PILOT, item_id=pilot.pk)
         return pilot
 
 
@@ -292,7 +304,7 @@ class PilotViewSet(NoDeleteViewSet):
 
     @extend_schema(methods=["GET"], responses=KPISerializer(many=True))
     @extend_schema(methods=["POST"], request=KPISerializer, responses={201: KPISerializer})
-    @action(detail=True, methods=["get", "post"], url_path="kpis", permission_classes=[permissions.ReadOnlyOrStaff])
+    @action(detail=True, methods=["get", "post"], url_path="kpis", permission_classes=[ReadOnlyOrStaff])
     def kpis(self, request, pk=None):
         pilot = self.get_object()
         if request.method == "POST":
@@ -312,7 +324,7 @@ class KPIViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.List
         )
     ).order_by("pk")
     serializer_class = KPISerializer
-    permission_classes = [permissions.ReadOnlyOrStaff]
+    permission_classes = [ReadOnlyOrStaff]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_object(self) -> KPI:

@@ -8,11 +8,11 @@ import math
 
 from django import forms
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from participation.models import Area
 from pilots.models import KPI, Gate, GateCriterion, Measurement, MeasurementRow, Partner, Pilot
-from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
+from smartcity.models import Area, Department, DepartmentChallenge, SocietalChallenge
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 MAX_CSV_ROWS = 50_000
@@ -197,7 +197,7 @@ def parse_timestamp(text: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
     except ValueError:
-        raise ValueError(gettext("“%(text)s” is not a date and time (use 2026-05-01T14:30).") % {"text": text[:40]})
+        raise ValueError(gettext("“%(text)s” is not a date and time (use 2026-05-01T14:30).") % {"text": text[:40]}) from None
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
@@ -210,7 +210,7 @@ def parse_number(text: str, decimal_comma: bool) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(gettext("“%(text)s” is not a number.") % {"text": text.strip()[:40]})
+        raise ValueError(gettext("“%(text)s” is not a number.") % {"text": text.strip()[:40]}) from None
     if not math.isfinite(value):
         raise ValueError(gettext("“%(text)s” is not a number.") % {"text": text.strip()[:40]})
     return value
@@ -236,7 +236,7 @@ class MeasurementImportForm(forms.Form):
         try:
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise forms.ValidationError(gettext("The file is not UTF-8 text. Save it as “CSV UTF-8”."))
+            raise forms.ValidationError(gettext("The file is not UTF-8 text. Save it as “CSV UTF-8”.")) from None
         first_line = text.split("\n", 1)[0]
         delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
         reader = csv.reader(io.StringIO(text), delimiter=delimiter)

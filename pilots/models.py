@@ -18,9 +18,10 @@ from django.db import models, transaction
 from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from smartcity.models import Department, DepartmentChallenge, Referenced, SocietalChallenge
+from smartcity.models import Area, Department, DepartmentChallenge, Referenced, SocietalChallenge
 
 
 class Stage(models.TextChoices):
@@ -39,11 +40,22 @@ ACTIVE_STAGES: tuple[str, ...] = (Stage.IDEA, Stage.PROOF_OF_CONCEPT, Stage.PILO
 GATE_STAGES = [(value, label) for value, label in Stage.choices if value in STAGE_ORDER[1:]]
 
 
+# The allowed stage changes, written as the report workflow writes its own (participation/workflow.py):
+# from-stage -> the stages it may move to. Up one stage at a time, through a gate; stopped (with lessons
+# learned) from any stage. Pilot.advance is the one place that moves a pilot along them.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Stage.IDEA: frozenset({Stage.PROOF_OF_CONCEPT, Stage.STOPPED}),
+    Stage.PROOF_OF_CONCEPT: frozenset({Stage.PILOT, Stage.STOPPED}),
+    Stage.PILOT: frozenset({Stage.SCALING, Stage.STOPPED}),
+    Stage.SCALING: frozenset({Stage.OPERATIONAL, Stage.STOPPED}),
+    Stage.OPERATIONAL: frozenset({Stage.STOPPED}),
+    Stage.STOPPED: frozenset(),
+}
+
+
 def next_stage(stage: str) -> str | None:
-    """The stage after this one on the way up, or None at the top and for a stopped pilot."""
-    if stage not in STAGE_ORDER or stage == STAGE_ORDER[-1]:
-        return None
-    return STAGE_ORDER[STAGE_ORDER.index(stage) + 1]
+    """The stage after this one on the way up (through a gate), or None at the top and for a stopped pilot."""
+    return next((to for to in TRANSITIONS.get(stage, ()) if to != Stage.STOPPED), None)
 
 
 def months_before(moment: dt.datetime, months: int) -> dt.datetime:
@@ -189,7 +201,7 @@ class Pilot(Referenced):
     )
     location = models.CharField(_("location or area"), max_length=255, blank=True)
     area = models.ForeignKey(
-        "participation.Area", on_delete=models.SET_NULL, null=True, blank=True, related_name="pilots",
+        Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="pilots",
         verbose_name=_("neighbourhood"),
     )
     start_date = models.DateField(_("start date"), null=True, blank=True)
@@ -308,7 +320,7 @@ class Pilot(Referenced):
             criteria = {criterion.key: criterion for criterion in GateCriterion.objects.active()}
             if to_stage == Stage.STOPPED:
                 kind = Gate.Kind.STOP
-                if pilot.stage == Stage.STOPPED:
+                if to_stage not in TRANSITIONS[pilot.stage]:
                     raise GateRefused(gettext("This pilot is stopped already."), code="stage")
                 if decision != Gate.Decision.GO:
                     raise GateRefused(gettext("Stopping a pilot is always a decision to go ahead with the stop."),

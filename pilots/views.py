@@ -14,15 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from pilots.charts import kpi_chart
-from pilots.forms import (
-    GateForm, KPIForm, MeasurementForm, MeasurementImportForm, PartnerFormSet, PilotForm, StopForm,
-)
+from pilots import permissions
+from pilots.forms import GateForm, KPIForm, MeasurementForm, MeasurementImportForm, PartnerFormSet, PilotForm, StopForm
 from pilots.models import KPI, STAGE_ORDER, Gate, GateRefused, Measurement, MeasurementRow, Pilot, Stage
-from pilots.services import pilot_scaling_opportunities, pilots_scaling_opportunities
-from smartcity import permissions
-from smartcity.models import DepartmentChallenge, SocietalChallenge, Suggestion
-from smartcity.services import matching_queue_item
+from smartcity.models import DepartmentChallenge, SocietalChallenge
 
 KPI_TABLE_ROWS = 50
 
@@ -89,12 +84,10 @@ def portfolio_dashboard(request: HttpRequest) -> HttpResponse:
     pilots = list(_portfolio_pilots().order_by("stage_changed_at", "pk"))
     stranded = [pilot for pilot in pilots if pilot.is_inactive or pilot.is_overdue]
     live = [pilot for pilot in pilots if pilot.stage != Stage.STOPPED]
-    found = pilots_scaling_opportunities(pilots=live)
-    opportunities = [(pilot, found[pilot.pk]) for pilot in live]
     context = {
         "pilots": pilots,
         "stranded": stranded,
-        "opportunities": [(pilot, found) for pilot, found in opportunities if found],
+        "live": live,  # their scaling opportunities come from insight, through a template tag
         "funnel": Pilot.objects.funnel(),
         "budget_total": Pilot.objects.exclude(stage=Stage.STOPPED).aggregate(total=Sum("budget"))["total"],
         "single_challenge_count": sum(1 for pilot in live if pilot.challenge_count < 2),
@@ -112,7 +105,7 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         series = list(kpi.measurements.order_by("measured_at").values_list("measured_at", "value", "source"))
         kpis.append({
             "kpi": kpi,
-            "chart": kpi_chart([(moment, value) for moment, value, _ in series], kpi.baseline, kpi.target),
+            "series": [(moment, value) for moment, value, _ in series],  # the chart: insight's template tag
             "latest": series[-1] if series else None,
             "rows": list(reversed(series[-KPI_TABLE_ROWS:])),
             "count": len(series),
@@ -127,7 +120,6 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "partners": pilot.partners.all(),
         "served_departments": pilot.served_departments(),
         "gates": gates,
-        "opportunities": pilot_scaling_opportunities(pilot=pilot),
         "show_internals": internals,
         "can_manage": permissions.can_manage_pilots(request.user),
         "can_edit_kpis": permissions.can_edit_pilot_kpis(request.user, pilot),
@@ -148,7 +140,6 @@ def pilot_create(request: HttpRequest) -> HttpResponse:
             pilot.save()
             form.save_m2m()
             pilot.record_initial_stage(by=request.user)
-            matching_queue_item(item_type=Suggestion.ItemType.PILOT, item_id=pilot.pk)
         messages.success(request, _("The pilot is saved."))
         return redirect(pilot)
     return render(request, "pilots/pilot_form.html", {"form": form})
@@ -164,8 +155,6 @@ def pilot_edit(request: HttpRequest, pk: int) -> HttpResponse:
         with transaction.atomic():
             form.save()
             partners.save()
-            if {"title", "description"} & set(form.changed_data):
-                matching_queue_item(item_type=Suggestion.ItemType.PILOT, item_id=pilot.pk)
         messages.success(request, _("The pilot is saved."))
         return redirect(pilot)
     return render(request, "pilots/pilot_form.html", {"form": form, "partners": partners, "pilot": pilot})

@@ -1,7 +1,9 @@
-"""The hub's REST API (/api/v1/) and the API-wide conventions: problem+json errors.
+"""The hub's REST API (/api/v1/) and what every app's API builds on: list filters and JSON types checked,
+text fields cleaned as the web forms clean them, references from other systems, links to societal
+challenges, a viewset without delete.
 
-Conventions from the NL GOV API Design Rules: plural kebab-case nouns, no trailing slash,
-errors as application/problem+json (RFC 9457) listing every invalid field at once.
+Conventions from the NL GOV API Design Rules: plural kebab-case nouns, no trailing slash, errors as
+application/problem+json (smartcity/problems.py) listing every invalid field at once.
 """
 from __future__ import annotations
 
@@ -12,82 +14,12 @@ from django.db.models import Count, Prefetch, Q
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
-from smartcity import permissions, services
+from smartcity import permissions
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.problems import Conflict
+from smartcity.signals import societal_challenge_curated
 from smartcity.text import clean_line, clean_text
-
-PROBLEM_JSON = "application/problem+json"
-
-
-def _flatten_errors(detail, prefix: str = "") -> list[dict]:
-    """DRF's nested error dict -> a flat list of {name, code, reason}."""
-    problems: list[dict] = []
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            name = str(key) if key != "non_field_errors" else ""  # a list's errors come keyed by index (int)
-            problems += _flatten_errors(value, f"{prefix}.{name}" if prefix and name else prefix or name)
-    elif isinstance(detail, list):
-        for index, value in enumerate(detail):
-            if isinstance(value, (dict, list)):
-                problems += _flatten_errors(value, f"{prefix}.{index}" if prefix else str(index))
-            else:
-                problems += _flatten_errors(value, prefix)
-    else:
-        problems.append({"name": prefix or "body", "code": getattr(detail, "code", "invalid"), "reason": str(detail)})
-    return problems
-
-
-class Conflict(exceptions.APIException):
-    """The request collides with the resource's current state (a decision already made, a reference just
-    taken by another request): 409 problem+json, with the fields concerned in invalidParams when given."""
-
-    status_code = 409
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
-
-    def __init__(self, detail=None, *, invalid_params: list[dict] | None = None):
-        super().__init__(detail)
-        self.invalid_params = invalid_params
-
-
-def problem_response(status_code: int, title: str, detail: str, invalid_params: list[dict] | None = None,
-                     headers: dict | None = None) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
-    if invalid_params:
-        body["invalidParams"] = invalid_params
-    return Response(body, status=status_code, content_type=PROBLEM_JSON, headers=headers)
-
-
-def problem_exception_handler(exc, context) -> Response | None:
-    """Every API error becomes application/problem+json."""
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    headers = {key: value for key, value in response.headers.items() if key in ("Retry-After", "WWW-Authenticate", "Allow")}
-    if isinstance(exc, exceptions.ValidationError):
-        invalid = _flatten_errors(exc.detail)
-        return problem_response(
-            response.status_code,
-            "Invalid input",
-            f"{len(invalid)} problem(s) in the request; see invalidParams.",
-            invalid,
-            headers,
-        )
-    detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-    title = {
-        401: "Not authenticated",
-        403: "Forbidden",
-        404: "Not found",
-        405: "Method not allowed",
-        406: "Not acceptable",
-        409: "Conflict",
-        415: "Unsupported media type",
-        429: "Too many requests",
-    }.get(response.status_code, "Error")
-    return problem_response(response.status_code, title, str(detail), getattr(exc, "invalid_params", None), headers)
 
 
 def list_filters(view, filters_class: type[serializers.Serializer]) -> dict:
@@ -322,7 +254,7 @@ class NoDeleteViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
         return {}
 
     def after_save(self, instance) -> None:
-        """The next step after a create or update, such as queueing the matching job."""
+        """The next step after a create or update, such as announcing a curated societal challenge."""
 
 
 class ThemeViewSet(NoDeleteViewSet):
@@ -362,8 +294,8 @@ class SocietalChallengeViewSet(NoDeleteViewSet):
         return {"created_by": self.request.user}
 
     def after_save(self, instance) -> None:
-        # A new or changed challenge changes every item's scores: refresh them all.
-        services.matching_run_start(by=self.request.user)
+        # A new or changed challenge changes every item's scores: those who score them refresh (smartcity.signals).
+        societal_challenge_curated.send(sender=SocietalChallenge, challenge=instance, by=self.request.user)
 
 
 class DepartmentChallengeFilters(serializers.Serializer):
@@ -395,5 +327,3 @@ class DepartmentChallengeViewSet(NoDeleteViewSet):
             raise exceptions.PermissionDenied("Only members of the challenge's department may change it.")
         super().perform_update(serializer)
 
-    def after_save(self, instance) -> None:
-        services.matching_queue_item(item_type="department_challenge", item_id=instance.pk)

@@ -8,18 +8,28 @@ Fuzzing the API (tests/security/test_api_fuzzing.py) found it; this closes it fo
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.files.uploadhandler import load_handler
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.http.multipartparser import MultiPartParser
 
-from smartcity.middleware import API_PREFIX, problem
+from smartcity.middleware import API_PREFIX
+from smartcity.problems import problem
 
 MESSAGE = "The request contains a NUL (0x00) character, which no field accepts."
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Paths whose clients expect errors in a format of their own (Open311's GeoReport error body): the app that
+# serves them registers it from its apps.py, so the hub needs no import of that app.
+ERROR_FORMATS: dict[str, Callable[[HttpRequest, int, str], HttpResponse]] = {}
+
+
+def register_error_format(prefix: str, render: Callable[[HttpRequest, int, str], HttpResponse]) -> None:
+    """`render(request, status, message)` answers the hub's refusals of requests under `prefix`."""
+    ERROR_FORMATS[prefix] = render
 
 
 def _form_fields(request: HttpRequest) -> QueryDict:
@@ -63,9 +73,8 @@ class RejectNulMiddleware:
         if _has_nul(request):
             if request.path.startswith(API_PREFIX):
                 return problem(400, MESSAGE)
-            if request.path.startswith("/open311/"):  # the GeoReport spec's error body (issue #7)
-                from participation.open311 import Open311Error, error_response
-
-                return error_response(Open311Error(400, MESSAGE), "json" if request.path.endswith(".json") else "xml")
+            for prefix, render in ERROR_FORMATS.items():
+                if request.path.startswith(prefix):
+                    return render(request, 400, MESSAGE)
             return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

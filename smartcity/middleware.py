@@ -8,13 +8,12 @@ For every request under /api/:
 - a Content-Security-Policy that forbids everything on JSON answers: nothing in them should ever run;
 - writes are not open to other origins' browsers (docs/api.md, issue #14), see `_cross_origin_write`.
 
-Views keep their own problem+json bodies (smartcity/api.py); this only fills the gaps.
+Views keep their own problem+json bodies (smartcity/problems.py); this only fills the gaps.
 """
 from __future__ import annotations
 
 import json
 from datetime import UTC
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,24 +21,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
+from smartcity.problems import PROBLEM_JSON, flatten_errors, invalid_detail, phrase, problem
+
 API_PREFIX = "/api/"
-PROBLEM_JSON = "application/problem+json"
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-def problem(status: int, detail: str, headers: dict | None = None) -> JsonResponse:
-    body = {"type": "about:blank", "title": _phrase(status), "status": status, "detail": detail}
-    response = JsonResponse(body, status=status, content_type=PROBLEM_JSON)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
 
 
 def _detail(request: HttpRequest, status: int) -> str:
@@ -51,7 +36,7 @@ def _detail(request: HttpRequest, status: int) -> str:
         return f"Method {request.method} is not allowed here."
     if status >= 500:
         return "Something went wrong on our side. It has been logged; please try again later."
-    return _phrase(status)
+    return phrase(status)
 
 
 # The bodies a browser sends to another origin without asking first (no CORS preflight): an HTML form's.
@@ -115,17 +100,11 @@ class ApiConventionsMiddleware:
         detail, invalid = _detail(request, response.status_code), []
         if content_type.startswith("application/json") and not getattr(response, "streaming", False):
             detail, invalid = _from_json(response.content, detail)
-        answer = problem(response.status_code, detail, headers)
-        if invalid:
-            body = json.loads(answer.content)
-            answer.content = json.dumps({**body, "invalidParams": invalid})
-        return answer
+        return problem(response.status_code, detail, headers, invalid=invalid)
 
 
 def _from_json(content: bytes, fallback: str) -> tuple[str, list[dict]]:
     """A plain JSON error body of a view: keep its `detail`, or list its field errors as invalidParams."""
-    from smartcity.api import _flatten_errors
-
     try:
         data = json.loads(content)
     except ValueError:
@@ -133,6 +112,6 @@ def _from_json(content: bytes, fallback: str) -> tuple[str, list[dict]]:
     if isinstance(data, dict) and isinstance(data.get("detail"), str):
         return data["detail"], []
     if isinstance(data, (dict, list)) and data:
-        invalid = _flatten_errors(data)
-        return f"{len(invalid)} problem(s) in the request; see invalidParams.", invalid
+        invalid = flatten_errors(data)
+        return invalid_detail(invalid), invalid
     return fallback, []

@@ -1,16 +1,16 @@
-"""The hub: people, themes, departments and the societal challenges everything links to."""
+"""The hub: people, themes, departments, neighbourhoods and the societal challenges everything links to."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
-from django.db import models
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models, transaction
 from django.db.models import Q
-from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import get_language, gettext, gettext_lazy as _
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from smartcity.geo import point_in_geometry
 
 
 class UserManager(DjangoUserManager):
@@ -103,13 +103,13 @@ class Theme(models.Model):
     def __str__(self) -> str:
         return self.localized_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("smartcity:theme-detail", args=[self.slug])
+
     @property
     def localized_name(self) -> str:
         language = (get_language() or settings.LANGUAGE_CODE)[:2]
         return getattr(self, f"name_{language}", "") or self.name
-
-    def get_absolute_url(self) -> str:
-        return reverse("smartcity:theme-detail", args=[self.slug])
 
 
 class Department(models.Model):
@@ -143,6 +143,41 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.department}"
+
+
+class AreaQuerySet(models.QuerySet):
+    def for_point(self, latitude: float, longitude: float) -> "Area | None":
+        """The neighbourhood containing the point, or None. The bounding boxes narrow it to a few polygons."""
+        candidates = self.filter(
+            min_latitude__lte=latitude, max_latitude__gte=latitude,
+            min_longitude__lte=longitude, max_longitude__gte=longitude,
+        ).order_by("pk")
+        return next((area for area in candidates if point_in_geometry(longitude, latitude, area.geometry)), None)
+
+
+class Area(models.Model):
+    """A neighbourhood, loaded from GeoJSON polygons (`manage.py load_areas`). Reports and pilots lie in one;
+    a report's area is derived from its point."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    # GeoJSON geometry (Polygon or MultiPolygon) in WGS84.
+    geometry = models.JSONField(_("geometry"))
+    # The bounding box, so that finding a point's area only tests the few polygons around it.
+    min_longitude = models.FloatField()
+    min_latitude = models.FloatField()
+    max_longitude = models.FloatField()
+    max_latitude = models.FloatField()
+
+    objects = AreaQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("neighbourhood")
+        verbose_name_plural = _("neighbourhoods")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ReferencedQuerySet(models.QuerySet):
@@ -260,207 +295,15 @@ class DepartmentChallenge(Referenced):
     def get_absolute_url(self) -> str:
         return reverse("smartcity:department-challenge-detail", args=[self.pk])
 
-
-# --- Matching: what the engine suggests and flags, and the runs that produce them --------------
-class MatchingRunQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(status__in=[MatchingRun.Status.QUEUED, MatchingRun.Status.RUNNING])
-
-    def stalled(self):
-        """Runs that no task works on any more: running without a heartbeat for
-        MATCHING_RUN_STALE_SECONDS (the worker died), or queued without a sign of their task for
-        longer than any queued run waits (MatchingRun.longest_wait_seconds(): the task was lost).
-        Rows from before the heartbeat count from their start, or their creation."""
-        now = timezone.now()
-        last_sign = Coalesce("heartbeat_at", "started_at", "created_at")
-        return self.alias(last_sign=last_sign).filter(
-            Q(status=MatchingRun.Status.RUNNING,
-              last_sign__lt=now - timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS))
-            | Q(status=MatchingRun.Status.QUEUED,
-                last_sign__lt=now - timedelta(seconds=MatchingRun.longest_wait_seconds()))
-        )
-
-    def fail_stalled(self) -> int:
-        """Fail the stalled runs, so that the next one starts and nobody waits for a run that will
-        never move. The reason is written in the site's language (staff read it in the run list)."""
-        with translation.override(settings.LANGUAGE_CODE):
-            worker_stopped = gettext("The worker stopped during the run: no heartbeat for %(seconds)s seconds.") % {
-                "seconds": settings.MATCHING_RUN_STALE_SECONDS}
-            task_lost = gettext("Its task was lost before the run started: no sign of it for %(seconds)s seconds.") % {
-                "seconds": MatchingRun.longest_wait_seconds()}
-        now = timezone.now()
-        stalled = self.stalled()
-        return (stalled.filter(status=MatchingRun.Status.RUNNING).update(
-                    status=MatchingRun.Status.FAILED, finished_at=now, error=worker_stopped)
-                + stalled.filter(status=MatchingRun.Status.QUEUED).update(
-                    status=MatchingRun.Status.FAILED, finished_at=now, error=task_lost))
-
-
-class MatchingRun(models.Model):
-    """One full matching run. A run is claimed by one worker at a time (the constraint below)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("queued")
-        RUNNING = "running", _("running")
-        DONE = "done", _("done")
-        FAILED = "failed", _("failed")
-
-    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # The last sign of life of the task working on this run: while it runs, a beat at every progress
-    # step and from a thread of its own in between; while it waits for another run, each try.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    counts = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-
-    objects = MatchingRunQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("matching run")
-        verbose_name_plural = _("matching runs")
-        constraints = [
-            # Two overlapping full runs would overwrite each other's results: only one may run.
-            models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="matchingrun_one_running"),
-        ]
-
-    def __str__(self) -> str:
-        return f"run {self.pk} ({self.status})"
-
-    @staticmethod
-    def longest_wait_seconds() -> int:
-        """How long a queued run may wait for a running one: that one ends within the task time
-        limit, or its heartbeat stops and it is stale MATCHING_RUN_STALE_SECONDS later."""
-        return settings.CELERY_TASK_TIME_LIMIT + settings.MATCHING_RUN_STALE_SECONDS
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return round((self.finished_at - self.started_at).total_seconds(), 2)
-        return None
-
-    @property
-    def progress_percent(self) -> int:
-        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
-
-
-class ReviewStatus(models.TextChoices):
-    OPEN = "open", _("open")
-    ACCEPTED = "accepted", _("accepted")
-    REJECTED = "rejected", _("rejected")
-
-
-class Suggestion(models.Model):
-    """"This item probably belongs to that societal challenge." Accepting it creates the link."""
-
-    class ItemType(models.TextChoices):
-        REPORT = "report", _("report")
-        DEPARTMENT_CHALLENGE = "department_challenge", _("department challenge")
-        PILOT = "pilot", _("pilot")
-
-    item_type = models.CharField(max_length=30, choices=ItemType)
-    item_id = models.PositiveBigIntegerField()
-    societal_challenge = models.ForeignKey(SocietalChallenge, on_delete=models.CASCADE, related_name="suggestions")
-    score = models.FloatField()
-    reasons = models.JSONField(default=list, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=ReviewStatus, default=ReviewStatus.OPEN)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-score", "pk"]
-        verbose_name = _("suggestion")
-        verbose_name_plural = _("suggestions")
-        constraints = [
-            # Reruns update the one suggestion per pairing instead of adding another.
-            models.UniqueConstraint(fields=["item_type", "item_id", "societal_challenge"], name="suggestion_unique_pair"),
-        ]
-        indexes = [
-            # The review lists: open suggestions of one kind, strongest first.
-            models.Index(fields=["item_type", "status", "-score"], name="suggestion_type_status_score"),
-            # The suggestions shown on one item's page.
-            models.Index(fields=["item_type", "item_id"], name="suggestion_item"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.item_type} {self.item_id} -> {self.societal_challenge_id} ({self.score:.2f})"
-
-
-class TextVector(models.Model):
-    """A text's sentence vector (smartcity/matching/semantic.py), kept so that each text is
-    encoded once, when it is written, instead of in every full run. ``fingerprint`` names the
-    model and the text: when either changes, the vector is encoded again."""
-
-    class ItemType(models.TextChoices):
-        REPORT = "report", _("report")
-        DEPARTMENT_CHALLENGE = "department_challenge", _("department challenge")
-        PILOT = "pilot", _("pilot")
-        SOCIETAL_CHALLENGE = "societal_challenge", _("societal challenge")
-
-    item_type = models.CharField(max_length=30, choices=ItemType)
-    item_id = models.PositiveBigIntegerField()
-    fingerprint = models.CharField(max_length=64)
-    vector = models.BinaryField()  # float32, little-endian
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = _("text vector")
-        verbose_name_plural = _("text vectors")
-        constraints = [
-            models.UniqueConstraint(fields=["item_type", "item_id"], name="textvector_unique_item"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.item_type} {self.item_id}"
-
-
-class Match(models.Model):
-    """A cross-department match flag: department challenges of two or more departments that converge
-    on one societal challenge (or on a proposed new one), with the reports and pilots behind it."""
-
-    societal_challenge = models.ForeignKey(SocietalChallenge, on_delete=models.CASCADE, null=True, blank=True,
-                                           related_name="matches")
-    proposed_title = models.CharField(_("proposed title"), max_length=200, blank=True)
-    department_challenges = models.ManyToManyField(DepartmentChallenge, related_name="matches")
-    reports = models.ManyToManyField("participation.Report", blank=True, related_name="matches")
-    pilots = models.ManyToManyField("pilots.Pilot", blank=True, related_name="matches")
-    score = models.FloatField()
-    reasons = models.JSONField(default=list, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=ReviewStatus, default=ReviewStatus.OPEN)
-    # A hash of the members and their texts: a rejected flag stays rejected until they change materially.
-    fingerprint = models.CharField(max_length=64, unique=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-score", "pk"]
-        verbose_name = _("match flag")
-        verbose_name_plural = _("match flags")
-        indexes = [
-            # "Where departments meet": open flags, strongest first.
-            models.Index(fields=["status", "-score"], name="match_status_score"),
-        ]
-
-    def __str__(self) -> str:
-        return self.title
-
-    @property
-    def title(self) -> str:
-        return self.societal_challenge.title if self.societal_challenge_id else self.proposed_title
+    def toggle_open(self) -> bool:
+        """Close an open challenge, or reopen a closed one, on the locked row (so two clicks at once toggle
+        twice, not once from a stale state). Returns whether it is open now."""
+        with transaction.atomic():
+            locked = DepartmentChallenge.objects.select_for_update().get(pk=self.pk)
+            locked.status = self.Status.OPEN if locked.status == self.Status.CLOSED else self.Status.CLOSED
+            locked.save(update_fields=["status", "updated_at"])
+        self.status = locked.status
+        return self.status == self.Status.OPEN
 
 
 class OutboxMessage(models.Model):

@@ -1,14 +1,13 @@
 """The transactional outbox: work that must survive a broker (Redis) outage.
 
-    outbox_enqueue("smartcity.tasks.score_item", key=f"score:report:{report.pk}", item_type="report", item_id=report.pk)
+    outbox_enqueue("matching.tasks.score_item", key=f"score:report:{report.pk}", item_type="report", item_id=report.pk)
 
 writes an OutboxMessage in the caller's transaction (one INSERT ... ON CONFLICT DO NOTHING: the
 same key pending twice is queued once), so the work exists exactly when the change that needs it
 was committed. On commit it is published at once and marked sent with one UPDATE, with no
 transaction of its own: a report submission costs two statements here, not eight. If the broker
 is down, the request still succeeds and `outbox_publish_pending` (Celery beat, every minute, and
-`manage.py shell -c "from smartcity.outbox import outbox_publish_pending; outbox_publish_pending()"`
-by hand) publishes it once the broker is back.
+`manage.py publish_outbox` by hand or from cron) publishes it once the broker is back.
 
 The sweep takes a message that failed at once, and one never tried only after
 `OUTBOX_GRACE_SECONDS` (its on-commit publish may still be under way, or its process died
@@ -40,7 +39,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from smartcity.models import OutboxMessage
@@ -179,14 +178,20 @@ def outbox_publish_pending() -> int:
     return sent
 
 
-def outbox_purge_sent(batch: int = 10_000) -> int:
-    """Delete sent messages older than OUTBOX_KEEP_DAYS, in batches (one row per report and email
-    would otherwise pile up forever). Pending and failed messages are never deleted here."""
-    cutoff = timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS)
+def outbox_purge(batch: int = 10_000) -> int:
+    """Delete sent messages older than OUTBOX_KEEP_DAYS, and messages never sent (failed for good, or waiting
+    still) older than OUTBOX_UNSENT_KEEP_DAYS, in batches: one row per report and email would otherwise pile
+    up forever, and an unsent email's body holds an address and a text. Returns how many went."""
+    now = timezone.now()
+    expired = (Q(sent_at__lt=now - timedelta(days=settings.OUTBOX_KEEP_DAYS))
+               | Q(sent_at__isnull=True, created_at__lt=now - timedelta(days=settings.OUTBOX_UNSENT_KEEP_DAYS)))
     deleted = 0
     while True:
-        ids = list(OutboxMessage.objects.filter(sent_at__lt=cutoff).order_by("pk").values_list("pk", flat=True)[:batch])
+        ids = list(OutboxMessage.objects.filter(expired).order_by("pk").values_list("pk", flat=True)[:batch])
         if not ids:
             return deleted
+        for task, count in (OutboxMessage.objects.filter(pk__in=ids, sent_at__isnull=True).values_list("task")
+                            .annotate(n=Count("pk")).order_by()):
+            log.warning("outbox: %s unsent %s message(s) older than %s days deleted", count, task,
+                        settings.OUTBOX_UNSENT_KEEP_DAYS)
         deleted += OutboxMessage.objects.filter(pk__in=ids).delete()[0]
-

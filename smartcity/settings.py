@@ -38,13 +38,28 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from error
 
 
+def env_secret(name: str, default: str = "") -> str:
+    """A secret from the variable NAME, or read from the file that NAME_FILE names (Docker and Kubernetes
+    secrets: /run/secrets/...), so the secret never shows in the container's environment. One of the two."""
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return os.environ.get(name, default)
+    if os.environ.get(name):
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()  # the file's final newline is no part of it
+    except OSError as error:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {error}") from error
+
+
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. It is required when DEBUG is off. Generate one with\n"
+            "SECRET_KEY is not set. It is required when DEBUG is off (or SECRET_KEY_FILE, a file that holds it). "
+            "Generate one with\n"
             "  python -c 'import secrets; print(secrets.token_urlsafe(50))'\n"
             "and export it as SECRET_KEY, or set DEBUG=1 for local development."
         )
@@ -59,8 +74,10 @@ CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "privacy@example.org")
 # email address and a URL). A sender address such as noreply@localhost is not one anybody can write to.
 API_CONTACT_EMAIL = os.environ.get("API_CONTACT_EMAIL", CONTACT_EMAIL)
 API_CONTACT_URL = os.environ.get("API_CONTACT_URL", f"{SITE_URL}/api/v1/docs")
-# Reporter contact details are erased this many days after a report is closed.
+# Reporter contact details are erased this many days after a report is closed; anonymous supporters' addresses
+# too (their supports keep counting). The privacy statement names both (participation.services, retention).
 REPORTER_CONTACT_RETENTION_DAYS = env_int("REPORTER_CONTACT_RETENTION_DAYS", 365)
+SUPPORTER_EMAIL_RETENTION_DAYS = env_int("SUPPORTER_EMAIL_RETENTION_DAYS", REPORTER_CONTACT_RETENTION_DAYS)
 # A pilot with no gate decision and no measurement for this many months counts as stranded.
 PILOT_STRANDED_MONTHS = env_int("PILOT_STRANDED_MONTHS", 6)
 
@@ -147,7 +164,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "corsheaders",
-    "django_htmx",
     "csp",
     "allauth",
     "allauth.account",
@@ -156,6 +172,7 @@ INSTALLED_APPS = [
     "smartcity",
     "participation",
     "pilots",
+    "matching",
     "insight",
 ]
 
@@ -178,7 +195,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # A dropped database connection: 503 (HTML or problem+json), and a fresh connection next time.
     "smartcity.unavailable.DatabaseUnavailableMiddleware",
@@ -211,7 +227,7 @@ FORM_RENDERER = "smartcity.forms.FormRenderer"
 # --- Database -------------------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        env_secret("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -266,7 +282,7 @@ SOCIALACCOUNT_PROVIDERS = {
                 "provider_id": os.environ.get("OIDC_PROVIDER_ID", "city"),
                 "name": os.environ.get("OIDC_NAME", "City account"),
                 "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
-                "secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
+                "secret": env_secret("OIDC_CLIENT_SECRET"),
                 "settings": {
                     "server_url": os.environ.get("OIDC_SERVER_URL", ""),
                     "token_auth_method": os.environ.get("OIDC_TOKEN_AUTH_METHOD", "client_secret_basic"),
@@ -330,14 +346,14 @@ EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "tmp" / "mail
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Cache ------------------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env_secret("REDIS_URL")
 # After a failed connection to Redis, a process leaves it alone for this long: the cache answers
 # misses at once (smartcity/cache.py) and new tasks wait in the outbox for the sweep
 # (smartcity/outbox.py), so an outage costs one request per process a failed connection, not
@@ -370,16 +386,19 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # entry) would wait forever; 5 s is well above the worker's 1 s BRPOP polls.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
 # A full matching run whose heartbeat is older than this was left by a killed worker and is failed,
-# so the next run starts (smartcity/services.py). A running run beats at least every quarter of this
+# so the next run starts (matching/services.py). A running run beats at least every quarter of this
 # (at most every 30 s), however long it runs: the threshold does not depend on CELERY_TASK_TIME_LIMIT.
 MATCHING_RUN_STALE_SECONDS = env_int("MATCHING_RUN_STALE_SECONDS", 180)
-# The semantic channel of the matching (smartcity/matching/semantic.py): a multilingual sentence
+# The semantic channel of the matching (matching/engine/semantic.py): a multilingual sentence
 # encoder that bridges languages and wordings. Each text is encoded once, when it is written
 # (about 0.1 s on a 2-core machine); a full run encodes at most MATCHING_ENCODE_PER_RUN texts
 # that have no vector yet (challenges first, then newest items) and scores the rest on words
 # alone until they have one. `manage.py encode_texts` encodes everything, with a progress bar.
 MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)
 MATCHING_ENCODE_PER_RUN = env_int("MATCHING_ENCODE_PER_RUN", 2000)
+# The fitted model of the latest full run (matching/services.py: arrays and JSON, no pickle), shared by the
+# workers that score new items. Private: never under MEDIA_ROOT, never served.
+MATCHING_MODEL_DIR = Path(os.environ.get("MATCHING_MODEL_DIR") or BASE_DIR / "var" / "matching")
 # OpenMP threads of the encoder per process. Web and worker processes share the machine's cores:
 # one thread each keeps one text at about 55 ms; a thread per core made it 190 to 1,100 ms under load.
 MATCHING_ENCODER_THREADS = max(1, env_int("MATCHING_ENCODER_THREADS", 1))
@@ -395,19 +414,23 @@ CELERY_BEAT_SCHEDULE["smartcity-publish-outbox"] = {
     "task": "smartcity.tasks.publish_outbox",
     "schedule": env_int("OUTBOX_SWEEP_SECONDS", 60),
 }
-# Sent outbox messages are kept this many days (to look into what was sent), then deleted daily.
+# Sent outbox messages are kept this many days (to look into what was sent), then deleted daily. Messages never
+# sent (failed for good, or still waiting) go after OUTBOX_UNSENT_KEEP_DAYS: an email body holds personal data,
+# and an operator has had that long to send it again (docs/operations.md).
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7)
+OUTBOX_UNSENT_KEEP_DAYS = env_int("OUTBOX_UNSENT_KEEP_DAYS", 30)
 CELERY_BEAT_SCHEDULE["smartcity-purge-outbox"] = {
     "task": "smartcity.tasks.purge_outbox",
     "schedule": crontab(hour=env_int("OUTBOX_PURGE_HOUR", 5), minute=0),
 }
 # The nightly full matching run (any staff member can also start one from the UI or the API).
-CELERY_BEAT_SCHEDULE["smartcity-nightly-matching-run"] = {
-    "task": "smartcity.tasks.start_matching_run",
+CELERY_BEAT_SCHEDULE["matching-nightly-run"] = {
+    "task": "matching.tasks.start_matching_run",
     "schedule": crontab(hour=env_int("MATCHING_RUN_HOUR", 2), minute=30),
 }
-CELERY_BEAT_SCHEDULE["participation-erase-reporter-contacts"] = {
-    "task": "participation.tasks.erase_expired_reporter_contacts",
+# Retention: reporters' contact details and anonymous supporters' addresses.
+CELERY_BEAT_SCHEDULE["participation-erase-expired-personal-data"] = {
+    "task": "participation.tasks.erase_expired_personal_data",
     "schedule": 6 * 3600,
 }
 # Photos kept for a report form that was never sent again.
@@ -442,7 +465,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "smartcity.api_docs.ApiSchema",
     "DEFAULT_PAGINATION_CLASS": "smartcity.api_pagination.ApiPagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "smartcity.api.problem_exception_handler",
+    "EXCEPTION_HANDLER": "smartcity.problems.exception_handler",
     # DRF's own throttles take the client as smartcity/clientip.py does (ours call it directly).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DATETIME_FORMAT": "iso-8601",
@@ -473,8 +496,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ReportStatusEnum": "participation.models.Report.Status",
     "SocietalChallengeStatusEnum": "smartcity.models.SocietalChallenge.Status",
     "DepartmentChallengeStatusEnum": "smartcity.models.DepartmentChallenge.Status",
-    "MatchingRunStatusEnum": "smartcity.models.MatchingRun.Status",
-    "ReviewStatusEnum": "smartcity.models.ReviewStatus",
+    "MatchingRunStatusEnum": "matching.models.MatchingRun.Status",
+    "ReviewStatusEnum": "matching.models.ReviewStatus",
     "StageEnum": "pilots.models.Stage",
 }
 # Every response under /api/ carries it (smartcity/middleware.py).

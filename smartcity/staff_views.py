@@ -2,10 +2,7 @@
 the innovation team's curation of societal challenges. Who may do what is in smartcity/permissions.py."""
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -16,20 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from smartcity import permissions
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.permissions import staff_required
+from smartcity.signals import societal_challenge_curated
 from smartcity.staff_forms import DepartmentChallengeForm, SocietalChallengeForm
-
-
-def staff_required(view):
-    """Signed in, and working for the city (a civil servant, the innovation team or an administrator)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not permissions.can_use_staff_workspace(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _get_department_challenge(request: HttpRequest, pk: int, *, write: bool = False) -> DepartmentChallenge:
@@ -81,7 +67,6 @@ def department_challenge_create(request: HttpRequest) -> HttpResponse:
             challenge.created_by = request.user
             challenge.save()
             form.save_m2m()
-            _queue_matching(challenge)
         messages.success(request, _("Your department's challenge is published."))
         return redirect(challenge)
     return render(request, "smartcity/department_challenge_form.html", {"form": form}, status=400 if form.errors else 200)
@@ -93,9 +78,7 @@ def department_challenge_edit(request: HttpRequest, pk: int) -> HttpResponse:
     challenge = _get_department_challenge(request, pk, write=True)
     form = DepartmentChallengeForm(request.POST or None, instance=challenge, user=request.user)
     if form.is_valid():
-        with transaction.atomic():
-            form.save()
-            _queue_matching(challenge)
+        form.save()
         messages.success(request, _("Changes saved."))
         return redirect(challenge)
     return render(request, "smartcity/department_challenge_form.html", {"form": form, "challenge": challenge},
@@ -107,28 +90,14 @@ def department_challenge_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def department_challenge_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Close an open challenge, or reopen a closed one."""
     challenge = _get_department_challenge(request, pk, write=True)
-    with transaction.atomic():
-        challenge = DepartmentChallenge.objects.select_for_update().get(pk=challenge.pk)
-        reopen = challenge.status == DepartmentChallenge.Status.CLOSED
-        challenge.status = DepartmentChallenge.Status.OPEN if reopen else DepartmentChallenge.Status.CLOSED
-        challenge.save(update_fields=["status", "updated_at"])
-    messages.success(request, _("The challenge is open again.") if reopen else _("The challenge is closed."))
+    reopened = challenge.toggle_open()
+    messages.success(request, _("The challenge is open again.") if reopened else _("The challenge is closed."))
     return redirect(challenge)
 
 
-def _queue_matching(challenge: DepartmentChallenge) -> None:
-    """A saved department challenge is scored against the societal challenges once the transaction commits."""
-    from smartcity import services
-
-    services.matching_queue_item(item_type="department_challenge", item_id=challenge.pk)
-
-
-# --- Societal challenges: curated by the innovation team -----------------------------------------------------
-def _refresh_matching(request: HttpRequest) -> None:
-    """A new or changed societal challenge changes every item's scores: a full matching run refreshes them."""
-    from smartcity import services
-
-    services.matching_run_start(by=request.user)
+def _curated(request: HttpRequest, challenge: SocietalChallenge) -> None:
+    """Announce the change (smartcity.signals): a new or changed challenge changes every item's scores."""
+    societal_challenge_curated.send(sender=SocietalChallenge, challenge=challenge, by=request.user)
 
 
 def _require_curator(request: HttpRequest) -> None:
@@ -156,7 +125,7 @@ def societal_challenge_create(request: HttpRequest) -> HttpResponse:
             challenge.created_by = request.user
             challenge.save()
             form.save_m2m()
-            _refresh_matching(request)
+            _curated(request, challenge)
         messages.success(request, _("Societal challenge saved."))
         return redirect("smartcity:societal-challenge-manage")
     return render(request, "smartcity/societal_challenge_form.html", {"form": form}, status=400 if form.errors else 200)
@@ -171,7 +140,7 @@ def societal_challenge_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         with transaction.atomic():
             form.save()
-            _refresh_matching(request)
+            _curated(request, challenge)
         messages.success(request, _("Changes saved."))
         return redirect("smartcity:societal-challenge-manage")
     return render(request, "smartcity/societal_challenge_form.html", {"form": form, "challenge": challenge},

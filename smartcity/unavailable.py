@@ -14,7 +14,8 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from smartcity.middleware import API_PREFIX, problem
+from smartcity.middleware import API_PREFIX
+from smartcity.problems import problem
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from smartcity import permissions
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.problems import problem
 
 
 @require_GET
@@ -121,7 +121,9 @@ def accessibility_statement(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def privacy_statement(request: HttpRequest) -> HttpResponse:
-    context = {"contact_email": settings.CONTACT_EMAIL, "retention_days": settings.REPORTER_CONTACT_RETENTION_DAYS}
+    context = {"contact_email": settings.CONTACT_EMAIL, "retention_days": settings.REPORTER_CONTACT_RETENTION_DAYS,
+               "supporter_retention_days": settings.SUPPORTER_EMAIL_RETENTION_DAYS,
+               "unsent_email_days": settings.OUTBOX_UNSENT_KEEP_DAYS}
     return render(request, "smartcity/privacy_statement.html", context)
 
 
@@ -156,22 +158,14 @@ def _wants_problem_json(request: HttpRequest) -> bool:
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_problem_json(request):
-        return JsonResponse(
-            {"type": "about:blank", "title": _("Not found"), "status": 404, "detail": _("There is nothing at this address.")},
-            status=404,
-            content_type="application/problem+json",
-        )
+        return problem(404, _("There is nothing at this address."), title=_("Not found"))
     return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     # No context processors or database work here: the error may be the database itself.
     if _wants_problem_json(request):
-        return JsonResponse(
-            {"type": "about:blank", "title": "Server error", "status": 500, "detail": "Something went wrong on our side."},
-            status=500,
-            content_type="application/problem+json",
-        )
+        return problem(500, "Something went wrong on our side.", title="Server error")
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)

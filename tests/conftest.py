@@ -64,6 +64,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def matching_model_dir(settings, tmp_path):
+    """Each test's fitted matching model goes to a folder of its own, never into the repository's var/."""
+    settings.MATCHING_MODEL_DIR = tmp_path / "matching-model"
+    return settings.MATCHING_MODEL_DIR
+
+
+@pytest.fixture(autouse=True)
 def eager_tasks():
     """Tasks run in-process in tests, even when REDIS_URL is set; the worker tests below opt out."""
     from smartcity.celery import app
@@ -98,7 +105,8 @@ def celery_worker_process(needs_redis, tmp_path):
     def start(**extra_env: str) -> str:
         queue = f"test-{uuid.uuid4().hex}"
         app.conf.task_always_eager = False
-        app.conf.task_routes = {f"{name}.tasks.*": {"queue": queue} for name in ("smartcity", "participation", "pilots")}
+        app.conf.task_routes = {f"{name}.tasks.*": {"queue": queue}
+                                for name in ("smartcity", "participation", "pilots", "matching", "insight")}
         app.amqp.flush_routes()
         app.amqp.__dict__.pop("router", None)  # a cached property: a second worker's queue needs a new router
         db = connection.settings_dict
@@ -108,6 +116,7 @@ def celery_worker_process(needs_redis, tmp_path):
             "SECRET_KEY": os.environ.get("SECRET_KEY", "insecure-key-for-tests-only"),
             "REDIS_URL": settings.REDIS_URL,
             "MEDIA_ROOT": str(tmp_path / "media"),
+            "MATCHING_MODEL_DIR": str(tmp_path / "matching-model"),
             **extra_env,
         }
         if db["ENGINE"] == "django.db.backends.postgresql":

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from insight.services import insight_rebuild
-from participation.models import Area, Report
-from smartcity.models import Department, Membership, SocietalChallenge, Theme
+from participation.models import Report
+from smartcity.models import Area, Department, Membership, SocietalChallenge, Theme
 from tests.e2e.conftest import ROOT, check_accessibility, log_in
 from tests.insight.conftest import make_report
 

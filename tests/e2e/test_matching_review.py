@@ -1,10 +1,11 @@
 """Reviewing the matching engine's flags in a real browser: start a run, see it finish, accept a flag."""
 import pytest
 
+from matching.models import Match, ReviewStatus
 from participation.models import Report
-from smartcity.models import DepartmentChallenge, Match, ReviewStatus, SocietalChallenge
+from smartcity.models import DepartmentChallenge, SocietalChallenge
 from tests.e2e.conftest import check_accessibility, log_in
-from tests.smartcity.test_matching_engine import CHALLENGES, REPORTS
+from tests.matching.test_engine import CHALLENGES, REPORTS
 
 pytestmark = pytest.mark.services
 

@@ -3,7 +3,6 @@ find the report in the list and on the map, support and comment, and the report 
 Every resident page passes axe-core (WCAG 2.1 A/AA)."""
 from __future__ import annotations
 
-import io
 import re
 import time
 
@@ -11,8 +10,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from participation.models import Area, Comment, Report
-from smartcity.models import Theme, User
+from participation.models import Comment, Report
+from smartcity.models import Area, Theme, User
 from tests.e2e.conftest import check_accessibility, log_in
 
 pytestmark = pytest.mark.services
@@ -209,7 +208,7 @@ def test_the_smaller_resident_pages_pass_axe(page, city):
     assert page.locator(".utrecht-form-field--invalid").count() == 1
     check_accessibility(page, "support-form-error")
     # The pages behind the links in emails.
-    page.goto(f"/reports/support/confirm/{tokens.support_confirm_token(report.pk, 'bo@example.org')}/")
+    page.goto(f"/reports/support/confirm/{tokens.confirm_token('support', report.pk, 'bo@example.org')}/")
     check_accessibility(page, "support-confirm")
     page.goto(f"/reports/unsubscribe/{tokens.unsubscribe_token(report_id=report.pk)}/")
     check_accessibility(page, "unsubscribe")

@@ -56,19 +56,19 @@ def test_a_report_submitted_while_redis_is_down_is_scored_and_confirmed_once_it_
     assert response.status_code == 302  # taken, though neither the broker nor the cache answers
     report = Report.objects.get()
     pending = OutboxMessage.objects.filter(sent_at__isnull=True)
-    assert sorted(pending.values_list("task", flat=True)) == ["smartcity.tasks.score_item", "smartcity.tasks.send_email"]
+    assert sorted(pending.values_list("task", flat=True)) == ["matching.tasks.score_item", "smartcity.tasks.send_email"]
     assert all(message.attempts == 1 and message.last_error for message in pending)
     assert outbox_publish_pending() == 0  # the sweep while Redis is still down: nothing lost, nothing sent
 
     redis.start()
     assert outbox_publish_pending() == 2
     assert outbox_publish_pending() == 0  # a second sweep sends nothing again
-    scored = re.compile(r"Task smartcity\.tasks\.score_item\[[^\]]+\] succeeded")
+    scored = re.compile(r"Task matching\.tasks\.score_item\[[^\]]+\] succeeded")
     wait_until(lambda: bool(scored.search(log.read_text())), timeout=60, what="the worker to score the report")
     wait_until(lambda: mail_dir.exists() and any(mail_dir.iterdir()), timeout=60, what="the confirmation email")
     # Exactly once: one scoring, one email, nothing pending.
     text = log.read_text()
-    assert text.count(f"Task smartcity.tasks.score_item[") == 2  # "received" and "succeeded", once each
+    assert text.count("Task matching.tasks.score_item[") == 2  # "received" and "succeeded", once each
     assert len(list(mail_dir.iterdir())) == 1
     assert "anna@example.org" in next(mail_dir.iterdir()).read_text()
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()

@@ -15,9 +15,10 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
+from matching.models import Match, MatchingRun, Suggestion
+from matching.services import matching_run_start
 from participation.models import Report
-from smartcity.models import Match, MatchingRun, SocietalChallenge, Suggestion
-from smartcity.services import matching_run_start
+from smartcity.models import SocietalChallenge
 from tests.faults.conftest import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -87,6 +88,7 @@ def test_a_live_run_outlasts_the_stale_threshold_and_a_killed_one_is_replaced_wi
     assert MatchingRun.objects.filter(status=MatchingRun.Status.RUNNING).count() == 0
     # No duplicates: one suggestion per item and challenge, one flag per fingerprint.
     assert Suggestion.objects.exists()
-    assert not Suggestion.objects.values("item_type", "item_id", "societal_challenge").annotate(n=Count("pk")).filter(n__gt=1)
+    assert not Suggestion.objects.values("report", "department_challenge", "pilot", "societal_challenge").annotate(
+        n=Count("pk")).filter(n__gt=1)
     assert not Match.objects.values("fingerprint").annotate(n=Count("pk")).filter(n__gt=1)
     assert next_run.counts["suggestions"] == Suggestion.objects.count()

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from participation.models import Area, Report, StatusChange
-from smartcity.models import Theme
+from participation.models import Report, StatusChange
+from smartcity.models import Area, Theme
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 HAGUE = (52.0799, 4.3113)

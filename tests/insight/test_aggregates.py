@@ -14,8 +14,8 @@ from insight.figures import Filters
 from insight.models import AggregateState, ChallengeDayCount, DayCount, DurationCount
 from insight.services import insight_rebuild, insight_refresh, local_day
 from participation import workflow
-from participation.models import Area, Report
-from smartcity.models import Department, SocietalChallenge, Theme
+from participation.models import Report
+from smartcity.models import Area, Department, SocietalChallenge, Theme
 from tests.insight.conftest import local, make_area, make_report
 
 pytestmark = pytest.mark.django_db

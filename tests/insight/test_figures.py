@@ -7,8 +7,8 @@ import pytest
 from django.db.models import Sum
 
 from insight import figures
-from insight.models import DayCount
 from insight.figures import Filters
+from insight.models import DayCount
 from insight.services import insight_rebuild
 from participation.models import Report, StatusChange
 from tests.insight.conftest import local, make_area, make_report

@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from insight.services import insight_rebuild
+from matching.models import Match, Suggestion
 from participation.models import Report
 from pilots.models import Pilot, Stage
-from smartcity.models import DepartmentChallenge, Match, SocietalChallenge, Suggestion
+from smartcity.models import DepartmentChallenge, SocietalChallenge
 from tests.insight.conftest import local, make_area, make_report
 
 pytestmark = pytest.mark.django_db
@@ -141,9 +142,9 @@ def test_the_department_dashboard_lists_open_flags_and_suggestions_involving_it(
     other = Match.objects.create(proposed_title="Elsewhere", score=0.9, fingerprint="b")
     other.department_challenges.add(theirs)
     report = make_report(timezone.now(), theme=theme, department=department_a, status=S.ACCEPTED)
-    Suggestion.objects.create(item_type="report", item_id=report.pk, societal_challenge=challenge, score=0.5)
-    Suggestion.objects.create(item_type="department_challenge", item_id=ours.pk, societal_challenge=challenge, score=0.6)
-    Suggestion.objects.create(item_type="department_challenge", item_id=theirs.pk, societal_challenge=challenge, score=0.7)
+    Suggestion.objects.create(report_id=report.pk, societal_challenge=challenge, score=0.5)
+    Suggestion.objects.create(department_challenge_id=ours.pk, societal_challenge=challenge, score=0.6)
+    Suggestion.objects.create(department_challenge_id=theirs.pk, societal_challenge=challenge, score=0.7)
     client.force_login(civil_servant)
     response = client.get(reverse("insight:department-dashboard", args=[department_a.slug]))
     assert response.context["match_count"] == 1 and list(response.context["matches"]) == [match]

@@ -11,9 +11,9 @@ from django.http import StreamingHttpResponse
 from django.test import override_settings
 
 from participation import exports
-from participation.models import Area, Comment, ReporterContact, Report
+from participation.models import Comment, Report, ReporterContact
 from participation.tasks import dump_open_data
-from smartcity.models import Theme
+from smartcity.models import Area, Theme
 from tests.participation.conftest import make_report
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +108,7 @@ def test_exports_filter_like_the_list(client, theme, area):
 
 
 def test_invalid_filters_get_a_clear_400(client):
-    response = client.get("/open-data/reports.csv?theme=ghosts&status=sleeping")
+    response = client.get("/open-data/reports.csv?theme=ghosts!&status=sleeping")  # not a slug, not a status
     assert response.status_code == 400
     text = response.content.decode()
     assert "theme:" in text and "status:" in text

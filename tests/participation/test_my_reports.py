@@ -69,7 +69,7 @@ def test_deleting_my_account_keeps_my_reports_public_but_anonymous(client, resid
 
 def test_my_reports_needs_the_same_few_queries_however_many_reports(client, resident, theme,
                                                                    django_assert_max_num_queries):
-    from participation.models import Area
+    from smartcity.models import Area
 
     area = Area.objects.create(slug="centrum", name="Centrum", geometry={}, min_longitude=0, min_latitude=0,
                                max_longitude=1, max_latitude=1)

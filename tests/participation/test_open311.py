@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from georeport import GeoReport
 
-from participation.models import Area, Open311Client, Open311Request, Report, ReporterContact, ServiceQuestion
-from smartcity.models import Department, Theme
+from participation.models import Open311Client, Open311Request, Report, ReporterContact, ServiceQuestion
+from smartcity.models import Area, Department, Theme
 from tests.participation.conftest import HAGUE, make_report
 
 pytestmark = pytest.mark.django_db(transaction=True)

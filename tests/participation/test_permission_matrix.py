@@ -28,7 +28,7 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "triager": {"unrouted": EVERYTHING, "own_department": EVERYTHING, "other_department": {"read", "see_contact"}},
     "other_department": {"unrouted": READ_ONLY, "own_department": READ_ONLY, "other_department": EVERYTHING},
     "innovation": {scope: {"read", "link_challenge"} for scope in SCOPES},
-    "admin": {scope: EVERYTHING for scope in SCOPES},
+    "admin": dict.fromkeys(SCOPES, EVERYTHING),
 }
 
 

@@ -3,7 +3,8 @@ import pytest
 from django.urls import reverse
 
 from participation import views
-from participation.models import Area, Report
+from participation.models import Report
+from smartcity.models import Area
 from tests.participation.conftest import HAGUE, make_report
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from participation import workflow
-from participation.models import Area, Report, SavedFilter
-from smartcity.models import Theme
+from participation.models import Report, SavedFilter
+from smartcity.models import Area, Theme
 from tests.participation.staff_factories import make_report
 
 S = Report.Status
@@ -55,7 +55,7 @@ def test_the_queue_filters_by_theme_neighbourhood_department_status_age_and_text
     make_report("Noise at night", status=S.IN_PROGRESS, department=department_b, days_old=40)
 
     assert _titles(staff_client.get(QUEUE, {"theme": "mobility"})) == ["Bike rack full"]
-    assert _titles(staff_client.get(QUEUE, {"area": "centrum"})) == ["Graffiti on the bridge"]
+    assert _titles(staff_client.get(QUEUE, {"neighbourhood": "centrum"})) == ["Graffiti on the bridge"]
     assert _titles(staff_client.get(QUEUE, {"status": "", "department": "stadsbeheer"})) == ["Pothole"]
     assert _titles(staff_client.get(QUEUE, {"status": "", "department": "none"})) == ["Bike rack full", "Graffiti on the bridge"]
     assert _titles(staff_client.get(QUEUE, {"status": "open", "age": "30"})) == ["Noise at night"]

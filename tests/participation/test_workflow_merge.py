@@ -1,4 +1,4 @@
-"""Merging a duplicate (Report.merge_into through workflow.merge): supporters and followers carry over
+"""Merging a duplicate (workflow.merge): supporters and followers carry over
 without anyone counted twice, the duplicate points to the target, and both reporters hear of it."""
 from __future__ import annotations
 

@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from matching.models import Match, MatchingRun, Suggestion
 from participation.models import Comment, Report, StatusChange, Support
 from pilots.models import KPI, Pilot
-from smartcity.models import (Department, DepartmentChallenge, Match, MatchingRun, Membership, SocietalChallenge,
-                              Suggestion, Theme)
+from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme
 
 pytestmark = pytest.mark.django_db
 counter = itertools.count()
@@ -54,7 +54,7 @@ def grow(how_many: int, admin) -> None:
         pilot = Pilot.objects.create(title=f"Pilot {n}", description="Cool pavements.", lead_department=department)
         pilot.societal_challenges.add(challenge)
         KPI.objects.create(pilot=pilot, name=f"Temperature {n}")
-        Suggestion.objects.create(item_type="report", item_id=report.pk, societal_challenge=challenge, score=0.5)
+        Suggestion.objects.create(report_id=report.pk, societal_challenge=challenge, score=0.5)
         match = Match.objects.create(societal_challenge=challenge, score=0.7, fingerprint=f"fp-{n}")
         match.department_challenges.add(department_challenge)
         match.reports.add(report)

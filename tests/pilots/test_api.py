@@ -196,7 +196,7 @@ def test_the_openapi_document_lists_the_pilot_endpoints(client, db):
 def test_a_new_or_reworded_pilot_is_queued_for_matching_after_commit(token_client_for, innovation_member, monkeypatch):
     queued = []
     # Scoring is queued through the outbox (smartcity/outbox.py).
-    monkeypatch.setattr("smartcity.services.outbox_enqueue",
+    monkeypatch.setattr("matching.services.outbox_enqueue",
                         lambda task, key=None, **kwargs: queued.append(kwargs) if task.endswith("score_item") else None)
     client = token_client_for(innovation_member)
     pk = client.post("/api/v1/pilots", {"title": "a", "description": "b"}, format="json").json()["id"]

@@ -1,6 +1,6 @@
 from django.core.management import call_command
 
-from pilots.models import Gate, KPI, Measurement, Pilot
+from pilots.models import KPI, Gate, Measurement, Pilot
 
 
 def test_the_demo_pilots_load_twice_without_duplicates_and_show_every_rule(db):

@@ -4,7 +4,17 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from pilots.models import KPI, Gate, GateCriterion, GateRefused, Measurement, MeasurementRow, Pilot, Stage, months_before
+from pilots.models import (
+    KPI,
+    Gate,
+    GateCriterion,
+    GateRefused,
+    Measurement,
+    MeasurementRow,
+    Pilot,
+    Stage,
+    months_before,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -194,7 +204,7 @@ def test_upserting_measurements_is_idempotent_per_kpi_and_timestamp(pilot):
     rows = [MeasurementRow(moment, 40.0, "sensor-1"), MeasurementRow(moment + dt.timedelta(days=7), 38.0, "sensor-1")]
     assert kpi.upsert_measurements(rows) == (2, 0)
     assert kpi.upsert_measurements(rows) == (0, 2)
-    same_instant_in_utc = moment.astimezone(dt.timezone.utc)
+    same_instant_in_utc = moment.astimezone(dt.UTC)
     assert kpi.upsert_measurements([MeasurementRow(same_instant_in_utc, 41.0, "correction")]) == (0, 1)
     assert list(kpi.measurements.values_list("value", "source")) == [(41.0, "correction"), (38.0, "sensor-1")]
     assert Measurement.objects.count() == 2

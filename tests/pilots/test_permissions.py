@@ -1,5 +1,5 @@
-"""Who may do what with pilots (smartcity/permissions.py)."""
-from smartcity import permissions
+"""Who may do what with pilots (pilots/permissions.py)."""
+from pilots import permissions
 
 
 def test_only_the_innovation_team_and_administrators_manage_pilots(resident, civil_servant, innovation_member, admin_user):

@@ -6,9 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from participation.models import Area, Report
+from participation.models import Report
 from pilots.models import KPI, Gate, MeasurementRow, Pilot, Stage
-from smartcity.models import DepartmentChallenge, SocietalChallenge
+from smartcity.models import Area, DepartmentChallenge, SocietalChallenge
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 from tests.participation.conftest import _fresh_cache, _media_in_a_temporary_folder, client, theme  # noqa: F401
 
 
-def reset_password(client, email: str, new_password: str) -> None:
+def reset_password(client, email: str, new_password: str) -> None:  # noqa: F811 (the client fixture, passed in)
     """Through allauth's own flow: ask for the link, follow it from the email, choose a new password."""
     import re
 

@@ -16,14 +16,21 @@ import os
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import Failure
-from schemathesis.generation.meta import negated_parameters
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, ignored_auth, missing_required_header, negative_data_rejection, positive_data_acceptance,
-    response_headers_conformance, response_schema_conformance, status_code_conformance, unsupported_method,
+    content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
 )
 
 from participation.models import Report
@@ -52,9 +59,6 @@ def _load_schema():
 
 schema = _load_schema()
 
-# issue #15 unifies the three report filters (web list, map, API) into one; until then /reports ignores a
-# malformed bbox or an unknown status instead of refusing it (docs/api.md).
-REPORT_FILTERS_PENDING = {"bbox", "status", "theme", "neighbourhood", "q"}
 # Rules that need the database, or more than one field, to decide.
 NEEDS_THE_DATABASE = {
     "does_not_exist",  # a slug or id that names no theme, department, challenge or area
@@ -102,19 +106,9 @@ def positive_data_acceptance_but_intended(ctx, response, case):
         raise
 
 
-def negative_data_rejection_but_pending(ctx, response, case):
-    try:
-        return negative_data_rejection(ctx, response, case)
-    except Failure:
-        negated = {name for name, _location in negated_parameters(case.meta)}
-        if case.operation.label == "GET /reports" and negated & REPORT_FILTERS_PENDING:
-            return None
-        raise
-
-
 CHECKS = [
     not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-    response_schema_conformance, positive_data_acceptance_but_intended, negative_data_rejection_but_pending,
+    response_schema_conformance, positive_data_acceptance_but_intended, negative_data_rejection,
     missing_required_header, unsupported_method, ignored_auth,
 ]
 

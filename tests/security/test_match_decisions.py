@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from smartcity.models import DepartmentChallenge, Match, ReviewStatus, SocietalChallenge
+from matching.models import Match, ReviewStatus
+from smartcity.models import DepartmentChallenge, SocietalChallenge
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_a_department_cannot_accept_a_flag_that_would_create_a_societal_challeng
     response = _patch(token_client_for(civil_servant), proposed_flag, "accepted")
     assert response.status_code == 403 and response["Content-Type"] == "application/problem+json"
     client.force_login(civil_servant)
-    assert client.post(reverse("smartcity:match-decide", args=[proposed_flag.pk]),
+    assert client.post(reverse("matching:match-decide", args=[proposed_flag.pk]),
                        {"decision": "accepted"}).status_code == 403
     proposed_flag.refresh_from_db()
     assert proposed_flag.status == ReviewStatus.OPEN and not SocietalChallenge.objects.exists()
@@ -49,10 +50,10 @@ def test_a_department_cannot_accept_a_flag_that_would_create_a_societal_challeng
 
 def test_the_review_page_offers_a_department_only_what_it_may_do(client, civil_servant, innovation_member, proposed_flag):
     client.force_login(civil_servant)
-    page = client.get(reverse("smartcity:match-list")).content.decode()
+    page = client.get(reverse("matching:match-list")).content.decode()
     assert "Accept and create the challenge" not in page and 'value="rejected"' in page
     client.force_login(innovation_member)
-    assert "Accept and create the challenge" in client.get(reverse("smartcity:match-list")).content.decode()
+    assert "Accept and create the challenge" in client.get(reverse("matching:match-list")).content.decode()
 
 
 def test_a_department_may_reject_such_a_flag_and_accept_one_on_an_existing_challenge(token_client_for, civil_servant,

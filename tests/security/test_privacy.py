@@ -43,7 +43,7 @@ def test_contact_details_appear_in_no_public_answer_and_no_log_line(
 
     public = [
         "/", "/reports/", "/reports/map/", report.get_absolute_url(), "/reports.geojson?bbox=4.2,52.0,4.4,52.2",
-        f"/reports/nearby/?latitude=52.0799&longitude=4.3113&title=stoeptegels",
+        "/reports/nearby/?latitude=52.0799&longitude=4.3113&title=stoeptegels",
         "/open-data/", "/open-data/reports.csv", "/open-data/reports.geojson",
         "/open311/v2/requests.json", "/open311/v2/requests.xml",
         f"/open311/v2/requests/{report.pk}.json", f"/open311/v2/requests/{report.pk}.xml",

@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings
 from django.core.validators import validate_email
 
+from matching.models import ReviewStatus
 from pilots.models import KPI, Pilot
-from smartcity.models import ReviewStatus
 from tests.participation.conftest import make_report
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from smartcity.models import OutboxMessage
-from smartcity.outbox import outbox_enqueue, outbox_publish_pending, outbox_purge_sent
+from smartcity.outbox import outbox_enqueue, outbox_publish_pending, outbox_purge
 
 pytestmark = pytest.mark.django_db
 
@@ -61,17 +61,20 @@ def test_the_sweep_leaves_a_fresh_message_to_its_own_publish_and_takes_it_after_
     assert len(mail.outbox) == 1 and OutboxMessage.objects.get(pk=pk).sent_at is not None
 
 
-def test_sent_messages_are_purged_after_the_keeping_period_and_pending_ones_never(settings):
-    settings.OUTBOX_KEEP_DAYS = 7
+def test_sent_messages_are_purged_after_the_keeping_period_and_unsent_ones_after_theirs(settings):
+    """Issue #15: an unsent email's body holds an address and a text; it is not kept for ever either."""
+    settings.OUTBOX_KEEP_DAYS, settings.OUTBOX_UNSENT_KEEP_DAYS = 7, 30
     now = timezone.now()
     old_sent = OutboxMessage.objects.create(task="smartcity.tasks.send_email", kwargs=EMAIL, sent_at=now - timedelta(days=8))
     recent_sent = OutboxMessage.objects.create(task="smartcity.tasks.send_email", kwargs=EMAIL, sent_at=now - timedelta(days=6))
-    old_pending = OutboxMessage.objects.create(task="smartcity.tasks.send_email", kwargs=EMAIL, attempts=3)
-    OutboxMessage.objects.filter(pk=old_pending.pk).update(created_at=now - timedelta(days=30))
-    assert outbox_purge_sent(batch=1) == 1
-    assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {recent_sent.pk, old_pending.pk}
+    pending = OutboxMessage.objects.create(task="smartcity.tasks.send_email", kwargs=EMAIL, attempts=3)
+    old_pending = OutboxMessage.objects.create(task="smartcity.tasks.send_email", kwargs=EMAIL, attempts=50)
+    old_failed = OutboxMessage.objects.create(task="smartcity.tasks.send_email", kwargs=EMAIL, failed_at=now)
+    OutboxMessage.objects.filter(pk=pending.pk).update(created_at=now - timedelta(days=29))
+    OutboxMessage.objects.filter(pk__in=[old_pending.pk, old_failed.pk]).update(created_at=now - timedelta(days=31))
+    assert outbox_purge(batch=1) == 3
+    assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {recent_sent.pk, pending.pk}
     assert not OutboxMessage.objects.filter(pk=old_sent.pk).exists()
-
 
 
 def test_without_insert_returning_the_same_rules_hold(monkeypatch, django_capture_on_commit_callbacks):

@@ -109,3 +109,13 @@ def test_the_language_switcher_remembers_the_choice(client, db):
     response = client.post(reverse("set_language"), {"language": "sv", "next": "/"})
     assert response.status_code == 302
     assert '<html lang="sv"' in client.get("/").content.decode()
+
+
+def test_the_privacy_statement_names_every_retention_rule(client, settings, db):
+    settings.REPORTER_CONTACT_RETENTION_DAYS, settings.SUPPORTER_EMAIL_RETENTION_DAYS = 365, 180
+    settings.OUTBOX_UNSENT_KEEP_DAYS = 30
+    client.cookies["django_language"] = "en"
+    html = client.get(reverse("smartcity:privacy")).content.decode()
+    assert "removed 365 days after the report is closed" in html
+    assert "the address is removed 180 days after the report is closed" in html
+    assert "deleted from our system 30 days after we wrote it" in html

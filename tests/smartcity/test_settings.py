@@ -66,3 +66,26 @@ def test_check_deploy_is_clean_under_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_secrets_can_come_from_files_as_docker_secrets_do(tmp_path):
+    (tmp_path / "secret_key").write_text("a-key-from-a-file-0123456789-abcdefghijklmnopqrstuvwxyz\n")
+    (tmp_path / "database_url").write_text(f"sqlite:///{tmp_path / 'from-file.sqlite3'}\n")
+    (tmp_path / "mail").write_text("hunter2\n")
+    result = run_django(
+        "from django.conf import settings as s; "
+        "print(s.SECRET_KEY, s.DATABASES['default']['NAME'], s.EMAIL_HOST_PASSWORD, sep='|')",
+        DEBUG="0", SECRET_KEY_FILE=str(tmp_path / "secret_key"), DATABASE_URL_FILE=str(tmp_path / "database_url"),
+        EMAIL_HOST_PASSWORD_FILE=str(tmp_path / "mail"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == [
+        "a-key-from-a-file-0123456789-abcdefghijklmnopqrstuvwxyz", str(tmp_path / "from-file.sqlite3"), "hunter2"]
+
+
+def test_a_secret_and_its_file_together_or_a_missing_file_stop_the_start(tmp_path):
+    (tmp_path / "key").write_text("x" * 50)
+    both = run_django("print('started')", DEBUG="0", SECRET_KEY="y" * 50, SECRET_KEY_FILE=str(tmp_path / "key"))
+    assert both.returncode != 0 and "Set SECRET_KEY or SECRET_KEY_FILE, not both" in both.stderr
+    missing = run_django("print('started')", DEBUG="1", EMAIL_HOST_PASSWORD_FILE=str(tmp_path / "absent"))
+    assert missing.returncode != 0 and "EMAIL_HOST_PASSWORD_FILE: cannot read" in missing.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from participation.models import Report
-from smartcity.models import DepartmentChallenge, SocietalChallenge
+from smartcity.models import SocietalChallenge
 
 
 def test_the_hub_shows_linked_public_reports_with_a_map_and_the_most_recent(client, department_a):

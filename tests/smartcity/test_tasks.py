@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
+from matching import services
+from matching.models import MatchingRun, Suggestion, TextVector
 from participation.models import Report
-from smartcity import services
-from smartcity.models import DepartmentChallenge, MatchingRun, SocietalChallenge, Suggestion, TextVector
+from smartcity.models import DepartmentChallenge, SocietalChallenge
 from smartcity.tasks import send_email
 
 pytestmark = pytest.mark.services
@@ -62,7 +63,9 @@ def test_a_worker_process_runs_the_full_matching_pipeline_on_postgres(needs_post
     run.refresh_from_db()
     assert run.status == "done", run.error
     assert run.counts["items"] == 5
-    assert Suggestion.objects.filter(item_type="report", societal_challenge=flooding).count() >= 1
-    assert (tmp_path / "media" / "matching" / "engine.pickle").exists()  # the worker kept the fitted model
+    assert Suggestion.objects.of_type("report").filter(societal_challenge=flooding).count() >= 1
+    # the worker kept the fitted model, as arrays and JSON in MATCHING_MODEL_DIR (never in MEDIA_ROOT)
+    assert {path.name for path in (tmp_path / "matching-model").iterdir()} == {"engine.npz", "engine.json"}
+    assert not (tmp_path / "media" / "matching").exists()
     # the worker encoded every text once for the semantic channel: 2 challenges, 2 department challenges, 3 reports
     assert TextVector.objects.count() == 7

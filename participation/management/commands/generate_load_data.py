@@ -22,8 +22,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from participation.models import Area, Report, ReporterContact, StatusChange
-from smartcity.models import Department, Theme
+from participation.models import Report, ReporterContact, StatusChange
+from smartcity.models import Area, Department, Theme
 
 WHAT = [
     ("Kapotte lantaarnpaal", "De lantaarnpaal doet het al weken niet; 's avonds is het pad aardedonker."),

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from participation.geo import bounding_box
-from participation.models import Area, Comment, Report, StatusChange
+from participation.models import Comment, Report, StatusChange
 from participation.services import report_create
-from smartcity.models import SocietalChallenge, Theme, User
+from smartcity.geo import bounding_box
+from smartcity.models import Area, SocietalChallenge, Theme, User
 
 
 def _box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict:

@@ -9,8 +9,6 @@ from django.db import transaction
 from tqdm import tqdm
 
 from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme, User
-from smartcity import services
-from smartcity.services import matching_run_start
 
 THEMES = [
     # slug, nl, en, sv, target handling time in days
@@ -175,11 +173,11 @@ class Command(BaseCommand):
         # Reports (with neighbourhoods) and pilots build on the rows above; each command is idempotent too.
         call_command("load_demo_reports", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         call_command("load_demo_pilots", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
-        if services.semantic_enabled():  # sentence vectors for the matching, with a progress bar of their own
-            call_command("encode_texts", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
-        run = matching_run_start(by=None)  # runs at once without a broker; otherwise the worker takes it
-        run.refresh_from_db()
-        self.stdout.write(f"Matching run {run.pk} is {run.status}: suggestions and flags appear under /staff/matches/.")
+        # The matching, by command name (the hub imports no app above it): sentence vectors with a progress bar
+        # of their own, then a full run (at once without a broker; otherwise the worker takes it).
+        call_command("encode_texts", if_enabled=True, verbosity=options["verbosity"], stdout=self.stdout,
+                     stderr=self.stderr)
+        call_command("run_matching", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         if passwords:
             self.stdout.write(self.style.WARNING("Demo accounts created. These passwords are shown only once:"))
             for email, password in passwords:

@@ -1,0 +1,186 @@
+"""The matching API: /matching/runs, /suggestions and /matches."""
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.response import Response
+
+from matching import permissions, services
+from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
+from smartcity.api import JsonTypes, list_filters
+from smartcity.models import DepartmentChallenge
+from smartcity.permissions import StaffOnly
+from smartcity.problems import Conflict
+
+
+class MatchingRunSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = MatchingRun
+        fields = ["id", "status", "created_at", "started_at", "finished_at", "duration_seconds", "progress", "counts", "error"]
+        read_only_fields = fields
+
+    def get_progress(self, run: MatchingRun) -> dict:
+        return {"done": run.progress_done, "total": run.progress_total, "percent": run.progress_percent}
+
+
+class MatchingRunViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin,
+                         viewsets.GenericViewSet):
+    """Start a full matching run (any staff member) and follow it: queued -> running -> done | failed."""
+
+    queryset = MatchingRun.objects.all()
+    serializer_class = MatchingRunSerializer
+    permission_classes = [StaffOnly]
+
+    @extend_schema(request=None, responses={202: MatchingRunSerializer},
+                   description="Start a full run (or get the one already queued or running): 202, follow it by its id.")
+    def create(self, request, *args, **kwargs):
+        run = services.matching_run_start(by=request.user)
+        run.refresh_from_db()
+        return Response(self.get_serializer(run).data, status=202)
+
+
+class DecisionSerializer(JsonTypes):
+    status = serializers.ChoiceField(choices=[ReviewStatus.ACCEPTED, ReviewStatus.REJECTED])
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+def _challenge(challenge) -> dict | None:
+    if challenge is None:
+        return None
+    return {"id": challenge.pk, "reference": challenge.reference, "title": challenge.title}
+
+
+class SuggestionSerializer(serializers.ModelSerializer):
+    item = serializers.SerializerMethodField()
+    societal_challenge = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Suggestion
+        fields = ["id", "item", "societal_challenge", "score", "reasons", "status", "decided_at", "decision_reason",
+                  "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_item(self, suggestion: Suggestion) -> dict:
+        item = suggestion.item  # selected with the suggestion (SuggestionViewSet.get_queryset)
+        return {"type": suggestion.item_type, "id": suggestion.item_id, "reference": item.reference, "title": item.title}
+
+    def get_societal_challenge(self, suggestion: Suggestion) -> dict | None:
+        return _challenge(suggestion.societal_challenge)
+
+
+class SuggestionFilters(serializers.Serializer):
+    itemType = serializers.ChoiceField(choices=Suggestion.ItemType.choices, required=False,
+                                       help_text="report, department_challenge or pilot")
+    itemId = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                      help_text="with itemType: that one item's suggestions")
+    status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[SuggestionFilters]))
+class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin,
+                        viewsets.GenericViewSet):
+    """Suggestions of the matching engine: "this item probably belongs to that societal challenge".
+    PATCH `{"status": "accepted" | "rejected", "reason": "..."}` to decide; accepting links the item."""
+
+    serializer_class = SuggestionSerializer
+    permission_classes = [StaffOnly]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        # The item of every kind in the same query: the one that is set is the suggestion's item.
+        queryset = Suggestion.objects.select_related("societal_challenge", *Suggestion.KINDS).order_by("-score", "pk")
+        filters = list_filters(self, SuggestionFilters)
+        if "itemType" in filters:
+            queryset = queryset.of_type(filters["itemType"])
+            if "itemId" in filters:
+                queryset = queryset.of_item(filters["itemType"], filters["itemId"])
+        elif "itemId" in filters:  # an id alone: the items of any kind with that id
+            queryset = queryset.filter(Q(report_id=filters["itemId"]) | Q(department_challenge_id=filters["itemId"])
+                                       | Q(pilot_id=filters["itemId"]))
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
+        return queryset
+
+    @extend_schema(request=DecisionSerializer, responses=SuggestionSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        suggestion = self.get_object()
+        decision = DecisionSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        item = suggestion.item
+        if not permissions.can_review_suggestion(request.user, suggestion.item_type, item):
+            raise exceptions.PermissionDenied("You may not decide on suggestions for this item.")
+        suggestion = services.suggestion_decide(
+            suggestion=suggestion, accept=decision.validated_data["status"] == ReviewStatus.ACCEPTED,
+            by=request.user, reason=decision.validated_data["reason"],
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=suggestion.pk)).data)
+
+
+class MatchSerializer(serializers.ModelSerializer):
+    societal_challenge = serializers.SerializerMethodField()
+    department_challenges = serializers.SerializerMethodField()
+    reports = serializers.SerializerMethodField()
+    pilots = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Match
+        fields = ["id", "societal_challenge", "proposed_title", "department_challenges", "reports", "pilots", "score",
+                  "reasons", "status", "decided_at", "decision_reason", "created_at"]
+        read_only_fields = fields
+
+    def get_societal_challenge(self, match: Match) -> dict | None:
+        return _challenge(match.societal_challenge)
+
+    def get_department_challenges(self, match: Match) -> list[dict]:
+        return [{"id": c.pk, "reference": c.reference, "title": c.title, "department": c.department.slug}
+                for c in match.department_challenges.all()]
+
+    def get_reports(self, match: Match) -> list[dict]:
+        return [{"id": r.pk, "reference": r.reference, "title": r.title} for r in match.reports.all()]
+
+    def get_pilots(self, match: Match) -> list[dict]:
+        return [{"id": p.pk, "reference": p.reference, "title": p.title} for p in match.pilots.all()]
+
+
+class MatchFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReviewStatus.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[MatchFilters]))
+class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Cross-department match flags. PATCH `{"status": "accepted" | "rejected", "reason": "..."}`."""
+
+    serializer_class = MatchSerializer
+    permission_classes = [StaffOnly]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        queryset = Match.objects.select_related("societal_challenge").prefetch_related(
+            Prefetch("department_challenges", queryset=DepartmentChallenge.objects.select_related("department")),
+            "reports", "pilots",
+        ).order_by("-score", "pk")
+        filters = list_filters(self, MatchFilters)
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
+        return queryset
+
+    @extend_schema(request=DecisionSerializer, responses={
+        200: MatchSerializer, 409: OpenApiResponse(description="The flag was already decided.")})
+    def partial_update(self, request, *args, **kwargs):
+        match = self.get_object()
+        decision = DecisionSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        accept = decision.validated_data["status"] == ReviewStatus.ACCEPTED
+        if not permissions.can_decide_match(request.user, match, accept=accept):
+            raise exceptions.PermissionDenied(
+                "Only the innovation team or the departments involved may decide; accepting a flag that creates "
+                "a new societal challenge is for the innovation team.")
+        try:
+            services.match_decide(match=match, accept=accept, by=request.user, reason=decision.validated_data["reason"])
+        except services.AlreadyDecided:
+            raise Conflict("This flag was already decided.") from None
+        return Response(self.get_serializer(self.get_queryset().get(pk=match.pk)).data)

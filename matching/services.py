@@ -1,0 +1,810 @@
+"""The matching's Django layer: feeding the engine, writing its results, the runs, the stored model and
+vectors, the review decisions on suggestions and match flags, and what a saved item starts.
+
+The engine (matching/engine/) is plain Python. This module reads the rows it needs in a few
+queries, runs it, and writes Suggestions and Matches idempotently (unique constraints, upserts).
+The spokes never call it: saving a report, department challenge or pilot queues its scoring through
+the receivers at the end of this file, which matching/apps.py connects.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import tempfile
+import threading
+import uuid
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, models, transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
+
+from matching.engine import engine as matching
+from matching.engine import semantic
+from matching.engine.state import StateError
+from matching.models import ItemType, Match, MatchingRun, ReviewStatus, Suggestion, TextVector
+from participation.models import Report
+from pilots.models import Pilot
+from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
+from smartcity.outbox import outbox_enqueue
+
+log = logging.getLogger(__name__)
+
+MODELS: dict[str, type[models.Model]] = {
+    ItemType.REPORT: Report, ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge, ItemType.PILOT: Pilot}
+WRITE_BATCH = 2000
+# A row of Suggestion or TextVector names its item by one of these foreign keys (matching.models.ItemLink).
+SUGGESTION_ITEM_COLUMNS = tuple(f"{kind}_id" for kind in Suggestion.KINDS)
+VECTOR_ITEM_COLUMNS = tuple(f"{kind}_id" for kind in TextVector.KINDS)
+
+
+# --- Feeding the engine -------------------------------------------------------------------------
+def _key(item_type: str, pk: int) -> str:
+    return f"{item_type}:{pk}"
+
+
+def _split(key: str) -> tuple[str, int]:
+    item_type, pk = key.split(":")
+    return item_type, int(pk)
+
+
+def _rows(queryset, *, many: bool):
+    """Stream a big read in chunks (a server-side cursor on PostgreSQL); read one item's rows
+    in one plain query, which is several round trips cheaper when scoring a single item."""
+    return queryset.iterator(chunk_size=10_000) if many else queryset
+
+
+def _item_key(row: tuple, columns: tuple[str, ...]) -> tuple[str, int]:
+    """(kind, id) of a Suggestion or TextVector row read with its item columns first."""
+    for column, value in zip(columns, row):
+        if value is not None:
+            return column.removesuffix("_id"), value
+    raise ValueError("a row without an item")
+
+
+def _decisions(only: tuple[str, int] | None = None) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Per item key: challenge keys staff confirmed (accepted suggestions) and rejected."""
+    accepted: dict[str, set[str]] = defaultdict(set)
+    rejected: dict[str, set[str]] = defaultdict(set)
+    decided = Suggestion.objects.exclude(status=ReviewStatus.OPEN)
+    if only:
+        decided = decided.of_item(*only)
+    rows = decided.values_list(*SUGGESTION_ITEM_COLUMNS, "societal_challenge_id", "status")
+    width = len(SUGGESTION_ITEM_COLUMNS)
+    for row in _rows(rows, many=only is None):
+        challenge_id, status = row[width:]
+        target = accepted if status == ReviewStatus.ACCEPTED else rejected
+        target[_key(*_item_key(row, SUGGESTION_ITEM_COLUMNS))].add(str(challenge_id))
+    return accepted, rejected
+
+
+def _links(through, item_field: str, item_type: str, only_id: int | None = None) -> dict[str, set[str]]:
+    links: dict[str, set[str]] = defaultdict(set)
+    rows = through.objects.all() if only_id is None else through.objects.filter(**{item_field: only_id})
+    for item_id, challenge_id in _rows(rows.values_list(item_field, "societalchallenge_id"), many=only_id is None):
+        links[_key(item_type, item_id)].add(str(challenge_id))
+    return links
+
+
+def _themes(through, item_field: str, only_id: int | None = None) -> dict[int, tuple[str, ...]]:
+    themes: dict[int, list[str]] = defaultdict(list)
+    rows = through.objects.all() if only_id is None else through.objects.filter(**{item_field: only_id})
+    for item_id, slug in _rows(rows.values_list(item_field, "theme__slug"), many=only_id is None):
+        themes[item_id].append(slug)
+    return {pk: tuple(sorted(slugs)) for pk, slugs in themes.items()}
+
+
+def engine_challenges() -> list[matching.Challenge]:
+    themes = _themes(SocietalChallenge.themes.through, "societalchallenge_id")
+    rows = SocietalChallenge.objects.open().values_list("pk", "title", "description")
+    return [matching.Challenge(key=str(pk), title=title, description=description, themes=themes.get(pk, ()))
+            for pk, title, description in rows]
+
+
+def _document(item_type: str, pk: int, title: str, description: str, *, themes=(), department=None, point=None,
+              links: dict, accepted: dict, rejected: dict) -> matching.Document:
+    key = _key(item_type, pk)
+    return matching.Document(
+        key=key, kind=str(item_type), title=title, description=description, themes=tuple(themes),
+        department=department, point=point,
+        linked=tuple(sorted(links.get(key, set()) | accepted.get(key, set()))),
+        rejected=tuple(sorted(rejected.get(key, set()))),
+    )
+
+
+def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Document]:
+    """Every item the engine places, read in a constant number of queries (or just one item)."""
+    accepted, rejected = _decisions(only)
+    documents: list[matching.Document] = []
+    item_type, item_pk = only if only else (None, None)
+
+    if item_type in (None, ItemType.REPORT):
+        links = _links(Report.societal_challenges.through, "report_id", ItemType.REPORT, item_pk)
+        reports = Report.objects.public().exclude(status=Report.Status.DUPLICATE)
+        if item_pk:
+            reports = reports.filter(pk=item_pk)
+        rows = reports.values_list("pk", "title", "description", "theme__slug", "latitude", "longitude")
+        for pk, title, description, theme, latitude, longitude in _rows(rows, many=item_pk is None):
+            documents.append(_document(ItemType.REPORT, pk, title, description, themes=(theme,) if theme else (),
+                                       point=(latitude, longitude), links=links, accepted=accepted, rejected=rejected))
+
+    if item_type in (None, ItemType.DEPARTMENT_CHALLENGE):
+        links = _links(DepartmentChallenge.societal_challenges.through, "departmentchallenge_id",
+                       ItemType.DEPARTMENT_CHALLENGE, item_pk)
+        themes = _themes(DepartmentChallenge.themes.through, "departmentchallenge_id", item_pk)
+        challenges = DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN)
+        if item_pk:
+            challenges = challenges.filter(pk=item_pk)
+        for pk, title, description, department in challenges.values_list("pk", "title", "description", "department__slug"):
+            documents.append(_document(ItemType.DEPARTMENT_CHALLENGE, pk, title, description, themes=themes.get(pk, ()),
+                                       department=department, links=links, accepted=accepted, rejected=rejected))
+
+    if item_type in (None, ItemType.PILOT):
+        links = _links(Pilot.societal_challenges.through, "pilot_id", ItemType.PILOT, item_pk)
+        pilots = Pilot.objects.all()
+        if item_pk:
+            pilots = pilots.filter(pk=item_pk)
+        for pk, title, description, department in pilots.values_list("pk", "title", "description", "lead_department__slug"):
+            documents.append(_document(ItemType.PILOT, pk, title, description, department=department,
+                                       links=links, accepted=accepted, rejected=rejected))
+    return documents
+
+
+# --- Sentence vectors (matching/engine/semantic.py) -----------------------------------------------
+SOCIETAL_CHALLENGE = "societal_challenge"
+# Which texts a full run encodes first when it may not encode them all: a challenge without a
+# vector turns the semantic channel off for everything, an item without one only for itself.
+ENCODE_ORDER = {SOCIETAL_CHALLENGE: 0, ItemType.DEPARTMENT_CHALLENGE: 1, ItemType.PILOT: 2, ItemType.REPORT: 3}
+ENCODE_BATCH = 32
+
+
+def semantic_enabled() -> bool:
+    return settings.MATCHING_SEMANTIC and semantic.Encoder.available()
+
+
+def _one_document(item_type: str, item_id: int) -> tuple[list[matching.Document], dict | None]:
+    """One item to score, as ``engine_documents(only=...)`` reads it, and its stored vector (as
+    ``with_vectors`` wants it). On PostgreSQL in one query instead of five: the item's scoring
+    is in the request's neighbourhood (the on-commit task), where round trips are most of the cost."""
+    if connection.vendor != "postgresql":
+        return engine_documents(only=(item_type, item_id)), None
+    model = MODELS[item_type]
+    table, through = model._meta.db_table, model.societal_challenges.through  # type: ignore[attr-defined]
+    own = through._meta.get_field(model._meta.model_name).column  # e.g. "report_id"
+    decided = (f"ARRAY(SELECT societal_challenge_id::text FROM {Suggestion._meta.db_table} "
+               f"WHERE {item_type}_id = {table}.id AND status = %s)")
+    items = {ItemType.REPORT: Report.objects.public().exclude(status=Report.Status.DUPLICATE),
+             ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN),
+             ItemType.PILOT: Pilot.objects.all()}[ItemType(item_type)]
+    vector = TextVector.objects.filter(**{item_type: OuterRef("pk")})
+    items = items.filter(pk=item_id).annotate(
+        links=RawSQL(f"ARRAY(SELECT societalchallenge_id::text FROM {through._meta.db_table} WHERE {own} = {table}.id)", []),
+        accepted=RawSQL(decided, [ReviewStatus.ACCEPTED]),
+        rejected=RawSQL(decided, [ReviewStatus.REJECTED]),
+        stored_fingerprint=Subquery(vector.values("fingerprint")[:1]), stored_vector=Subquery(vector.values("vector")[:1]))
+    extra: tuple[str, ...] = {ItemType.REPORT: ("theme__slug", "latitude", "longitude"),
+                              ItemType.DEPARTMENT_CHALLENGE: ("department__slug",),
+                              ItemType.PILOT: ("lead_department__slug",)}[ItemType(item_type)]
+    if item_type == ItemType.DEPARTMENT_CHALLENGE:
+        theme_through = DepartmentChallenge.themes.through
+        items = items.annotate(theme_slugs=RawSQL(
+            f"ARRAY(SELECT t.slug FROM {theme_through._meta.db_table} AS x JOIN {Theme._meta.db_table} AS t "
+            f"ON t.id = x.theme_id WHERE x.departmentchallenge_id = {table}.id ORDER BY t.slug)", []))
+        extra += ("theme_slugs",)
+    row = items.values("pk", "title", "description", "links", "accepted", "rejected", "stored_fingerprint",
+                       "stored_vector", *extra).first()
+    if row is None:
+        return [], None
+    key = _key(item_type, item_id)
+    decisions = {"links": {key: set(row["links"])}, "accepted": {key: set(row["accepted"])},
+                 "rejected": {key: set(row["rejected"])}}
+    if item_type == ItemType.REPORT:
+        document = _document(item_type, item_id, row["title"], row["description"],
+                             themes=(row["theme__slug"],) if row["theme__slug"] else (),
+                             point=(row["latitude"], row["longitude"]), **decisions)
+    elif item_type == ItemType.DEPARTMENT_CHALLENGE:
+        document = _document(item_type, item_id, row["title"], row["description"], themes=tuple(row["theme_slugs"]),
+                             department=row["department__slug"], **decisions)
+    else:
+        document = _document(item_type, item_id, row["title"], row["description"], department=row["lead_department__slug"],
+                             **decisions)
+    stored = {}
+    if row["stored_fingerprint"]:
+        stored[(str(item_type), item_id)] = (row["stored_fingerprint"], row["stored_vector"])
+    return [document], stored
+
+
+def _vector_key(obj: matching.Challenge | matching.Document) -> tuple[str, int]:
+    if isinstance(obj, matching.Challenge):
+        return SOCIETAL_CHALLENGE, int(obj.key)
+    return _split(obj.key)
+
+
+def _store_vectors(rows: list[tuple[str, int, str, np.ndarray]]) -> None:
+    """Upsert (kind, id, fingerprint, vector) rows, one statement per kind. An item deleted since it
+    was read has no row to point at: its vector is left out."""
+    by_kind: dict[str, list[TextVector]] = defaultdict(list)
+    for kind, pk, fingerprint, vector in rows:
+        by_kind[kind].append(TextVector(**{f"{kind}_id": pk}, fingerprint=fingerprint,
+                                        vector=vector.astype("<f4").tobytes()))
+    for kind, vectors in by_kind.items():
+        model = MODELS.get(kind, SocietalChallenge)
+        existing = set(model._default_manager.filter(pk__in=[getattr(v, f"{kind}_id") for v in vectors])
+                       .values_list("pk", flat=True))
+        TextVector.objects.bulk_create(
+            [v for v in vectors if getattr(v, f"{kind}_id") in existing],
+            update_conflicts=True, unique_fields=[kind], update_fields=["fingerprint", "vector", "updated_at"],
+        )
+
+
+def with_vectors(challenges: list[matching.Challenge], documents: list[matching.Document], *,
+                 limit: int | None = None, progress=None, stored: dict | None = None) -> tuple[list, list, int]:
+    """The same challenges and items carrying their sentence vectors.
+
+    Stored vectors whose fingerprint (model and text) still matches are used as they are;
+    missing or stale ones are encoded and stored, at most ``limit`` of them (challenges first,
+    then department challenges, pilots and the newest reports). Returns the challenges, the
+    items and how many texts were encoded. ``progress(done, total)`` follows the encoding.
+    """
+    if not semantic_enabled() or not (challenges or documents):
+        return challenges, documents, 0
+    everything: list = [*challenges, *documents]
+    keys = [_vector_key(obj) for obj in everything]
+    if stored is None:  # ``stored``: the caller read them already, (item type, id) -> (fingerprint, vector)
+        rows = TextVector.objects.values_list(*VECTOR_ITEM_COLUMNS, "fingerprint", "vector")
+        if len(everything) <= 3:  # one item being scored: read just its rows
+            wanted = Q()
+            for item_type, item_id in keys:
+                wanted |= Q(**{f"{item_type}_id": item_id})
+            rows = rows.filter(wanted)
+        width = len(VECTOR_ITEM_COLUMNS)
+        stored = {_item_key(row, VECTOR_ITEM_COLUMNS): row[width:] for row in _rows(rows, many=len(everything) > 3)}
+    prints = [semantic.fingerprint(obj.title, obj.description) for obj in everything]
+    vectors: dict[int, np.ndarray] = {}
+    missing = []
+    for k, key in enumerate(keys):
+        found = stored.get(key)
+        if found and found[0] == prints[k]:
+            vectors[k] = np.frombuffer(found[1], dtype="<f4")
+        else:
+            missing.append(k)
+    missing.sort(key=lambda k: (ENCODE_ORDER[keys[k][0]], -keys[k][1]))
+    if limit is not None:
+        missing = missing[:limit]
+    encoder = semantic.Encoder(threads=settings.MATCHING_ENCODER_THREADS)
+    for start in range(0, len(missing), ENCODE_BATCH):
+        batch = missing[start:start + ENCODE_BATCH]
+        encoded = encoder.encode_items([(everything[k].title, everything[k].description) for k in batch])
+        _store_vectors([(*keys[k], prints[k], row) for k, row in zip(batch, encoded)])
+        vectors.update(zip(batch, encoded))
+        if progress:
+            progress(start + len(batch), len(missing))
+    everything = [dataclasses.replace(obj, vector=vectors[k]) if k in vectors else obj for k, obj in enumerate(everything)]
+    return everything[: len(challenges)], everything[len(challenges):], len(missing)
+
+
+def vectors_encode_missing(*, progress=None) -> int:
+    """Encode every text that has no current vector (``manage.py encode_texts``)."""
+    _, _, encoded = with_vectors(engine_challenges(), engine_documents(), progress=progress)
+    return encoded
+
+
+# --- The fitted model, shared by the full run and the scoring of single items ---------------------
+# Stored as arrays (numpy's .npz, read without pickle) and a JSON sidecar in MATCHING_MODEL_DIR, never
+# under MEDIA_ROOT: nothing in it is ever served, and reading it runs no code (matching/engine/state.py).
+# A file of another format, a damaged one, or none means "refit": the next scoring queues a full run.
+MODEL_FILE_FORMAT = 1
+_cache: dict[str, object] = {}
+
+
+def _model_paths() -> tuple[Path, Path]:
+    directory = Path(settings.MATCHING_MODEL_DIR)
+    return directory / "engine.npz", directory / "engine.json"
+
+
+def _replace_atomically(path: Path, write) -> None:
+    """Write to a temporary file beside ``path``, then rename it over: a reader sees the old file or the new."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def model_save(engine: matching.Engine, run_id: int) -> None:
+    """Store the fitted engine of a finished run. Both files carry one generation: a reader that finds
+    them from two different saves (a crash between the two renames) treats them as damaged."""
+    arrays, state = engine.state()
+    generation = uuid.uuid4().hex
+    meta = {"format": MODEL_FILE_FORMAT, "run": run_id, "generation": generation, "engine": state}
+    arrays_path, meta_path = _model_paths()
+    arrays_path.parent.mkdir(parents=True, exist_ok=True)
+    _replace_atomically(arrays_path, lambda stream: np.savez(stream, allow_pickle=False,
+                                                              generation=np.array(generation), **arrays))
+    _replace_atomically(meta_path, lambda stream: stream.write(json.dumps(meta, separators=(",", ":")).encode()))
+    _cache.update(run=run_id, engine=engine.compact())  # keep only what scoring new items needs
+
+
+def _read_model() -> tuple[int, matching.Engine] | None:
+    """(run, engine) from MATCHING_MODEL_DIR, or None when there is none or it cannot be read."""
+    arrays_path, meta_path = _model_paths()
+    try:
+        meta = json.loads(meta_path.read_bytes())
+        with np.load(arrays_path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        if meta.get("format") != MODEL_FILE_FORMAT:
+            raise StateError(f"model file format {meta.get('format')!r}, expected {MODEL_FILE_FORMAT}")
+        if str(arrays.pop("generation", "")) != meta.get("generation"):
+            raise StateError("the arrays and the JSON come from two different saves")
+        return int(meta["run"]), matching.Engine.from_state(arrays, meta["engine"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:  # StateError is a ValueError
+        log.warning("matching: the stored model in %s cannot be used (%s: %s); the next run fits a new one",
+                    arrays_path.parent, type(error).__name__, error)
+        return None
+
+
+def model_load() -> matching.Engine | None:
+    """The model of the latest finished run: kept in memory, reloaded when a newer run has finished."""
+    latest = MatchingRun.objects.filter(status=MatchingRun.Status.DONE).values_list("pk", flat=True).first()
+    if latest is None:
+        return None
+    if _cache.get("run") == latest:
+        return _cache["engine"]  # type: ignore[return-value]
+    found = _read_model()
+    if found is None:
+        return None
+    _cache.update(run=found[0], engine=found[1])
+    return found[1]
+
+
+# --- Writing results -----------------------------------------------------------------------------------
+def _reasons(reasons: Iterable[matching.Reason]) -> list[dict]:
+    return [{"code": r.code, "values": list(r.values), "count": r.count} for r in reasons]
+
+
+def _existing(kind: str, ids: set[int], *, many: bool) -> set[int]:
+    """The ids among ``ids`` whose item still exists: one deleted since the engine read it gets no row."""
+    manager = MODELS[kind]._default_manager
+    if many:
+        return ids & set(_rows(manager.values_list("pk", flat=True), many=True))
+    return set(manager.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int] | None = None) -> int:
+    """Upsert what the engine found; drop open suggestions (of ``item``, or all) that it no longer
+    finds. Decided suggestions keep their status: a rejection stays a rejection. Open suggestions
+    whose score and reasons did not change are left as they are, so a nightly run writes only what
+    moved. On PostgreSQL in one statement (the rows COPYed into a temporary table when many)."""
+    if connection.vendor == "postgresql":
+        _upsert_suggestions_postgresql(found, item)
+        return len(found)
+    wanted: dict[tuple[str, int, int], tuple[float, list[dict]]] = {}
+    for s in found:
+        item_type, item_id = _split(s.item)
+        wanted[(item_type, item_id, int(s.challenge))] = (round(s.score, 4), _reasons(s.reasons))
+    current = Suggestion.objects.filter(status=ReviewStatus.OPEN)
+    if item is not None:
+        current = current.of_item(*item)
+    stale_ids = []
+    rows = current.values_list("pk", *SUGGESTION_ITEM_COLUMNS, "societal_challenge_id", "score", "reasons")
+    width = len(SUGGESTION_ITEM_COLUMNS)
+    for row in _rows(rows, many=item is None):
+        pk, (challenge_id, score, reasons) = row[0], row[1 + width:]
+        key = (*_item_key(row[1:], SUGGESTION_ITEM_COLUMNS), challenge_id)
+        if key not in wanted:
+            stale_ids.append(pk)
+        elif wanted[key] == (score, reasons):
+            del wanted[key]  # unchanged
+    for start in range(0, len(stale_ids), WRITE_BATCH):
+        Suggestion.objects.filter(pk__in=stale_ids[start:start + WRITE_BATCH]).delete()
+    by_kind: dict[str, list[Suggestion]] = defaultdict(list)
+    for (item_type, item_id, challenge_id), (score, reasons) in wanted.items():
+        by_kind[item_type].append(Suggestion(**{f"{item_type}_id": item_id}, societal_challenge_id=challenge_id,
+                                             score=score, reasons=reasons))
+    for kind, suggestions in by_kind.items():
+        existing = _existing(kind, {getattr(s, f"{kind}_id") for s in suggestions}, many=item is None)
+        Suggestion.objects.bulk_create(
+            [s for s in suggestions if getattr(s, f"{kind}_id") in existing],
+            batch_size=WRITE_BATCH, update_conflicts=True,
+            unique_fields=[kind, "societal_challenge"], update_fields=["score", "reasons", "updated_at"],
+        )
+    return len(found)
+
+
+def _suggestions_upsert(source: str, scope: str) -> str:
+    """The rows to keep are "incoming"; open suggestions in scope that are not among them go, the others are
+    inserted or, where open and changed, updated, each kind through its own foreign key and unique constraint
+    (the conflict target). One statement: one round trip, one snapshot. An item or a challenge deleted since
+    the model was fitted has no row to join: its suggestions are left out."""
+    table, challenges = Suggestion._meta.db_table, SocietalChallenge._meta.db_table
+    same_item = " OR ".join(f"(i.item_type = '{kind}' AND i.item_id = s.{kind}_id)" for kind in MODELS)
+    writes = [f"""INSERT INTO {table} AS s ({kind}_id, societal_challenge_id, score, reasons, status, decision_reason,
+                          created_at, updated_at)
+SELECT incoming.item_id, incoming.challenge_id, incoming.score, incoming.reasons, 'open', '', %(now)s, %(now)s
+FROM incoming JOIN {challenges} AS c ON c.id = incoming.challenge_id
+    JOIN {model._meta.db_table} AS item ON item.id = incoming.item_id
+WHERE incoming.item_type = '{kind}'
+ON CONFLICT ({kind}_id, societal_challenge_id) DO UPDATE
+    SET score = EXCLUDED.score, reasons = EXCLUDED.reasons, updated_at = EXCLUDED.updated_at
+    WHERE s.status = 'open' AND (s.score IS DISTINCT FROM EXCLUDED.score OR s.reasons IS DISTINCT FROM EXCLUDED.reasons)"""
+              for kind, model in MODELS.items()]
+    return (f"""WITH incoming AS (SELECT item_type, item_id, challenge_id, score, reasons FROM {source}),
+gone AS (
+    DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND NOT EXISTS (
+        SELECT 1 FROM incoming AS i WHERE i.challenge_id = s.societal_challenge_id AND ({same_item}))), """
+            + "".join(f"write_{k} AS ({write}), " for k, write in enumerate(writes[:-1])).removesuffix(", ")
+            + "\n" + writes[-1])
+
+
+_INCOMING_COLUMNS = "item_type varchar(30), item_id bigint, challenge_id bigint, score double precision, reasons jsonb"
+
+
+def _upsert_suggestions_postgresql(found: list[matching.Suggestion], item: tuple[str, int] | None) -> None:
+    """The engine's suggestions (one per item and challenge) through ``_suggestions_upsert``."""
+    params: dict[str, Any] = {"now": timezone.now()}  # as the ORM's auto_now: the time of the write
+    scope = ""
+    if item is not None:
+        if item[0] not in MODELS:
+            raise ValueError(f"not a kind of item: {item[0]!r}")
+        scope = f"AND s.{item[0]}_id = %(item_id)s"  # a kind of MODELS, never text from outside
+        params.update(item_id=item[1])
+    with connection.cursor() as cursor:
+        if len(found) <= 200:  # one item's suggestions: inline, one round trip
+            values = []
+            for k, s in enumerate(found):
+                item_type, item_id = _split(s.item)
+                values.append(f"(%(t{k})s, %(i{k})s::bigint, %(c{k})s::bigint, %(s{k})s::double precision, %(r{k})s::jsonb)")
+                params.update({f"t{k}": item_type, f"i{k}": item_id, f"c{k}": int(s.challenge),
+                               f"s{k}": round(s.score, 4), f"r{k}": _JSON(_reasons(s.reasons))})
+            source = (f"(VALUES {', '.join(values)}) AS v(item_type, item_id, challenge_id, score, reasons)" if found else
+                      "(SELECT NULL::varchar, NULL::bigint, NULL::bigint, NULL::double precision, NULL::jsonb WHERE false)"
+                      " AS v(item_type, item_id, challenge_id, score, reasons)")
+            cursor.execute(_suggestions_upsert(source, scope), params)
+            return
+        cursor.execute(f"CREATE TEMPORARY TABLE matching_incoming ({_INCOMING_COLUMNS}) ON COMMIT DROP")
+        with cursor.cursor.copy("COPY matching_incoming FROM STDIN") as copy:
+            for start in range(0, len(found), WRITE_BATCH):  # COPY's text format, a block of lines at a time
+                copy.write("".join(_copy_line(s) for s in found[start:start + WRITE_BATCH]))
+        cursor.execute("ANALYZE matching_incoming")  # the planner knows nothing of a fresh temporary table
+        cursor.execute(_suggestions_upsert("matching_incoming", scope), params)
+        cursor.execute("DROP TABLE matching_incoming")  # at once: a second write in the same transaction makes it again
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _copy_line(s: matching.Suggestion) -> str:
+    item_type, item_id = s.item.split(":")
+    # in COPY's text format a backslash escapes; JSON keeps tabs and newlines escaped already
+    reasons = _JSON([{"code": r.code, "values": list(r.values), "count": r.count} for r in s.reasons]).replace("\\", "\\\\")
+    return f"{item_type}\t{int(item_id)}\t{int(s.challenge)}\t{round(s.score, 4)!r}\t{reasons}\n"
+
+
+def _write_matches(flags: list[matching.MatchFlag]) -> int:
+    """Open flags are replaced by this run's; accepted and rejected ones stay. A flag whose
+    fingerprint was rejected before is not raised again. Departments hear of flags that are new.
+    Written in bulk: the flags, then each of their three lists of members."""
+    decided = set(Match.objects.exclude(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
+    known = decided | set(Match.objects.filter(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
+    Match.objects.filter(status=ReviewStatus.OPEN).delete()
+    # Members deleted since the engine read them are left out of the flags.
+    members = {kind: {_split(key)[1] for flag in flags for key in getattr(flag, f"{kind}s")} for kind in MODELS}
+    existing = {kind: _existing(kind, ids, many=False) for kind, ids in members.items()}
+    flags = [flag for flag in flags if flag.fingerprint not in decided]
+    matches = Match.objects.bulk_create([
+        Match(societal_challenge_id=int(flag.challenge) if flag.challenge else None,
+              proposed_title=(flag.proposed_title or "")[:200], score=round(float(flag.score), 4),
+              reasons=_reasons(flag.reasons), fingerprint=flag.fingerprint)
+        for flag in flags])
+    for kind in MODELS:  # each of the three lists of members, in bulk
+        related = getattr(Match, f"{kind}s")
+        through, target = related.through, related.field.m2m_reverse_name()  # e.g. "departmentchallenge_id"
+        through.objects.bulk_create(
+            [through(**{related.field.m2m_column_name(): match.pk, target: pk})
+             for match, flag in zip(matches, flags)
+             for pk in (_split(key)[1] for key in getattr(flag, f"{kind}s")) if pk in existing[kind]],
+            batch_size=WRITE_BATCH)
+    new = [match.pk for match, flag in zip(matches, flags) if flag.fingerprint not in known]
+    if new:
+        _notify_departments(new)  # queued in the outbox with this transaction
+    return len(matches)
+
+
+def _notify_departments(match_ids: list[int]) -> None:
+    """Email each department that meets another in a new flag, once per run, in the site's language."""
+    by_department: dict[Department, list[Match]] = defaultdict(list)
+    matches = Match.objects.filter(pk__in=match_ids).select_related("societal_challenge").prefetch_related(
+        "department_challenges__department")
+    for match in matches:
+        for department in {c.department for c in match.department_challenges.all()}:
+            if department.email:
+                by_department[department].append(match)
+    link = settings.SITE_URL + reverse("matching:match-list")
+    with translation.override(settings.LANGUAGE_CODE):
+        for department, found in by_department.items():
+            lines = [f"- {m.title}" for m in found]
+            body = render_to_string("matching/email/new_matches.txt", {"department": department, "lines": lines,
+                                                                          "link": link})
+            subject = ngettext("%(count)s new match with other departments", "%(count)s new matches with other departments",
+                               len(found)) % {"count": len(found)}
+            outbox_enqueue("smartcity.tasks.send_email", to=[department.email], subject=subject, body=body)
+
+
+# --- The workflows ------------------------------------------------------------------------------------
+def matching_run_start(*, by: User | None) -> MatchingRun:
+    """Queue a full run, or return the one already waiting in the queue: either way a run that
+    starts after this call and so sees everything saved before it. A run that is already running
+    may have started before the latest changes, so a new one queues behind it. A queued run whose
+    task was lost is failed first, never handed out again."""
+    with transaction.atomic():
+        MatchingRun.objects.fail_stalled()
+        queued = MatchingRun.objects.select_for_update().filter(status=MatchingRun.Status.QUEUED).first()
+        if queued:
+            return queued
+        run = MatchingRun.objects.create(started_by=by if by and by.is_authenticated else None)
+        outbox_enqueue("matching.tasks.run_matching", key=f"matching-run:{run.pk}", run_id=run.pk)
+    return run
+
+
+def _claim(run_id: int) -> bool:
+    """Move a queued run to running. False when it is not queued any more, or another run is running
+    (then the queued run's heartbeat says that its task is still trying)."""
+    # A run whose heartbeat stopped was left by a killed worker: fail it, so this one can start now.
+    MatchingRun.objects.fail_stalled()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            claimed = MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.QUEUED).update(
+                status=MatchingRun.Status.RUNNING, started_at=now, heartbeat_at=now
+            )
+    except IntegrityError:
+        MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.QUEUED).update(heartbeat_at=now)
+        return False  # another run is running; the task retries later
+    return claimed == 1
+
+
+def _heartbeat_seconds() -> float:
+    """A running run beats four times within the stale threshold, and at least every 30 s."""
+    return min(30.0, settings.MATCHING_RUN_STALE_SECONDS / 4)
+
+
+def _beat(run_id: int) -> None:
+    MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+
+
+@contextmanager
+def _heartbeat(run_id: int) -> Iterator[None]:
+    """Beat from a thread of its own while the run works: the fit's longest stage and the final write
+    call no progress step for minutes at a million reports. The thread dies with its process, which
+    is the point: a worker killed with SIGKILL stops beating, and its run goes stale."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(_heartbeat_seconds()):
+                try:
+                    _beat(run_id)
+                except DatabaseError as error:
+                    log.warning("matching run %s: heartbeat not written: %s", run_id, error)
+                    connection.close()  # the next beat connects afresh
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"matching-run-{run_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def matching_run_execute(*, run_id: int) -> MatchingRun | None:
+    """Do a full run: fit the engine on everything, write suggestions and flags in one transaction.
+    The run beats while it works (_heartbeat), so a run of any length is never taken for a dead one."""
+    if not _claim(run_id):
+        return None
+    run = MatchingRun.objects.get(pk=run_id)
+    try:
+        with _heartbeat(run_id):
+            challenges = engine_challenges()
+            documents = engine_documents()
+            # Progress in steps: one per batch of texts to encode, the fit's stages, and the writing.
+            # Each step is also a beat.
+            engine = matching.Engine()
+            stages = engine.fit_stages()
+            batches = 0
+
+            def encoding(done: int, total: int) -> None:
+                nonlocal batches
+                batches = math.ceil(total / ENCODE_BATCH)
+                MatchingRun.objects.filter(pk=run_id).update(progress_done=math.ceil(done / ENCODE_BATCH),
+                                                             progress_total=batches + stages + 1,
+                                                             heartbeat_at=timezone.now())
+
+            def progress(done: int, total: int) -> None:
+                MatchingRun.objects.filter(pk=run_id).update(progress_done=batches + done,
+                                                             progress_total=batches + total + 1,
+                                                             heartbeat_at=timezone.now())
+
+            challenges, documents, _ = with_vectors(challenges, documents, limit=settings.MATCHING_ENCODE_PER_RUN,
+                                                    progress=encoding)
+            engine.fit(challenges, documents, progress=progress)
+            suggestions = engine.suggestions()
+            flags = engine.match_flags()
+            with transaction.atomic():
+                written = _write_suggestions(suggestions)
+                flagged = _write_matches(flags)
+                counts = {"challenges": len(challenges), "items": len(documents), "suggestions": written,
+                          "matches": flagged}
+                MatchingRun.objects.filter(pk=run_id).update(
+                    status=MatchingRun.Status.DONE, finished_at=timezone.now(), counts=counts,
+                    progress_done=F("progress_total"),
+                )
+            model_save(engine, run_id)
+    except (OperationalError, InterfaceError):
+        # A transient database error: hand the run back so the task's retry can claim it again.
+        MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.QUEUED, started_at=None,
+                                                     heartbeat_at=timezone.now())
+        raise
+    except Exception as error:
+        log.exception("matching run %s failed", run_id)
+        MatchingRun.objects.filter(pk=run_id).update(
+            status=MatchingRun.Status.FAILED, finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def matching_score_item(*, item_type: str, item_id: int) -> int:
+    """Score one new or changed item against the latest fitted model and rewrite its open suggestions.
+
+    Without a fitted model yet, or for a societal challenge (a new column), a full run is queued instead."""
+    engine = model_load()
+    if engine is None:
+        matching_run_start(by=None)
+        return 0
+    documents, stored = _one_document(item_type, item_id)
+    _, documents, _ = with_vectors([], documents, stored=stored)
+    found = [s for doc in documents for s in engine.suggest(doc) if s.challenge in engine.challenge_index]
+    if connection.vendor == "postgresql":
+        # one statement, atomic on its own, which also leaves out challenges deleted since the model
+        return _write_suggestions(found, item=(item_type, item_id))
+    known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found]).values_list("pk", flat=True))
+    found = [s for s in found if int(s.challenge) in known]
+    with transaction.atomic():
+        return _write_suggestions(found, item=(item_type, item_id))
+
+
+def matching_queue_item(*, item_type: str, item_id: int) -> None:
+    """Call after saving a report, department challenge or pilot: it is scored once the transaction commits."""
+    # Through the outbox: the same item pending twice is scored once, and a broker outage loses nothing.
+    outbox_enqueue("matching.tasks.score_item", key=f"score:{item_type}:{item_id}",
+                   item_type=str(item_type), item_id=item_id)
+
+
+# --- Review decisions --------------------------------------------------------------------------------------
+@transaction.atomic
+def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason: str = "") -> Suggestion:
+    """Accept (and link the item to the challenge) or reject a suggestion."""
+    suggestion = Suggestion.objects.select_for_update().get(pk=suggestion.pk)
+    suggestion.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
+    suggestion.decided_by, suggestion.decided_at, suggestion.decision_reason = by, timezone.now(), reason[:300]
+    suggestion.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"])
+    item = suggestion.item
+    if accept:
+        item.societal_challenges.add(suggestion.societal_challenge_id)
+    else:
+        item.societal_challenges.remove(suggestion.societal_challenge_id)
+    return suggestion
+
+
+class AlreadyDecided(Exception):
+    """The flag was decided before (perhaps a moment ago, by someone else): a decision is made once."""
+
+
+@transaction.atomic
+def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> Match:
+    """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it.
+    Who may is permissions.can_decide_match; an open flag only, checked on the locked row (AlreadyDecided)."""
+    match = Match.objects.select_for_update().get(pk=match.pk)
+    if match.status != ReviewStatus.OPEN:
+        raise AlreadyDecided
+    match.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
+    match.decided_by, match.decided_at, match.decision_reason = by, timezone.now(), reason[:300]
+    if accept:
+        if match.societal_challenge_id is None:
+            match.societal_challenge = SocietalChallenge.objects.create(
+                title=match.proposed_title or "?", status=SocietalChallenge.Status.OPEN, created_by=by,
+                description="\n\n".join(f"{c.department.name}: {c.title}"
+                                        for c in match.department_challenges.select_related("department")),
+            )
+        for related in (match.department_challenges, match.reports, match.pilots):
+            for item in related.all():
+                item.societal_challenges.add(match.societal_challenge)
+    match.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "societal_challenge", "updated_at"])
+    return match
+
+
+# --- What a saved item starts (connected in matching/apps.py) --------------------------------------------
+# The fields the engine reads of each kind (engine_documents): a save that changes none of them is not
+# scored again. Themes are a many-to-many relation: their changes arrive through m2m_changed.
+SCORED_FIELDS: dict[type[models.Model], tuple[str, ...]] = {
+    Report: ("title", "description", "theme", "latitude", "longitude", "is_hidden", "duplicate_of"),
+    DepartmentChallenge: ("title", "description", "department", "status"),
+    Pilot: ("title", "description", "lead_department"),
+}
+ITEM_TYPES: dict[type[models.Model], str] = {Report: ItemType.REPORT, DepartmentChallenge: ItemType.DEPARTMENT_CHALLENGE,
+                               Pilot: ItemType.PILOT}
+
+
+def _scored_attnames(sender: type[models.Model]) -> list[str]:
+    columns = {field.name: field.attname for field in sender._meta.concrete_fields}
+    return [columns[name] for name in SCORED_FIELDS[sender]]
+
+
+def _scored_values(sender: type[models.Model], instance) -> tuple:
+    return tuple(getattr(instance, attname) for attname in _scored_attnames(sender))
+
+
+def remember_scored_values(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
+    """pre_save: what the engine read of a row about to be saved whole, to tell after the save whether
+    it changed (a form or a serializer saves every field, also when only a budget changed)."""
+    if raw or instance._state.adding or update_fields is not None:
+        return
+    instance._matching_before = sender._base_manager.filter(pk=instance.pk).values_list(
+        *_scored_attnames(sender)).first()
+
+
+def queue_scoring_after_save(sender, instance, created: bool, raw: bool = False, update_fields=None,
+                             **kwargs) -> None:
+    """post_save: a new item, or one whose scored fields changed, is scored once the transaction commits.
+    Only a task is queued (in the outbox, with the save's transaction): the save never waits for matching."""
+    if raw:
+        return
+    if not created:
+        if update_fields is not None:
+            if not set(update_fields) & set(SCORED_FIELDS[sender]):
+                return
+        elif instance.__dict__.pop("_matching_before", None) == _scored_values(sender, instance):
+            return
+    matching_queue_item(item_type=ITEM_TYPES[sender], item_id=instance.pk)
+
+
+def queue_scoring_after_themes(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """m2m_changed of a department challenge's themes (the engine reads them; reports have one theme field)."""
+    if action not in ("post_add", "post_remove", "post_clear") or (action != "post_clear" and not pk_set):
+        return
+    if not reverse:
+        matching_queue_item(item_type=ItemType.DEPARTMENT_CHALLENGE, item_id=instance.pk)
+    else:  # theme.department_challenges.add(...): the challenges named
+        for pk in pk_set or ():
+            matching_queue_item(item_type=ItemType.DEPARTMENT_CHALLENGE, item_id=pk)
+
+
+def refresh_after_curation(sender, challenge: SocietalChallenge, by: User | None, **kwargs) -> None:
+    """smartcity.signals.societal_challenge_curated: a new or changed societal challenge changes every
+    item's scores, so a full run refreshes them all."""
+    matching_run_start(by=by)

@@ -1,0 +1,14 @@
+"""The staff's matching pages under the `matching` namespace: "Where departments meet", runs, decisions."""
+from django.urls import path
+
+from matching import views
+
+app_name = "matching"
+
+urlpatterns = [
+    path("staff/matches/", views.match_list, name="match-list"),
+    path("staff/matches/<int:pk>/decide", views.match_decide, name="match-decide"),
+    path("staff/suggestions/<int:pk>/decide", views.suggestion_decide, name="suggestion-decide"),
+    path("staff/matching/", views.matching_run_list, name="matching-run-list"),
+    path("staff/matching/<int:pk>/progress", views.matching_run_progress, name="matching-run-progress"),
+]

@@ -1,0 +1,120 @@
+"""The one report filter: the public list and map, their GeoJSON, the open-data exports, the reports API and
+the staff's triage queue read the same query parameters through this form, and filter with the same
+QuerySet method (ReportQuerySet.filter_by).
+
+A malformed value is never ignored, nor does it match everything: pages show the form's error (and no
+reports), the API and the GeoJSON answer 400 problem+json listing it in `invalidParams`. A well-formed
+value that names nothing (a theme slug no theme has, a box with no reports in it) matches no report: the
+API's document can say what is well-formed, not which themes exist (participation/api.py documents the
+parameters with the patterns below, and the API's conformance tests hold it to them).
+"""
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.validators import validate_slug
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from participation.models import Report
+from smartcity.models import Area, Department, Theme
+
+# min_lon,min_lat,max_lon,max_lat in plain decimals. An empty value (the web form's "no box") filters nothing.
+BBOX_PATTERN = r"^(-?[0-9]{1,3}(\.[0-9]{1,12})?(,-?[0-9]{1,3}(\.[0-9]{1,12})?){3})?$"
+Q_MAX_LENGTH = 200
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]*$"  # Django's validate_slug, or empty: "all themes"
+OPEN = "open"
+UNROUTED = "none"
+OVERDUE = "overdue"
+AGES = [("", _("Any age")), (OVERDUE, _("Overdue")), ("2", _("Older than 2 days")), ("7", _("Older than a week")),
+        ("30", _("Older than a month"))]
+
+
+class Nothing:
+    """A well-formed slug that names no theme or neighbourhood: the filter matches no report."""
+
+    pk = None
+
+    def __repr__(self) -> str:
+        return "nothing"
+
+
+NOTHING = Nothing()
+
+
+class SlugChoiceField(forms.ModelChoiceField):
+    """A theme or neighbourhood by its slug; a slug that names none is NOTHING, a malformed one an error."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        validate_slug(value)
+        return self.queryset.filter(**{self.to_field_name: value}).first() or NOTHING
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+
+
+class BboxField(forms.CharField):
+    """min_lon,min_lat,max_lon,max_lat (WGS84) -> a tuple of four floats. A box the wrong way round, or off the
+    globe, holds no reports."""
+
+    widget = forms.HiddenInput
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        if not re.fullmatch(BBOX_PATTERN, value):
+            raise forms.ValidationError(gettext("Give four numbers: min_lon,min_lat,max_lon,max_lat."), code="invalid")
+        return tuple(float(part) for part in value.split(","))
+
+
+class ReportFilterForm(forms.Form):
+    """The filters of every list of reports, read from the query string. `staff=True` adds the queue's own:
+    the department (or not routed yet) and the age (or overdue)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=Q_MAX_LENGTH,
+                        widget=forms.TextInput(attrs={"type": "search"}))
+    theme = SlugChoiceField(label=_("Theme"), queryset=Theme.objects.all(), required=False,
+                            to_field_name="slug", empty_label=_("All themes"))
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    neighbourhood = SlugChoiceField(label=_("Neighbourhood"), queryset=Area.objects.only("slug", "name"),
+                                    required=False, to_field_name="slug", empty_label=_("All neighbourhoods"))
+    bbox = BboxField(required=False)
+
+    def __init__(self, *args, staff: bool = False, departments: list[Department] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = staff
+        self.fields["status"].choices = [("", _("All statuses")), (OPEN, _("All open")), *Report.Status.choices]
+        if staff:
+            departments = Department.objects.all() if departments is None else departments
+            self.fields["department"] = forms.ChoiceField(label=_("Department"), required=False, choices=[
+                ("", _("All departments")), (UNROUTED, _("Not routed yet")),
+                *[(department.slug, department.name) for department in departments],
+            ])
+            self.fields["age"] = forms.ChoiceField(label=_("Age"), required=False, choices=AGES)
+
+    def clean(self):
+        """A search for "#12" (or, in the staff's queue, "12") is a search for report number 12."""
+        data = super().clean()
+        text = (data.get("q") or "").strip()
+        number = text[1:] if text.startswith("#") else text if self.staff else ""
+        if number.isdigit() and len(number) <= 18:
+            data["q"], data["number"] = "", int(number)
+        return data
+
+    def filter(self, reports, *, status: bool = True):
+        """`reports` narrowed by the valid filters; none when a value is invalid (the form says which).
+        `status=False` leaves the status out: the queue counts per status within the other filters."""
+        if not self.is_bound:
+            return reports
+        if not self.is_valid():
+            return reports.none()
+        filters = dict(self.cleaned_data)
+        if NOTHING in filters.values():
+            return reports.none()
+        if not status:
+            filters.pop("status", None)
+        return reports.filter_by(**filters)

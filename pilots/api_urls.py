@@ -1,0 +1,10 @@
+"""The pilot portfolio under /api/v1/ (included by smartcity/urls.py)."""
+from rest_framework.routers import SimpleRouter
+
+from pilots import api
+
+router = SimpleRouter(trailing_slash=False)
+router.register("pilots", api.PilotViewSet, basename="pilot")
+router.register("kpis", api.KPIViewSet, basename="kpi")
+
+urlpatterns = router.urls

@@ -1,0 +1,332 @@
+"""The matching engine's maths on small hand-made examples: no database, no Django."""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matching.engine.engine import Challenge, Config, Document, Engine
+from matching.engine.state import StateError
+
+CHALLENGES = [
+    Challenge("flooding", "Wateroverlast bij hevige regenbuien",
+              "Bij zware regenbuien kan het riool het regenwater niet afvoeren. Straten, kelders en "
+              "onderdoorgangen lopen onder water en putten borrelen op.", ("climate",)),
+    Challenge("litter", "Zwerfafval en overvolle afvalbakken",
+              "Afvalbakken en containers puilen uit, vuilniszakken staan ernaast en meeuwen trekken "
+              "de zakken open. Het afval waait over straat en door de parken.", ("clean",)),
+    Challenge("lighting", "Donkere straten en kapotte straatverlichting",
+              "Kapotte lantaarnpalen en te zwakke straatverlichting maken fietspaden, parken en "
+              "tunnels na donker onveilig. Bewoners mijden deze routes 's avonds.", ("safety",)),
+    Challenge("heat", "Hitte in versteende wijken",
+              "Weinig bomen en veel steen: op warme dagen koelen straten en woningen niet af. "
+              "Er is behoefte aan schaduw, groen en koele plekken.", ("climate",)),
+    Challenge("loneliness", "Eenzaamheid onder ouderen",
+              "Ouderen wonen alleen, ontmoetingsplekken verdwijnen en buren kennen elkaar niet meer. "
+              "Koffieochtenden en buurthuizen sluiten.", ("care",)),
+]
+
+
+def report(key: str, title: str, description: str, **extra) -> Document:
+    return Document(key=f"report:{key}", kind="report", title=title, description=description, **extra)
+
+
+def department(key: str, dept: str, title: str, description: str, **extra) -> Document:
+    return Document(key=f"department_challenge:{key}", kind="department_challenge", title=title,
+                    description=description, department=dept, **extra)
+
+
+REPORTS = [
+    report("1", "Straat blank na de regenbui", "Na de regenbui stond de straat onder water, de putten konden het regenwater niet aan."),
+    report("2", "Kelder onder water", "Bij elke hevige bui loopt onze kelder onder water omdat het riool overloopt."),
+    report("3", "Put borrelt op", "De put voor ons huis borrelt op bij regen en het water blijft uren staan."),
+    report("4", "Afvalbak puilt uit", "De afvalbak bij de tramhalte puilt uit, het afval ligt op straat."),
+    report("5", "Meeuwen en vuilniszakken", "Meeuwen trekken de vuilniszakken open, de stoep ligt vol afval."),
+    report("6", "Container vol", "De container zit al dagen vol, mensen zetten vuilniszakken ernaast."),
+    report("7", "Lantaarnpaal kapot", "De lantaarnpaal in onze straat is al weken kapot, het is 's avonds donker."),
+    report("8", "Donker fietspad", "Het fietspad door het park is na donker pikdonker, geen verlichting."),
+    report("9", "Tunnel zonder licht", "In de tunnel bij het station is de verlichting kapot, heel onveilig 's avonds."),
+    report("10", "Geen boom in de straat", "Alles steen, geen bomen, in de zomer is het in huis veel te warm."),
+    report("11", "Hitte op het plein", "Op warme dagen is er op het plein geen schaduw en nergens groen."),
+    report("12", "Buurvrouw alleen", "Mijn buurvrouw is oud en woont alleen, sinds het buurthuis dicht is ziet ze niemand."),
+    report("13", "Koffieochtend weg", "De koffieochtend voor ouderen is gestopt, ouderen zitten nu alleen thuis."),
+    report("14", "Pasfoto laten maken", "Waar kan ik een pasfoto laten maken voor mijn rijbewijs?"),
+]
+
+
+def fitted(documents=(), config: Config | None = None) -> Engine:
+    return Engine(config).fit(CHALLENGES, list(REPORTS) + list(documents))
+
+
+def best(suggestions, key: str) -> str | None:
+    mine = [s for s in suggestions if s.item == key]
+    return mine[0].challenge if mine else None
+
+
+def test_a_dutch_report_lands_on_the_challenge_it_describes():
+    engine = fitted()
+    assert best(engine.suggestions(), "report:1") == "flooding"
+    assert best(engine.suggestions(), "report:8") == "lighting"
+
+
+def test_an_english_report_lands_on_the_dutch_challenge_it_describes():
+    engine = fitted()
+    # no dictionary: cognates (tunnel, lantern, park) carry it, via character n-grams
+    new = report("en", "Broken street lantern", "Broken lantern in the tunnel to the park: after dark the route is unsafe.")
+    suggestions = engine.suggest(new)
+    assert suggestions and suggestions[0].challenge == "lighting"
+
+
+ENGLISH = [
+    report("en1", "Street flooded after the storm", "After the heavy rain our street was under water, the drains could not cope."),
+    report("en2", "Rubbish everywhere", "The bins at the tram stop are overflowing and the rubbish blows across the street."),
+    report("en3", "Dark cycle path", "The cycle path through the park is pitch dark at night, the street lantern is broken."),
+    report("en4", "Too hot in our flat", "No trees and only stone in the street, in summer our flat is far too hot."),
+    report("en5", "Neighbour is lonely", "My elderly neighbour lives alone since the community centre closed, she sees nobody."),
+    report("en6", "Gulls tear the bags open", "Gulls tear the rubbish bags open and the pavement is covered in waste."),
+    report("en7", "Basement flooded", "Every heavy shower our basement floods because the sewer overflows."),
+    report("en8", "Tunnel without light", "The light in the tunnel near the station is broken, it feels unsafe at night."),
+]
+
+
+def test_reports_in_a_minority_language_are_judged_against_the_main_languages_level():
+    config = Config()
+    shifted, plain = fitted(ENGLISH, config), fitted(ENGLISH, replace(config, language_shift=False))
+    # English reports score lower against every Dutch challenge text than Dutch reports do
+    assert shifted.shifts["report:en"] < 0 and "report:nl" not in shifted.shifts
+    row = shifted.document_index["report:en8"]
+    assert shifted.z[row].max() == pytest.approx(plain.z[row].max() - shifted.shifts["report:en"], abs=1e-4)
+    # the shift makes English reports as sure as Dutch ones: more of them placed, and surer
+    # (the decision weighs each item against its own runner-up and "belongs to none", so the
+    # shift no longer decides alone whether an item crosses a fixed threshold)
+    placed = {key: sum(1 for s in engine.suggestions() if s.item.startswith("report:en"))
+              for key, engine in (("shifted", shifted), ("plain", plain))}
+    assert placed["shifted"] > placed["plain"]
+    score = {key: {s.challenge: s.score for s in engine.suggestions() if s.item == "report:en8"}
+             for key, engine in (("shifted", shifted), ("plain", plain))}
+    assert best(shifted.suggestions(), "report:en8") == "lighting"
+    assert score["shifted"]["lighting"] > score["plain"].get("lighting", 0)
+    # a new English item gets the same treatment as a fitted one
+    assert shifted.suggest(ENGLISH[-1]) == [s for s in shifted.suggestions() if s.item == "report:en8"]
+
+
+def test_an_unrelated_report_gets_no_suggestion():
+    engine = fitted()
+    assert best(engine.suggestions(), "report:14") is None
+    assert engine.suggest(report("x", "Openingstijden stadhuis", "Is het stadhuis zaterdag open voor een paspoort?")) == []
+
+
+def test_suggestions_carry_scores_between_zero_and_one():
+    engine = fitted()
+    suggestions = [s for s in engine.suggestions() if s.item == "report:5"]
+    assert suggestions and 0.5 <= suggestions[0].score <= 1.0
+    assert all(0 < s.score <= 1 for s in engine.suggestions())
+    # the words shown as reasons: tests/smartcity/test_matching_reasons.py (this corpus of 14
+    # reports is too small to tell a topic's words from grammar, so it shows none)
+
+
+def test_a_confirmed_link_raises_the_score_of_similar_items_for_that_challenge():
+    probe = report("p", "Bankje in de schaduw weg", "Het bankje onder de bomen is weggehaald, ouderen zitten nu in de zon.")
+    linked = report("l", "Bankje onder de bomen", "Het bankje onder de bomen bij de ingang is weg.", linked=("heat",))
+    unlinked = replace(linked, linked=())
+    before = {s.challenge: s.score for s in fitted([unlinked]).suggest(probe)}
+    after = {s.challenge: s.score for s in fitted([linked]).suggest(probe)}
+    assert after.get("heat", 0) > before.get("heat", 0)
+    assert any(r.code == "confirmed" for s in fitted([linked]).suggest(probe) for r in s.reasons)
+
+
+def test_a_rejection_lowers_that_pairing():
+    engine = fitted([report("r", "Regenwater op straat", "Na regen staat er water op straat.", rejected=("flooding",))])
+    assert all(s.challenge != "flooding" for s in engine.suggestions() if s.item == "report:r")
+    probe = report("q", "Regenwater op de stoep", "Na regen staat er water op de stoep.")
+    with_rejection = {s.challenge: s.score for s in engine.suggest(probe)}
+    without = {s.challenge: s.score for s in fitted([report("r", "Regenwater op straat", "Na regen staat er water op straat.")]).suggest(probe)}
+    assert with_rejection.get("flooding", 0) < without.get("flooding", 0)
+
+
+def test_incremental_suggest_equals_the_batch_result_for_the_same_document():
+    engine = fitted()
+    batch = engine.suggestions()
+    for doc in REPORTS:
+        assert engine.suggest(doc) == [s for s in batch if s.item == doc.key]
+
+
+def test_it_is_deterministic():
+    first = fitted()
+    second = fitted()
+    assert first.suggestions() == second.suggestions()
+    assert first.match_flags() == second.match_flags()
+
+
+def test_two_departments_jargon_converges_into_one_flag():
+    documents = [
+        department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
+                   "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in."),
+        department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
+                   "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan."),
+        department("c", "parks", "Nieuwe speeltoestellen voor de speeltuin",
+                   "De speeltoestellen in drie speeltuinen worden vervangen na de inspectie."),
+    ]
+    flags = fitted(documents).match_flags()
+    flood = [f for f in flags if f.challenge == "flooding"]
+    assert len(flood) == 1
+    assert set(flood[0].department_challenges) == {"department_challenge:a", "department_challenge:b"}
+    assert "department_challenge:c" not in {k for f in flags for k in f.department_challenges}
+    assert flood[0].reports and all(k.startswith("report:") for k in flood[0].reports)
+
+
+def test_a_flag_proposes_a_title_when_no_challenge_fits():
+    documents = [
+        department("x", "permits", "Lange wachttijden voor paspoorten en rijbewijzen",
+                   "In het voorjaar lopen de wachttijden voor paspoorten, identiteitskaarten en rijbewijzen op tot weken."),
+        department("y", "service", "Wachttijden balie paspoorten en rijbewijzen",
+                   "Aan de balie wachten inwoners weken op een afspraak voor paspoorten, rijbewijzen en identiteitskaarten."),
+    ]
+    flags = fitted(documents).match_flags()
+    proposed = [f for f in flags if f.challenge is None]
+    assert len(proposed) == 1
+    assert proposed[0].proposed_title in {d.title for d in documents}
+    assert set(proposed[0].department_challenges) == {d.key for d in documents}
+
+
+def test_fingerprint_is_stable_under_trivial_edits_but_changes_under_material_ones():
+    a = department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
+                   "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in.")
+    b = department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
+                   "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan.")
+
+    def fingerprint(*docs):
+        return next(f.fingerprint for f in fitted(docs).match_flags() if f.challenge == "flooding")
+
+    original = fingerprint(a, b)
+    trivial = replace(a, description=a.description.upper().replace(".", "!") + "  ")
+    material = replace(a, description=a.description + " Het gemaal valt regelmatig uit.")
+    assert fingerprint(trivial, b) == original
+    assert fingerprint(material, b) != original
+
+
+def test_progress_is_reported_in_a_handful_of_stages():
+    calls = []
+    Engine().fit(CHALLENGES, REPORTS, progress=lambda done, total: calls.append((done, total)))
+    assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1]
+    assert 2 <= len(calls) <= 10
+
+
+def test_it_copes_with_nothing_to_match():
+    engine = Engine().fit(CHALLENGES, [])
+    assert engine.suggestions() == [] and engine.match_flags() == []
+    assert Engine().fit([], REPORTS).suggestions() == []
+
+
+def test_the_dev_set_loads_into_engine_inputs():
+    from tests.matching.test_semantic import dev_set
+
+    path = dev_set("denhaag")
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from matching_quality import build_inputs
+
+    challenges, documents = build_inputs(json.loads(path.read_text(encoding="utf-8")))
+    assert challenges and documents
+    assert all(d.kind in {"report", "department_challenge", "pilot"} for d in documents)
+
+
+def stored(engine: Engine) -> Engine:
+    """The engine through what the Django layer writes and reads: arrays (.npz without pickle) and JSON."""
+    arrays, meta = engine.state()
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as read:
+        arrays = {name: read[name] for name in read.files}
+    return Engine.from_state(arrays, json.loads(json.dumps(meta)))
+
+
+def test_a_stored_engine_scores_new_items_alike_and_leaves_the_fits_bulk_behind():
+    engine = fitted(ENGLISH)
+    loaded = stored(engine)
+    for doc in REPORTS + ENGLISH + [report("new", "Kapotte lantaarn", "De lantaarn in het park is kapot.")]:
+        assert loaded.suggest(doc) == engine.suggest(doc)
+    assert not hasattr(loaded, "z") and not hasattr(loaded, "documents")
+    assert loaded.analyzer is loaded.vectorizer.analyzer  # shared once, as in the fitted engine
+
+
+def test_an_engine_state_of_another_model_format_is_refused():
+    arrays, meta = fitted().state()
+    with pytest.raises(StateError):
+        Engine.from_state(arrays, {**meta, "model_format": meta["model_format"] - 1})
+
+
+def test_many_texts_get_their_language_from_a_model_learned_on_a_sample():
+    import scipy.sparse as sp
+
+    from matching.engine.text import LanguageDetector
+
+    texts = [f"{d.title}. {d.description}" for d in REPORTS + ENGLISH] * 3
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        for token in text.lower().replace(".", " ").replace(",", " ").split():
+            rows.append(i)
+            cols.append(vocabulary.setdefault(token, len(vocabulary)))
+    counts = sp.csr_matrix(([1.0] * len(rows), (rows, cols)), shape=(len(texts), len(vocabulary)))
+    detector = LanguageDetector(("nl", "en", "sv"))
+    one_by_one = [detector.detect(t, "nl") for t in texts]
+    assert set(one_by_one) == {"nl", "en"}
+    assert detector.detect_many(texts, counts, "nl", sample_size=10) == one_by_one
+
+
+def test_an_item_gets_its_best_challenge_only_when_that_beats_belonging_to_none():
+    engine = fitted()
+    level, softness = engine.abstention["report"]
+    # the none level is the median runner-up z of the reports (never below a challenge's average)
+    rows = [engine.document_index[d.key] for d in REPORTS]
+    runner_up = np.sort(engine.z[rows], axis=1)[:, -2]
+    assert level == pytest.approx(max(float(np.median(runner_up)), 0.0), abs=1e-6)
+    for doc in REPORTS:
+        z = np.sort(engine.z[engine.document_index[doc.key]])[::-1]
+        # the best challenge against "none" and the runner-up, a softmax with the kind's softness
+        chance = np.exp(z[0] / softness) / (np.exp(z[0] / softness) + np.exp(level / softness) + np.exp(z[1] / softness))
+        found = [s.score for s in engine.suggestions() if s.item == doc.key]
+        if chance >= 0.5:
+            assert found and found[0] == pytest.approx(chance, abs=1e-3)
+        else:
+            assert not found
+
+
+def test_an_item_staff_decided_is_about_no_challenge_is_never_suggested_nor_learned_from():
+    about_nothing = report("n", "Kelder onder water na de bui", "Bij elke hevige bui loopt de kelder onder water, het riool loopt over.",
+                           no_challenge=True)
+    engine = fitted([about_nothing])
+    row = engine.document_index[about_nothing.key]
+    assert not [s for s in engine.suggestions() if s.item == about_nothing.key]
+    assert engine.suggest(about_nothing) == []
+    assert engine.profiles.weights[row].nnz == 0  # in no challenge's profile
+    assert engine._placed(engine.z)[row].nnz == 0  # nor counted as placed (flags, "nearby")
+    # the same text undecided is a flooding report
+    assert best(fitted([replace(about_nothing, no_challenge=False)]).suggestions(), "report:n") == "flooding"
+
+
+def test_a_department_challenge_decided_about_nothing_joins_no_flag():
+    sewers = department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
+                        "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in.")
+    tunnels = department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
+                         "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan.")
+    assert any(f.challenge == "flooding" for f in fitted([sewers, tunnels]).match_flags())
+    flags = fitted([sewers, replace(tunnels, no_challenge=True)]).match_flags()
+    assert "department_challenge:b" not in {k for f in flags for k in f.department_challenges}
+
+
+def test_the_none_level_is_calibrated_on_the_items_still_to_decide():
+    linked = {f"report:{n}" for n in range(1, 13)}  # most of them: they would set the median
+    decided = [replace(doc, linked=("lighting",)) if doc.key in linked else doc for doc in REPORTS + ENGLISH]
+    engine = Engine().fit(CHALLENGES, decided)
+    # scores where the undecided reports' runner-up is 0.5 and the linked ones' 3.0
+    z = np.zeros_like(engine.z)
+    z[:, 0], z[:, 1] = 4.0, 0.5
+    z[[engine.document_index[key] for key in linked], 1] = 3.0
+    assert engine._abstention(z)["report"][0] == pytest.approx(0.5)

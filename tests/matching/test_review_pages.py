@@ -1,0 +1,120 @@
+"""The staff pages of the matching engine: flags side by side, runs with progress, suggestions in context."""
+import pytest
+from django.urls import reverse
+
+from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
+from participation.models import Report
+from smartcity.models import DepartmentChallenge, SocietalChallenge
+
+
+@pytest.fixture
+def flag(db, department_a, department_b):
+    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Riool loopt over.")
+    sewers = DepartmentChallenge.objects.create(department=department_a, title="Riool overbelast", description="x")
+    tunnels = DepartmentChallenge.objects.create(department=department_b, title="Tunnels onder water", description="y")
+    report = Report.objects.create(title="Kelder <b>nat</b>", description="Water in de kelder.", latitude=52.07,
+                                   longitude=4.3)
+    match = Match.objects.create(societal_challenge=challenge, score=0.91, fingerprint="a" * 64,
+                                 reasons=[{"code": "terms", "values": ["riool", "regenwater"], "count": 2}])
+    match.department_challenges.set([sewers, tunnels])
+    match.reports.set([report])
+    return match
+
+
+def test_civil_servants_see_open_flags_with_both_departments_and_the_reasons(client, civil_servant, flag):
+    client.force_login(civil_servant)
+    client.cookies["django_language"] = "en"
+    html = client.get(reverse("matching:match-list")).content.decode()
+    assert "Riool overbelast" in html and "Tunnels onder water" in html
+    assert "Stadsbeheer" in html and "Veiligheid" in html
+    assert "Words in both texts: riool, regenwater" in html
+    assert "Kelder &lt;b&gt;nat&lt;/b&gt;" in html  # the report behind it, escaped
+    assert 'data-match-map' in html
+
+
+def test_residents_cannot_see_the_flags(client, resident, flag):
+    client.force_login(resident)
+    assert client.get(reverse("matching:match-list")).status_code == 403
+
+
+def test_a_department_in_the_flag_accepts_it_and_the_items_are_linked(client, civil_servant, flag):
+    client.force_login(civil_servant)
+    response = client.post(reverse("matching:match-decide", args=[flag.pk]), {"decision": "accepted", "reason": "Same sewer"})
+    assert response.status_code == 302
+    flag.refresh_from_db()
+    assert flag.status == ReviewStatus.ACCEPTED and flag.decided_by == civil_servant
+    assert all(c.societal_challenges.filter(pk=flag.societal_challenge_id).exists() for c in flag.department_challenges.all())
+    assert flag.reports.get().societal_challenges.filter(pk=flag.societal_challenge_id).exists()
+
+
+def test_a_department_outside_the_flag_cannot_decide_it(client, flag, db):
+    from smartcity.models import Department, Membership, User
+
+    outsider = User.objects.create_user(email="parks@example.org", password="pw-long-enough-1")
+    Membership.objects.create(user=outsider, department=Department.objects.create(slug="parks", name="Parks"))
+    client.force_login(outsider)
+    assert client.post(reverse("matching:match-decide", args=[flag.pk]), {"decision": "rejected"}).status_code == 403
+    flag.refresh_from_db()
+    assert flag.status == ReviewStatus.OPEN
+
+
+def test_staff_start_a_run_and_see_its_progress(client, civil_servant, django_capture_on_commit_callbacks):
+    client.force_login(civil_servant)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("matching:matching-run-list"))
+    assert response.status_code == 302
+    run = MatchingRun.objects.get()
+    assert run.status == MatchingRun.Status.DONE and run.started_by == civil_servant
+    progress = client.get(reverse("matching:matching-run-progress", args=[run.pk])).content.decode()
+    assert "<progress" in progress and 'value="100"' in progress and "hx-get" not in progress  # done: polling stops
+
+
+def test_a_department_sees_and_accepts_a_suggestion_on_its_challenge_page(client, civil_servant, other_civil_servant, flag):
+    sewers = flag.department_challenges.get(department__slug="stadsbeheer")
+    suggestion = Suggestion.objects.create(department_challenge_id=sewers.pk,
+                                           societal_challenge=flag.societal_challenge, score=0.8,
+                                           reasons=[{"code": "terms", "values": ["riool"], "count": 1}])
+    url = sewers.get_absolute_url()
+    client.force_login(other_civil_servant)
+    assert reverse("matching:suggestion-decide", args=[suggestion.pk]) not in client.get(url).content.decode()
+    client.force_login(civil_servant)
+    html = client.get(url).content.decode()
+    assert reverse("matching:suggestion-decide", args=[suggestion.pk]) in html
+    response = client.post(reverse("matching:suggestion-decide", args=[suggestion.pk]), {"decision": "accepted", "next": url})
+    assert response.status_code == 302 and response["Location"] == url
+    assert sewers.societal_challenges.filter(pk=flag.societal_challenge_id).exists()
+
+
+def test_a_suggestion_decision_never_redirects_off_site(client, civil_servant, flag):
+    sewers = flag.department_challenges.get(department__slug="stadsbeheer")
+    suggestion = Suggestion.objects.create(department_challenge_id=sewers.pk,
+                                           societal_challenge=flag.societal_challenge, score=0.8)
+    client.force_login(civil_servant)
+    response = client.post(reverse("matching:suggestion-decide", args=[suggestion.pk]),
+                           {"decision": "rejected", "next": "https://evil.example/"})
+    assert response["Location"] == sewers.get_absolute_url()
+
+
+def test_reasons_name_departments_and_themes_without_a_query_per_flag(client, civil_servant, flag, department_a,
+                                                                       department_b):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from smartcity.models import Theme
+
+    Theme.objects.create(slug="water", name="Water", name_en="Water (en)")
+    reasons = [{"code": "departments", "values": ["stadsbeheer", "veiligheid"], "count": 2},
+               {"code": "themes", "values": ["water"], "count": 1}]
+    Match.objects.filter(pk=flag.pk).update(reasons=reasons)
+    client.force_login(civil_servant)
+    client.cookies["django_language"] = "en"
+    with CaptureQueriesContext(connection) as one:
+        html = client.get(reverse("matching:match-list")).content.decode()
+    assert "Departments that meet: Stadsbeheer, Veiligheid" in html and "Shared themes: Water (en)" in html
+    for i in range(3):
+        more = Match.objects.create(societal_challenge=flag.societal_challenge, score=0.5, fingerprint=f"{i}" * 64,
+                                    reasons=reasons)
+        more.department_challenges.set(flag.department_challenges.all())
+    with CaptureQueriesContext(connection) as four:
+        client.get(reverse("matching:match-list"))
+    assert len(four) == len(one)
