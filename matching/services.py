@@ -38,7 +38,7 @@ from matching.engine import semantic
 from matching.engine.state import StateError
 from matching.models import ItemType, Match, MatchingRun, ReviewStatus, Suggestion, TextVector
 from participation.models import Report
-from pilots.models import Pilot
+from pilots.models import Pilot, Proposal
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
 from smartcity.outbox import outbox_enqueue
 
@@ -376,6 +376,34 @@ def model_load() -> matching.Engine | None:
         return None
     _cache.update(run=found[0], engine=found[1])
     return found[1]
+
+
+# --- Proposals to open calls: scored as pilots are, on demand --------------------------------------------
+def proposal_document(proposal: Proposal) -> matching.Document:
+    """A partner's proposal as the engine reads a pilot: what is tried (the solution, and what the city must
+    change to scale it), with the call's and the partner's own challenges as its confirmed links, so that what
+    the engine adds is a challenge beyond them. Its kind is "pilot": the engine's statistics for pilots apply."""
+    linked = set(proposal.call.societal_challenges.values_list("pk", flat=True)) | set(
+        proposal.societal_challenges.values_list("pk", flat=True))
+    return matching.Document(
+        key=_key("proposal", proposal.pk), kind=str(ItemType.PILOT), title=proposal.title,
+        description="\n\n".join(part for part in (proposal.solution, proposal.scaling_changes) if part),
+        linked=tuple(sorted(str(pk) for pk in linked)))
+
+
+def proposal_suggestions(*, proposal: Proposal, limit: int = 5) -> list[dict]:
+    """The societal challenges a proposal probably serves beyond those named, from the latest fitted model.
+
+    Nothing is stored: a proposal is confidential until decided, and the review pages and match flags are
+    read by every civil servant. Without a fitted model there are none. The sentence vector is left out (it
+    would load the encoder in the request); the words, themes and profiles still score it."""
+    engine = model_load()
+    if engine is None:
+        return []
+    found = [s for s in engine.suggest(proposal_document(proposal)) if s.challenge in engine.challenge_index]
+    challenges = SocietalChallenge.objects.open().in_bulk([int(s.challenge) for s in found])
+    return [{"societal_challenge": challenges[int(s.challenge)], "score": s.score, "reasons": _reasons(s.reasons)}
+            for s in sorted(found, key=lambda s: -s.score) if int(s.challenge) in challenges][:limit]
 
 
 # --- Writing results -----------------------------------------------------------------------------------

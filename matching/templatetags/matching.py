@@ -58,3 +58,15 @@ def suggestions_for(context, item_type: str, item):
         return []
     return list(Suggestion.objects.of_item(item_type, item.pk).filter(status=ReviewStatus.OPEN)
                 .select_related("societal_challenge").order_by("-score"))
+
+
+@register.simple_tag(takes_context=True)
+def proposal_suggestions(context, proposal) -> list[dict]:
+    """The societal challenges the engine suggests for a proposal, for those who assess proposals only."""
+    from matching.services import proposal_suggestions as suggest
+    from pilots.permissions import can_assess_proposals
+
+    request = context.get("request")
+    if proposal is None or request is None or not can_assess_proposals(request.user):
+        return []
+    return suggest(proposal=proposal)
