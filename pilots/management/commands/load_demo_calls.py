@@ -133,7 +133,7 @@ class Command(BaseCommand):
         proposal.submit(by=None)
         if team is not None:
             Assessment.objects.create(proposal=proposal, assessor=team, notes="Demo-beoordeling.", scores={
-                "challenges": 4 if spec["accept"] else 2, **{c: 4 if spec["accept"] else 3 for c in call.criteria_list()}})
+                "challenges": 4 if spec["accept"] else 2, **dict.fromkeys(call.criteria_list(), 4 if spec["accept"] else 3)})
             if spec["accept"]:
                 proposal.accept(by=team, stage=Stage.IDEA, reason="Breed: geluid én zwerfafval, en het onderhoud is geregeld.")
 
