@@ -174,6 +174,12 @@ class FeedbackQuestionForm(forms.ModelForm):
         model = FeedbackQuestion
         fields = ["text"]
 
+    def clean_text(self):
+        text = self.cleaned_data["text"].strip()
+        if self.instance.pilot.feedback_questions.filter(text=text).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(gettext("This pilot already asks this question."))
+        return text
+
 
 class FeedbackAnswerForm(forms.ModelForm):
     value = forms.TypedChoiceField(

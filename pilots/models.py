@@ -969,6 +969,7 @@ class FeedbackQuestion(models.Model):
         ordering = ["pk"]
         verbose_name = _("feedback question")
         verbose_name_plural = _("feedback questions")
+        constraints = [models.UniqueConstraint(fields=["pilot", "text"], name="feedbackquestion_unique_text")]
 
     def __str__(self) -> str:
         return self.text
@@ -977,12 +978,15 @@ class FeedbackQuestion(models.Model):
         with transaction.atomic():
             super().save(*args, **kwargs)
             if self.kpi_positive_id is None:
+                # KPI names are data (unique per pilot), written in the language of whoever sets the question.
                 label = self.text[:80]
                 self.kpi_positive = KPI.objects.create(
-                    pilot=self.pilot, name=f"{label} [{self.pk}] %", unit="%", direction=KPI.Direction.HIGHER,
+                    pilot=self.pilot, name=gettext("%(question)s: share positive") % {"question": label}, unit="%",
+                    direction=KPI.Direction.HIGHER,
                     description=gettext("Residents' answers: share of 4 and 5 on the 5-point scale, per week."))
                 self.kpi_responses = KPI.objects.create(
-                    pilot=self.pilot, name=f"{label} [{self.pk}] n", unit=gettext("answers"),
+                    pilot=self.pilot, name=gettext("%(question)s: answers per week") % {"question": label},
+                    unit=gettext("answers"),
                     description=gettext("Residents' answers per week."))
                 super().save(update_fields=["kpi_positive", "kpi_responses"])
 
