@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 
@@ -27,9 +27,15 @@ class ReadOnlyOrCallManager(BasePermission):
         return request.method in SAFE_METHODS or permissions.can_manage_calls(request.user)
 
 
+@extend_schema_field({"type": "array", "items": {"type": "integer"}, "minItems": 1})
+class NonEmptyLinks(serializers.ManyRelatedField):
+    """Ids of at least one related object (a call is always on a societal challenge), documented as such."""
+
+
 class CallSerializer(CleanTextSerializer):
-    societal_challenges = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=SocietalChallenge.objects.public(), allow_empty=False)
+    societal_challenges = NonEmptyLinks(
+        child_relation=serializers.PrimaryKeyRelatedField(queryset=SocietalChallenge.objects.public()), allow_empty=False,
+        help_text="The societal challenges the call is on (ids of public ones; at least one).")
     department_challenges = serializers.PrimaryKeyRelatedField(
         many=True, queryset=DepartmentChallenge.objects.all(), required=False)
     status = serializers.ChoiceField(choices=Call.Status.choices, required=False,
