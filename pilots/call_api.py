@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
@@ -169,17 +168,14 @@ class ProposalViewSet(NoDeleteViewSet):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self):
+        # Drafts stay with their organisation, also for the team (Proposal.objects.visible_to).
         proposals = Proposal.objects.visible_to(self.request.user).prefetch_related("societal_challenges").order_by("id")
-        if permissions.can_assess_proposals(self.request.user):
-            # Drafts stay with their organisation, also for the team (unless the team member acts for it).
-            proposals = proposals.filter(~Q(status=Proposal.Status.DRAFT)
-                                         | Q(organisation__memberships__user=self.request.user))
         filters = list_filters(self, ProposalFilters)
         if "call" in filters:
             proposals = proposals.filter(call_id=filters["call"])
         if "status" in filters:
             proposals = proposals.filter(status=filters["status"])
-        return proposals.distinct()
+        return proposals
 
     @transaction.atomic
     def perform_create(self, serializer):

@@ -191,8 +191,6 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def proposal_list(request: HttpRequest) -> HttpResponse:
     """A partner's own proposals; for the innovation team every submitted one."""
     proposals = Proposal.objects.visible_to(request.user).select_related("call", "organisation")
-    if permissions.can_assess_proposals(request.user):
-        proposals = proposals.exclude(status=Proposal.Status.DRAFT)
     call_id = request.GET.get("call", "")
     if call_id.isdigit():
         proposals = proposals.filter(call_id=int(call_id))

@@ -728,14 +728,16 @@ CHALLENGES_CRITERION = "challenges"
 
 class ProposalQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Confidential until decided: staff of the innovation team see all, a partner its organisations'."""
+        """Confidential until decided: a partner sees its organisations' proposals (drafts too); the innovation
+        team every submitted one, never another organisation's draft."""
         from pilots.permissions import can_assess_proposals
 
-        if can_assess_proposals(user):
-            return self
         if not user.is_authenticated:
             return self.none()
-        return self.filter(organisation__memberships__user=user)
+        own = Q(organisation__memberships__user=user)
+        if can_assess_proposals(user):
+            return self.filter(own | ~Q(status=Proposal.Status.DRAFT)).distinct()
+        return self.filter(own).distinct()
 
 
 class Proposal(models.Model):

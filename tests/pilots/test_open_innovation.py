@@ -259,3 +259,10 @@ def test_only_the_team_writes_calls(client, resident, partner, challenge):
     for user in (resident, partner):
         client.force_login(user)
         assert client.get(reverse("pilots:call-create")).status_code == 403
+
+
+def test_the_team_does_not_see_a_drafts_title_on_the_organisations_page(client, draft, innovation_member):
+    client.force_login(innovation_member)
+    page = client.get(draft.organisation.get_absolute_url()).content.decode()
+    assert draft.title not in page
+    assert draft.title not in client.get(reverse("pilots:proposal-list")).content.decode()
