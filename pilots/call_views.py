@@ -3,6 +3,9 @@
 Who may do what is in pilots/permissions.py; the workflows are model methods and pilots/services.py."""
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -92,8 +95,16 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
                   .annotate(report_count=Count("reports", filter=Q(reports__is_hidden=False), distinct=True)))
     organisations = _my_organisations(request.user)
     own = Proposal.objects.filter(call=call, organisation__in=organisations) if organisations else []
+    # The residents' reports behind the call on a map, through the hub's challenges (a reverse relation by
+    # name: the portfolio never imports participation), as the challenge page draws them.
+    points = {}
+    for challenge in challenges:
+        for row in challenge.reports.public().values("pk", "title", "latitude", "longitude")[:500]:
+            points[row["pk"]] = {"lat": row["latitude"], "lon": row["longitude"], "title": row["title"]}
     return render(request, "pilots/call_detail.html", {
-        "call": call, "challenges": challenges,
+        "call": call, "challenges": challenges, "report_points": json.dumps(list(points.values())[:500]),
+        "has_points": bool(points), "MAP_TILE_URL": settings.MAP_TILE_URL,
+        "MAP_TILE_ATTRIBUTION": settings.MAP_TILE_ATTRIBUTION,
         "department_challenges": call.department_challenges.select_related("department"),
         "can_manage": permissions.can_manage_calls(request.user),
         "can_assess": permissions.can_assess_proposals(request.user),

@@ -174,6 +174,9 @@ def test_a_resident_near_the_pilot_is_told_answers_and_sees_the_kpi_move(browser
     assert question.kpi_positive.measurements.get().value == 100.0
     assert "100" in page.locator(f"#kpi-{question.kpi_positive_id}").inner_text()
     check_accessibility(page, "pilot-feedback-answered-sv-phone")
+    page.goto(open_call.get_absolute_url())
+    assert page.locator(".leaflet-marker-icon, .leaflet-interactive").count() >= 1  # the report behind the call
+    check_accessibility(page, "call-detail-sv-phone")
     for language in ("nl-NL", "en-GB"):
         other, other_page = _context(browser, live_server, language)
         other_page.goto(pilot.get_absolute_url())

@@ -266,3 +266,15 @@ def test_the_team_does_not_see_a_drafts_title_on_the_organisations_page(client, 
     page = client.get(draft.organisation.get_absolute_url()).content.decode()
     assert draft.title not in page
     assert draft.title not in client.get(reverse("pilots:proposal-list")).content.decode()
+
+
+def test_the_call_page_counts_and_maps_the_reports_behind_it(client, call, challenge):
+    from participation.models import Report
+
+    shown = Report.objects.create(title="Music until 2 am", description="d", latitude=52.11, longitude=4.27)
+    hidden = Report.objects.create(title="Hidden one", description="d", latitude=52.12, longitude=4.28, is_hidden=True)
+    for report in (shown, hidden):
+        report.societal_challenges.add(challenge)
+    page = client.get(call.get_absolute_url()).content.decode()
+    assert "1 report from residents" in page
+    assert "Music until 2 am" in page and "Hidden one" not in page  # the map's points
