@@ -15,6 +15,16 @@ from tests.participation.conftest import make_report
 from tests.pilots.conftest import ALL_ANSWERS
 
 
+@pytest.fixture(autouse=True)
+def in_english(settings):
+    """The emails are written in the language of the moment (no language is stored per resident yet)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def challenge(db):
     return SocietalChallenge.objects.create(title="Liveable boulevard", description="Noise in the evening.")
