@@ -189,8 +189,15 @@ class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.Li
 class ItemSerializer(JsonTypes):
     type = serializers.ChoiceField(choices=ItemType.choices, help_text="report, department_challenge or pilot")
     id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    reference = serializers.CharField(read_only=True, help_text="the item's id in another system, if any")
+    reference = serializers.CharField(read_only=True, allow_null=True, help_text="the item's id in another system, if any")
     title = serializers.CharField(read_only=True)
+
+    def get_attribute(self, instance):
+        return instance  # the decision (or suggestion): its item and which kind it is
+
+    def to_representation(self, instance) -> dict:
+        item = instance.item  # selected with the row (NoChallengeDecisionViewSet.get_queryset)
+        return {"type": instance.item_type, "id": instance.item_id, "reference": item.reference, "title": item.title}
 
 
 class NoChallengeDecisionSerializer(JsonTypes, serializers.ModelSerializer):
@@ -204,17 +211,11 @@ class NoChallengeDecisionSerializer(JsonTypes, serializers.ModelSerializer):
         fields = ["id", "item", "reason", "standing", "decided_at", "undone_at"]
         read_only_fields = ["id", "standing", "decided_at", "undone_at"]
 
-    def to_representation(self, decision: NoChallengeDecision) -> dict:
-        data = super().to_representation(decision)
-        item = decision.item  # selected with the decision (NoChallengeDecisionViewSet.get_queryset)
-        data["item"] = {"type": decision.item_type, "id": decision.item_id, "reference": item.reference,
-                        "title": item.title}
-        return data
-
     def validate_item(self, value: dict) -> dict:
         item = services.MODELS[value["type"]]._default_manager.filter(pk=value["id"]).first()
         if item is None:
-            raise serializers.ValidationError(f"There is no {value['type']} with id {value['id']}.")
+            raise serializers.ValidationError(
+                {"id": [serializers.ErrorDetail(f"There is no {value['type']} with id {value['id']}.", code="does_not_exist")]})
         return {**value, "object": item}
 
 
