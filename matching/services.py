@@ -880,3 +880,16 @@ def refresh_after_curation(sender, challenge: SocietalChallenge, by: User | None
     """smartcity.signals.societal_challenge_curated: a new or changed societal challenge changes every
     item's scores, so a full run refreshes them all."""
     matching_run_start(by=by)
+
+
+def undo_no_challenge_after_link(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """m2m_changed of an item's societal challenges: an item linked to one (a staff link, an accepted suggestion
+    or flag) is no longer about none, so a standing decision that it was is undone (by nobody in particular: the
+    link says who). Its row stays in the history."""
+    if action != "post_add" or not pk_set:
+        return
+    item_type = next(kind for model, kind in ITEM_TYPES.items()
+                     if model.societal_challenges.through is sender)  # type: ignore[attr-defined]
+    # report.societal_challenges.add(...) names one item; challenge.reports.add(...) the items in pk_set
+    item_ids = set(pk_set) if reverse else {instance.pk}
+    NoChallengeDecision.objects.active().filter(**{f"{item_type}_id__in": item_ids}).update(undone_at=timezone.now())

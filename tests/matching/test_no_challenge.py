@@ -178,3 +178,14 @@ def test_an_unknown_kind_or_decision_changes_nothing(client, report, civil_serva
     action = reverse("matching:no-challenge-decide", args=["report", report.pk])
     assert client.post(action, {"decision": "maybe"}).status_code == 302
     assert not NoChallengeDecision.objects.exists()
+
+
+def test_a_link_made_later_undoes_the_decision_and_keeps_it_as_history(report, civil_servant, department_a):
+    water = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    services.no_challenge_decide(item_type="report", item=report, by=civil_servant)
+    report.societal_challenges.add(water)  # e.g. the staff page's links form
+    assert not NoChallengeDecision.objects.active().exists() and NoChallengeDecision.objects.get().undone_at
+    challenge = DepartmentChallenge.objects.create(department=department_a, title="Archief", description="x")
+    services.no_challenge_decide(item_type="department_challenge", item=challenge, by=civil_servant)
+    water.department_challenges.add(challenge)  # from the challenge's side
+    assert not NoChallengeDecision.objects.active().exists()
