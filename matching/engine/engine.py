@@ -493,16 +493,13 @@ class Engine:
         cfg = self.config
         p = self.profiles
         tokens = vectors.tokens
-        if p.token_scores is not None and len(vectors) > 64:  # many items: dense products
+        fitted = vectors is self.vectors  # else new texts (transform): their token columns are their own
+        if p.token_scores is not None and fitted:  # all fitted items: dense products
             words = np.asarray(vectors.words @ p.dense_words_t, dtype=np.float32)
-            chars = np.asarray(tokens[:, : self.n_tokens] @ p.token_scores, dtype=np.float32)
-            if tokens.shape[1] > self.n_tokens:  # tokens unseen at fit time
-                extra = _dense(vectors.grams[self.n_tokens:] @ p.chars_t)
-                chars += np.asarray(tokens[:, self.n_tokens:] @ extra, dtype=np.float32)
+            chars = np.asarray(tokens @ p.token_scores, dtype=np.float32)
         else:  # a few items: sparse products, no (vocabulary x challenges) array needed
             words = _dense(vectors.words @ p.words_t).astype(np.float32)
             chars = _dense(vectors.chars() @ p.chars_t).astype(np.float32)
-        fitted = vectors is self.vectors
         if fitted:
             rows = list(range(len(vectors)))
         elif rows is None:
