@@ -15,6 +15,7 @@ import math
 import os
 import tempfile
 import threading
+import time
 import uuid
 import zipfile
 from collections import defaultdict
@@ -359,8 +360,14 @@ def model_save(engine: matching.Engine, run_id: int) -> None:
     _cache.update(run=run_id, engine=engine.compact())  # keep only what scoring new items needs
 
 
-def _read_model() -> tuple[int, matching.Engine] | None:
-    """(run, engine) from MATCHING_MODEL_DIR, or None when there is none or it cannot be read."""
+class _TornRead(StateError):
+    """The arrays and the JSON of two saves: a save was renaming its files while we read them."""
+
+
+def _read_model(attempts: int = 3) -> tuple[int, matching.Engine] | None:
+    """(run, engine) from MATCHING_MODEL_DIR, or None when there is none or it cannot be read. A read that
+    falls between a concurrent save's two renames is tried again: only a pair that stays mismatched
+    (a crash between the renames) is damaged."""
     arrays_path, meta_path = _model_paths()
     try:
         meta = json.loads(meta_path.read_bytes())
@@ -369,8 +376,15 @@ def _read_model() -> tuple[int, matching.Engine] | None:
         if meta.get("format") != MODEL_FILE_FORMAT:
             raise StateError(f"model file format {meta.get('format')!r}, expected {MODEL_FILE_FORMAT}")
         if str(arrays.pop("generation", "")) != meta.get("generation"):
-            raise StateError("the arrays and the JSON come from two different saves")
+            raise _TornRead("the arrays and the JSON come from two different saves")
         return int(meta["run"]), matching.Engine.from_state(arrays, meta["engine"])
+    except _TornRead as error:
+        if attempts > 1:
+            time.sleep(0.05)
+            return _read_model(attempts - 1)
+        log.warning("matching: the stored model in %s cannot be used (%s); the next run fits a new one",
+                    arrays_path.parent, error)
+        return None
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:  # StateError is a ValueError
