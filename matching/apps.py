@@ -22,3 +22,9 @@ class MatchingConfig(AppConfig):
         m2m_changed.connect(services.queue_scoring_after_themes, sender=DepartmentChallenge.themes.through,
                             dispatch_uid="matching-department-challenge-themes")
         societal_challenge_curated.connect(services.refresh_after_curation, dispatch_uid="matching-curation")
+
+        # Possible duplicates of a report are ranked by the engine's text similarity (one ranking, in participation).
+        from matching.similarity import report_text_similarity
+        from participation.duplicates import register_similarity
+
+        register_similarity(report_text_similarity)
