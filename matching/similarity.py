@@ -17,6 +17,30 @@ from matching.engine.text import Analyzer
 from matching.models import TextVector
 
 MEANING_WEIGHT = 0.5  # the sentence vectors' share where both texts have one; as the engine's semantic_weight
+BASELINE_SAMPLE = 2000  # stored report vectors that tell how alike two unrelated reports look
+BASELINE_SECONDS = 3600
+
+
+def meaning_baseline() -> float:
+    """The cosine two of the city's reports have on average (for unit vectors the mean pairwise cosine is about
+    the squared length of their mean): sentence encoders put unrelated texts far above 0, so a cosine counts
+    from there. Read from the newest stored vectors, cached for an hour."""
+    from django.core.cache import cache
+
+    cached = cache.get("matching:meaning-baseline")
+    if cached is not None:
+        return float(cached)
+    vectors = [np.frombuffer(v, dtype="<f4") for v in TextVector.objects.filter(report__isnull=False)
+               .order_by("-pk").values_list("vector", flat=True)[:BASELINE_SAMPLE]]
+    widths = {len(v) for v in vectors}
+    baseline = 0.0
+    if len(vectors) >= 2 and len(widths) == 1:
+        n = len(vectors)
+        mean = np.mean(vectors, axis=0)
+        # the mean over pairs of distinct vectors: (n^2 |mean|^2 - n) / (n (n - 1))
+        baseline = float(max(0.0, min(0.99, (n * n * float(mean @ mean) - n) / (n * (n - 1)))))
+    cache.set("matching:meaning-baseline", baseline, BASELINE_SECONDS)
+    return baseline
 
 
 def _vectorizer(texts: list[tuple[str, str]]) -> tuple[Vectorizer, bool]:
@@ -54,9 +78,10 @@ def report_text_similarity(query: tuple[str, str], candidates: Sequence[tuple[in
     stored = _stored_vectors(ids + ([query_id] if query_id else []))
     mine = stored.get(query_id) if query_id else None
     if mine is not None and mine[0] == semantic.fingerprint(*query):
+        baseline = meaning_baseline()
         for k, (pk, title, description) in enumerate(candidates):
             theirs = stored.get(pk)
             if theirs is not None and theirs[0] == semantic.fingerprint(title, description) and len(theirs[1]) == len(mine[1]):
-                cosine = float(np.dot(mine[1], theirs[1]))
-                scores[k] = (1 - MEANING_WEIGHT) * scores[k] + MEANING_WEIGHT * max(cosine, 0.0)
+                meaning = (float(np.dot(mine[1], theirs[1])) - baseline) / (1 - baseline)
+                scores[k] = (1 - MEANING_WEIGHT) * scores[k] + MEANING_WEIGHT * min(1.0, max(meaning, 0.0))
     return [float(score) for score in scores]
