@@ -175,6 +175,10 @@
   }
 
   function start() {
+    // On a phone the filters fold away, so the first reports are on the first screen.
+    if (window.matchMedia && window.matchMedia("(max-width: 48rem)").matches) {
+      document.querySelectorAll("[data-filters]").forEach(function (d) { d.open = false; });
+    }
     document.querySelectorAll("#bulk-form").forEach(selection);
     shortcuts();
     lightbox();
