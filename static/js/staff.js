@@ -143,6 +143,8 @@
     var lat = document.getElementById("location-latitude");
     var lon = document.getElementById("location-longitude");
     var pin = L.marker(latlng, { draggable: !!(lat && lon), title: el.dataset.pinLabel, alt: el.dataset.pinLabel, zIndexOffset: 1000 }).addTo(map);
+    // Leaflet gives the pin role="button": its name, for tools that do not take it from alt.
+    pin.getElement().setAttribute("aria-label", el.dataset.pinLabel || "");
     if (lat && lon) {
       pin.on("dragend", function () {
         var to = pin.getLatLng();
