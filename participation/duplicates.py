@@ -23,7 +23,7 @@ from participation.models import Report
 # or None) -> one similarity in [0, 1] per candidate.
 Similarity = Callable[[tuple[str, str], Sequence[tuple[int, str, str]], "int | None"], list[float]]
 
-POOL = 200  # at most this many reports near the point are ranked: the newest first
+POOL = 100  # at most this many reports near the point are ranked: the newest first
 # A candidate's place in the ranking: mostly how alike the texts are, a little how near it is.
 TEXT_WEIGHT = 0.85
 _WORD = re.compile(r"[^\W\d_]{3,}")

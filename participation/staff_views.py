@@ -53,6 +53,7 @@ from smartcity.permissions import (
     is_triager,
     staff_required,
 )
+from smartcity.problems import invalid_query
 
 QUEUE_PAGE_SIZE = 50
 QUEUE_COUNT_CAP = 1000
@@ -169,10 +170,10 @@ def _map_settings() -> dict:
 @require_GET
 def report_queue_geojson(request: HttpRequest) -> HttpResponse:
     """The queue's current filter as GeoJSON for its map: the newest QUEUE_MAP_MAX reports, each linking to its
-    staff page. An invalid filter is a 400 with the form's errors."""
+    staff page. An invalid filter is a 400 problem+json that lists it."""
     form = _queue_form(request, request.GET)
     if not form.is_valid():
-        return JsonResponse({"errors": form.errors}, status=400)
+        return invalid_query(form)
     rows = form.filter(Report.objects.all()).order_by("-created_at").values_list(
         "pk", "title", "status", "latitude", "longitude")[: QUEUE_MAP_MAX + 1]
     rows = list(rows)

@@ -145,7 +145,9 @@ def test_the_queue_map_gives_the_filtered_reports_coloured_by_status_for_staff_o
     feature = data["features"][0]
     assert feature["geometry"]["coordinates"] == [new.longitude, new.latitude]
     assert feature["properties"]["url"] == url("detail", new) and feature["properties"]["colour"].startswith("#")
-    assert client.get(geojson, {"status": "nonsense"}).status_code == 400
+    invalid = client.get(geojson, {"status": "nonsense"})
+    assert invalid.status_code == 400 and invalid["Content-Type"] == "application/problem+json"
+    assert [p["name"] for p in invalid.json()["invalidParams"]] == ["status"]
     assert 'data-queue-map' in client.get(QUEUE, {"view": "map"}).content.decode()
 
 
