@@ -312,3 +312,15 @@ def test_a_closed_report_offers_no_routing_merging_or_duplicates(client, civil_s
     assert 'id="duplicates-heading"' not in html
     status_form = html[html.index('id="status-heading"'):html.index("</form>", html.index('id="status-heading"'))]
     assert re.findall(r'<option value="(\w+)"', status_form) == ["accepted"]  # reopening only
+
+
+def test_photos_open_in_a_dialog_and_the_page_works_without_it(client, triager):
+    report = make_report("Graffiti", **_at(0))
+    _photo(report)
+    client.force_login(triager)
+    html = client.get(url("detail", report)).content.decode()
+    link = re.search(r'<a class="site-photo-button" href="([^"]+)" data-photo aria-haspopup="dialog"><img [^>]*alt="([^"]+)"',
+                     html)
+    assert link and link.group(1).endswith(f"{report.pk}.jpg")  # without JavaScript the link shows the photo
+    assert "Photo 1 with the report" in link.group(2)
+    assert '<dialog class="site-dialog" id="photo-dialog"' in html
