@@ -26,3 +26,9 @@ class MatchingConfig(AppConfig):
                                 sender=model.societal_challenges.through,  # type: ignore[attr-defined]
                                 dispatch_uid=f"matching-{item_type}-links")
         societal_challenge_curated.connect(services.refresh_after_curation, dispatch_uid="matching-curation")
+
+        # Possible duplicates of a report are ranked by the engine's text similarity (one ranking, in participation).
+        from matching.similarity import report_text_similarity
+        from participation.duplicates import register_similarity
+
+        register_similarity(report_text_similarity)

@@ -27,6 +27,15 @@ SLUG_PATTERN = r"^[-a-zA-Z0-9_]*$"  # Django's validate_slug, or empty: "all the
 OPEN = "open"
 UNROUTED = "none"
 OVERDUE = "overdue"
+# The queue's orders: the value in the query string -> the columns (the report's number breaks ties).
+SORTS = {
+    "": ("created_at", "pk"),
+    "newest": ("-created_at", "-pk"),
+    "supports": ("-support_count", "created_at", "pk"),
+    "priority": ("priority", "created_at", "pk"),  # "high" sorts before "normal"
+}
+SORT_CHOICES = [("", _("Oldest first")), ("newest", _("Newest first")), ("supports", _("Most supporters first")),
+                ("priority", _("High priority first"))]
 AGES = [("", _("Any age")), (OVERDUE, _("Overdue")), ("2", _("Older than 2 days")), ("7", _("Older than a week")),
         ("30", _("Older than a month"))]
 
@@ -95,6 +104,7 @@ class ReportFilterForm(forms.Form):
                 *[(department.slug, department.name) for department in departments],
             ])
             self.fields["age"] = forms.ChoiceField(label=_("Age"), required=False, choices=AGES)
+            self.fields["sort"] = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
 
     def clean(self):
         """A search for "#12" (or, in the staff's queue, "12") is a search for report number 12."""
@@ -105,6 +115,13 @@ class ReportFilterForm(forms.Form):
             data["q"], data["number"] = "", int(number)
         return data
 
+    def filters(self) -> dict:
+        """The cleaned filters without the order (a valid form only)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "sort"}
+
+    def ordering(self) -> tuple[str, ...]:
+        return SORTS[self.cleaned_data.get("sort") or ""] if self.is_valid() else SORTS[""]
+
     def filter(self, reports, *, status: bool = True):
         """`reports` narrowed by the valid filters; none when a value is invalid (the form says which).
         `status=False` leaves the status out: the queue counts per status within the other filters."""
@@ -112,7 +129,7 @@ class ReportFilterForm(forms.Form):
             return reports
         if not self.is_valid():
             return reports.none()
-        filters = dict(self.cleaned_data)
+        filters = self.filters()
         if NOTHING in filters.values():
             return reports.none()
         if not status:

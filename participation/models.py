@@ -112,6 +112,10 @@ class Report(Referenced):
         API = "api", _("API")
         OPEN311 = "open311", _("Open311")
 
+    class Priority(models.TextChoices):
+        NORMAL = "normal", _("normal")
+        HIGH = "high", _("high")
+
     OPEN_STATUSES = (Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS)
     CLOSED_STATUSES = (Status.RESOLVED, Status.NOT_ACTIONABLE, Status.DUPLICATE)
     TITLE_MAX_LENGTH = 120
@@ -137,6 +141,8 @@ class Report(Referenced):
                                related_name="reports")
     source = models.CharField(max_length=10, choices=Source, default=Source.WEB)
     support_count = models.PositiveIntegerField(_("supporters"), default=0)
+    # Set by staff (workflow.correct): the queue sorts and shows it.
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority, default=Priority.NORMAL)
     is_hidden = models.BooleanField(_("hidden"), default=False)
     hidden_reason = models.CharField(_("reason for hiding"), max_length=300, blank=True)
     # Raised by every state change, so two civil servants never silently overwrite each other.
@@ -166,6 +172,9 @@ class Report(Referenced):
             models.Index(fields=["theme", "status"], name="report_theme_status"),
             models.Index(fields=["area", "status"], name="report_area_status"),
             models.Index(fields=["department", "status"], name="report_department_status"),
+            # The triage queue sorted by priority (high before normal, then oldest) or by supporters.
+            models.Index(fields=["status", "priority", "created_at"], name="report_status_priority"),
+            models.Index(fields=["status", "-support_count"], name="report_status_supports"),
             # Retention: closed reports whose contact details are due to be erased.
             models.Index(fields=["closed_at"], name="report_closed_at"),
         ]
@@ -361,6 +370,41 @@ class StatusChange(models.Model):
         if self.pk is not None:
             raise ValueError("History rows are append-only.")
         super().save(*args, **kwargs)
+
+
+class Correction(models.Model):
+    """One row of a report's history of corrections by staff: a field, its value before and after.
+    Append-only, like StatusChange; values are kept as text (a priority, "lat,lon", a name)."""
+
+    class Field(models.TextChoices):
+        PRIORITY = "priority", _("priority")
+        LOCATION = "location", _("location")
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="corrections")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    field = models.CharField(max_length=30)
+    from_value = models.CharField(max_length=255, blank=True)
+    to_value = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The corrections on a report page, in order.
+            models.Index(fields=["report", "created_at"], name="correction_report_created"),
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("History rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def get_field_display(self) -> str:
+        try:
+            return str(self.Field(self.field).label)
+        except ValueError:
+            return self.field
 
 
 class InternalNote(models.Model):

@@ -86,6 +86,31 @@ class MergeForm(VersionedForm):
         return target
 
 
+class MergeHereForm(VersionedForm):
+    """A possible duplicate merged into the report on the page; `version` is the duplicate's."""
+
+    id_prefix = "merge-here"
+
+    duplicate = forms.ModelChoiceField(queryset=Report.objects.all(), widget=forms.HiddenInput)
+    message = forms.CharField(max_length=4000, widget=forms.HiddenInput,
+                              initial=_("This concern was already reported. We handle it together with the other report."))
+
+
+class PriorityForm(VersionedForm):
+    id_prefix = "priority"
+
+    priority = forms.ChoiceField(label=_("Priority"), choices=Report.Priority.choices)
+
+
+class LocationForm(VersionedForm):
+    """The corrected point: typed, or set by dragging the pin on the map (static/js/staff.js fills these)."""
+
+    id_prefix = "location"
+
+    latitude = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90)
+    longitude = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
+
+
 class SocietalChallengeLinkForm(StaffForm):
     id_prefix = "link"
 

@@ -5,35 +5,60 @@ machine) and redirects back. Who may do what is in participation/permissions.py.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from participation import permissions, services, workflow
-from participation.filters import ReportFilterForm
-from participation.models import Comment, InternalNote, Report, ReporterContact, SavedFilter, StatusChange
+from participation import duplicates, permissions, services, workflow
+from participation.filters import SORT_CHOICES, ReportFilterForm
+from participation.models import (
+    Comment,
+    Correction,
+    InternalNote,
+    Report,
+    ReporterContact,
+    ReportPhoto,
+    SavedFilter,
+    StatusChange,
+)
 from participation.pagination import CappedPaginator
 from participation.staff_forms import (
     BulkForm,
+    LocationForm,
     MergeForm,
+    MergeHereForm,
     MessageForm,
     NoteForm,
+    PriorityForm,
     RouteForm,
     SavedFilterForm,
     SocietalChallengeLinkForm,
     StatusForm,
 )
 from smartcity.models import Department, SocietalChallenge
-from smartcity.permissions import can_curate_societal_challenges, staff_required
+from smartcity.permissions import (
+    can_curate_societal_challenges,
+    department_ids,
+    is_innovation_team,
+    is_triager,
+    staff_required,
+)
+from smartcity.problems import invalid_query
 
 QUEUE_PAGE_SIZE = 50
 QUEUE_COUNT_CAP = 1000
+QUEUE_MAP_MAX = 2000  # markers on the queue's map: the newest of the filter
+BULK_MAX = 500  # reports one bulk action on the whole filter may touch
 
 
 def _get_report_for_staff(request: HttpRequest, pk: int, *, write: bool = False) -> Report:
@@ -48,60 +73,161 @@ def _get_report_for_staff(request: HttpRequest, pk: int, *, write: bool = False)
 
 
 # --- The queue ------------------------------------------------------------------------------------------------
+def _landing(request: HttpRequest) -> dict[str, str] | None:
+    """Where each user lands when they open the workspace without a filter: triagers (and administrators) on the
+    new reports, a department member on their own department's open work. None: the innovation team's
+    landing is elsewhere (the flags that need a decision)."""
+    user = request.user
+    if is_triager(user):
+        return {"status": Report.Status.NEW}
+    departments = department_ids(user)
+    if departments:
+        department = Department.objects.filter(pk__in=departments).order_by("name").first()
+        return {"status": "open", "department": department.slug if department else ""}
+    if is_innovation_team(user):
+        return None
+    return {"status": Report.Status.NEW}
+
+
+def _queue_form(request: HttpRequest, data) -> ReportFilterForm:
+    return ReportFilterForm(data, staff=True, departments=list(Department.objects.all()))
+
+
 @staff_required
 @require_GET
 def report_queue(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
+    if not data:
+        landing = _landing(request)
+        if landing is None:
+            return redirect("matching:match-list")
+        data.update(landing)
     data.setdefault("status", Report.Status.NEW)  # the default view: new reports, oldest first
-    form = ReportFilterForm(data, staff=True, departments=list(Department.objects.all()))
+    form = _queue_form(request, data)
     # The counts per status are taken within every filter but the status; an invalid value shows no reports.
     within = form.filter(Report.objects.all(), status=False)
     if form.is_valid():
         overdue = Report.objects.overdue_condition()
-        counts = services.queue_counts(form.cleaned_data, lambda: within.aggregate(
+        counts = services.queue_counts(form.filters(), lambda: within.aggregate(
             overdue=Count("pk", filter=overdue),
             **{status: Count("pk", filter=Q(status=status)) for status in Report.Status.values},
         ))
     else:
         counts = dict.fromkeys([*Report.Status.values, "overdue"], 0)
-    reports = form.filter(Report.objects.all()).select_related("theme", "area", "department").order_by("created_at", "pk")
+    reports = form.filter(Report.objects.all()).select_related("theme", "area", "department").prefetch_related(
+        Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "pk"), to_attr="photo_list"),
+    ).order_by(*form.ordering())
+    map_view = request.GET.get("view") == "map"
     # Counted exactly up to a thousand rows past the page: the cached counts above may be seconds old.
-    page = CappedPaginator(reports, QUEUE_PAGE_SIZE, cap=QUEUE_COUNT_CAP).get_page(request.GET.get("page"))
+    page = CappedPaginator(reports, QUEUE_PAGE_SIZE, cap=QUEUE_COUNT_CAP).get_page(
+        1 if map_view else request.GET.get("page"))
 
     query = data.copy()
     query.pop("page", None)
+    query.pop("view", None)
     other_filters = query.copy()
     other_filters.pop("status", None)
+    sort_links = []
+    for value, label in SORT_CHOICES:
+        sorted_query = query.copy()
+        sorted_query["sort"] = value
+        sort_links.append((value, label, sorted_query.urlencode()))
     return render(request, "participation/staff_report_list.html", {
         "form": form,
         "page": page,
+        "map_view": map_view,
         "counts": [(value, label, counts[value]) for value, label in Report.Status.choices],
         "overdue_count": counts["overdue"],
         "counts_seconds": settings.QUEUE_COUNTS_SECONDS,
         "query": query.urlencode(),
         "other_filters": other_filters.urlencode(),
+        "sort_links": sort_links,
+        "current_sort": form.cleaned_data.get("sort", "") if form.is_valid() else "",
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
         "bulk_form": BulkForm(),
+        "bulk_max": BULK_MAX,
         "perms_curate": can_curate_societal_challenges(request.user),
+        "status_colours": STATUS_COLOURS,
+        **_map_settings(),
     })
+
+
+# The map's marker colours per status, named in the legend too (colour is never the only sign: the popup says it).
+STATUS_COLOURS = {
+    Report.Status.NEW: "#b3261e", Report.Status.ACCEPTED: "#8a5300", Report.Status.IN_PROGRESS: "#0b57d0",
+    Report.Status.RESOLVED: "#146c2e", Report.Status.NOT_ACTIONABLE: "#5f6368", Report.Status.DUPLICATE: "#5f6368",
+}
+
+
+def _map_settings() -> dict:
+    min_lon, min_lat, max_lon, max_lat = settings.CITY_BOUNDS
+    return {"map_tile_url": settings.MAP_TILE_URL, "map_attribution": settings.MAP_TILE_ATTRIBUTION,
+            "map_bounds": f"{min_lon},{min_lat},{max_lon},{max_lat}"}
+
+
+@staff_required
+@require_GET
+def report_queue_geojson(request: HttpRequest) -> HttpResponse:
+    """The queue's current filter as GeoJSON for its map: the newest QUEUE_MAP_MAX reports, each linking to its
+    staff page. An invalid filter is a 400 problem+json that lists it."""
+    form = _queue_form(request, request.GET)
+    if not form.is_valid():
+        return invalid_query(form)
+    rows = form.filter(Report.objects.all()).order_by("-created_at").values_list(
+        "pk", "title", "status", "latitude", "longitude")[: QUEUE_MAP_MAX + 1]
+    rows = list(rows)
+    labels = dict(Report.Status.choices)
+    pattern = reverse("participation:staff-report-detail", args=[987654321]).replace("987654321", "%d")
+    return JsonResponse({
+        "type": "FeatureCollection",
+        "truncated": len(rows) > QUEUE_MAP_MAX,
+        "features": [{
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+            "properties": {"number": pk, "title": title, "status": status, "status_label": str(labels[status]),
+                           "colour": STATUS_COLOURS[status], "url": pattern % pk},
+        } for pk, title, status, latitude, longitude in rows[:QUEUE_MAP_MAX]],
+    })
+
+
+def _bulk_selection(request: HttpRequest, form: BulkForm) -> list[tuple[int, int | None]]:
+    """The reports a bulk action touches: the ticked rows, or every report of the queue's filter (at most BULK_MAX)."""
+    if request.POST.get("scope") != "filtered":
+        return form.selected
+    filtered = _queue_form(request, QueryDict(request.POST.get("query", "")))
+    return list(filtered.filter(Report.objects.all()).order_by(*filtered.ordering()).values_list("pk", "version")[:BULK_MAX])
 
 
 @staff_required
 @require_POST
 def report_bulk(request: HttpRequest) -> HttpResponse:
+    """A bulk action first says what it will do and to how many reports; it runs when confirmed."""
     form = BulkForm(request.POST)
     queue_url = reverse("participation:staff-report-list") + "?" + request.POST.get("query", "")
+    if request.POST.get("scope") == "filtered":
+        form.selected = _bulk_selection(request, form)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
         return redirect(queue_url)
     department = form.cleaned_data["department"] if form.cleaned_data["action"] == BulkForm.ROUTE else None
+    if request.POST.get("confirm") != "yes":
+        titles = dict(Report.objects.filter(pk__in=[pk for pk, _v in form.selected[:20]]).values_list("pk", "title"))
+        return render(request, "participation/staff_report_bulk_confirm.html", {
+            "form": form, "department": department, "count": len(form.selected),
+            "to_status": Report.Status(form.cleaned_data["to_status"]).label if form.cleaned_data["to_status"] else "",
+            "shown": [(pk, titles.get(pk, "")) for pk, _v in form.selected[:20]],
+            "selected": [f"{pk}:{version}" for pk, version in form.selected],
+            "query": request.POST.get("query", ""), "queue_url": queue_url,
+        })
     outcomes = workflow.bulk(
         reports=form.selected, actor=request.user, department=department,
         to_status=form.cleaned_data["to_status"], message=form.cleaned_data["message"],
     )
+    done = sum(outcome.ok for outcome in outcomes)
+    messages.success(request, ngettext("%(count)s report changed.", "%(count)s reports changed.", done) % {"count": done})
     for outcome in outcomes:
         if outcome.ok:
             messages.success(request, _("Report %(number)s: done, now “%(status)s”%(department)s.") % {
@@ -147,6 +273,7 @@ def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, r
         Prefetch("comments", queryset=Comment.objects.filter(is_hidden=False).select_related("author")),
         Prefetch("societal_challenges", queryset=SocietalChallenge.objects.order_by("title")),
         Prefetch("duplicates", queryset=Report.objects.only("pk", "title", "duplicate_of_id")),
+        Prefetch("corrections", queryset=Correction.objects.select_related("actor")),
     ).get(pk=report.pk)
     can_act = permissions.can_act_on_report(request.user, report)
     contact = None
@@ -167,6 +294,14 @@ def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, r
         "note_form": NoteForm(),
         "merge_form": MergeForm(initial=initial) if Report.Status.DUPLICATE in workflow.TRANSITIONS[report.status] else None,
         "link_form": SocietalChallengeLinkForm(initial={"societal_challenges": list(report.societal_challenges.all())}),
+        "priority_form": PriorityForm(initial={**initial, "priority": report.priority}),
+        "location_form": LocationForm(initial={**initial, "latitude": report.latitude, "longitude": report.longitude}),
+        "candidates": _duplicate_candidates(report) if report.is_open else [],
+        "nearby": _nearby_markers(report),
+        "duplicate_metres": settings.DUPLICATE_DISTANCE_METRES,
+        "duplicate_days": settings.DUPLICATE_WINDOW_DAYS,
+        "status_colours": STATUS_COLOURS,
+        **_map_settings(),
     }
     for name, form in forms.items():
         if hasattr(form, "data") and form.is_bound:
@@ -176,6 +311,34 @@ def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, r
             form.fields["to_status"].choices = StatusForm(report=report).fields["to_status"].choices
         context[name] = form
     return render(request, "participation/staff_report_detail.html", context, status=status)
+
+
+def _duplicate_candidates(report: Report) -> list[duplicates.Candidate]:
+    """The possible duplicates, each with what a merge into this report carries over (one query for all)."""
+    candidates = duplicates.duplicates_of(report)
+    carried = {row["pk"]: row for row in Report.objects.filter(pk__in=[c.report.pk for c in candidates]).values("pk").annotate(
+        supporters=Count("supports", distinct=True), followers=Count("follows", distinct=True),
+        photos=Count("photos", distinct=True))}
+    for candidate in candidates:
+        candidate.carried = carried.get(candidate.report.pk, {})  # type: ignore[attr-defined]
+    return candidates
+
+
+NEARBY_METRES = 500
+NEARBY_CLOSED_DAYS = 30
+NEARBY_MAX = 100
+
+
+def _nearby_markers(report: Report) -> list[dict]:
+    """Reports around this one for its map: open ones, and those closed in the last NEARBY_CLOSED_DAYS days."""
+    since = timezone.now() - timedelta(days=NEARBY_CLOSED_DAYS)
+    rows = Report.objects.near(report.latitude, report.longitude, NEARBY_METRES).exclude(pk=report.pk).filter(
+        Q(status__in=Report.OPEN_STATUSES) | Q(closed_at__gte=since)).order_by("-created_at").values_list(
+        "pk", "title", "status", "latitude", "longitude")[:NEARBY_MAX]
+    labels = dict(Report.Status.choices)
+    return [{"number": pk, "title": title, "status": str(labels[status]), "colour": STATUS_COLOURS[status],
+             "lat": latitude, "lon": longitude, "url": reverse("participation:staff-report-detail", args=[pk])}
+            for pk, title, status, latitude, longitude in rows]
 
 
 def _done(request: HttpRequest, report: Report, text: str) -> HttpResponse:
@@ -267,6 +430,53 @@ def report_merge(request: HttpRequest, pk: int) -> HttpResponse:
         return _refused(request, report, error, "merge_form", form)
     messages.success(request, _("Report %(number)s was merged into this report.") % {"number": report.pk})
     return redirect("participation:staff-report-detail", target.pk)
+
+
+@staff_required
+@require_POST
+def report_merge_here(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click on a possible duplicate: that report is merged into this one."""
+    report = _get_report_for_staff(request, pk)
+    form = MergeHereForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, refusal=_("Choose a report to merge into this one."))
+    duplicate = form.cleaned_data["duplicate"]
+    try:
+        workflow.merge(report=duplicate, target=report, actor=request.user, message=form.cleaned_data["message"],
+                       version=form.cleaned_data["version"])
+    except workflow.WorkflowError as error:
+        return _render_detail(request, report, status=409 if isinstance(error, workflow.ReportChanged) else 400,
+                              refusal=error.message)
+    return _done(request, report, _("Report %(number)s was merged into this report.") % {"number": duplicate.pk})
+
+
+@staff_required
+@require_POST
+def report_priority(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk, write=True)
+    form = PriorityForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, priority_form=form)
+    try:
+        workflow.set_priority(report=report, actor=request.user, **form.cleaned_data)
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "priority_form", form)
+    return _done(request, report, _("Priority set to “%(priority)s”.") % {
+        "priority": Report.Priority(form.cleaned_data["priority"]).label})
+
+
+@staff_required
+@require_POST
+def report_move(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk, write=True)
+    form = LocationForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, location_form=form)
+    try:
+        workflow.move(report=report, actor=request.user, **form.cleaned_data)
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "location_form", form)
+    return _done(request, report, _("The location was corrected."))
 
 
 @staff_required

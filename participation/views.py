@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from participation import permissions, ratelimit, services, tokens, workflow
+from participation import duplicates, permissions, ratelimit, services, tokens, workflow
 from participation.filters import ReportFilterForm
 from participation.forms import CommentForm, HideForm, ReportForm, SupportForm
 from participation.models import (
@@ -36,12 +36,9 @@ from participation.models import (
 )
 from participation.pagination import CappedPaginator
 from smartcity.files import MEDIA_LOCATION, stored_file_response
-from smartcity.models import Theme
 from smartcity.permissions import is_staff_member
 from smartcity.problems import invalid_query
 
-NEARBY_METRES = 100
-SIMILAR_WITHIN_METRES = 1500
 # At most this many reports on the map (the newest); a street-level view at 1,000,000 reports holds ~4,000.
 GEOJSON_MAX_FEATURES = 500
 REPORTS_PER_PAGE = 20
@@ -66,18 +63,14 @@ def _map_context() -> dict:
     }
 
 
-def nearby_reports(*, latitude: float | None, longitude: float | None, title: str = "", theme=None) -> list[Report]:
-    """Open reports within about 100 m, and open reports nearby whose title shares a word: "already reported?"."""
+def nearby_reports(*, latitude: float | None, longitude: float | None, title: str = "",
+                   description: str = "") -> list[Report]:
+    """"Already reported?": the public open reports nearby, ranked as the staff's possible duplicates are
+    (participation/duplicates.py, one ranking in one place)."""
     if latitude is None or longitude is None:
         return []
-    base = Report.objects.public().open().select_related("theme").order_by("-support_count", "-created_at")
-    found = list(base.near(latitude, longitude, NEARBY_METRES)[:5])
-    similar = base.near(latitude, longitude, SIMILAR_WITHIN_METRES).similar_title(title)
-    if theme is not None:
-        similar = similar.filter(theme=theme)
-    seen = {report.pk for report in found}
-    found += list(similar.exclude(pk__in=seen)[:5])
-    return found
+    return [candidate.report for candidate in duplicates.possible_duplicates(
+        latitude=latitude, longitude=longitude, title=title, description=description, public_only=True)]
 
 
 # --- Reporting a concern ---------------------------------------------------------------------------
@@ -105,7 +98,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             if not data["nearby_seen"]:
                 candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
-                                            title=data["title"], theme=data["theme"])
+                                            title=data["title"], description=data["description"])
             if not candidates:
                 photos = form.all_photos()
                 try:
@@ -151,10 +144,9 @@ def report_nearby(request: HttpRequest) -> HttpResponse:
             return None
         return value if math.isfinite(value) else None
 
-    theme_id = request.GET.get("theme", "")
-    theme = Theme.objects.filter(pk=theme_id).first() if theme_id.isdigit() else None
     candidates = nearby_reports(latitude=number("latitude"), longitude=number("longitude"),
-                                title=request.GET.get("title", "")[:200], theme=theme)
+                                title=request.GET.get("title", "")[:200],
+                                description=request.GET.get("description", "")[:Report.DESCRIPTION_MAX_LENGTH])
     return render(request, "participation/_nearby.html", {"candidates": candidates})
 
 

@@ -19,8 +19,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from participation import permissions, services
-from participation.models import Comment, Follow, InternalNote, Report, ReporterContact, StatusChange, Support
-from smartcity.models import Department, SocietalChallenge, User
+from participation.models import (
+    Comment,
+    Correction,
+    Follow,
+    InternalNote,
+    Report,
+    ReporterContact,
+    StatusChange,
+    Support,
+)
+from smartcity.models import Area, Department, SocietalChallenge, User
 
 Status = Report.Status
 
@@ -300,6 +309,44 @@ def link_societal_challenges(*, report: Report | int, actor: User, link: list[So
         locked.societal_challenges.add(*link)
     if unlink:
         locked.societal_challenges.remove(*unlink)
+
+
+@transaction.atomic
+def set_priority(*, report: Report | int, actor: User, priority: str, version: int | None) -> Correction | None:
+    """Set a report's priority (normal or high), with a correction row. None when it already had that priority."""
+    if priority not in Report.Priority.values:
+        raise WorkflowError(_("“%(priority)s” is not a priority.") % {"priority": priority})
+    locked = _lock(report, version, actor)
+    if locked.priority == priority:
+        return None
+    before = locked.priority
+    locked.priority = priority
+    locked.version += 1
+    locked.save(update_fields=["priority", "version", "updated_at"])
+    _counts_changed_after_commit()
+    return Correction.objects.create(report=locked, actor=actor, field=Correction.Field.PRIORITY,
+                                     from_value=before, to_value=priority)
+
+
+@transaction.atomic
+def move(*, report: Report | int, actor: User, latitude: float, longitude: float,
+         version: int | None) -> Correction | None:
+    """Correct where a report is (staff dragged the pin): the point, and with it the neighbourhood, which the
+    statistics count by (insight refreshes the days of reports changed since its last run, updated_at)."""
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise WorkflowError(_("That point is not on the map."))
+    locked = _lock(report, version, actor)
+    latitude, longitude = round(latitude, 6), round(longitude, 6)
+    if (locked.latitude, locked.longitude) == (latitude, longitude):
+        return None
+    before = f"{locked.latitude:.6f},{locked.longitude:.6f}"
+    locked.latitude, locked.longitude = latitude, longitude
+    locked.area = Area.objects.for_point(latitude, longitude)
+    locked.version += 1
+    locked.save(update_fields=["latitude", "longitude", "area", "version", "updated_at"])
+    _counts_changed_after_commit()
+    return Correction.objects.create(report=locked, actor=actor, field=Correction.Field.LOCATION,
+                                     from_value=before, to_value=f"{latitude:.6f},{longitude:.6f}")
 
 
 def bulk(*, reports: list[tuple[int, int | None]], actor: User, to_status: str = "", department: Department | None = None,

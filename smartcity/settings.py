@@ -320,6 +320,7 @@ STATICFILES_DIRS = [
     ("vendor/utrecht", _node / "@utrecht" / "component-library-css" / "dist"),
     ("vendor/theme", _node / "@nl-design-system-unstable" / "voorbeeld-design-tokens" / "dist"),
     ("vendor/leaflet", _node / "leaflet" / "dist"),
+    ("vendor/markercluster", _node / "leaflet.markercluster" / "dist"),
     ("vendor/htmx", _node / "htmx.org" / "dist"),
 ]
 MEDIA_URL = "/media/"
@@ -410,6 +411,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 # The triage queue's counts per status are cached this long (staff changes refresh them at once).
 QUEUE_COUNTS_SECONDS = env_int("QUEUE_COUNTS_SECONDS", 30)
+# Possible duplicates of a report (participation/duplicates.py): open reports within this distance, made
+# within this many days of it, ranked by how alike their texts are.
+DUPLICATE_DISTANCE_METRES = env_int("DUPLICATE_DISTANCE_METRES", 150)
+DUPLICATE_WINDOW_DAYS = env_int("DUPLICATE_WINDOW_DAYS", 30)
 
 # The outbox sweep: publishes tasks that could not be queued while the broker was down (smartcity/outbox.py).
 # A message never tried waits this long for its own on-commit publish before the sweep takes it.

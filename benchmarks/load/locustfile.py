@@ -122,10 +122,18 @@ class Triage(FastHttpUser):
 
     @task(3)
     def queue(self):
-        query = random.choice(["", "status=accepted", "status=in_progress", "overdue=1", "page=2"])
+        query = random.choice(["", "status=accepted", "status=in_progress", "status=open&age=overdue", "page=2",
+                               "status=open&sort=priority", "status=open&sort=supports"])
         with self.client.get(f"/staff/?{query}", name="triage queue", catch_response=True) as response:
             if "/accounts/login/" in response.url:
                 response.failure("not logged in")
+
+    @task(1)
+    def queue_map(self):
+        query = random.choice(["status=new", "status=open&department=stadsbeheer"])
+        with self.client.get(f"/staff/reports.geojson?{query}", name="triage queue map", catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code}")
 
     @task(2)
     def report(self):

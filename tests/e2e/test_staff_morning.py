@@ -32,58 +32,123 @@ def morning(transactional_db):
     return {"reports": reports, "duplicate": duplicate, "challenge": challenge, "department": stadsbeheer}
 
 
+def _no_tiles(page) -> None:
+    """The test machine has no internet: answer tile requests at once instead of letting them hang."""
+    page.route("**/*.png", lambda route: route.fulfill(status=204) if "tile" in route.request.url else route.continue_())
+
+
 def test_a_civil_servants_morning(page, morning):
     first, second, third = morning["reports"]
     duplicate = morning["duplicate"]
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _no_tiles(page)
 
-    # 1. log in and open the queue: the new reports, oldest first, the overdue one marked in words
+    # 1. log in and land on the new reports, oldest first, the overdue one marked in words; no header breaks a word
     log_in(page, "triage@example.org")
     page.get_by_role("link", name="Staff workspace").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Triage queue").is_visible()
     first_row = page.locator("tbody tr").first
     assert "Loose paving stone" in first_row.inner_text() and "Overdue" in first_row.inner_text()
+    for header in page.locator("thead th").all():  # one line each: no "Numme r" or "Statu s"
+        box = header.bounding_box()
+        assert box is None or box["height"] < 40, header.inner_text()
     check_accessibility(page, "staff-queue")
 
-    # 2. route three new reports at once
+    # 2. switch to the map: the filter's four reports, clustered
+    page.get_by_role("link", name="Map", exact=True).click()
+    page.wait_for_selector("#queue-map[data-loaded='4']")
+    check_accessibility(page, "staff-queue-map")
+    page.get_by_role("link", name="List", exact=True).click()
+    page.wait_for_load_state()
+
+    # the keyboard: "?" lists the shortcuts; j moves to the first report, o opens it; never inside a field
+    page.get_by_label("Search").focus()
+    page.keyboard.type("jo")
+    assert page.get_by_label("Search").input_value() == "jo" and "/staff/reports/" not in page.url
+    page.get_by_label("Search").fill("")
+    page.locator("h1").click()
+    page.keyboard.press("?")
+    assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
+    check_accessibility(page, "staff-queue-shortcuts")
+    page.keyboard.press("Escape")
+
+    # 3. open the oldest report
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url(f"**/staff/reports/{first.pk}/")
+    assert page.get_by_role("heading", name=first.title, level=1).is_visible()
+    page.wait_for_selector("#report-map .leaflet-marker-icon")
+    check_accessibility(page, "staff-report-new")
+
+    # empty textareas look empty: no error colour before the form was sent
+    colours = page.evaluate("""() => [...document.querySelectorAll('#message-message, #route-message')]
+        .map((el) => getComputedStyle(el).borderColor)""")
+    assert colours[0] == colours[1], colours
+
+    # 4. its nearby duplicate is listed first; merge it into this one
+    candidates = page.locator(".site-candidate")
+    assert duplicate.title in candidates.first.inner_text()
+    assert "Merging makes report" in candidates.first.inner_text()
+    page.get_by_role("button", name=f"Merge report {duplicate.pk} into this one").click()
+    page.wait_for_load_state()
+    assert page.get_by_text(f"Report {duplicate.pk} was merged into this report.").is_visible()
+    duplicate.refresh_from_db()
+    assert duplicate.duplicate_of_id == first.pk and duplicate.status == Report.Status.DUPLICATE
+
+    # 5. correct it: high priority, and the location by dragging the pin; each leaves a history row
+    page.select_option("#priority-priority", "high")
+    page.get_by_role("button", name="Set priority").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Priority: normal → high").is_visible()
+    pin = page.locator("#report-map .leaflet-marker-icon").bounding_box()
+    page.mouse.move(pin["x"] + pin["width"] / 2, pin["y"] + pin["height"] - 4)
+    page.mouse.down()
+    page.mouse.move(pin["x"] + 80, pin["y"] + 10, steps=8)
+    page.mouse.up()
+    assert page.input_value("#location-longitude") != "4.3"
+    page.get_by_role("button", name="Correct the location").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("The location was corrected.").is_visible()
+    first.refresh_from_db()
+    assert first.priority == "high" and first.longitude > 4.3 and first.corrections.count() == 2
+    check_accessibility(page, "staff-report-corrected")
+
+    # 6. route three reports in bulk: the action says how many, and runs when confirmed
+    page.goto("/staff/?status=new")
     for report in (first, second, third):
         page.get_by_label(f"Select report {report.pk}", exact=True).check()
+    assert page.get_by_text("The selected reports (3 selected)").is_visible()
     page.select_option("#bulk-action", "route")
     page.select_option("#bulk-department", label="Stadsbeheer")
     page.fill("#bulk-message", "Stadsbeheer will look at this.")
     page.get_by_role("button", name="Apply to the selected reports").click()
     page.wait_for_load_state()
-    assert page.get_by_text(f"Report {first.pk}: done").is_visible()
+    assert page.get_by_text("This routes 3 reports to Stadsbeheer.").is_visible()
+    check_accessibility(page, "staff-bulk-confirm")
+    page.get_by_role("button", name="Confirm: change 3 reports").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("3 reports changed.").is_visible()
     for report in (first, second, third):
         report.refresh_from_db()
         assert (report.status, report.department_id) == (Report.Status.ACCEPTED, morning["department"].pk)
 
-    # 3. merge a duplicate into the first report
-    page.get_by_role("link", name=duplicate.title).click()
-    page.wait_for_load_state()
-    check_accessibility(page, "staff-report-new")
-    page.fill("#merge-target", str(first.pk))
-    page.get_by_role("button", name="Merge into that report").click()
-    page.wait_for_load_state()
-    assert page.get_by_role("heading", name=first.title, level=1).is_visible()
-    duplicate.refresh_from_db()
-    assert duplicate.duplicate_of_id == first.pk and duplicate.status == Report.Status.DUPLICATE
-
-    # 4. answer the reporter (the contact is shown to the triager)
+    # 7. answer the reporter (the contact is shown to the triager)
+    page.goto(f"/staff/reports/{first.pk}/")
     assert page.get_by_text("rita@example.org").is_visible()
     page.fill("#message-message", "We will fix the stone this week.")
     page.get_by_role("button", name="Publish and email").click()
     page.wait_for_load_state()
     assert page.locator(".site-history").get_by_text("We will fix the stone this week.").is_visible()
 
-    # 5. link the report to a societal challenge
+    # then: link the report to a societal challenge
     page.get_by_label("Safe and accessible pavements").check()
     page.get_by_role("button", name="Save links").click()
     page.wait_for_load_state()
     assert first.societal_challenges.filter(pk=morning["challenge"].pk).exists()
     check_accessibility(page, "staff-report-accepted")
 
-    # 6. post a department challenge
+    # and post a department challenge
     page.goto("/department-challenges/")
     check_accessibility(page, "department-challenge-list")
     page.get_by_role("link", name="Post a department challenge").click()
@@ -124,3 +189,40 @@ def test_the_innovation_team_curates_societal_challenges(page, transactional_db)
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
     assert SocietalChallenge.objects.filter(title="Safe school streets", themes__slug="mobility").exists()
+
+
+def test_a_department_members_morning_on_a_phone(phone_page, morning):
+    """A department member on a 390-px phone (in Dutch): lands on the department's open work as cards, opens a
+    report, takes it in hand and answers the reporter."""
+    page = phone_page
+    _no_tiles(page)
+    member = User.objects.create_user(email="stadsbeheer@example.org", password=PASSWORD, display_name="Sam Stadsbeheer")
+    member.emailaddress_set.create(email=member.email, verified=True, primary=True)
+    Membership.objects.create(user=member, department=morning["department"])
+    ours = make_report("Kapotte lantaarnpaal Dunne Bierkade", status=Report.Status.ACCEPTED,
+                       department=morning["department"], days_old=2, contact_email="sam@example.org")
+    make_report("Not ours", status=Report.Status.ACCEPTED, department=Department.objects.get(slug="veiligheid"))
+
+    log_in(page, member.email)
+    page.goto("/staff/")
+    rows = page.locator("[data-queue] [data-row]")
+    assert rows.count() == 1 and ours.title in rows.first.inner_text()
+    card = rows.first.bounding_box()
+    assert card["width"] <= 390 and page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    assert not page.locator("[data-filters] form[role=search]").is_visible()  # the filters fold away on a phone
+    check_accessibility(page, "staff-queue-phone")
+
+    rows.first.locator("[data-open]").click()
+    page.wait_for_url(f"**/staff/reports/{ours.pk}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    check_accessibility(page, "staff-report-phone")
+    page.select_option("#status-to_status", "in_progress")
+    page.locator("form[action$='/status/'] button[type=submit]").click()
+    page.wait_for_load_state()
+    page.fill("#message-message", "We komen morgen kijken.")
+    page.locator("form[action$='/message/'] button[type=submit]").click()
+    page.wait_for_load_state()
+    ours.refresh_from_db()
+    assert ours.status == Report.Status.IN_PROGRESS
+    assert ours.history.filter(message="We komen morgen kijken.").exists()
+    check_accessibility(page, "staff-report-phone-answered")

@@ -111,7 +111,7 @@ def test_the_already_reported_step_shows_nearby_open_reports_without_javascript(
 
 
 def test_the_htmx_partial_lists_similar_reports_and_marks_the_step_as_seen(client):
-    make_report(title="Paving stones loose again", latitude=HAGUE[0] + 0.005)  # about 550 m, similar title
+    make_report(title="Paving stones loose again", latitude=HAGUE[0] + 0.001)  # about 110 m, similar title
     response = client.get(reverse("participation:report-nearby"),
                           {"latitude": HAGUE[0], "longitude": HAGUE[1], "title": "Loose paving"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()

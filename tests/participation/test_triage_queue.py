@@ -34,7 +34,7 @@ def staff_client(client, triager):
 
 def _titles(response) -> list[str]:
     html = response.content.decode()
-    return re.findall(r'href="/staff/reports/\d+/">([^<]+)</a>', html)
+    return re.findall(r'href="/staff/reports/\d+/" data-open>([^<]+)</a>', html)
 
 
 def test_the_queue_shows_new_reports_oldest_first(staff_client, department_a):
@@ -82,7 +82,7 @@ def test_overdue_reports_stand_out_in_words_not_only_colour(staff_client):
     make_report("Past target", theme=slow, days_old=9)
     make_report("No target", days_old=60)
     response = staff_client.get(QUEUE)
-    rows = {title: row for row, title in re.findall(r'(<tr class="utrecht-table__row[^"]*">.*?href="/staff/reports/\d+/">([^<]+)</a>.*?</tr>)',
+    rows = {title: row for row, title in re.findall(r'(<tr class="utrecht-table__row[^"]*" data-row>.*?href="/staff/reports/\d+/" data-open>([^<]+)</a>.*?</tr>)',
                                                     response.content.decode(), re.S)}
     assert "site-overdue" in rows["Past target"] and "Overdue" in rows["Past target"]
     assert "Overdue" not in rows["Within target"] and "Overdue" not in rows["No target"]
@@ -147,7 +147,7 @@ def test_bulk_routing_sends_each_report_through_the_state_machine(staff_client, 
     closed = make_report("closed", status=S.NOT_ACTIONABLE)
     response = staff_client.post(reverse("participation:staff-report-bulk"), {
         "reports": [f"{first.pk}:1", f"{second.pk}:1", f"{closed.pk}:1"], "action": "route",
-        "department": department_a.pk, "message": "Passed to Stadsbeheer.", "query": "status=new",
+        "department": department_a.pk, "message": "Passed to Stadsbeheer.", "query": "status=new", "confirm": "yes",
     }, follow=True)
     assert response.redirect_chain[-1][0] == QUEUE + "?status=new"
     for report in (first, second):
@@ -165,7 +165,7 @@ def test_bulk_closing_without_a_message_is_refused_per_report(staff_client, admi
     client.force_login(admin_user)
     report = make_report("accepted", status=S.ACCEPTED, department=department_a)
     response = client.post(reverse("participation:staff-report-bulk"), {
-        "reports": [f"{report.pk}:1"], "action": "status", "to_status": S.RESOLVED, "message": "",
+        "reports": [f"{report.pk}:1"], "action": "status", "to_status": S.RESOLVED, "message": "", "confirm": "yes",
     }, follow=True)
     report.refresh_from_db()
     assert report.status == S.ACCEPTED
@@ -175,7 +175,7 @@ def test_bulk_closing_without_a_message_is_refused_per_report(staff_client, admi
 def test_bulk_actions_on_a_stale_selection_change_nothing(staff_client, department_a):
     report = make_report("moved on", status=S.ACCEPTED, department=department_a)
     response = staff_client.post(reverse("participation:staff-report-bulk"), {
-        "reports": [f"{report.pk}:0"], "action": "status", "to_status": S.IN_PROGRESS}, follow=True)
+        "reports": [f"{report.pk}:0"], "action": "status", "to_status": S.IN_PROGRESS, "confirm": "yes"}, follow=True)
     report.refresh_from_db()
     assert report.status == S.ACCEPTED
     assert "changed by someone else" in response.content.decode()

@@ -14,10 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from participation import demo
 from participation.models import Comment, Report, StatusChange
 from participation.services import report_create
 from smartcity.geo import bounding_box
-from smartcity.models import Area, SocietalChallenge, Theme, User
+from smartcity.models import Area, Department, SocietalChallenge, Theme, User
 
 
 def _box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict:
@@ -98,6 +99,7 @@ class Command(BaseCommand):
             created = 0
             for row in tqdm(REPORTS, desc="reports", unit="report", disable=options["verbosity"] == 0):
                 created += self._report(resident, *row)
+            created += demo.write(demo.city())
         self.stdout.write(self.style.SUCCESS(f"{created} demo reports created."))
 
     def _report(self, resident, reference, title, description, latitude, longitude, theme_slug, status,
@@ -112,11 +114,16 @@ class Command(BaseCommand):
         created_at = timezone.now() - timedelta(days=days_ago)
         Report.objects.filter(pk=report.pk).update(created_at=created_at)
         StatusChange.objects.filter(report=report).update(created_at=created_at)
+        # routed as its theme's reports are, unless it was closed without routing
+        department = None
+        if status in (Report.Status.ACCEPTED, Report.Status.IN_PROGRESS, Report.Status.RESOLVED):
+            department = Department.objects.filter(slug=demo.THEME_DEPARTMENTS.get(theme_slug, "")).first()
         for step, (from_status, to_status, message) in enumerate(TIMELINE.get(status, []), start=1):
             StatusChange.objects.create(report=report, from_status=from_status, to_status=to_status, message=message,
+                                        from_department=department if step > 1 else None, to_department=department,
                                         created_at=created_at + timedelta(days=step), notified_at=timezone.now())
         closed_at = created_at + timedelta(days=2) if status in Report.CLOSED_STATUSES else None
-        Report.objects.filter(pk=report.pk).update(status=status, closed_at=closed_at)
+        Report.objects.filter(pk=report.pk).update(status=status, closed_at=closed_at, department=department)
         challenge = SocietalChallenge.objects.filter(reference=challenge_reference).first() if challenge_reference else None
         if challenge is not None:
             report.societal_challenges.add(challenge)
