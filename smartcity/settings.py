@@ -78,6 +78,17 @@ API_CONTACT_URL = os.environ.get("API_CONTACT_URL", f"{SITE_URL}/api/v1/docs")
 # too (their supports keep counting). The privacy statement names both (participation.services, retention).
 REPORTER_CONTACT_RETENTION_DAYS = env_int("REPORTER_CONTACT_RETENTION_DAYS", 365)
 SUPPORTER_EMAIL_RETENTION_DAYS = env_int("SUPPORTER_EMAIL_RETENTION_DAYS", REPORTER_CONTACT_RETENTION_DAYS)
+# Residents' way back to a report (issue #17): the reference they quote ("DH-2026-000123"), how long the
+# private "manage my report" link in their emails works, and how long after resolving "still a problem?" is offered.
+REPORT_REFERENCE_PREFIX = os.environ.get("REPORT_REFERENCE_PREFIX", "DH").strip() or "DH"
+MANAGE_LINK_DAYS = env_int("MANAGE_LINK_DAYS", 30)
+REOPEN_REQUEST_DAYS = env_int("REOPEN_REQUEST_DAYS", 14)
+# The city's identity on every page: its name (where it differs from the platform's), a logo (a static path or
+# a URL) and the NL Design System theme colours (any CSS colour; empty keeps the bundled theme's).
+CITY_NAME = os.environ.get("CITY_NAME", "Den Haag")
+CITY_LOGO = os.environ.get("CITY_LOGO", "img/logo.svg")
+CITY_PRIMARY_COLOR = os.environ.get("CITY_PRIMARY_COLOR", "")
+CITY_SECONDARY_COLOR = os.environ.get("CITY_SECONDARY_COLOR", "")
 # A pilot with no gate decision and no measurement for this many months counts as stranded.
 PILOT_STRANDED_MONTHS = env_int("PILOT_STRANDED_MONTHS", 6)
 
