@@ -176,11 +176,11 @@ class Command(BaseCommand):
 
     @staticmethod
     def _series(start: float, slope: float, now: dt.datetime) -> list[MeasurementRow]:
-        """Weekly values over the last 30 weeks: a trend with a little seasonal wobble, the same every run."""
+        """Weekly counts over the last 30 weeks: a trend with a little seasonal wobble, the same every run."""
         monday = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0)
         monday -= dt.timedelta(days=monday.weekday())
         return [
             MeasurementRow(monday - dt.timedelta(weeks=30 - week),
-                           round(start + slope * week + 3 * math.sin(week / 2), 1), "demo")
+                           round(start + slope * week + 3 * math.sin(week / 2)), "demo")  # counts: whole numbers
             for week in range(30)
         ]
