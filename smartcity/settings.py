@@ -232,6 +232,9 @@ TEMPLATES = [
     },
 ]
 
+# A refused form (an expired session, a page open for too long) explains itself in the site's language.
+CSRF_FAILURE_VIEW = "smartcity.views.csrf_failure"
+
 # Every form renders its fields with templates/_form_field.html (NL Design System markup).
 FORM_RENDERER = "smartcity.forms.FormRenderer"
 

@@ -62,5 +62,6 @@ urlpatterns = [
 # No catch-all for MEDIA_URL, not even with DEBUG: photos have their own view (participation.views.report_photo),
 # and pending photos, the matching model and the rest of MEDIA_ROOT are never served.
 
+handler403 = "smartcity.views.permission_denied"
 handler404 = "smartcity.views.page_not_found"
 handler500 = "smartcity.views.server_error"

@@ -156,6 +156,21 @@ def _wants_problem_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/open311/")
 
 
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403 in the site's own layout and language. A PermissionDenied raised with a message (already
+    translated, for the person in front of the page) shows it: it says who may take the action."""
+    reason = str(exception) if exception is not None and exception.args else ""
+    if _wants_problem_json(request):
+        return problem(403, reason or _("You may not do this."), title=_("No access"))
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent from a page that was open too long, or after signing out in another tab: say so, in the
+    site's language, instead of Django's bare English "403 Forbidden"."""
+    return render(request, "403_csrf.html", status=403)
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_problem_json(request):
         return problem(404, _("There is nothing at this address."), title=_("Not found"))
