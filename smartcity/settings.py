@@ -87,7 +87,7 @@ REOPEN_REQUEST_DAYS = env_int("REOPEN_REQUEST_DAYS", 14)
 # a URL) and the NL Design System theme colours (any CSS colour; empty keeps the bundled theme's).
 CITY_NAME = os.environ.get("CITY_NAME", "Den Haag")
 CITY_LOGO = os.environ.get("CITY_LOGO", "img/logo.svg")
-CITY_PRIMARY_COLOR = os.environ.get("CITY_PRIMARY_COLOR", "")
+CITY_PRIMARY_COLOR = os.environ.get("CITY_PRIMARY_COLOR", "#1d6b34")
 CITY_SECONDARY_COLOR = os.environ.get("CITY_SECONDARY_COLOR", "")
 # A pilot with no gate decision and no measurement for this many months counts as stranded.
 PILOT_STRANDED_MONTHS = env_int("PILOT_STRANDED_MONTHS", 6)
@@ -106,6 +106,8 @@ def env_bounds(name: str, default: str) -> tuple[float, float, float, float]:
 
 # Reports must lie inside the city's bounding box (min_lon,min_lat,max_lon,max_lat); default: The Hague.
 CITY_BOUNDS = env_bounds("CITY_BOUNDS", "4.18,52.00,4.42,52.14")
+# The city's centre ("lat,lon"): the home page shows recent reports near it. Unset: the middle of CITY_BOUNDS.
+CITY_CENTRE = tuple(float(part) for part in os.environ["CITY_CENTRE"].split(",")[:2]) if os.environ.get("CITY_CENTRE") else None
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
@@ -332,6 +334,12 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", _node / "leaflet" / "dist"),
     ("vendor/htmx", _node / "htmx.org" / "dist"),
 ]
+# The theme's typeface, served from our own site (no font CDN; without it headings fell back to Times). Until
+# `npm ci` installed it, pages use the system's sans-serif.
+_fonts = _node / "@fontsource-variable" / "noto-sans"
+BUNDLED_FONTS = _fonts.exists()
+if BUNDLED_FONTS:
+    STATICFILES_DIRS.append(("vendor/fonts/noto-sans", _fonts))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
@@ -557,7 +565,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *[host for host in _tile_hosts if host]],
+        "img-src": ["'self'", "data:", *[host for host in _tile_hosts if host],
+                    *([_origin(CITY_LOGO)] if "://" in CITY_LOGO else [])],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],

@@ -12,6 +12,7 @@ app_name = "smartcity"
 hub_patterns = (
     [
         path("", views.home, name="home"),
+        path("city-theme.css", views.city_theme, name="city-theme"),
         path("themes/", views.theme_list, name="theme-list"),
         path("themes/<slug:slug>/", views.theme_detail, name="theme-detail"),
         path("challenges/", views.societal_challenge_list, name="societal-challenge-list"),
