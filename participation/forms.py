@@ -140,11 +140,11 @@ class ReportForm(forms.Form):
         data = super().clean()
         latitude, longitude = data.get("latitude"), data.get("longitude")
         if latitude is not None and longitude is not None and not in_city_bounds(latitude, longitude):
+            # The city's name, not the platform's, and once: the place is one thing, however many coordinates.
             message = gettext("This place lies outside %(city)s. Choose a place within the city.") % {
-                "city": settings.SITE_NAME
+                "city": settings.CITY_NAME
             }
             self.add_error("latitude", forms.ValidationError(message, code="outside_city"))
-            self.add_error("longitude", forms.ValidationError(message, code="outside_city"))
         files = data.get("photos") or []
         if files and self.read_photos and self.complete:
             self._read_photos(files)
