@@ -318,6 +318,8 @@ LANGUAGES = [(code, name) for code, name in LANGUAGES if code in _enabled_langua
 if LANGUAGE_CODE not in dict(LANGUAGES):
     raise ImproperlyConfigured(f"LANGUAGE_CODE {LANGUAGE_CODE!r} is not one of LANGUAGES {_enabled_languages}")
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates in each language's own style: English as written in Europe (smartcity/formats/en), not American.
+FORMAT_MODULE_PATH = ["smartcity.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Amsterdam")
 USE_I18N = True
 USE_TZ = True
