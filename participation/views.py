@@ -515,7 +515,9 @@ def report_manage(request: HttpRequest, token: str) -> HttpResponse:
         "action": action,
         "reopen_days": settings.REOPEN_REQUEST_DAYS,
     }
-    return render(request, "participation/report_manage.html", context, status=400 if request.method == "POST" else 200)
+    # A form shown again with its errors is a page like any other (200, as the report form): the browser logs a 400
+    # as a failed load.
+    return render(request, "participation/report_manage.html", context)
 
 
 @require_http_methods(["GET", "POST"])
