@@ -171,6 +171,10 @@ def city_theme(request: HttpRequest) -> HttpResponse:
         tokens += [f"--basis-color-action-1-inverse-bg-default: {primary};",
                    f"--basis-color-action-1-inverse-bg-hover: color-mix(in srgb, {primary} 85%, black);",
                    f"--basis-color-action-1-inverse-bg-active: color-mix(in srgb, {primary} 70%, black);",
+                   f"--basis-color-action-1-color-default: {primary};",
+                   f"--basis-color-action-1-color-hover: color-mix(in srgb, {primary} 85%, black);",
+                   f"--basis-color-action-1-border-default: {primary};",
+                   f"--basis-color-action-1-border-hover: color-mix(in srgb, {primary} 85%, black);",
                    f"--site-brand-color: {primary};"]
     if _CSS_COLOUR.match(secondary):
         tokens += [f"--basis-color-action-2-color-default: {secondary};", f"--site-accent-color: {secondary};"]
