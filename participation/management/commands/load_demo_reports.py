@@ -17,7 +17,7 @@ from tqdm import tqdm
 from participation.models import Comment, Report, StatusChange
 from participation.services import report_create
 from smartcity.geo import bounding_box
-from smartcity.models import Area, SocietalChallenge, Theme, User
+from smartcity.models import Area, Department, SocietalChallenge, Theme, User
 
 
 def _box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict:
@@ -45,7 +45,7 @@ REPORTS = [
      Report.Status.NEW, 3, "demo-sc-boulevard"),
     ("demo-r-04", "Ondergrondse container Prins Hendrikplein vol", "De container voor restafval zit al drie dagen "
      "vol; er staan zakken naast en er lopen ratten rond.", 52.0820, 4.2880, "sustainability-environment",
-     Report.Status.RESOLVED, 40, "demo-sc-zwerfafval"),
+     Report.Status.RESOLVED, 5, "demo-sc-zwerfafval"),
     ("demo-r-05", "Dubbel parkeren bij de basisschool", "Bij het brengen en halen staan ouders dubbel geparkeerd "
      "in de Fahrenheitstraat. Kinderen steken tussen de auto's door over.", 52.0735, 4.2740, "mobility",
      Report.Status.IN_PROGRESS, 15, "demo-sc-verkeersveiligheid-school"),
@@ -83,6 +83,12 @@ TIMELINE = {
 }
 
 
+# Who handles a routed report: the department of its theme (the demo's categories route by theme).
+ROUTING = {"safety-liveability": "veiligheid", "mobility": "stedelijke-ontwikkeling",
+           "sustainability-environment": "stadsbeheer", "participation-economy": "welzijn",
+           "tourism-recreation": "stadsdeel-scheveningen"}
+
+
 class Command(BaseCommand):
     help = "Load demo neighbourhoods and residents' reports (after load_demo). Safe to run again."
 
@@ -112,11 +118,15 @@ class Command(BaseCommand):
         created_at = timezone.now() - timedelta(days=days_ago)
         Report.objects.filter(pk=report.pk).update(created_at=created_at)
         StatusChange.objects.filter(report=report).update(created_at=created_at)
+        # One story: a report that is accepted, in progress or resolved was routed to its department on the way.
+        department = (Department.objects.filter(slug=ROUTING.get(theme_slug, "")).first()
+                      if status not in (Report.Status.NEW, Report.Status.NOT_ACTIONABLE) else None)
         for step, (from_status, to_status, message) in enumerate(TIMELINE.get(status, []), start=1):
             StatusChange.objects.create(report=report, from_status=from_status, to_status=to_status, message=message,
+                                        from_department=department if step > 1 else None, to_department=department,
                                         created_at=created_at + timedelta(days=step), notified_at=timezone.now())
-        closed_at = created_at + timedelta(days=2) if status in Report.CLOSED_STATUSES else None
-        Report.objects.filter(pk=report.pk).update(status=status, closed_at=closed_at)
+        closed_at = min(created_at + timedelta(days=2), timezone.now()) if status in Report.CLOSED_STATUSES else None
+        Report.objects.filter(pk=report.pk).update(status=status, closed_at=closed_at, department=department)
         challenge = SocietalChallenge.objects.filter(reference=challenge_reference).first() if challenge_reference else None
         if challenge is not None:
             report.societal_challenges.add(challenge)
