@@ -254,7 +254,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_support": can_support,
         "is_reporter": is_reporter,
         "manage_url": _managed(request).get(str(report.pk), ""),
-        "reopen_form": ReasonForm(required=True, label=_("What is still wrong?"))
+        "reopen_form": ReasonForm(required=True, label=_("What is still wrong?"), prefix="reopen")
         if user.is_authenticated and report.author_id == user.pk and report.can_still_be_reopened else None,
         "has_supported": user.is_authenticated and Support.objects.filter(report=report, user=user).exists(),
         "is_following": user.is_authenticated and Follow.objects.filter(report=report, user=user).exists(),
@@ -473,8 +473,10 @@ def report_manage(request: HttpRequest, token: str) -> HttpResponse:
     action = request.POST.get("action", "")
     addition_form = ReporterAdditionForm(request.POST if action == "add" else None,
                                          request.FILES if action == "add" else None, photos_left=photos_left, prefix="add")
-    reason_form = ReasonForm(request.POST if action in ("withdraw", "reopen") else None, prefix=action or None,
-                             required=action == "reopen")
+    reopening = report.status == Report.Status.RESOLVED
+    reason_form = ReasonForm(request.POST if action in ("withdraw", "reopen") else None,
+                             prefix="reopen" if reopening else "withdraw", required=reopening,
+                             label=_("What is still wrong?") if reopening else None)
     if request.method == "POST":
         # Using the link proves the address is the reporter's: it is confirmed by any action taken here.
         workflow.confirm_contact(report=report, email=contact.email)
@@ -546,7 +548,7 @@ def report_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get_report_for_user(request, pk)
     if report.author_id != request.user.pk:
         raise PermissionDenied
-    form = ReasonForm(request.POST, required=True)
+    form = ReasonForm(request.POST, required=True, prefix="reopen")
     if not form.is_valid():
         messages.error(request, _("Tell us what is still wrong."))
         return redirect(report)

@@ -236,12 +236,12 @@ def test_still_a_problem_is_offered_only_for_the_configured_days(client, residen
     report = resolved(make_report(author=resident), triager, department_a, days_ago=15)
     client.force_login(resident)
     assert "Still a problem?" not in client.get(report.get_absolute_url()).content.decode()
-    client.post(reverse("participation:report-reopen", args=[report.pk]), {"reason": "Again."})
+    client.post(reverse("participation:report-reopen", args=[report.pk]), {"reopen-reason": "Again."})
     report.refresh_from_db()
     assert report.status == Report.Status.RESOLVED
     recent = resolved(make_report(author=resident), triager, department_a, days_ago=2)
     assert "Still a problem?" in client.get(recent.get_absolute_url()).content.decode()
-    client.post(reverse("participation:report-reopen", args=[recent.pk]), {"reason": "Again."})
+    client.post(reverse("participation:report-reopen", args=[recent.pk]), {"reopen-reason": "Again."})
     recent.refresh_from_db()
     assert recent.status == Report.Status.ACCEPTED
 
