@@ -334,6 +334,12 @@ def _kpi_number(value: float, decimals: int | None = None) -> str:
     return formats.number_format(round(value, decimals), decimal_pos=decimals, use_l10n=True)
 
 
+def kpi_value_label(value: float) -> str:
+    """A measured value for reading: at most two decimals, no trailing zeros, in the reader's notation."""
+    rounded = round(float(value), 2)
+    return formats.number_format(int(rounded) if rounded == int(rounded) else rounded, decimal_pos=None, use_l10n=True)
+
+
 def nice_step(span: float, steps: int = 4) -> float:
     """A round step (1, 2, 2.5 or 5 times a power of ten) that divides `span` in about `steps` parts."""
     if span <= 0:

@@ -53,3 +53,12 @@ def _item(chart):
 
     return {"kpi": Kpi(), "series": [(moment, value + 0.37) for moment, value in SERIES], "rows": [], "count": 8,
             "latest": None}
+
+
+def test_measured_values_are_written_without_trailing_zeros_and_whole_counts_without_decimals():
+    from insight.charts import kpi_value_label
+
+    with translation.override("nl"):
+        assert [kpi_value_label(value) for value in (25.0, 25.4, 25.456)] == ["25", "25,4", "25,46"]
+    with translation.override("en"):
+        assert kpi_value_label(25.4) == "25.4"
