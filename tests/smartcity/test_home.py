@@ -36,6 +36,7 @@ def test_the_home_page_offers_the_report_button_recent_reports_and_this_months_r
     Pilot.objects.create(title="Slimme containers", description="Sensoren melden volle containers.", stage="pilot")
     html = Client(HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
     assert 'href="/reports/new/"' in html and "Den Haag" in html
+    assert html.count('href="/my/reports/"') >= 2  # the menu, and "find a report you made": no account needed
     assert "Lamp uit" in html and "Verborgen" not in html
     assert '<dd data-figure="resolved">2</dd>' in html
     assert "2 days" in html  # the median of 1 and 3 days
