@@ -52,6 +52,7 @@ NOT_PAGES = {
     "participation:staff-filter-delete": "POST only",
     "smartcity:department-challenge-close": "POST only",
     "matching:match-decide": "POST only", "matching:suggestion-decide": "POST only",
+    "matching:no-challenge-decide": "POST only",
     "matching:matching-run-progress": "an htmx fragment of the matching page, checked as part of it",
     "insight:statistics-csv": "CSV", "insight:department-dashboard-csv": "CSV", "insight:pilot-opportunity-csv": "CSV",
     "open_data:report-export-csv": "CSV", "open_data:report-export-geojson": "GeoJSON",
