@@ -326,8 +326,38 @@ class KpiChart:
     x_ticks: list[tuple[float, str]]
 
 
-def _kpi_number(value: float) -> str:
-    return formats.number_format(round(value, 2), decimal_pos=None, use_l10n=True)
+def _kpi_number(value: float, decimals: int | None = None) -> str:
+    """A value as the reader writes numbers ("21,5" in Dutch and Swedish, "21.5" in English): labels only.
+    Coordinates in the SVG are never localised (the template turns localisation off around them)."""
+    if decimals is None:
+        return formats.number_format(round(value, 2), decimal_pos=None, use_l10n=True)
+    return formats.number_format(round(value, decimals), decimal_pos=decimals, use_l10n=True)
+
+
+def kpi_value_label(value: float) -> str:
+    """A measured value for reading: at most two decimals, no trailing zeros, in the reader's notation."""
+    rounded = round(float(value), 2)
+    return formats.number_format(int(rounded) if rounded == int(rounded) else rounded, decimal_pos=None, use_l10n=True)
+
+
+def nice_step(span: float, steps: int = 4) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) that divides `span` in about `steps` parts."""
+    if span <= 0:
+        return 1.0
+    raw = span / steps
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if factor * power >= raw:
+            return factor * power
+    return 10 * power
+
+
+def _decimals(step: float) -> int:
+    """How many decimals a tick of this step needs: 0 for 5 or 20, 1 for 0.5, 2 for 0.25."""
+    for decimals in range(0, 6):
+        if abs(round(step, decimals) - step) < 1e-9:
+            return decimals
+    return 6
 
 
 def kpi_chart(series: list[tuple[dt.datetime, float]], baseline: float | None, target: float | None) -> KpiChart | None:
@@ -341,8 +371,16 @@ def kpi_chart(series: list[tuple[dt.datetime, float]], baseline: float | None, t
     low, high = min(values), max(values)
     if low == high:
         low, high = low - 1, high + 1
-    padding = (high - low) * 0.1
-    low, high = low - padding, high + padding
+    # The axis runs from one round tick to another ("20, 25, 30", never "21,83, 27,14"), a step beyond the data.
+    step = nice_step(high - low)
+    low, high = math.floor(low / step) * step, math.ceil(high / step) * step
+    if low == min(values):
+        low -= step
+    if high == max(values):
+        high += step
+    if low < 0 <= min(values):
+        low = 0.0  # no negative axis for values that cannot be negative
+    decimals = _decimals(step)
     plot_width, plot_height = KPI_WIDTH - KPI_LEFT - KPI_RIGHT, KPI_HEIGHT - KPI_TOP - KPI_BOTTOM
     first, last = series[0][0], series[-1][0]
     span = (last - first).total_seconds()
@@ -356,7 +394,8 @@ def kpi_chart(series: list[tuple[dt.datetime, float]], baseline: float | None, t
         return round(KPI_TOP + plot_height * (high - value) / (high - low), 1)
 
     dots = [(x_of(moment), y_of(value)) for moment, value in series]
-    y_ticks = [KpiLine(y_of(low + (high - low) * i / 4), _kpi_number(low + (high - low) * i / 4)) for i in range(5)]
+    count = round((high - low) / step)
+    y_ticks = [KpiLine(y_of(low + i * step), _kpi_number(low + i * step, decimals)) for i in range(count + 1)]
     local = timezone.localtime
     x_ticks = [(x_of(first), formats.date_format(local(first), "SHORT_DATE_FORMAT"))]
     if span:

@@ -52,7 +52,11 @@ class CityCoordinateSchema(OpenApiSerializerFieldExtension):
 
 
 class ReportSerializer(CleanTextSerializer):
-    reference = ReferenceField(validators=[])
+    reference = ReferenceField(validators=[], help_text="Your own id for the report, from your system (optional, "
+                                                        "unique). The city's reference is `case_reference`.")
+    case_reference = serializers.CharField(
+        read_only=True, help_text="The city's reference for the report, e.g. DH-2026-000123: what residents and staff "
+                                  "quote, shown on the report's page and in every email. The `q` filter finds it.")
     theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
     neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True, allow_null=True)
     email = serializers.EmailField(write_only=True, required=False, allow_blank=True,
@@ -65,7 +69,7 @@ class ReportSerializer(CleanTextSerializer):
     class Meta:
         model = Report
         fields = [
-            "id", "reference", "title", "description", "theme", "latitude", "longitude", "address",
+            "id", "case_reference", "reference", "title", "description", "theme", "latitude", "longitude", "address",
             "neighbourhood", "status", "support_count", "url", "photos", "email", "created_at", "updated_at",
             "closed_at",
         ]

@@ -140,11 +140,11 @@ class ReportForm(forms.Form):
         data = super().clean()
         latitude, longitude = data.get("latitude"), data.get("longitude")
         if latitude is not None and longitude is not None and not in_city_bounds(latitude, longitude):
+            # The city's name, not the platform's, and once: the place is one thing, however many coordinates.
             message = gettext("This place lies outside %(city)s. Choose a place within the city.") % {
-                "city": settings.SITE_NAME
+                "city": settings.CITY_NAME
             }
             self.add_error("latitude", forms.ValidationError(message, code="outside_city"))
-            self.add_error("longitude", forms.ValidationError(message, code="outside_city"))
         files = data.get("photos") or []
         if files and self.read_photos and self.complete:
             self._read_photos(files)
@@ -237,3 +237,58 @@ class HideForm(forms.Form):
 
     def clean_reason(self) -> str:
         return clean_text(self.cleaned_data["reason"])
+
+
+# --- The reporter's own page ("manage my report") and "send me my reports" ----------------------------------
+class ReporterAdditionForm(forms.Form):
+    """More information, a photo, or both, from the reporter: shown on the report as theirs."""
+
+    text = PlainTextField(
+        label=_("What would you like to add?"), required=False, max_length=Comment.MAX_LENGTH,
+        help_text=_("It appears on the public page of the report, as added by the reporter."),
+        widget=forms.Textarea(attrs={"rows": 3, "data-counter": ""}),
+    )
+    photo = forms.FileField(
+        label=_("Photo"), required=False,
+        help_text=_("JPEG, PNG or WebP, at most 10 MB. We remove location data and other metadata."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    def __init__(self, *args, photos_left: int = MAX_PHOTOS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.photos_left = photos_left
+        self.processed: ProcessedPhoto | None = None
+        if photos_left <= 0:
+            del self.fields["photo"]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("text") and not data.get("photo") and not self.errors:
+            raise forms.ValidationError(gettext("Write something or choose a photo."), code="empty")
+        if data.get("photo") and not self.errors:
+            try:
+                self.processed = process_photo(data["photo"])
+            except PhotoError as error:
+                self.add_error("photo", str(error))
+        return data
+
+
+class ReasonForm(forms.Form):
+    """Withdrawing (a reason is optional) or "still a problem?" (a reason is needed)."""
+
+    reason = PlainTextField(label=_("Why?"), max_length=1000, required=False,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, required: bool = False, label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = required
+        if label:
+            self.fields["reason"].label = label
+
+
+class MyReportsRequestForm(forms.Form):
+    email = forms.EmailField(
+        label=_("The email address you reported with"),
+        help_text=_("We email you a private link to each report you made with it."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import timedelta
 from functools import lru_cache, reduce
 from operator import or_
@@ -16,6 +17,20 @@ from django.utils.translation import gettext_lazy as _
 from smartcity.models import Area, Department, Referenced, SocietalChallenge, Theme
 
 METRES_PER_DEGREE_LATITUDE = 111_320.0
+CASE_REFERENCE = re.compile(r"^\s*#?\s*(?:([A-Za-z]+)-)?(?:(\d{4})-)?0*(\d{1,12})\s*$")
+
+
+def format_case_reference(number: int, year: int) -> str:
+    return f"{settings.REPORT_REFERENCE_PREFIX}-{year}-{number:06d}"
+
+
+def parse_case_reference(text: str) -> int | None:
+    """The report number in "DH-2026-000123", "2026-123", "#123" or "123" (None for other text). The prefix,
+    when given, must be ours; the year is not checked against the report (a typo in it still finds it)."""
+    match = CASE_REFERENCE.match(text)
+    if not match or (match[1] and match[1].upper() != settings.REPORT_REFERENCE_PREFIX.upper()):
+        return None
+    return int(match[3])
 
 
 class ReportQuerySet(models.QuerySet):
@@ -32,7 +47,13 @@ class ReportQuerySet(models.QuerySet):
         )
 
     def search(self, text: str):
-        """Every word must appear in the title or description (case-insensitive)."""
+        """Every word must appear in the title or description (case-insensitive); a case reference
+        ("DH-2026-000123") finds that report."""
+        number = parse_case_reference(text) if any(c.isdigit() for c in text) and len(text) < 40 else None
+        if number is not None and not text.strip().isdigit():
+            return self.filter(pk=number)
+        if number is not None:  # a bare number: that report, or reports that mention it
+            return self.filter(Q(pk=number) | Q(title__icontains=text.strip()) | Q(description__icontains=text.strip()))
         for word in text.split()[:8]:
             self = self.filter(Q(title__icontains=word) | Q(description__icontains=word))
         return self
@@ -193,6 +214,18 @@ class Report(Referenced):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def case_reference(self) -> str:
+        """The reference residents and staff quote ("DH-2026-000123"): the prefix, the year it was made, its number.
+        Ours, derived from the row, so never out of step; `reference` is an integration's own id, kept apart."""
+        return format_case_reference(self.pk, timezone.localtime(self.created_at).year)
+
+    @property
+    def can_still_be_reopened(self) -> bool:
+        """A resolved report offers its reporter "still a problem?" for REOPEN_REQUEST_DAYS after it closed."""
+        return bool(self.status == self.Status.RESOLVED and self.closed_at
+                    and timezone.now() - self.closed_at <= timedelta(days=settings.REOPEN_REQUEST_DAYS))
+
     def get_absolute_url(self) -> str:
         # A list page links twenty reports: one reverse() per URL configuration and prefix, then formatting.
         return report_url_pattern() % self.pk
@@ -211,7 +244,7 @@ class Report(Referenced):
         target = self.theme.target_days if self.theme_id else None
         return bool(target and self.is_open and self.age_days > target)
 
-    def add_support(self, *, user=None, email: str | None = None) -> bool:
+    def add_support(self, *, user=None, email: str | None = None, language: str = "") -> bool:
         """A "me too" from an account or a confirmed email address. Idempotent: False when it was already there."""
         from django.db import IntegrityError, transaction
 
@@ -223,7 +256,7 @@ class Report(Referenced):
                 return False
             try:
                 with transaction.atomic():
-                    Support.objects.create(report=self, **lookup)
+                    Support.objects.create(report=self, language=language, **lookup)
             except IntegrityError:  # a concurrent request won the race
                 return False
             Report.objects.filter(pk=self.pk).update(support_count=models.F("support_count") + 1)
@@ -254,6 +287,8 @@ class ReporterContact(models.Model):
     erased_at = models.DateTimeField(null=True, blank=True)
     # Set by the unsubscribe link in an update email: no more updates to this address.
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The interface language when they reported: every email to this address is written in it.
+    language = models.CharField(_("language"), max_length=10, blank=True)
 
     objects = ReporterContactQuerySet.as_manager()
 
@@ -302,6 +337,8 @@ class Support(models.Model):
     email = models.EmailField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # The interface language when they supported (emails to them are written in it).
+    language = models.CharField(max_length=10, blank=True)
 
     objects = SupportQuerySet.as_manager()
 
@@ -318,6 +355,8 @@ class Follow(models.Model):
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="follows")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The interface language when they started following: their update emails are written in it.
+    language = models.CharField(max_length=10, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["report", "user"], name="follow_unique_user")]
@@ -330,6 +369,8 @@ class Comment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="comments")
     text = models.TextField(_("comment"), max_length=MAX_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Added by the reporter on their "manage my report" page (they may have no account: author is None).
+    by_reporter = models.BooleanField(default=False)
     is_hidden = models.BooleanField(default=False)
     hidden_reason = models.CharField(max_length=300, blank=True)
     hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

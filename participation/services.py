@@ -6,6 +6,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,6 +30,7 @@ from participation.models import (
 from participation.photos import ProcessedPhoto
 from smartcity.models import Area, Theme
 from smartcity.outbox import outbox_enqueue
+from smartcity.text import clean_line
 
 
 @transaction.atomic
@@ -80,34 +82,82 @@ def report_create(
     account_email = (author.email or "").lower() if author is not None else ""
     # On the website a resident's account address is their contact; an integration's is not.
     contact_email = (email or "").strip().lower() or (account_email if source == Report.Source.WEB else "")
+    language = current_language()
     if contact_email:
         contact = ReporterContact.objects.create(
             report=report,
             email=contact_email,
             confirmed_at=timezone.now() if contact_email == account_email else None,
+            language=language,
         )
         if contact.confirmed_at is None:
             confirmation_email_send(purpose="contact", report=report, email=contact.email)
     if author is not None and source == Report.Source.WEB:
-        Follow.objects.get_or_create(report=report, user=author)
+        Follow.objects.get_or_create(report=report, user=author, defaults={"language": language})
     return report
+
+
+def current_language() -> str:
+    """The interface language now (a request's, or the default): stored with whoever acts, so that every email to
+    them is written in it."""
+    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    return language if language in {code for code, _name in settings.LANGUAGES} else settings.LANGUAGE_CODE
+
+
+def email_render(name: str, context: dict, *, language: str | None = None) -> tuple[str, str]:
+    """(subject, body) of templates/participation/email/<name>_subject.txt and _body.txt, in `language` (the
+    recipient's; the current one when None). Plain text: the templates turn autoescaping off, so a title such as
+    "Auto's rijden te hard" reaches the subject as written, never as "Auto&#x27;s"."""
+    with translation.override(language or current_language()):
+        context = {"site_name": settings.SITE_NAME, "city_name": settings.CITY_NAME, **context}
+        subject = clean_line(render_to_string(f"participation/email/{name}_subject.txt", context))
+        body = render_to_string(f"participation/email/{name}_body.txt", context)
+    return subject, body
+
+
+def email_send(*, to: str, name: str, context: dict, language: str | None = None) -> None:
+    """Queue one email (through the outbox, with the current transaction)."""
+    subject, body = email_render(name, context, language=language)
+    outbox_enqueue("smartcity.tasks.send_email", to=[to], subject=subject, body=body)
+
+
+def site_url(path: str) -> str:
+    """An absolute link for an email: always SITE_URL, never the host a request happened to use."""
+    return settings.SITE_URL + path
+
+
+def manage_url(report: Report, email: str) -> str:
+    return site_url(reverse("participation:report-manage", args=[tokens.manage_token(report.pk, email)]))
 
 
 def confirmation_email_send(*, purpose: str, report: Report, email: str) -> None:
     """Send the link that confirms an address given without an account, for a `purpose` of tokens.CONFIRM_SALTS:
-    "contact" (the reporter's updates start once it is followed) or "support" (the support counts then)."""
+    "contact" (the reporter's updates start once it is followed) or "support" (the support counts then).
+    The reporter's email also gives the report's reference, its page and the private "manage my report" link."""
     context = {
         "report": report,
-        "site_name": settings.SITE_NAME,
-        "confirm_url": settings.SITE_URL
-        + reverse(f"participation:{purpose}-confirm", args=[tokens.confirm_token(purpose, report.pk, email)]),
+        "report_url": site_url(report.get_absolute_url()),
+        "confirm_url": site_url(
+            reverse(f"participation:{purpose}-confirm", args=[tokens.confirm_token(purpose, report.pk, email)])),
+        "manage_url": manage_url(report, email) if purpose == "contact" else "",
+        "manage_days": settings.MANAGE_LINK_DAYS,
     }
-    outbox_enqueue(
-        "smartcity.tasks.send_email",
-        to=[email],
-        subject=render_to_string(f"participation/email/{purpose}_confirm_subject.txt", context).strip(),
-        body=render_to_string(f"participation/email/{purpose}_confirm_body.txt", context),
-    )
+    email_send(to=email, name=f"{purpose}_confirm", context=context)
+
+
+def my_reports_send(*, email: str) -> None:
+    """"Send me my reports": one email to `email` with a fresh "manage my report" link for each report it made
+    (the newest 50), whose contact details were not erased. Nothing is sent to an address without reports; the
+    page that asks says the same either way, so it never reveals whether an address has reports."""
+    email = email.strip().lower()
+    contacts = list(ReporterContact.objects.filter(email__iexact=email, erased_at__isnull=True)
+                    .select_related("report").order_by("-report__created_at")[:50])
+    if not contacts:
+        return
+    reports = [{"report": contact.report, "report_url": site_url(contact.report.get_absolute_url()),
+                "manage_url": manage_url(contact.report, email)} for contact in contacts]
+    email_send(to=email, name="my_reports", context={"reports": reports, "manage_days": settings.MANAGE_LINK_DAYS},
+               language=contacts[0].language or None)
 
 
 def report_notify_public_update(*, report_id: int, status_change_id: int) -> None:
@@ -121,42 +171,72 @@ def report_notify_public_update(*, report_id: int, status_change_id: int) -> Non
         report_notify_public_update(report_id=report.pk, status_change_id=change.pk)
 
     Who receives it: every follower with an account, and the reporter's contact address if it
-    was confirmed and has not unsubscribed. Each email carries its own unsubscribe link.
+    was confirmed and has not unsubscribed. Each email carries its own unsubscribe link and is written in
+    the recipient's language. One staff action writes one history row (workflow.act), so one email.
     """
     # Through the outbox: a broker outage delays the email, it does not lose it (smartcity/outbox.py).
     outbox_enqueue("participation.tasks.send_report_update", key=f"report-update:{status_change_id}",
                    report_id=report_id, status_change_id=status_change_id)
 
 
-def update_recipients(report: Report) -> list[tuple[str, str]]:
-    """(email, unsubscribe token) for everyone who gets this report's updates, each address once."""
-    recipients: dict[str, str] = {}
+@dataclass
+class Recipient:
+    email: str
+    unsubscribe_token: str
+    language: str
+    # The reporter's own contact address (no account): their email carries the "manage my report" link.
+    is_reporter_contact: bool = False
+
+
+def update_recipients(report: Report) -> list[Recipient]:
+    """Everyone who gets this report's updates, each address once, with the language they used."""
+    recipients: dict[str, Recipient] = {}
     follows = Follow.objects.filter(report=report, user__is_active=True).select_related("user")
     for follow in follows:
         if follow.user.email:
-            recipients.setdefault(follow.user.email.lower(), tokens.unsubscribe_token(report_id=report.pk, follow_id=follow.pk))
+            address = follow.user.email.lower()
+            recipients.setdefault(address, Recipient(
+                address, tokens.unsubscribe_token(report_id=report.pk, follow_id=follow.pk),
+                follow.language or settings.LANGUAGE_CODE))
     contact = ReporterContact.objects.filter(
         report=report, confirmed_at__isnull=False, unsubscribed_at__isnull=True, erased_at__isnull=True
     ).exclude(email="").first()
     # A reporter with an account gets updates as a follower (so unfollowing stops them), not as a contact.
     author_email = (report.author.email or "").lower() if report.author_id else ""
     if contact is not None and contact.email.lower() != author_email:
-        recipients.setdefault(contact.email.lower(), tokens.unsubscribe_token(report_id=report.pk))
-    return sorted(recipients.items())
+        recipients.setdefault(contact.email.lower(), Recipient(
+            contact.email.lower(), tokens.unsubscribe_token(report_id=report.pk),
+            contact.language or settings.LANGUAGE_CODE, is_reporter_contact=True))
+    return sorted(recipients.values(), key=lambda recipient: recipient.email)
 
 
-def render_update_email(*, report: Report, change: StatusChange, unsubscribe_token: str) -> tuple[str, str]:
+def render_update_email(*, report: Report, changes: Sequence[StatusChange], recipient: Recipient) -> tuple[str, str]:
+    """One email for the public changes of one action (or of a few actions not yet announced): the status they
+    ended in, the department it went to, and every message, in the recipient's language."""
+    first, last = changes[0], changes[-1]
     context = {
         "report": report,
-        "change": change,
-        "site_name": settings.SITE_NAME,
-        "report_url": settings.SITE_URL + report.get_absolute_url(),
-        "unsubscribe_url": settings.SITE_URL + reverse("participation:unsubscribe", args=[unsubscribe_token]),
+        "new_status": last.get_to_status_display() if last.to_status and last.to_status != first.from_status else "",
+        "department": last.to_department.name if last.to_department_id and last.to_department_id != first.from_department_id
+        else "",
+        "messages": [change.message for change in changes if change.message],
+        "report_url": site_url(report.get_absolute_url()),
+        "manage_url": manage_url(report, recipient.email) if recipient.is_reporter_contact else "",
+        "unsubscribe_url": site_url(reverse("participation:unsubscribe", args=[recipient.unsubscribe_token])),
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("participation/email/report_update_subject.txt", context).strip()
-        body = render_to_string("participation/email/report_update_body.txt", context)
-    return subject, body
+    return email_render("report_update", context, language=recipient.language)
+
+
+@transaction.atomic
+def reporter_addition_add(*, report: Report, text: str = "", photo: ProcessedPhoto | None = None) -> None:
+    """The reporter adds information or a photo from their own page: the text shows on the report as theirs
+    (a comment marked by_reporter), the photo joins the report's photos."""
+    if text.strip():
+        Comment.objects.create(report=report, author=report.author, text=text.strip(), by_reporter=True)
+    if photo is not None:
+        last = report.photos.order_by("-position").values_list("position", flat=True).first()
+        ReportPhoto.objects.create(report=report, image=photo.as_file(), width=photo.width, height=photo.height,
+                                   position=(last or 0) + 1)
 
 
 @transaction.atomic

@@ -10,28 +10,31 @@ from participation.models import Report, StatusChange
 
 @shared_task(soft_time_limit=120, time_limit=150)
 def send_report_update(*, report_id: int, status_change_id: int) -> int:
-    """Email one public status change or message to the reporter and followers. Returns the emails queued.
+    """Email a report's public changes to the reporter and followers. Returns the emails queued.
 
     Claims the history row by setting notified_at once, so a retried or duplicated task sends nothing twice.
+    It claims the report's other public rows not yet announced with it: changes made in one go (a route, a
+    status and a reply) give each recipient one email, whoever's task runs first.
     """
     from participation.services import render_update_email, update_recipients
     from smartcity.outbox import outbox_enqueue
 
     # The claim and the emails it queues commit together: a crash in between sends nothing and claims nothing.
     with transaction.atomic():
-        claimed = StatusChange.objects.filter(
-            pk=status_change_id, report_id=report_id, is_public=True, notified_at__isnull=True
-        ).update(notified_at=timezone.now())
-        if not claimed:
+        pending = StatusChange.objects.select_for_update().filter(
+            report_id=report_id, is_public=True, notified_at__isnull=True)
+        ids = list(pending.values_list("pk", flat=True))
+        if status_change_id not in ids:
             return 0
-        change = StatusChange.objects.select_related("report").get(pk=status_change_id)
-        report: Report = change.report
+        StatusChange.objects.filter(pk__in=ids).update(notified_at=timezone.now())
+        changes = list(StatusChange.objects.filter(pk__in=ids).select_related("to_department").order_by("created_at", "pk"))
+        report = Report.objects.get(pk=report_id)
         if report.is_hidden:
             return 0
         queued = 0
-        for email, token in update_recipients(report):
-            subject, body = render_update_email(report=report, change=change, unsubscribe_token=token)
-            outbox_enqueue("smartcity.tasks.send_email", to=[email], subject=subject, body=body)
+        for recipient in update_recipients(report):
+            subject, body = render_update_email(report=report, changes=changes, recipient=recipient)
+            outbox_enqueue("smartcity.tasks.send_email", to=[recipient.email], subject=subject, body=body)
             queued += 1
     return queued
 

@@ -24,6 +24,9 @@ urlpatterns = [
     path("reports/support/confirm/<str:token>/", views.support_confirm, name="support-confirm"),
     path("reports/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("my/reports/", views.my_reports, name="my-reports"),
+    path("my/reports/send/", views.my_reports_request, name="my-reports-request"),
+    path("reports/manage/<str:token>/", views.report_manage, name="report-manage"),
+    path("reports/<int:pk>/reopen/", views.report_reopen, name="report-reopen"),
     path("my/export.json", views.my_export, name="my-export"),
     path("my/delete/", views.account_delete, name="account-delete"),
     # The staff workspace (issue #4): the triage queue and the staff report page with its actions.

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -23,7 +24,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from participation import duplicates, permissions, ratelimit, services, tokens, workflow
 from participation.filters import ReportFilterForm
-from participation.forms import CommentForm, HideForm, ReportForm, SupportForm
+from participation.forms import (
+    CommentForm,
+    HideForm,
+    MyReportsRequestForm,
+    ReasonForm,
+    ReporterAdditionForm,
+    ReportForm,
+    SupportForm,
+)
 from participation.models import (
     Comment,
     Follow,
@@ -115,10 +124,13 @@ def report_create(request: HttpRequest) -> HttpResponse:
                         raise
                     return _already_received(request, sent)
                 form.forget_kept_photos()
+                reference = {"reference": report.case_reference}
                 if data.get("email"):
-                    messages.success(request, _("Thank you! We sent you an email: confirm your address to receive updates."))
+                    messages.success(request, _("Thank you! Your report has reference %(reference)s. We sent you an "
+                                                "email with it: confirm your address to receive updates.") % reference)
                 else:
-                    messages.success(request, _("Thank you! Your report has been received."))
+                    messages.success(request, _("Thank you! Your report has been received. Its reference is "
+                                                "%(reference)s: note it down to find the report again.") % reference)
                 return redirect(report)
         if not wait:
             form.keep_photos(owner=ratelimit.client_key(request))
@@ -219,6 +231,10 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The pilots that tackle them, through the hub's challenge (its reverse relation, by name: participation
     # does not import pilots), in the pilots' own order.
     challenges = report.societal_challenges.public().prefetch_related("pilots")
+    # Nobody is invited to support their own report, nor a duplicate (its supporters went to the report that stays
+    # open). A reporter without an account is recognised by the manage link they opened in this browser.
+    is_reporter = (user.is_authenticated and report.author_id == user.pk) or str(report.pk) in _managed(request)
+    can_support = report.status != Report.Status.DUPLICATE and not is_reporter
     context = {
         "report": report,
         "photos": ReportPhoto.objects.filter(report=report),
@@ -226,7 +242,12 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "comments": comments,
         "challenges": challenges,
         "comment_form": CommentForm() if permissions.can_comment_on_report(user, report) else None,
-        "support_form": SupportForm() if not user.is_authenticated else None,
+        "support_form": SupportForm() if not user.is_authenticated and can_support else None,
+        "can_support": can_support,
+        "is_reporter": is_reporter,
+        "manage_url": _managed(request).get(str(report.pk), ""),
+        "reopen_form": ReasonForm(required=True, label=_("What is still wrong?"), prefix="reopen")
+        if user.is_authenticated and report.author_id == user.pk and report.can_still_be_reopened else None,
         "has_supported": user.is_authenticated and Support.objects.filter(report=report, user=user).exists(),
         "is_following": user.is_authenticated and Follow.objects.filter(report=report, user=user).exists(),
         "can_moderate": permissions.can_moderate_reports(user),
@@ -256,11 +277,16 @@ def report_photo(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def report_support(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get_report_for_user(request, pk)
+    if report.status == Report.Status.DUPLICATE and report.duplicate_of_id:
+        messages.info(request, _("This report was merged into another one: support that one instead."))
+        return redirect(report.duplicate_of)
     if request.user.is_authenticated:
         if wait := ratelimit.resident_retry_after(request, "support", settings.RESIDENT_SUPPORTS_PER_HOUR):
             messages.error(request, _("You have supported many reports in a short time. Please try again later."))
             return _limited(render(request, "participation/support_form.html", {"report": report}, status=429), wait)
-        if report.add_support(user=request.user):
+        if report.author_id == request.user.pk:
+            messages.info(request, _("This is your own report: it counts already."))
+        elif report.add_support(user=request.user, language=services.current_language()):
             messages.success(request, _("Thank you for your support."))
         else:
             messages.info(request, _("You already support this report."))
@@ -299,7 +325,7 @@ def _confirm(request: HttpRequest, token: str, purpose: str, page: dict, act) ->
 @require_http_methods(["GET", "POST"])
 def support_confirm(request: HttpRequest, token: str) -> HttpResponse:
     def support(report: Report, email: str) -> None:
-        if report.add_support(email=email):
+        if report.add_support(email=email, language=services.current_language()):
             messages.success(request, _("Thank you: your support counts."))
         else:
             messages.info(request, _("You already support this report."))
@@ -350,7 +376,8 @@ def report_follow(request: HttpRequest, pk: int) -> HttpResponse:
         Follow.objects.filter(report=report, user=request.user).delete()
         messages.success(request, _("You no longer follow this report."))
     elif permissions.can_follow_report(request.user, report):
-        Follow.objects.get_or_create(report=report, user=request.user)
+        Follow.objects.update_or_create(report=report, user=request.user,
+                                        defaults={"language": services.current_language()})
         messages.success(request, _("You follow this report: we email you when the city works on it."))
     return redirect(report)
 
@@ -405,10 +432,137 @@ def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{comment.report.get_absolute_url()}#comments")
 
 
-# --- My reports, export, account deletion ----------------------------------------------------------
+# --- The reporter's own page: "manage my report" (no account needed) -----------------------------------
+MANAGED_SESSION_KEY = "participation:managed-reports"
+REPORTER_PHOTOS_MAX = 6
+
+
+def _managed(request: HttpRequest) -> dict[str, str]:
+    """Report id -> manage link of the reports whose manage link was opened in this browser session."""
+    return request.session.get(MANAGED_SESSION_KEY, {}) if hasattr(request, "session") else {}
+
+
+@require_http_methods(["GET", "POST"])
+def report_manage(request: HttpRequest, token: str) -> HttpResponse:
+    """The page behind the private link in the reporter's emails: status and messages, add information or a
+    photo, withdraw, "still a problem?", stop the emails. The signed link is the permission; it names the
+    report and the contact address, and stops working when the address is erased (retention)."""
+    try:
+        report_id, email = tokens.read_manage_token(token)
+    except signing.SignatureExpired:
+        return render(request, "participation/link_expired.html", {"form": MyReportsRequestForm()}, status=410)
+    except signing.BadSignature:
+        return render(request, "participation/link_invalid.html", status=400)
+    contact = ReporterContact.objects.filter(report_id=report_id, email__iexact=email, erased_at__isnull=True).first()
+    if contact is None:
+        return render(request, "participation/link_invalid.html", status=400)
+    report = get_object_or_404(Report.objects.select_related("theme", "area", "department", "duplicate_of"), pk=report_id)
+    url = request.path
+    managed = {**_managed(request), str(report.pk): url}
+    request.session[MANAGED_SESSION_KEY] = dict(list(managed.items())[-20:])
+
+    photos_left = REPORTER_PHOTOS_MAX - report.photos.count()
+    action = request.POST.get("action", "")
+    addition_form = ReporterAdditionForm(request.POST if action == "add" else None,
+                                         request.FILES if action == "add" else None, photos_left=photos_left, prefix="add")
+    reopening = report.status == Report.Status.RESOLVED
+    reason_form = ReasonForm(request.POST if action in ("withdraw", "reopen") else None,
+                             prefix="reopen" if reopening else "withdraw", required=reopening,
+                             label=_("What is still wrong?") if reopening else None)
+    if request.method == "POST":
+        # Using the link proves the address is the reporter's: it is confirmed by any action taken here.
+        workflow.confirm_contact(report=report, email=contact.email)
+        try:
+            if action == "add" and addition_form.is_valid():
+                services.reporter_addition_add(report=report, text=addition_form.cleaned_data.get("text", ""),
+                                               photo=addition_form.processed)
+                messages.success(request, _("Thank you: your addition is on the report."))
+                return redirect(url)
+            if action == "withdraw" and reason_form.is_valid():
+                workflow.withdraw(report=report, reason=reason_form.cleaned_data["reason"])
+                messages.success(request, _("Your report is withdrawn."))
+                return redirect(url)
+            if action == "reopen" and reason_form.is_valid():
+                workflow.reopen_by_reporter(report=report, reason=reason_form.cleaned_data["reason"])
+                messages.success(request, _("Your report is open again: the city looks at it once more."))
+                return redirect(url)
+            if action == "unsubscribe":
+                ReporterContact.objects.filter(pk=contact.pk).update(unsubscribed_at=timezone.now())
+                messages.success(request, _("You will no longer receive emails about this report."))
+                return redirect(url)
+            if action == "subscribe":
+                ReporterContact.objects.filter(pk=contact.pk).update(unsubscribed_at=None)
+                messages.success(request, _("You will receive emails about this report again."))
+                return redirect(url)
+        except workflow.WorkflowError as error:
+            messages.error(request, error.message)
+            return redirect(url)
+    contact.refresh_from_db()
+    context = {
+        "report": report,
+        "contact": contact,
+        "timeline": StatusChange.objects.filter(report=report, is_public=True).order_by("created_at", "pk"),
+        "additions": Comment.objects.filter(report=report, by_reporter=True).order_by("created_at", "pk"),
+        "photos": ReportPhoto.objects.filter(report=report),
+        "addition_form": addition_form,
+        "reason_form": reason_form,
+        "action": action,
+        "reopen_days": settings.REOPEN_REQUEST_DAYS,
+    }
+    # A form shown again with its errors is a page like any other (200, as the report form): the browser logs a 400
+    # as a failed load.
+    return render(request, "participation/report_manage.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def my_reports_request(request: HttpRequest) -> HttpResponse:
+    """"Send me my reports": an email with a private link to each report made with an address. The answer is
+    the same whether or not the address made reports, so the page never tells who reported what."""
+    form = MyReportsRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if wait := ratelimit.retry_after(request, "my-reports", settings.ANONYMOUS_REPORTS_PER_HOUR):
+            messages.error(request, _("Too many requests from your connection. Please try again in an hour."))
+            return _limited(render(request, "participation/my_reports_request.html", {"form": form}, status=429), wait)
+        email = form.cleaned_data["email"]
+        # One email per address and hour at most, whoever asks: the form cannot be used to flood someone's inbox.
+        if ratelimit.hit(f"my-reports-address:{email.lower()}", 3600)[0] <= 1:
+            services.my_reports_send(email=email)
+        messages.success(request, _("If reports were made with %(email)s, we have emailed a link to each of them. "
+                                    "Check your inbox (and your spam folder) in a few minutes.") % {"email": email})
+        return redirect("participation:my-reports-request")
+    return render(request, "participation/my_reports_request.html", {"form": form})
+
+
+@require_POST
 @login_required
-@require_GET
+def report_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """"Still a problem?" from the reporter with an account (the one without one uses their manage page)."""
+    report = _get_report_for_user(request, pk)
+    if report.author_id != request.user.pk:
+        raise PermissionDenied
+    form = ReasonForm(request.POST, required=True, prefix="reopen")
+    if not form.is_valid():
+        messages.error(request, _("Tell us what is still wrong."))
+        return redirect(report)
+    try:
+        workflow.reopen_by_reporter(report=report, reason=form.cleaned_data["reason"])
+    except workflow.WorkflowError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Your report is open again: the city looks at it once more."))
+    return redirect(report)
+
+
+# --- My reports, export, account deletion ----------------------------------------------------------
+@require_http_methods(["GET", "POST"])
 def my_reports(request: HttpRequest) -> HttpResponse:
+    """Signed in: the reports one made, supports and follows. Without an account: "send me my reports"."""
+    if not request.user.is_authenticated or request.method == "POST":
+        return my_reports_request(request)
+    return _my_reports(request)
+
+
+def _my_reports(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
         "reports": Report.objects.filter(author=user).select_related("theme", "area").order_by("-created_at"),

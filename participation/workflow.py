@@ -174,6 +174,41 @@ def route(*, report: Report | int, actor: User, department: Department, message:
 
 
 @transaction.atomic
+def act(*, report: Report | int, actor: User, department: Department | None = None, to_status: str = "",
+        message: str = "", version: int | None) -> StatusChange:
+    """One staff action: route to a department, change the status and/or write to the reporter, together.
+
+    It writes one history row, so the reporter and followers get one email, not one per step. The staff
+    page's combined form and every bulk action call this (a bulk action once per report)."""
+    locked = _lock(report, version, actor)
+    from_status, from_department_id = locked.status, locked.department_id
+    if to_status == Status.DUPLICATE:
+        raise WorkflowError(_("To mark a report as a duplicate, merge it into the other report."))
+    routing = department is not None and department.pk != locked.department_id
+    if department is not None and not routing and not to_status and not message.strip():
+        raise WorkflowError(_("This report is already routed to %(department)s.") % {"department": department.name})
+    if routing:
+        if not locked.is_open:
+            raise WorkflowError(_("A closed report cannot be routed. Reopen it first."))
+        locked.department = department
+        if locked.status == Status.NEW and not to_status:
+            to_status = Status.ACCEPTED
+        elif locked.status == Status.NEW and to_status in TRANSITIONS[Status.ACCEPTED]:
+            locked.status = Status.ACCEPTED  # routed and moved on in one action: accepted on the way
+    if to_status:
+        check_transition(locked, to_status, message)
+        locked.status = to_status
+        if to_status in CLOSING:
+            locked.closed_at = timezone.now()
+        elif from_status in CLOSING:
+            locked.closed_at = None
+    elif not routing and not message.strip():
+        raise WorkflowError(_("Choose a department or a status, or write a message."))
+    return _record(locked, actor=actor, from_status=from_status, from_department_id=from_department_id,
+                   message=message, fields=["department", "status", "closed_at"])
+
+
+@transaction.atomic
 def post_message(*, report: Report | int, actor: User, message: str, version: int | None) -> StatusChange:
     """A public answer to the reporter and followers, without a status change."""
     if not message.strip():
@@ -261,7 +296,9 @@ def _carry_supporters_and_followers(report: Report, target: Report) -> None:
 
     followers = set(target.follows.values_list("user_id", flat=True)) | {target.author_id}
     new_followers = {follow.user_id for follow in report.follows.all()} | ({report.author_id} if report.author_id else set())
-    Follow.objects.bulk_create([Follow(report=target, user_id=user_id) for user_id in new_followers - followers])
+    languages = {follow.user_id: follow.language for follow in report.follows.all()}
+    Follow.objects.bulk_create([Follow(report=target, user_id=user_id, language=languages.get(user_id, ""))
+                                for user_id in new_followers - followers])
 
 
 @transaction.atomic
@@ -295,6 +332,49 @@ def confirm_contact(*, report: Report, email: str) -> bool:
     False when it was confirmed already (or is not this report's contact)."""
     return bool(ReporterContact.objects.filter(report=report, email__iexact=email, confirmed_at__isnull=True)
                 .update(confirmed_at=timezone.now()))
+
+
+# --- What the reporter does on their "manage my report" page (no account: the signed link is the permission) ---
+@transaction.atomic
+def withdraw(*, report: Report | int, reason: str = "") -> StatusChange:
+    """The reporter withdraws an open report: it closes as not actionable, with a public note that says so."""
+    report_id = report.pk if isinstance(report, Report) else report
+    locked = Report.objects.select_for_update().get(pk=report_id)
+    if not locked.is_open:
+        raise WorkflowError(_("This report is closed already."))
+    from_status = locked.status
+    locked.status, locked.closed_at = Status.NOT_ACTIONABLE, timezone.now()
+    text = _("The reporter withdrew this report.") + (f" {reason.strip()}" if reason.strip() else "")
+    return _record_without_actor(locked, from_status=from_status, message=text, fields=["status", "closed_at"])
+
+
+@transaction.atomic
+def reopen_by_reporter(*, report: Report | int, reason: str) -> StatusChange:
+    """"Still a problem?": the reporter reopens a report resolved less than REOPEN_REQUEST_DAYS ago, with a reason.
+    It goes back to its department as accepted (to the triage queue as new when it has none)."""
+    if not reason.strip():
+        raise WorkflowError(_("Tell us what is still wrong."))
+    report_id = report.pk if isinstance(report, Report) else report
+    locked = Report.objects.select_for_update().get(pk=report_id)
+    if not locked.can_still_be_reopened:
+        raise WorkflowError(_("This report can no longer be reopened. Please make a new report."))
+    from_status = locked.status
+    locked.status = Status.ACCEPTED if locked.department_id else Status.NEW
+    locked.closed_at = None
+    text = _("The reporter says this is still a problem: %(reason)s") % {"reason": reason.strip()}
+    return _record_without_actor(locked, from_status=from_status, message=text, fields=["status", "closed_at"])
+
+
+def _record_without_actor(report: Report, *, from_status: str, message: str, fields: list[str]) -> StatusChange:
+    report.version += 1
+    report.save(update_fields=[*fields, "version", "updated_at"])
+    change = StatusChange.objects.create(
+        report=report, actor=None, from_status=from_status, to_status=report.status,
+        from_department_id=report.department_id, to_department_id=report.department_id, message=message,
+    )
+    _notify_after_commit(report, change)
+    _counts_changed_after_commit()
+    return change
 
 
 @transaction.atomic
@@ -351,16 +431,13 @@ def move(*, report: Report | int, actor: User, latitude: float, longitude: float
 
 def bulk(*, reports: list[tuple[int, int | None]], actor: User, to_status: str = "", department: Department | None = None,
          message: str = "") -> list[Outcome]:
-    """Route or change the status of several reports with one message. Each goes through the state machine on
-    its own (its own transaction, or savepoint): one refused report does not stop the others."""
+    """Route and/or change the status of several reports with one message. Each goes through act() on its own
+    (its own transaction): one refused report does not stop the others, and each reporter gets one email."""
     outcomes: list[Outcome] = []
     for report_id, version in reports:
         try:
-            if department is not None:
-                change = route(report=report_id, actor=actor, department=department, message=message, version=version)
-            else:
-                change = change_status(report=report_id, actor=actor, to_status=to_status, message=message,
-                                       version=version)
+            change = act(report=report_id, actor=actor, department=department, to_status=to_status, message=message,
+                         version=version)
         except Report.DoesNotExist:
             continue
         except WorkflowError as error:

@@ -475,6 +475,13 @@ class GateAnswer(models.Model):
     def localized_question(self) -> str:
         return gettext(self.question)
 
+    @property
+    def localized_answer(self) -> str:
+        """A choice among the criterion's options ("roll-out") in the reader's language ("uitrol"); free text as
+        it was written."""
+        options = self.criterion.options if self.criterion is not None else []
+        return gettext(self.answer) if self.answer in options else self.answer
+
 
 @dataclass(frozen=True)
 class MeasurementRow:

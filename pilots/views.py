@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -281,7 +282,10 @@ def kpi_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def measurement_create(request: HttpRequest, pk: int) -> HttpResponse:
     """One measurement by hand. A value for a moment that has one already replaces it."""
     kpi = _get_kpi_for_user(request, pk)
-    form = MeasurementForm(request.POST or None, instance=Measurement(kpi=kpi), initial={"source": _("manual")})
+    # Most measurements are entered as they are taken: the form starts at now (the city's time, to the minute).
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    form = MeasurementForm(request.POST or None, instance=Measurement(kpi=kpi),
+                           initial={"source": _("manual"), "measured_at": now})
     if form.is_valid():
         data = form.cleaned_data
         kpi.upsert_measurements([MeasurementRow(data["measured_at"], data["value"], data["source"])])

@@ -78,6 +78,17 @@ API_CONTACT_URL = os.environ.get("API_CONTACT_URL", f"{SITE_URL}/api/v1/docs")
 # too (their supports keep counting). The privacy statement names both (participation.services, retention).
 REPORTER_CONTACT_RETENTION_DAYS = env_int("REPORTER_CONTACT_RETENTION_DAYS", 365)
 SUPPORTER_EMAIL_RETENTION_DAYS = env_int("SUPPORTER_EMAIL_RETENTION_DAYS", REPORTER_CONTACT_RETENTION_DAYS)
+# Residents' way back to a report (issue #17): the reference they quote ("DH-2026-000123"), how long the
+# private "manage my report" link in their emails works, and how long after resolving "still a problem?" is offered.
+REPORT_REFERENCE_PREFIX = os.environ.get("REPORT_REFERENCE_PREFIX", "DH").strip() or "DH"
+MANAGE_LINK_DAYS = env_int("MANAGE_LINK_DAYS", 30)
+REOPEN_REQUEST_DAYS = env_int("REOPEN_REQUEST_DAYS", 14)
+# The city's identity on every page: its name (where it differs from the platform's), a logo (a static path or
+# a URL) and the NL Design System theme colours (any CSS colour; empty keeps the bundled theme's).
+CITY_NAME = os.environ.get("CITY_NAME", "Den Haag")
+CITY_LOGO = os.environ.get("CITY_LOGO", "img/logo.svg")
+CITY_PRIMARY_COLOR = os.environ.get("CITY_PRIMARY_COLOR", "#1d6b34")
+CITY_SECONDARY_COLOR = os.environ.get("CITY_SECONDARY_COLOR", "")
 # A pilot with no gate decision and no measurement for this many months counts as stranded.
 PILOT_STRANDED_MONTHS = env_int("PILOT_STRANDED_MONTHS", 6)
 # Residents whose linked report lies within this many metres of a pilot's neighbourhood hear when it starts.
@@ -99,6 +110,8 @@ def env_bounds(name: str, default: str) -> tuple[float, float, float, float]:
 
 # Reports must lie inside the city's bounding box (min_lon,min_lat,max_lon,max_lat); default: The Hague.
 CITY_BOUNDS = env_bounds("CITY_BOUNDS", "4.18,52.00,4.42,52.14")
+# The city's centre ("lat,lon"): the home page shows recent reports near it. Unset: the middle of CITY_BOUNDS.
+CITY_CENTRE = tuple(float(part) for part in os.environ["CITY_CENTRE"].split(",")[:2]) if os.environ.get("CITY_CENTRE") else None
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
@@ -225,6 +238,9 @@ TEMPLATES = [
     },
 ]
 
+# A refused form (an expired session, a page open for too long) explains itself in the site's language.
+CSRF_FAILURE_VIEW = "smartcity.views.csrf_failure"
+
 # Every form renders its fields with templates/_form_field.html (NL Design System markup).
 FORM_RENDERER = "smartcity.forms.FormRenderer"
 
@@ -306,6 +322,8 @@ LANGUAGES = [(code, name) for code, name in LANGUAGES if code in _enabled_langua
 if LANGUAGE_CODE not in dict(LANGUAGES):
     raise ImproperlyConfigured(f"LANGUAGE_CODE {LANGUAGE_CODE!r} is not one of LANGUAGES {_enabled_languages}")
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates in each language's own style: English as written in Europe (smartcity/formats/en), not American.
+FORMAT_MODULE_PATH = ["smartcity.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Amsterdam")
 USE_I18N = True
 USE_TZ = True
@@ -323,6 +341,12 @@ STATICFILES_DIRS = [
     ("vendor/markercluster", _node / "leaflet.markercluster" / "dist"),
     ("vendor/htmx", _node / "htmx.org" / "dist"),
 ]
+# The theme's typeface, served from our own site (no font CDN; without it headings fell back to Times). Until
+# `npm ci` installed it, pages use the system's sans-serif.
+_fonts = _node / "@fontsource-variable" / "noto-sans"
+BUNDLED_FONTS = _fonts.exists()
+if BUNDLED_FONTS:
+    STATICFILES_DIRS.append(("vendor/fonts/noto-sans", _fonts))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
@@ -552,7 +576,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *[host for host in _tile_hosts if host]],
+        "img-src": ["'self'", "data:", *[host for host in _tile_hosts if host],
+                    *([_origin(CITY_LOGO)] if "://" in CITY_LOGO else [])],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],

@@ -12,6 +12,7 @@ app_name = "smartcity"
 hub_patterns = (
     [
         path("", views.home, name="home"),
+        path("city-theme.css", views.city_theme, name="city-theme"),
         path("themes/", views.theme_list, name="theme-list"),
         path("themes/<slug:slug>/", views.theme_detail, name="theme-detail"),
         path("challenges/", views.societal_challenge_list, name="societal-challenge-list"),
@@ -62,5 +63,6 @@ urlpatterns = [
 # No catch-all for MEDIA_URL, not even with DEBUG: photos have their own view (participation.views.report_photo),
 # and pending photos, the matching model and the rest of MEDIA_ROOT are never served.
 
+handler403 = "smartcity.views.permission_denied"
 handler404 = "smartcity.views.page_not_found"
 handler500 = "smartcity.views.server_error"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -154,6 +155,47 @@ def health(request: HttpRequest) -> JsonResponse:
 
 def _wants_problem_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/open311/")
+
+
+# A colour as CSS may take it, and nothing else: "#1d6b34", "rgb(29 107 52)", "darkgreen".
+_CSS_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/]+\)|[a-zA-Z]{3,30})$")
+
+
+@require_GET
+def city_theme(request: HttpRequest) -> HttpResponse:
+    """The city's colours as NL Design System theme tokens (CITY_PRIMARY_COLOR, CITY_SECONDARY_COLOR), as a
+    stylesheet: the Content-Security-Policy allows styles from files only, never inline."""
+    tokens: list[str] = []
+    primary, secondary = settings.CITY_PRIMARY_COLOR.strip(), settings.CITY_SECONDARY_COLOR.strip()
+    if _CSS_COLOUR.match(primary):
+        tokens += [f"--basis-color-action-1-inverse-bg-default: {primary};",
+                   f"--basis-color-action-1-inverse-bg-hover: color-mix(in srgb, {primary} 85%, black);",
+                   f"--basis-color-action-1-inverse-bg-active: color-mix(in srgb, {primary} 70%, black);",
+                   f"--basis-color-action-1-color-default: {primary};",
+                   f"--basis-color-action-1-color-hover: color-mix(in srgb, {primary} 85%, black);",
+                   f"--basis-color-action-1-border-default: {primary};",
+                   f"--basis-color-action-1-border-hover: color-mix(in srgb, {primary} 85%, black);",
+                   f"--site-brand-color: {primary};"]
+    if _CSS_COLOUR.match(secondary):
+        tokens += [f"--basis-color-action-2-color-default: {secondary};", f"--site-accent-color: {secondary};"]
+    response = HttpResponse(".voorbeeld-theme {\n  " + "\n  ".join(tokens) + "\n}\n", content_type="text/css")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403 in the site's own layout and language. A PermissionDenied raised with a message (already
+    translated, for the person in front of the page) shows it: it says who may take the action."""
+    reason = str(exception) if exception is not None and exception.args else ""
+    if _wants_problem_json(request):
+        return problem(403, reason or _("You may not do this."), title=_("No access"))
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent from a page that was open too long, or after signing out in another tab: say so, in the
+    site's language, instead of Django's bare English "403 Forbidden"."""
+    return render(request, "403_csrf.html", status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -19,6 +19,12 @@ def kpi_chart(series, baseline, target):
     return charts.kpi_chart(series, baseline, target)
 
 
+@register.filter
+def kpi_number(value):
+    """A KPI value as the reader writes it, without trailing zeros: "25", "25,4", "25,45" (never "25,40")."""
+    return "" if value is None else charts.kpi_value_label(value)
+
+
 @register.simple_tag
 def pilot_opportunities(pilot):
     """Where else one pilot's approach could help (insight/opportunities.py)."""

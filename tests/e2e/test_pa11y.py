@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from participation import tokens
-from participation.models import Report
+from participation.models import Report, ReporterContact
 from pilots.models import KPI, Call, Organisation, Pilot, Proposal
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
 from tests.conftest import ROOT, require_service
@@ -43,6 +43,7 @@ NOT_PAGES = {
     "participation:comment-create": "POST only", "participation:report-hide": "POST only",
     "participation:comment-hide": "POST only",
     "participation:my-export": "the resident's data as JSON",
+    "participation:report-reopen": "POST only", "smartcity:city-theme": "the city's colours (CSS)",
     "participation:report-photo": "a report's photo (an image)",
     "participation:staff-report-bulk": "POST only", "participation:staff-report-route": "POST only",
     "participation:staff-report-status": "POST only", "participation:staff-report-message": "POST only",
@@ -71,6 +72,12 @@ NOT_OURS = ("admin/", "api/v1/^", "open311/", "accounts/")
 ACCOUNT_PAGES = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
 
 
+def _manage_url(report: Report) -> str:
+    """The reporter's own page needs a reporter: the first report gets one if it has none."""
+    contact, _ = ReporterContact.objects.get_or_create(report=report, defaults={"email": "anna@example.org"})
+    return reverse("participation:report-manage", args=[tokens.manage_token(report.pk, contact.email)])
+
+
 def public_pages() -> dict[str, str]:
     challenge = SocietalChallenge.objects.public().order_by("pk").first()
     report = Report.objects.public().order_by("pk").first()
@@ -93,6 +100,8 @@ def public_pages() -> dict[str, str]:
         "participation:support-confirm": reverse("participation:support-confirm",
                                                  args=[tokens.confirm_token("support", report.pk, "anna@example.org")]),
         "participation:unsubscribe": reverse("participation:unsubscribe", args=["not-a-valid-link"]),
+        "participation:report-manage": _manage_url(report),
+        "participation:my-reports-request": reverse("participation:my-reports-request"),
         "pilots:pilot-list": reverse("pilots:pilot-list"),
         "pilots:portfolio-dashboard": reverse("pilots:portfolio-dashboard"),
         "pilots:pilot-detail": pilot.get_absolute_url(),

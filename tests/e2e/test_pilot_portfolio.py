@@ -47,7 +47,8 @@ def test_an_innovation_team_member_runs_a_pilot_from_idea_to_scaling(page, demo,
     page.get_by_label("go", exact=True).check()
     page.get_by_role("button", name="Record the gate").click()
     page.wait_for_load_state()
-    assert page.get_by_text("This answer is required before the pilot can move on.").count() == 2
+    # two answers missing, each said at its field and in the error summary above the form
+    assert page.get_by_text("This answer is required before the pilot can move on.").count() == 4
     check_accessibility(page, "pilot-gate-form-errors")
     _record_gate(page, {
         "For which societal challenges and for whom does it create value?": "Residents near the harbour; enforcement.",

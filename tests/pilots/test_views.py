@@ -119,7 +119,10 @@ def test_the_gate_form_marks_each_missing_required_answer(client, innovation_mem
     url = reverse("pilots:gate-create", args=[pilot.pk])
     response = client.post(url, {"decision": "go", "decided_on": "2026-05-01", "answer_value": "Two challenges."})
     assert response.status_code == 200
-    assert response.content.decode().count("This answer is required before the pilot can move on.") == 1
+    html = response.content.decode()
+    # once at the field, once in the error summary, as a link to that field
+    assert html.count("This answer is required before the pilot can move on.") == 2
+    assert 'href="#id_answer_success-criteria"' in html
     assert Pilot.objects.get(pk=pilot.pk).stage == "idea" and not pilot.gates.exists()
 
 

@@ -46,7 +46,7 @@ REPORTS = [
      Report.Status.NEW, 3, "demo-sc-boulevard"),
     ("demo-r-04", "Ondergrondse container Prins Hendrikplein vol", "De container voor restafval zit al drie dagen "
      "vol; er staan zakken naast en er lopen ratten rond.", 52.0820, 4.2880, "sustainability-environment",
-     Report.Status.RESOLVED, 40, "demo-sc-zwerfafval"),
+     Report.Status.RESOLVED, 5, "demo-sc-zwerfafval"),
     ("demo-r-05", "Dubbel parkeren bij de basisschool", "Bij het brengen en halen staan ouders dubbel geparkeerd "
      "in de Fahrenheitstraat. Kinderen steken tussen de auto's door over.", 52.0735, 4.2740, "mobility",
      Report.Status.IN_PROGRESS, 15, "demo-sc-verkeersveiligheid-school"),
@@ -122,7 +122,7 @@ class Command(BaseCommand):
             StatusChange.objects.create(report=report, from_status=from_status, to_status=to_status, message=message,
                                         from_department=department if step > 1 else None, to_department=department,
                                         created_at=created_at + timedelta(days=step), notified_at=timezone.now())
-        closed_at = created_at + timedelta(days=2) if status in Report.CLOSED_STATUSES else None
+        closed_at = min(created_at + timedelta(days=2), timezone.now()) if status in Report.CLOSED_STATUSES else None
         Report.objects.filter(pk=report.pk).update(status=status, closed_at=closed_at, department=department)
         challenge = SocietalChallenge.objects.filter(reference=challenge_reference).first() if challenge_reference else None
         if challenge is not None:

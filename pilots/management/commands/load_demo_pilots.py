@@ -18,13 +18,25 @@ from pilots.criteria import ensure_default_criteria
 from pilots.models import KPI, STAGE_ORDER, Gate, GateCriterion, MeasurementRow, Partner, Pilot, Stage
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, User
 
+# The gate answers every pilot gives in its own words: for whom it creates value (VALUE below, per pilot),
+# then what it measures, who owns it afterwards, data and privacy, funding and the kind of scaling.
 ANSWERS = {
-    "value": "Bewoners en bezoekers van de boulevard; de afdelingen die met drukte, afval en handhaving werken.",
     "success-criteria": "Zie de KPI's: nulmeting in het eerste kwartaal, doel na een jaar.",
     "owner": "Het teamhoofd van de lead-afdeling neemt het beheer over na de proef.",
     "data-privacy": "DPIA afgerond; alleen tellingen, geen beelden of persoonsgegevens.",
     "funding": "Vanaf volgend jaar uit de exploitatiebegroting van de lead-afdeling.",
     "scaling-kind": "roll-out",
+}
+VALUE = {
+    "demo-pilot-drukte": "Bewoners en bezoekers van de boulevard; de afdelingen die met drukte, afval en handhaving werken.",
+    "demo-pilot-containers": "Bewoners van Duinoord en het Zeeheldenkwartier, die minder bijplaatsingen zien; de "
+                             "reiniging, die alleen volle containers leegt.",
+    "demo-pilot-schoolstraat": "Kinderen en ouders op weg naar twee basisscholen in Segbroek; verkeer en handhaving.",
+    "demo-pilot-hittekaart": "Ouderen en jonge gezinnen in de Schilderswijk en Transvaal; de afdelingen die bomen "
+                             "planten en hitteplannen maken.",
+    "demo-pilot-riool": "Bewoners van de oude wijken, die minder water op straat krijgen; het rioolbeheer.",
+    "demo-pilot-buurtbot": "Eenzame ouderen in Laak en de buurtwerkers die hen bezoeken.",
+    "demo-pilot-bakfiets": "Ondernemers aan de haven en de bewoners die minder bestelbusjes in hun straat willen.",
 }
 
 PILOTS = [
@@ -155,6 +167,7 @@ class Command(BaseCommand):
         final = spec["stage"]
         path = list(STAGE_ORDER[1:STAGE_ORDER.index(final) + 1]) if final != Stage.STOPPED else [Stage.PROOF_OF_CONCEPT]
         steps = len(path) + (1 if final == Stage.STOPPED else 0)
+        value = VALUE.get(spec["reference"], spec["description"])
         pilot.record_initial_stage(by=by)
         pilot.gates.update(decided_on=timezone.localdate(started))
         # The stranded demo pilots' last decision is long ago; the others' is a few weeks back.
@@ -164,10 +177,10 @@ class Command(BaseCommand):
             moment = started + span * number
             if number == 1 and stage == Stage.PROOF_OF_CONCEPT and len(path) > 1:
                 # A "revise" first: the history shows that gates are real decisions.
-                pilot.advance(stage, by=by, decision=Gate.Decision.REVISE, answers={"value": ANSWERS["value"]},
+                pilot.advance(stage, by=by, decision=Gate.Decision.REVISE, answers={"value": value},
                               decided_on=timezone.localdate(moment - dt.timedelta(days=21)),
                               notes="Eerst de nulmeting regelen.")
-            pilot.advance(stage, by=by, answers=ANSWERS, decided_on=timezone.localdate(moment))
+            pilot.advance(stage, by=by, answers={**ANSWERS, "value": value}, decided_on=timezone.localdate(moment))
             Pilot.objects.filter(pk=pilot.pk).update(stage_changed_at=moment)
         if final == Stage.STOPPED:
             moment = started + span * steps
@@ -176,11 +189,11 @@ class Command(BaseCommand):
 
     @staticmethod
     def _series(start: float, slope: float, now: dt.datetime) -> list[MeasurementRow]:
-        """Weekly values over the last 30 weeks: a trend with a little seasonal wobble, the same every run."""
+        """Weekly counts over the last 30 weeks: a trend with a little seasonal wobble, the same every run."""
         monday = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0)
         monday -= dt.timedelta(days=monday.weekday())
         return [
             MeasurementRow(monday - dt.timedelta(weeks=30 - week),
-                           round(start + slope * week + 3 * math.sin(week / 2), 1), "demo")
+                           round(start + slope * week + 3 * math.sin(week / 2)), "demo")  # counts: whole numbers
             for week in range(30)
         ]
