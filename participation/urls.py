@@ -11,6 +11,8 @@ urlpatterns = [
     path("reports/map/", views.report_map, name="report-map"),
     path("reports/new/", views.report_create, name="report-create"),
     path("reports/nearby/", views.report_nearby, name="report-nearby"),
+    path("addresses/search", views.address_search, name="address-search"),
+    path("addresses/reverse", views.address_reverse, name="address-reverse"),
     path("reports.geojson", views.report_geojson, name="report-geojson"),
     path("reports/<int:pk>/", views.report_detail, name="report-detail"),
     # Photos where ReportPhoto.image.url points; nothing else under MEDIA_URL has a route.

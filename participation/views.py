@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from participation import permissions, ratelimit, services, tokens, workflow
+from participation import geocoding, permissions, ratelimit, services, tokens, workflow
 from participation.filters import ReportFilterForm
-from participation.forms import CommentForm, HideForm, ReportForm, SupportForm
+from participation.forms import CommentForm, HideForm, ReportForm, SupportForm, address_choice_value
 from participation.models import (
     Comment,
     Follow,
@@ -94,6 +94,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
     if form.submission_key and (sent := Report.objects.filter(submission_key=form.submission_key).first()):
         return _already_received(request, sent)  # the same form again: a double click, a retry after a timeout
     candidates: list[Report] = []
+    notice = None
     if request.method == "POST" and not wait:
         valid = form.is_valid()
         # A complete form is a real attempt (its photos were read): it counts once, whether it ends in
@@ -106,12 +107,14 @@ def report_create(request: HttpRequest) -> HttpResponse:
             if not data["nearby_seen"]:
                 candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
                                             title=data["title"], theme=data["theme"])
-            if not candidates:
+            notice = form.notice
+            if not candidates and notice is None:
                 photos = form.all_photos()
                 try:
                     report = services.report_create(
                         title=data["title"], description=data["description"], latitude=data["latitude"],
                         longitude=data["longitude"], theme=data["theme"], address=data["address"],
+                        category=data.get("category"),
                         author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
                         submission_key=form.submission_key,
                     )
@@ -129,7 +132,9 @@ def report_create(request: HttpRequest) -> HttpResponse:
                 return redirect(report)
         if not wait:
             form.keep_photos(owner=ratelimit.client_key(request))
-    context = {"form": form, "candidates": candidates, "limited": bool(wait), **_map_context()}
+    context = {"form": form, "candidates": candidates, "notice": notice, "limited": bool(wait),
+               "address_choices": [(address_choice_value(place), place.label) for place in form.address_candidates],
+               **_map_context()}
     response = render(request, "participation/report_form.html", context, status=429 if wait else 200)
     if wait:
         response["Retry-After"] = str(wait)
@@ -447,3 +452,41 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your account has been deleted. Your reports remain public without your name."))
         return redirect("smartcity:home")
     return render(request, "participation/account_delete.html")
+
+
+# --- Addresses for the report form (participation/geocoding.py) -----------------------------------------
+def _geocoder_answer(request: HttpRequest, lookup) -> JsonResponse:
+    """Rate-limited per client (each look-up may reach an outside service); a failing service is "nothing
+    found" with `unavailable`, so the form falls back on the map."""
+    if not ratelimit.allow(request, "geocode", settings.GEOCODER_REQUESTS_PER_HOUR):
+        return JsonResponse({"results": [], "limited": True}, status=429)
+    try:
+        places = lookup(geocoding.geocoder())
+    except geocoding.GeocoderUnavailable:
+        return JsonResponse({"results": [], "unavailable": True})
+    return JsonResponse({"results": [place.as_dict() for place in places]})
+
+
+@require_GET
+def address_search(request: HttpRequest) -> JsonResponse:
+    """Addresses matching `q` (at least 2, at most 100 characters), for the form's combobox."""
+    text = request.GET.get("q", "").strip()
+    if not (geocoding.MIN_QUERY_LENGTH <= len(text) <= geocoding.MAX_QUERY_LENGTH):
+        return JsonResponse({"results": []})
+    return _geocoder_answer(request, lambda backend: backend.search(text))
+
+
+@require_GET
+def address_reverse(request: HttpRequest) -> JsonResponse:
+    """The nearest address within 50 m of `latitude`, `longitude` (a click on the map, "use my location")."""
+    try:
+        latitude, longitude = float(request.GET.get("latitude", "")), float(request.GET.get("longitude", ""))
+    except ValueError:
+        return JsonResponse({"results": []}, status=400)
+    if not (math.isfinite(latitude) and math.isfinite(longitude)) or not geocoding.in_bounds(latitude, longitude):
+        return JsonResponse({"results": []})
+
+    def nearest(backend) -> list:
+        place = backend.reverse(latitude, longitude)
+        return [place] if place is not None else []
+    return _geocoder_answer(request, nearest)

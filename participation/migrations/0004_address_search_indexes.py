@@ -1,0 +1,41 @@
+"""Trigram indexes for the local geocoder's address search, on PostgreSQL only.
+
+Search (participation/geocoding.py) filters `search_text LIKE '%word%'` for every word typed: a trigram GIN
+index on the column serves all of them in one bitmap scan. The typo-tolerant fallback compares street names
+by trigram similarity (`lower(street) % 'keizerstaat'`), served by the second index. SQLite (local development,
+a few hundred addresses) needs neither.
+"""
+from django.db import migrations
+
+TRIGRAM_INDEXES = {
+    "address_search_trgm": "search_text",
+    "address_street_trgm": "lower(street)",
+}
+
+
+def create_trigram_indexes(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, expression in TRIGRAM_INDEXES.items():
+        schema_editor.execute(
+            f"CREATE INDEX IF NOT EXISTS {name} ON participation_address USING gin (({expression}) gin_trgm_ops)"
+        )
+
+
+def drop_trigram_indexes(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name in TRIGRAM_INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("participation", "0003_addresses_categories"),
+    ]
+
+    operations = [
+        migrations.RunPython(create_trigram_indexes, drop_trigram_indexes),
+    ]
