@@ -16,13 +16,19 @@ from rest_framework.throttling import BaseThrottle
 
 from participation import ratelimit
 from participation.filters import BBOX_PATTERN, Q_MAX_LENGTH, SLUG_PATTERN, ReportFilterForm
-from participation.models import Report, ReportPhoto
+from participation.models import Category, Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
-from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference
+from smartcity.api import (
+    CleanTextSerializer,
+    NoDeleteViewSet,
+    ReferenceField,
+    reference_conflicts,
+    validate_unique_reference,
+)
 from smartcity.clientip import client_address
 from smartcity.geo import in_city_bounds
-from smartcity.models import Theme
+from smartcity.models import Department, Theme
 from smartcity.problems import InvalidQuery, invalid_params
 
 
@@ -53,7 +59,12 @@ class CityCoordinateSchema(OpenApiSerializerFieldExtension):
 
 class ReportSerializer(CleanTextSerializer):
     reference = ReferenceField(validators=[])
-    theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
+    theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True,
+                                         help_text="Empty: the category's theme.")
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.active(), required=False, allow_null=True,
+        help_text="What it is about (GET /api/v1/categories). A category with a default department routes the "
+                  "report there at once.")
     neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True, allow_null=True)
     email = serializers.EmailField(write_only=True, required=False, allow_blank=True,
                                    help_text="Where updates go (after confirmation). Never returned.")
@@ -65,11 +76,11 @@ class ReportSerializer(CleanTextSerializer):
     class Meta:
         model = Report
         fields = [
-            "id", "reference", "title", "description", "theme", "latitude", "longitude", "address",
-            "neighbourhood", "status", "support_count", "url", "photos", "email", "created_at", "updated_at",
+            "id", "reference", "title", "description", "theme", "category", "latitude", "longitude", "address",
+            "nearest_address", "neighbourhood", "status", "support_count", "url", "photos", "email", "created_at", "updated_at",
             "closed_at",
         ]
-        read_only_fields = ["status", "support_count", "created_at", "updated_at", "closed_at"]
+        read_only_fields = ["status", "support_count", "created_at", "updated_at", "closed_at", "nearest_address"]
         extra_kwargs = {
             "title": {"min_length": 3},
             "description": {"min_length": 10},
@@ -151,7 +162,7 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
     def get_queryset(self):
         reports = (
             Report.objects.public()
-            .select_related("theme", "area")
+            .select_related("theme", "area", "category")
             .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "pk")))
             .order_by("-created_at", "-pk")
         )
@@ -173,6 +184,7 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
                 latitude=data["latitude"],
                 longitude=data["longitude"],
                 theme=data.get("theme"),
+                category=data.get("category"),
                 address=data.get("address", ""),
                 author=user,
                 email=data.get("email", ""),
@@ -181,3 +193,39 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
             )
         # A report posted here has no photos yet: the response needs no query to say so.
         serializer.instance._prefetched_objects_cache = {"photos": ReportPhoto.objects.none()}
+
+
+# --- Categories: GET for everyone, changes by who manages reference data (administrators) -------------------
+class CategorySerializer(CleanTextSerializer):
+    parent = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(parent__isnull=True),
+                                          required=False, allow_null=True,
+                                          help_text="The main category's slug; empty for a main category.")
+    theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False,
+                                         allow_null=True)
+    department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all(), required=False,
+                                              allow_null=True, help_text="Where new reports go (routing on intake).")
+
+    class Meta:
+        model = Category
+        fields = ["slug", "parent", "name", "name_nl", "name_en", "name_sv", "theme", "department", "target_days",
+                  "notice", "notice_nl", "notice_en", "notice_sv", "notice_url", "order", "is_active"]
+
+    def validate(self, attrs):
+        parent = attrs.get("parent", getattr(self.instance, "parent", None))
+        if parent is not None and self.instance is not None:
+            if parent.pk == self.instance.pk:
+                raise serializers.ValidationError({"parent": ["A category cannot be its own main category."]})
+            if self.instance.children.exists():
+                raise serializers.ValidationError(
+                    {"parent": ["A main category with subcategories cannot become a subcategory."]})
+        return attrs
+
+
+class CategoryViewSet(NoDeleteViewSet):
+    """The category tree: main categories (parent null) and their subcategories, in the city's order."""
+
+    queryset = Category.objects.select_related("parent", "theme", "department").order_by("parent__order", "order",
+                                                                                          "name", "pk")
+    serializer_class = CategorySerializer
+    permission_classes = [permissions.ReadOnlyOrReferenceDataManager]
+    lookup_field = "slug"

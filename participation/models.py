@@ -127,6 +127,9 @@ class Report(Referenced):
     # What people read: an address from the geocoder ("Gevers Deynootweg 12, Den Haag") or the resident's own
     # words; the point stays the data.
     address = models.CharField(_("address or place"), max_length=255, blank=True)
+    # When the resident gave no address (a map click without one, the API, Open311): the nearest address within
+    # 50 m, found at intake, shown as "near <address>".
+    nearest_address = models.CharField(_("nearest address"), max_length=255, blank=True)
     category = models.ForeignKey("Category", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports",
                                  verbose_name=_("category"))
     area = models.ForeignKey(Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports",
@@ -197,6 +200,17 @@ class Report(Referenced):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def place(self) -> str:
+        """How people read where it is: the address given, or "near" the nearest one; empty when neither."""
+        if self.address:
+            return self.address
+        if self.nearest_address:
+            from django.utils.translation import gettext
+
+            return gettext("near %(address)s") % {"address": self.nearest_address}
+        return ""
 
     @property
     def age_days(self) -> int:

@@ -279,7 +279,7 @@ def _service_request(report: Report) -> dict:
         "requested_datetime": iso(report.created_at),
         "updated_datetime": iso(report.updated_at),
         "expected_datetime": iso(expected),
-        "address": report.address,
+        "address": report.address or report.nearest_address,
         "address_id": report.area.slug if report.area_id else None,
         "zipcode": None,
         "lat": report.latitude,

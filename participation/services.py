@@ -52,6 +52,7 @@ def report_create(
       author's own account address gets a confirmation link and receives updates only after it;
     - a resident who reports from the website follows their report.
     """
+    nearest = "" if address.strip() else nearest_address(latitude, longitude)
     department = category.effective_department if category is not None else None
     if category is not None and theme is None:
         theme = category.effective_theme
@@ -64,6 +65,7 @@ def report_create(
         category=category,
         department=department,
         address=address.strip(),
+        nearest_address=nearest,
         area=Area.objects.for_point(latitude, longitude),
         author=author,
         reference=reference,
@@ -98,6 +100,17 @@ def report_create(
     if author is not None and source == Report.Source.WEB:
         Follow.objects.get_or_create(report=report, user=author)
     return report
+
+
+def nearest_address(latitude: float, longitude: float) -> str:
+    """The nearest address within 50 m, or "" (none there, or the geocoder did not answer: the report comes first)."""
+    from participation.geocoding import GeocoderUnavailable, geocoder
+
+    try:
+        place = geocoder().reverse(latitude, longitude)
+    except GeocoderUnavailable:
+        return ""
+    return place.label[:255] if place is not None else ""
 
 
 def confirmation_email_send(*, purpose: str, report: Report, email: str) -> None:

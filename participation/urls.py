@@ -34,6 +34,7 @@ urlpatterns = [
     path("staff/reports/<int:pk>/", staff_views.report_detail, name="staff-report-detail"),
     path("staff/reports/<int:pk>/route/", staff_views.report_route, name="staff-report-route"),
     path("staff/reports/<int:pk>/status/", staff_views.report_status, name="staff-report-status"),
+    path("staff/reports/<int:pk>/category/", staff_views.report_category, name="staff-report-category"),
     path("staff/reports/<int:pk>/message/", staff_views.report_message, name="staff-report-message"),
     path("staff/reports/<int:pk>/note/", staff_views.report_note, name="staff-report-note"),
     path("staff/reports/<int:pk>/merge/", staff_views.report_merge, name="staff-report-merge"),

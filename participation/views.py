@@ -51,7 +51,7 @@ REPORTS_COUNT_CAP = 1000
 
 def _get_report_for_user(request: HttpRequest, pk: int) -> Report:
     """The one access helper for a report's public pages: hidden reports are for staff only."""
-    report = get_object_or_404(Report.objects.select_related("theme", "area"), pk=pk)
+    report = get_object_or_404(Report.objects.select_related("theme", "area", "category"), pk=pk)
     if report.is_hidden and not permissions.can_see_hidden_report(request.user, report):
         raise Http404
     return report
@@ -165,7 +165,7 @@ def report_nearby(request: HttpRequest) -> HttpResponse:
 
 # --- Finding reports -------------------------------------------------------------------------------
 def _public_reports():
-    return Report.objects.public().select_related("theme", "area").order_by("-created_at", "-pk")
+    return Report.objects.public().select_related("theme", "area", "category").order_by("-created_at", "-pk")
 
 
 @require_GET
@@ -200,11 +200,13 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
         return invalid_query(filters)
     reports = filters.filter(_public_reports())
     limit = GEOJSON_MAX_FEATURES
-    rows = list(reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count")[: limit + 1])
+    rows = list(reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count", "address",
+                                    "nearest_address")[: limit + 1])
     truncated = len(rows) > limit
     # Kept light: the map needs a point, the title and its link, the status and the support count; the URL
     # is reversed once, the labels translated once, coordinates rounded to 6 decimals (about 10 cm).
     status_labels = {value: str(label) for value, label in Report.Status.choices}
+    near = _("near %(address)s")
     url_pattern = report_url_pattern()
     features = [
         {
@@ -212,9 +214,10 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
             "id": pk,
             "geometry": {"type": "Point", "coordinates": [round(longitude, 6), round(latitude, 6)]},
             "properties": {"title": title, "status": status, "status_label": status_labels[status],
-                           "support_count": support_count, "url": url_pattern % pk},
+                           "support_count": support_count, "url": url_pattern % pk,
+                           "place": address or (near % {"address": nearest} if nearest else "")},
         }
-        for pk, title, status, latitude, longitude, support_count in rows[:limit]
+        for pk, title, status, latitude, longitude, support_count, address, nearest in rows[:limit]
     ]
     return JsonResponse(
         {"type": "FeatureCollection", "features": features, "limit": limit, "truncated": truncated},
@@ -424,11 +427,11 @@ def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
 def my_reports(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
-        "reports": Report.objects.filter(author=user).select_related("theme", "area").order_by("-created_at"),
-        "supported": Report.objects.public().filter(supports__user=user).select_related("theme", "area")
+        "reports": Report.objects.filter(author=user).select_related("theme", "area", "category").order_by("-created_at"),
+        "supported": Report.objects.public().filter(supports__user=user).select_related("theme", "area", "category")
         .order_by("-created_at"),
         "followed": Report.objects.public().filter(follows__user=user).exclude(author=user)
-        .select_related("theme", "area").order_by("-created_at"),
+        .select_related("theme", "area", "category").order_by("-created_at"),
     }
     return render(request, "participation/my_reports.html", context)
 

@@ -117,6 +117,11 @@
             link.className = "utrecht-link";
             var text = document.createElement("div");
             text.appendChild(link);
+            if (feature.properties.place) {
+              var where = document.createElement("p");
+              where.textContent = feature.properties.place;
+              text.appendChild(where);
+            }
             var meta = document.createElement("p");
             meta.textContent = feature.properties.status_label + " · " + feature.properties.support_count + " " + el.dataset.supportLabel;
             text.appendChild(meta);
