@@ -1,9 +1,10 @@
 """One geocoder interface for the report form: search addresses as a resident types, and find the nearest address
 of a point on the map. `geocoder()` returns the backend that settings.GEOCODER names:
 
-- `local` (default): the Address table, loaded with `manage.py load_addresses`. Every typed word must occur in
-  the address (prefix- and infix-tolerant: "gevers deyn 1"); when none does, street names that look alike
-  ("keizerstaat") are tried: trigram similarity on PostgreSQL (pg_trgm), difflib on SQLite.
+- `local` (default): the Address table, loaded with `manage.py load_addresses`. The typed text from the start of
+  the address ("gevers deyn", "spui 7": a prefix index); else every typed word anywhere in it ("deynootweg
+  gevers", a postcode: pg_trgm's trigram index on PostgreSQL, a scan of the few addresses on SQLite); else, for
+  typos ("keizerstaat"), the street names most alike by trigram similarity (pg_trgm's measure, in memory).
 - `pdok`: the Dutch PDOK Locatieserver (suggest, lookup, reverse).
 - `nominatim` / `photon`: OpenStreetMap's geocoders, for cities outside the Netherlands.
 
@@ -13,11 +14,11 @@ service raises GeocoderUnavailable; the views answer with nothing found and the 
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
 import re
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models.functions import Collate
 
 from participation.models import Address, normalise_address_text
 
@@ -70,19 +72,19 @@ def in_bounds(latitude: float, longitude: float) -> bool:
 
 # --- local ------------------------------------------------------------------------------------------------
 _NUMBER = re.compile(r"^(\d+)([a-z]?)$")
-STREETS_CACHE_KEY = "geocoding:streets"
+_POSTCODE = re.compile(r"^\d{4}[a-z]{2}$")
+STREETS_CACHE_KEY = "geocoding:streets-version"
 
 
 class LocalGeocoder:
     def search(self, text: str, *, limit: int = DEFAULT_LIMIT) -> list[Place]:
         words = normalise_address_text(text[:MAX_QUERY_LENGTH]).split()[:6]
         words = self._without_city(words)
-        # A word of three letters or more is what the trigram index can use; "12" alone would read every row.
+        # A word of three letters or more is what the indexes can use; "12" alone would read every row.
         if not any(len(word) >= 3 for word in words):
             return []
-        found = self._matching(words, limit)
-        if not found:
-            found = self._fuzzy(words, limit)
+        found = (self._postcode(words, limit) or self._from_the_start(words, limit) or self._matching(words, limit)
+                 or self._fuzzy(words, limit))
         return [Place(address.label, address.latitude, address.longitude) for address in found]
 
     @staticmethod
@@ -94,11 +96,45 @@ class LocalGeocoder:
         return kept or words
 
     @staticmethod
+    def _postcode(words: list[str], limit: int) -> list[Address]:
+        """A Dutch postcode, perhaps with a number ("2586 BP 12"): the index on (postcode, house_number)."""
+        codes = [word for word in words if _POSTCODE.match(word)]
+        if not codes:
+            return []
+        code = codes[0].upper()
+        addresses = Address.objects.filter(postcode__in=[code, f"{code[:4]} {code[4:]}"])
+        numbers = [int(match.group(1)) for word in words if (match := _NUMBER.match(word))]
+        if numbers:
+            addresses = addresses.filter(house_number=numbers[-1])
+        return list(addresses.order_by("postcode", "house_number", "house_letter", "house_number_addition")[:limit])
+
+    @staticmethod
+    def _from_the_start(words: list[str], limit: int) -> list[Address]:
+        """What residents type most: the street from its start, then the number ("gevers deyn", "spui 7"). A
+        range scan of the prefix index (varchar_pattern_ops on PostgreSQL); the exact house number first."""
+        typed = " ".join(words)
+        # Byte order ("C"): the prefix index serves both the LIKE and the ORDER BY ... LIMIT.
+        addresses = Address.objects.annotate(
+            ordered=Collate("search_text", "C" if connection.vendor == "postgresql" else "BINARY"))
+        found: list[Address] = []
+        if _NUMBER.match(words[-1]):
+            found = list(addresses.filter(ordered__startswith=typed + " ").order_by("ordered")[:limit])
+        seen = {address.pk for address in found}
+        if len(found) < limit:
+            # A few pages in index order, then in the order people count: Spui 2 before Spui 10.
+            more = [address for address in addresses.filter(ordered__startswith=typed).order_by("ordered")[:limit * 5]
+                    if address.pk not in seen]
+            more.sort(key=lambda a: (a.street, a.house_number or 0, a.house_letter, a.house_number_addition))
+            found += more[: limit - len(found)]
+        return found
+
+    @staticmethod
     def _matching(words: list[str], limit: int) -> list[Address]:
+        """Every typed word anywhere in the address, in any order ("deynootweg gevers", a postcode): the trigram
+        index on PostgreSQL serves the LIKEs."""
         addresses = Address.objects.all()
         for word in words:
             addresses = addresses.filter(search_text__contains=word)
-        # A house number typed exactly comes first: "keizerstraat 1" shows number 1 before 10 to 19.
         numbers = [match.group(1) for word in words if (match := _NUMBER.match(word))]
         ordered = addresses.order_by("street", "house_number", "house_letter", "house_number_addition")
         if numbers:
@@ -109,23 +145,12 @@ class LocalGeocoder:
 
     @staticmethod
     def _fuzzy(words: list[str], limit: int) -> list[Address]:
-        """Typos: the streets whose name looks most like the typed words that are not a number."""
-        street_words = [word for word in words if not _NUMBER.match(word) and not re.match(r"^\d{4}[a-z]{2}$", word)]
+        """Typos: the streets whose names share the most trigrams with the typed words that are not a number
+        (pg_trgm's measure, computed on the city's few thousand street names held in memory)."""
+        street_words = [word for word in words if not _NUMBER.match(word) and not _POSTCODE.match(word)]
         if not street_words:
             return []
-        typed = " ".join(street_words)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # % uses the trigram index on lower(street); the threshold is pg_trgm's default (0.3).
-                cursor.execute(
-                    "SELECT street FROM (SELECT DISTINCT street, similarity(lower(street), %s) AS score "
-                    "FROM participation_address WHERE lower(street) %% %s) AS alike ORDER BY score DESC LIMIT 3",
-                    [typed, typed],
-                )
-                streets = [row[0] for row in cursor.fetchall()]
-        else:
-            names = {normalise_address_text(street): street for street in _streets()}
-            streets = [names[name] for name in difflib.get_close_matches(typed, list(names), n=3, cutoff=0.7)]
+        streets = _street_index().alike(" ".join(street_words))
         if not streets:
             return []
         numbers = [int(match.group(1)) for word in words if (match := _NUMBER.match(word))]
@@ -145,25 +170,66 @@ class LocalGeocoder:
         return Place(best.label, best.latitude, best.longitude)
 
 
+def trigrams(text: str) -> set[str]:
+    """pg_trgm's trigrams: each word padded with two spaces before and one after."""
+    grams: set[str] = set()
+    for word in text.split():
+        padded = f"  {word} "
+        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+class StreetIndex:
+    """The city's street names by trigram, for typo-tolerant matching in a few milliseconds."""
+
+    THRESHOLD = 0.3  # pg_trgm's default similarity threshold
+
+    def __init__(self, streets: list[str]):
+        self.streets = streets
+        self.grams = [trigrams(normalise_address_text(street)) for street in streets]
+        self.by_gram: dict[str, list[int]] = {}
+        for index, grams in enumerate(self.grams):
+            for gram in grams:
+                self.by_gram.setdefault(gram, []).append(index)
+
+    def alike(self, typed: str, limit: int = 3) -> list[str]:
+        query = trigrams(typed)
+        shared: dict[int, int] = {}
+        for gram in query:
+            for index in self.by_gram.get(gram, ()):
+                shared[index] = shared.get(index, 0) + 1
+        scored = [(count / (len(query) + len(self.grams[index]) - count), index) for index, count in shared.items()]
+        best = sorted((item for item in scored if item[0] >= self.THRESHOLD), reverse=True)[:limit]
+        return [self.streets[index] for _, index in best]
+
+
+_street_indexes: dict[str, tuple[float, StreetIndex]] = {}
+STREET_INDEX_SECONDS = 600
+
+
+def _street_index() -> StreetIndex:
+    """This process's index of street names, rebuilt after STREET_INDEX_SECONDS or when load_addresses ran."""
+    version = str(cache.get(STREETS_CACHE_KEY, ""))
+    held = _street_indexes.get(version)
+    if held is None or time.monotonic() - held[0] > STREET_INDEX_SECONDS:
+        streets = list(Address.objects.order_by().values_list("street", flat=True).distinct())
+        _street_indexes.clear()
+        held = _street_indexes[version] = (time.monotonic(), StreetIndex(streets))
+    return held[1]
+
+
 def _cities() -> list[str]:
     cities = cache.get("geocoding:cities")
     if cities is None:
-        cities = sorted(set(Address.objects.exclude(city="").values_list("city", flat=True).distinct()[:200]))
+        cities = sorted(set(Address.objects.exclude(city="").order_by().values_list("city", flat=True).distinct()[:200]))
         cache.set("geocoding:cities", cities, 600)
     return cities
 
 
-def _streets() -> list[str]:
-    streets = cache.get(STREETS_CACHE_KEY)
-    if streets is None:
-        streets = sorted(set(Address.objects.values_list("street", flat=True).distinct()[:20000]))
-        cache.set(STREETS_CACHE_KEY, streets, 600)
-    return streets
-
-
 def addresses_changed() -> None:
-    """load_addresses calls this: the cached street and city names are out of date."""
-    cache.delete_many([STREETS_CACHE_KEY, "geocoding:cities"])
+    """load_addresses calls this: the street index and city names of every process are out of date."""
+    cache.set(STREETS_CACHE_KEY, time.time_ns(), None)
+    cache.delete("geocoding:cities")
 
 
 # --- outside services -------------------------------------------------------------------------------------

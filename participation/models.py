@@ -462,6 +462,9 @@ class Address(models.Model):
         indexes = [
             # Reverse geocoding: the addresses in a small box around a point.
             models.Index(fields=["latitude", "longitude"], name="address_lat_lon"),
+            # Search by postcode ("2586 BP 12"), and a street found despite a typo, with its number.
+            models.Index(fields=["postcode", "house_number"], name="address_postcode_number"),
+            models.Index(fields=["street", "house_number"], name="address_street_number"),
         ]
 
     def __str__(self) -> str:

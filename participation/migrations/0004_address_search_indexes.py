@@ -1,15 +1,13 @@
 """Trigram indexes for the local geocoder's address search, on PostgreSQL only.
 
-Search (participation/geocoding.py) filters `search_text LIKE '%word%'` for every word typed: a trigram GIN
-index on the column serves all of them in one bitmap scan. The typo-tolerant fallback compares street names
-by trigram similarity (`lower(street) % 'keizerstaat'`), served by the second index. SQLite (local development,
-a few hundred addresses) needs neither.
+When the typed text is not the start of an address, search (participation/geocoding.py) filters
+`search_text LIKE '%word%'` for every word typed: a trigram GIN index on the column serves all of them in one
+bitmap scan. SQLite (local development, a few hundred addresses) needs none.
 """
 from django.db import migrations
 
 TRIGRAM_INDEXES = {
     "address_search_trgm": "search_text",
-    "address_street_trgm": "lower(street)",
 }
 
 

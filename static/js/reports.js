@@ -205,6 +205,8 @@
       document.dispatchEvent(new CustomEvent("report:address", { detail: place }));
     }
     function show(places) {
+      var same = places.length === results.length && places.every(function (place, i) { return place.label === results[i].label; });
+      if (same && !list.hidden) { return; }  // an answer to the same words: keep the option the resident is on
       results = places;
       list.innerHTML = "";
       places.forEach(function (place, i) {

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from participation.models import Category
+from participation.models import Category, Report
 from smartcity.models import Department, Theme
 
 ADDRESSES = Path(__file__).resolve().parents[2] / "demo" / "addresses.csv"
@@ -77,6 +77,7 @@ TREE: list[tuple] = [
         ("dieren-meeuwen", ("Overlast van meeuwen", "Nuisance from gulls", "Störningar från måsar"), {}),
     ]),
     ("schoon", ("Schoon", "Cleaning", "Städning"), "sustainability-environment", "stadsbeheer", 7, [
+        ("schoon-zwerfafval", ("Zwerfafval", "Litter", "Skräp"), {}),
         ("schoon-vegen", ("Straat vegen of bladafval", "Street sweeping or fallen leaves", "Gatsopning eller löv"), {}),
         ("schoon-hondenpoep", ("Hondenpoep", "Dog mess", "Hundbajs"), {}),
         ("schoon-gladheid", ("Gladheid", "Icy or slippery street", "Halka"), {}),
@@ -89,10 +90,27 @@ TREE: list[tuple] = [
 ]
 
 
+# The demo reports' categories (load_demo_reports, by reference), as a civil servant would have set them.
+DEMO_REPORT_CATEGORIES = {
+    "demo-r-01": "afval-container-vol", "demo-r-02": "overlast-parkeren", "demo-r-03": "overlast-lawaai",
+    "demo-r-04": "afval-container-vol", "demo-r-05": "wegen-verkeersveiligheid", "demo-r-06": "wegen-verkeersveiligheid",
+    "demo-r-08": "riool-wateroverlast", "demo-r-09": "verlichting-lamp",
+}
+
+
 class Command(BaseCommand):
     help = "Load the demo's category tree (nl, en, sv) and its approximate demo addresses."
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser):
+        parser.add_argument("--label-reports", action="store_true",
+                            help="only give the demo reports (load_demo_reports) their categories")
+
+    def handle(self, *args, label_reports: bool = False, **options) -> None:
+        if label_reports:
+            for reference, slug in DEMO_REPORT_CATEGORIES.items():
+                Report.objects.filter(reference=reference, category__isnull=True).update(
+                    category=Category.objects.filter(slug=slug).first())
+            return
         themes = {theme.slug: theme for theme in Theme.objects.all()}
         departments = {department.slug: department for department in Department.objects.all()}
         with transaction.atomic():

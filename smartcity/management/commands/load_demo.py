@@ -173,6 +173,7 @@ class Command(BaseCommand):
         # Reports (with neighbourhoods) and pilots build on the rows above; each command is idempotent too.
         call_command("load_demo_categories", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         call_command("load_demo_reports", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
+        call_command("load_demo_categories", label_reports=True, verbosity=options["verbosity"], stdout=self.stdout)
         call_command("load_demo_pilots", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         # The matching, by command name (the hub imports no app above it): sentence vectors with a progress bar
         # of their own, then a full run (at once without a broker; otherwise the worker takes it).
