@@ -223,7 +223,7 @@
       input.setAttribute("aria-expanded", open ? "true" : "false");
       active = -1;
       status.textContent = places.length === 0 ? box.dataset.foundNone
-        : places.length === 1 ? box.dataset.foundOne : box.dataset.foundMany.replace("%(count)s", places.length);
+        : places.length === 1 ? box.dataset.foundOne : box.dataset.foundMany.replace("{count}", places.length);
     }
     function search() {
       var text = input.value.trim();
