@@ -4,7 +4,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/smartcity .venv/bin/python benchmarks/geocode.py
         [--addresses 500000] [--queries 500] [--skip-load] [--suggestion-only | --geocoder-only]
 
-Works in its own database (the test database of DATABASE_URL's, `test_<name>`, kept between runs), never in
+Works in a database of its own beside DATABASE_URL's (`bench_geocode_<name>`, kept between runs), never in
 yours. Prints:
 
 - the time `manage.py load_addresses` takes for N synthetic addresses in the BAG export's shape (a large city:
@@ -231,7 +231,8 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, default=default_dev, help="the Den Haag dev set (texts of the labels)")
     args = parser.parse_args()
     settings.ALLOWED_HOSTS = ["*"]
-    # Our own database: DATABASE_URL's test database, kept between runs.
+    # Our own database beside DATABASE_URL's (bench_geocode_<name>), kept between runs; never yours, nor the tests'.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_geocode_{connection.settings_dict['NAME']}"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=True)
     print(f"database: {connection.vendor} ({connection.settings_dict['NAME']})")
     rng = random.Random(16)

@@ -82,7 +82,8 @@ def test_a_phone_report_found_by_typing_gevers_deyn_is_routed_with_its_history_r
     _no_tiles(page)
     log_in(page, "triage@example.org")
     page.goto(f"/staff/reports/{report.pk}/")
-    expect(page.get_by_text("Routed automatically by category")).to_be_visible()
+    # The history is written in the city's language (LANGUAGE_CODE, nl).
+    expect(page.get_by_text("Automatisch doorgestuurd op categorie")).to_be_visible()
     expect(page.locator("dd", has_text="Gevers Deynootweg 2, Den Haag")).to_be_visible()
     check_accessibility(page, "staff-report-routed")
 

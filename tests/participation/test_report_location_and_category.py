@@ -1,7 +1,9 @@
 """The report form's "where" and "what": a typed address geocoded without JavaScript ("did you mean"), one
 message for a missing place, categories with their theme, routing on intake, and "handled elsewhere"."""
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from participation.models import Address, Category, Report, StatusChange
 from smartcity.models import Department, Theme
@@ -96,7 +98,10 @@ def test_a_category_with_a_department_routes_the_report_on_intake(client, addres
     assert report.category == tree["lamp"] and report.theme == tree["theme"]
     assert report.department == tree["department"] and report.status == Report.Status.NEW
     routed = StatusChange.objects.get(report=report, to_department=tree["department"])
-    assert routed.message == "Routed automatically by category “Street lighting › Lamp out”." and not routed.is_public
+    with translation.override(settings.LANGUAGE_CODE):  # history is written in the city's language
+        expected = translation.gettext("Routed automatically by category “%(category)s”.") % {
+            "category": "Street lighting › Lamp out"}
+    assert routed.message == expected and not routed.is_public
 
 
 def test_without_a_category_the_report_waits_in_triage(client, addresses, tree):
