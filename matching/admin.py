@@ -1,7 +1,7 @@
 """The matching's rows for operators: runs, suggestions and flags. Decisions are made on the review pages."""
 from django.contrib import admin
 
-from matching.models import Match, MatchingRun, Suggestion
+from matching.models import Match, MatchingRun, NoChallengeDecision, Suggestion
 
 
 @admin.register(MatchingRun)
@@ -30,3 +30,18 @@ class MatchAdmin(admin.ModelAdmin):
     raw_id_fields = ["societal_challenge", "decided_by"]
     filter_horizontal = ["department_challenges"]
     readonly_fields = ["fingerprint"]
+
+
+@admin.register(NoChallengeDecision)
+class NoChallengeDecisionAdmin(admin.ModelAdmin):
+    """Read only: staff decide and undo on the item's page or through the API, where the rules are checked."""
+
+    list_display = ["__str__", "decided_by", "decided_at", "undone_at"]
+    list_filter = [("undone_at", admin.EmptyFieldListFilter)]
+    readonly_fields = [field.name for field in NoChallengeDecision._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

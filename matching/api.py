@@ -1,4 +1,4 @@
-"""The matching API: /matching/runs, /suggestions and /matches."""
+"""The matching API: /matching/runs, /suggestions, /matches and /no-challenge-decisions."""
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q
@@ -7,8 +7,8 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from matching import permissions, services
-from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
-from smartcity.api import JsonTypes, list_filters
+from matching.models import ItemType, Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion
+from smartcity.api import JsonTypes, OneLineField, list_filters
 from smartcity.models import DepartmentChallenge
 from smartcity.permissions import StaffOnly
 from smartcity.problems import Conflict
@@ -184,3 +184,114 @@ class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.Li
         except services.AlreadyDecided:
             raise Conflict("This flag was already decided.") from None
         return Response(self.get_serializer(self.get_queryset().get(pk=match.pk)).data)
+
+
+class ItemSerializer(JsonTypes):
+    type = serializers.ChoiceField(choices=ItemType.choices, help_text="report, department_challenge or pilot")
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    reference = serializers.CharField(read_only=True, allow_null=True, help_text="the item's id in another system, if any")
+    title = serializers.CharField(read_only=True)
+
+    def get_attribute(self, instance):
+        return instance  # the decision (or suggestion): its item and which kind it is
+
+    def to_representation(self, instance) -> dict:
+        item = instance.item  # selected with the row (NoChallengeDecisionViewSet.get_queryset)
+        return {"type": instance.item_type, "id": instance.item_id, "reference": item.reference, "title": item.title}
+
+
+class NoChallengeDecisionSerializer(JsonTypes, serializers.ModelSerializer):
+    item = ItemSerializer(help_text="The report, department challenge or pilot the decision is about.")
+    reason = OneLineField(max_length=300, required=False, allow_blank=True, default="")
+    standing = serializers.BooleanField(source="is_standing", read_only=True,
+                                        help_text="true until the decision is undone")
+
+    class Meta:
+        model = NoChallengeDecision
+        fields = ["id", "item", "reason", "standing", "decided_at", "undone_at"]
+        read_only_fields = ["id", "standing", "decided_at", "undone_at"]
+
+    def validate_item(self, value: dict) -> dict:
+        item = services.MODELS[value["type"]]._default_manager.filter(pk=value["id"]).first()
+        if item is None:
+            raise serializers.ValidationError(
+                {"id": [serializers.ErrorDetail(f"There is no {value['type']} with id {value['id']}.", code="does_not_exist")]})
+        return {**value, "object": item}
+
+
+class UndoSerializer(JsonTypes):
+    undone = serializers.BooleanField(help_text="true: undo the decision (a new decision is a POST)")
+
+    def validate_undone(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError("Only true: a decision is undone; to decide again, POST a new one.")
+        return value
+
+
+class NoChallengeDecisionFilters(serializers.Serializer):
+    itemType = serializers.ChoiceField(choices=ItemType.choices, required=False,
+                                       help_text="report, department_challenge or pilot")
+    itemId = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                      help_text="with itemType: that one item's decisions, its history")
+    standing = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                        help_text="true: only decisions not undone; false: only undone ones")
+
+
+CONFLICT_NO_CHALLENGE = OpenApiResponse(description=(
+    "A decision of this item already stands, or the item is linked to a societal challenge (POST); "
+    "the decision was undone before (PATCH)."))
+
+
+@extend_schema_view(list=extend_schema(parameters=[NoChallengeDecisionFilters]))
+class NoChallengeDecisionViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                                 mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Staff decisions that an item is about no societal challenge ("belongs to none"). POST
+    `{"item": {"type": "report", "id": 12}, "reason": "..."}` to decide: the item's open suggestions go, and the
+    engine suggests nothing for it and learns from it while the decision stands. PATCH `{"undone": true}` to
+    undo; undone decisions stay as the item's history. Who may: as for deciding on the item's suggestions."""
+
+    serializer_class = NoChallengeDecisionSerializer
+    permission_classes = [StaffOnly]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        queryset = NoChallengeDecision.objects.select_related(*NoChallengeDecision.KINDS).order_by("-decided_at", "-pk")
+        filters = list_filters(self, NoChallengeDecisionFilters)
+        if "itemType" in filters:
+            queryset = queryset.of_type(filters["itemType"])
+            if "itemId" in filters:
+                queryset = queryset.of_item(filters["itemType"], filters["itemId"])
+        elif "itemId" in filters:
+            queryset = queryset.filter(Q(report_id=filters["itemId"]) | Q(department_challenge_id=filters["itemId"])
+                                       | Q(pilot_id=filters["itemId"]))
+        if filters.get("standing") is not None:
+            queryset = queryset.filter(undone_at__isnull=filters["standing"])
+        return queryset
+
+    @extend_schema(responses={201: NoChallengeDecisionSerializer, 409: CONFLICT_NO_CHALLENGE})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item_type, item = serializer.validated_data["item"]["type"], serializer.validated_data["item"]["object"]
+        if not permissions.can_review_suggestion(request.user, item_type, item):
+            raise exceptions.PermissionDenied("You may not decide on suggestions for this item.")
+        try:
+            decision = services.no_challenge_decide(item_type=item_type, item=item, by=request.user,
+                                                    reason=serializer.validated_data["reason"])
+        except services.StillLinked:
+            raise Conflict("The item is linked to a societal challenge: remove the links first.") from None
+        except services.AlreadyDecided:
+            raise Conflict("A decision that this item is about no societal challenge already stands.") from None
+        return Response(self.get_serializer(self.get_queryset().get(pk=decision.pk)).data, status=201)
+
+    @extend_schema(request=UndoSerializer, responses={200: NoChallengeDecisionSerializer, 409: CONFLICT_NO_CHALLENGE})
+    def partial_update(self, request, *args, **kwargs):
+        decision = self.get_object()
+        UndoSerializer(data=request.data).is_valid(raise_exception=True)
+        if not permissions.can_review_suggestion(request.user, decision.item_type, decision.item):
+            raise exceptions.PermissionDenied("You may not decide on suggestions for this item.")
+        try:
+            services.no_challenge_undo(decision=decision, by=request.user)
+        except services.AlreadyDecided:
+            raise Conflict("This decision was undone before.") from None
+        return Response(self.get_serializer(self.get_queryset().get(pk=decision.pk)).data)

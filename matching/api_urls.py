@@ -7,5 +7,6 @@ router = SimpleRouter(trailing_slash=False)
 router.register("matching/runs", api.MatchingRunViewSet, basename="matching-run")
 router.register("suggestions", api.SuggestionViewSet, basename="suggestion")
 router.register("matches", api.MatchViewSet, basename="match")
+router.register("no-challenge-decisions", api.NoChallengeDecisionViewSet, basename="no-challenge-decision")
 
 urlpatterns = router.urls

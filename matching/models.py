@@ -277,3 +277,54 @@ class Match(models.Model):
         return challenge.title if challenge is not None else self.proposed_title
 
 
+
+
+class NoChallengeDecisionQuerySet(ItemQuerySet):
+    def active(self):
+        return self.filter(undone_at__isnull=True)
+
+
+class NoChallengeDecision(ItemLink):
+    """Staff decided that an item is about no societal challenge at all (a lost umbrella, a missing cat).
+
+    A decision like accepting or rejecting a suggestion: the engine learns the "belongs to none"
+    alternative from it (matching.engine.Document.no_challenge) and suggests nothing for the item while it
+    stands. Rows are never deleted: undoing one fills ``undone_by``/``undone_at``, and deciding again adds a
+    row, so the rows of an item are its history. At most one decision of an item stands (undone_at empty)."""
+
+    ItemType = ItemType
+
+    report = models.ForeignKey("participation.Report", on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="no_challenge_decisions")
+    department_challenge = models.ForeignKey(DepartmentChallenge, on_delete=models.CASCADE, null=True, blank=True,
+                                             related_name="no_challenge_decisions")
+    pilot = models.ForeignKey("pilots.Pilot", on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="no_challenge_decisions")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoChallengeDecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        verbose_name = _("decision: about no societal challenge")
+        verbose_name_plural = _("decisions: about no societal challenge")
+        constraints = [
+            exactly_one(list(ItemType.values), name="nochallengedecision_one_item"),
+            # One standing decision per item: deciding twice at once leaves one row (the other is refused).
+            *[models.UniqueConstraint(fields=[kind], condition=Q(undone_at__isnull=True),
+                                      name=f"nochallengedecision_one_standing_{kind}")
+              for kind in ItemType.values],
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_type} {self.item_id}: no challenge{' (undone)' if self.undone_at else ''}"
+
+    @property
+    def is_standing(self) -> bool:
+        return self.undone_at is None

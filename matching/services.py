@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, models, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -36,7 +36,7 @@ from django.utils.translation import ngettext
 from matching.engine import engine as matching
 from matching.engine import semantic
 from matching.engine.state import StateError
-from matching.models import ItemType, Match, MatchingRun, ReviewStatus, Suggestion, TextVector
+from matching.models import ItemType, Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion, TextVector
 from participation.models import Report
 from pilots.models import Pilot
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
@@ -92,6 +92,15 @@ def _decisions(only: tuple[str, int] | None = None) -> tuple[dict[str, set[str]]
     return accepted, rejected
 
 
+def _no_challenge(only: tuple[str, int] | None = None) -> set[str]:
+    """Item keys staff decided are about no societal challenge (a standing NoChallengeDecision)."""
+    standing = NoChallengeDecision.objects.active()
+    if only:
+        standing = standing.of_item(*only)
+    rows = standing.values_list(*SUGGESTION_ITEM_COLUMNS)
+    return {_key(*_item_key(row, SUGGESTION_ITEM_COLUMNS)) for row in _rows(rows, many=only is None)}
+
+
 def _links(through, item_field: str, item_type: str, only_id: int | None = None) -> dict[str, set[str]]:
     links: dict[str, set[str]] = defaultdict(set)
     rows = through.objects.all() if only_id is None else through.objects.filter(**{item_field: only_id})
@@ -116,19 +125,21 @@ def engine_challenges() -> list[matching.Challenge]:
 
 
 def _document(item_type: str, pk: int, title: str, description: str, *, themes=(), department=None, point=None,
-              links: dict, accepted: dict, rejected: dict) -> matching.Document:
+              links: dict, accepted: dict, rejected: dict, nones: set[str]) -> matching.Document:
     key = _key(item_type, pk)
     return matching.Document(
         key=key, kind=str(item_type), title=title, description=description, themes=tuple(themes),
         department=department, point=point,
         linked=tuple(sorted(links.get(key, set()) | accepted.get(key, set()))),
         rejected=tuple(sorted(rejected.get(key, set()))),
+        no_challenge=key in nones,
     )
 
 
 def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Document]:
     """Every item the engine places, read in a constant number of queries (or just one item)."""
     accepted, rejected = _decisions(only)
+    nones = _no_challenge(only)
     documents: list[matching.Document] = []
     item_type, item_pk = only if only else (None, None)
 
@@ -140,7 +151,8 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
         rows = reports.values_list("pk", "title", "description", "theme__slug", "latitude", "longitude")
         for pk, title, description, theme, latitude, longitude in _rows(rows, many=item_pk is None):
             documents.append(_document(ItemType.REPORT, pk, title, description, themes=(theme,) if theme else (),
-                                       point=(latitude, longitude), links=links, accepted=accepted, rejected=rejected))
+                                       point=(latitude, longitude), links=links, accepted=accepted, rejected=rejected,
+                                       nones=nones))
 
     if item_type in (None, ItemType.DEPARTMENT_CHALLENGE):
         links = _links(DepartmentChallenge.societal_challenges.through, "departmentchallenge_id",
@@ -151,7 +163,8 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
             challenges = challenges.filter(pk=item_pk)
         for pk, title, description, department in challenges.values_list("pk", "title", "description", "department__slug"):
             documents.append(_document(ItemType.DEPARTMENT_CHALLENGE, pk, title, description, themes=themes.get(pk, ()),
-                                       department=department, links=links, accepted=accepted, rejected=rejected))
+                                       department=department, links=links, accepted=accepted, rejected=rejected,
+                                       nones=nones))
 
     if item_type in (None, ItemType.PILOT):
         links = _links(Pilot.societal_challenges.through, "pilot_id", ItemType.PILOT, item_pk)
@@ -160,7 +173,8 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
             pilots = pilots.filter(pk=item_pk)
         for pk, title, description, department in pilots.values_list("pk", "title", "description", "lead_department__slug"):
             documents.append(_document(ItemType.PILOT, pk, title, description, department=department,
-                                       links=links, accepted=accepted, rejected=rejected))
+                                       links=links, accepted=accepted, rejected=rejected,
+                                       nones=nones))
     return documents
 
 
@@ -195,7 +209,8 @@ def _one_document(item_type: str, item_id: int) -> tuple[list[matching.Document]
         links=RawSQL(f"ARRAY(SELECT societalchallenge_id::text FROM {through._meta.db_table} WHERE {own} = {table}.id)", []),
         accepted=RawSQL(decided, [ReviewStatus.ACCEPTED]),
         rejected=RawSQL(decided, [ReviewStatus.REJECTED]),
-        stored_fingerprint=Subquery(vector.values("fingerprint")[:1]), stored_vector=Subquery(vector.values("vector")[:1]))
+        stored_fingerprint=Subquery(vector.values("fingerprint")[:1]), stored_vector=Subquery(vector.values("vector")[:1]),
+        no_challenge=Exists(NoChallengeDecision.objects.active().filter(**{item_type: OuterRef("pk")})))
     extra: tuple[str, ...] = {ItemType.REPORT: ("theme__slug", "latitude", "longitude"),
                               ItemType.DEPARTMENT_CHALLENGE: ("department__slug",),
                               ItemType.PILOT: ("lead_department__slug",)}[ItemType(item_type)]
@@ -206,12 +221,12 @@ def _one_document(item_type: str, item_id: int) -> tuple[list[matching.Document]
             f"ON t.id = x.theme_id WHERE x.departmentchallenge_id = {table}.id ORDER BY t.slug)", []))
         extra += ("theme_slugs",)
     row = items.values("pk", "title", "description", "links", "accepted", "rejected", "stored_fingerprint",
-                       "stored_vector", *extra).first()
+                       "stored_vector", "no_challenge", *extra).first()
     if row is None:
         return [], None
     key = _key(item_type, item_id)
-    decisions = {"links": {key: set(row["links"])}, "accepted": {key: set(row["accepted"])},
-                 "rejected": {key: set(row["rejected"])}}
+    decisions: dict[str, Any] = {"links": {key: set(row["links"])}, "accepted": {key: set(row["accepted"])},
+                 "rejected": {key: set(row["rejected"])}, "nones": {key} if row["no_challenge"] else set()}
     if item_type == ItemType.REPORT:
         document = _document(item_type, item_id, row["title"], row["description"],
                              themes=(row["theme__slug"],) if row["theme__slug"] else (),
@@ -400,9 +415,12 @@ def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int
         _upsert_suggestions_postgresql(found, item)
         return len(found)
     wanted: dict[tuple[str, int, int], tuple[float, list[dict]]] = {}
+    # An item staff decided, since the engine read it, is about no societal challenge: no suggestion for it.
+    nones = {_split(key) for key in _no_challenge(item)}
     for s in found:
         item_type, item_id = _split(s.item)
-        wanted[(item_type, item_id, int(s.challenge))] = (round(s.score, 4), _reasons(s.reasons))
+        if (item_type, item_id) not in nones:
+            wanted[(item_type, item_id, int(s.challenge))] = (round(s.score, 4), _reasons(s.reasons))
     current = Suggestion.objects.filter(status=ReviewStatus.OPEN)
     if item is not None:
         current = current.of_item(*item)
@@ -439,20 +457,27 @@ def _suggestions_upsert(source: str, scope: str) -> str:
     the model was fitted has no row to join: its suggestions are left out."""
     table, challenges = Suggestion._meta.db_table, SocietalChallenge._meta.db_table
     same_item = " OR ".join(f"(i.item_type = '{kind}' AND i.item_id = s.{kind}_id)" for kind in MODELS)
+    # An item staff decided, since the engine read it, is about no societal challenge gets no suggestion, and
+    # loses its open ones (each EXISTS on its kind's partial unique index of standing decisions).
+    nones = NoChallengeDecision._meta.db_table
+    decided_none = " OR ".join(f"EXISTS (SELECT 1 FROM {nones} AS n WHERE n.{kind}_id = s.{kind}_id AND n.undone_at IS NULL)"
+                               for kind in MODELS)
     writes = [f"""INSERT INTO {table} AS s ({kind}_id, societal_challenge_id, score, reasons, status, decision_reason,
                           created_at, updated_at)
 SELECT incoming.item_id, incoming.challenge_id, incoming.score, incoming.reasons, 'open', '', %(now)s, %(now)s
 FROM incoming JOIN {challenges} AS c ON c.id = incoming.challenge_id
     JOIN {model._meta.db_table} AS item ON item.id = incoming.item_id
-WHERE incoming.item_type = '{kind}'
+WHERE incoming.item_type = '{kind}' AND NOT EXISTS (
+    SELECT 1 FROM {nones} AS n WHERE n.{kind}_id = incoming.item_id AND n.undone_at IS NULL)
 ON CONFLICT ({kind}_id, societal_challenge_id) DO UPDATE
     SET score = EXCLUDED.score, reasons = EXCLUDED.reasons, updated_at = EXCLUDED.updated_at
     WHERE s.status = 'open' AND (s.score IS DISTINCT FROM EXCLUDED.score OR s.reasons IS DISTINCT FROM EXCLUDED.reasons)"""
               for kind, model in MODELS.items()]
     return (f"""WITH incoming AS (SELECT item_type, item_id, challenge_id, score, reasons FROM {source}),
 gone AS (
-    DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND NOT EXISTS (
-        SELECT 1 FROM incoming AS i WHERE i.challenge_id = s.societal_challenge_id AND ({same_item}))), """
+    DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND (NOT EXISTS (
+        SELECT 1 FROM incoming AS i WHERE i.challenge_id = s.societal_challenge_id AND ({same_item}))
+        OR {decided_none})), """
             + "".join(f"write_{k} AS ({write}), " for k, write in enumerate(writes[:-1])).removesuffix(", ")
             + "\n" + writes[-1])
 
@@ -722,7 +747,12 @@ def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason:
 
 
 class AlreadyDecided(Exception):
-    """The flag was decided before (perhaps a moment ago, by someone else): a decision is made once."""
+    """The flag (or the "about no societal challenge" decision, or its undoing) was made before, perhaps a
+    moment ago by someone else: a decision is made once."""
+
+
+class StillLinked(Exception):
+    """The item is linked to a societal challenge: it cannot be about none (remove the links first)."""
 
 
 @transaction.atomic
@@ -746,6 +776,48 @@ def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> M
                 item.societal_challenges.add(match.societal_challenge)
     match.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "societal_challenge", "updated_at"])
     return match
+
+
+@transaction.atomic
+def no_challenge_decide(*, item_type: str, item: models.Model, by: User, reason: str = "") -> NoChallengeDecision:
+    """Staff decide that the item is about no societal challenge. Like a rejection, but of every challenge at
+    once: its open suggestions go (from every review list), it leaves the open flags, and the engine learns the
+    "belongs to none" alternative from it and suggests nothing for it while the decision stands
+    (``engine_documents``: ``Document.no_challenge``). Who may is permissions.can_review_suggestion.
+
+    Refused with StillLinked while the item is linked to a societal challenge, and with AlreadyDecided when a
+    decision of the item already stands (checked by the partial unique constraint, so also for two at once)."""
+    item_id = item.pk
+    if item.societal_challenges.exists():  # type: ignore[attr-defined]
+        raise StillLinked
+    try:
+        with transaction.atomic():  # a savepoint: the constraint's refusal leaves the outer transaction usable
+            decision = NoChallengeDecision.objects.create(**{item_type: item}, decided_by=by, reason=reason[:300])
+    except IntegrityError:
+        raise AlreadyDecided from None
+    Suggestion.objects.of_item(item_type, item_id).filter(status=ReviewStatus.OPEN).delete()
+    open_flags = Match.objects.filter(status=ReviewStatus.OPEN)
+    if item_type == ItemType.DEPARTMENT_CHALLENGE:
+        # departments meeting is what a flag is: without this challenge the next run decides whether they still do
+        open_flags.filter(department_challenges=item_id).delete()
+    else:  # a supporting report or pilot: the flag stays, without it
+        related = getattr(Match, f"{item_type}s")
+        related.through.objects.filter(**{f"{related.field.m2m_column_name()}__in": open_flags.values("pk"),
+                                          related.field.m2m_reverse_name(): item_id}).delete()
+    return decision
+
+
+@transaction.atomic
+def no_challenge_undo(*, decision: NoChallengeDecision, by: User) -> NoChallengeDecision:
+    """Undo a standing "about no societal challenge" decision (AlreadyDecided when it was undone before). The row
+    stays, as history; the item is scored again once the transaction commits."""
+    decision = NoChallengeDecision.objects.select_for_update().get(pk=decision.pk)
+    if decision.undone_at is not None:
+        raise AlreadyDecided
+    decision.undone_by, decision.undone_at = by, timezone.now()
+    decision.save(update_fields=["undone_by", "undone_at"])
+    matching_queue_item(item_type=decision.item_type, item_id=decision.item_id)
+    return decision
 
 
 # --- What a saved item starts (connected in matching/apps.py) --------------------------------------------
@@ -808,3 +880,16 @@ def refresh_after_curation(sender, challenge: SocietalChallenge, by: User | None
     """smartcity.signals.societal_challenge_curated: a new or changed societal challenge changes every
     item's scores, so a full run refreshes them all."""
     matching_run_start(by=by)
+
+
+def undo_no_challenge_after_link(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """m2m_changed of an item's societal challenges: an item linked to one (a staff link, an accepted suggestion
+    or flag) is no longer about none, so a standing decision that it was is undone (by nobody in particular: the
+    link says who). Its row stays in the history."""
+    if action != "post_add" or not pk_set:
+        return
+    item_type = next(kind for model, kind in ITEM_TYPES.items()
+                     if model.societal_challenges.through is sender)  # type: ignore[attr-defined]
+    # report.societal_challenges.add(...) names one item; challenge.reports.add(...) the items in pk_set
+    item_ids = set(pk_set) if reverse else {instance.pk}
+    NoChallengeDecision.objects.active().filter(**{f"{item_type}_id__in": item_ids}).update(undone_at=timezone.now())

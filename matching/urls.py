@@ -10,6 +10,7 @@ urlpatterns = [
     path("staff/matches/", views.match_list, name="match-list"),
     path("staff/matches/<int:pk>/decide", views.match_decide, name="match-decide"),
     path("staff/suggestions/<int:pk>/decide", views.suggestion_decide, name="suggestion-decide"),
+    path("staff/items/<str:item_type>/<int:pk>/no-challenge", views.no_challenge_decide, name="no-challenge-decide"),
     path("staff/matching/", views.matching_run_list, name="matching-run-list"),
     path("staff/matching/<int:pk>/progress", views.matching_run_progress, name="matching-run-progress"),
 ]

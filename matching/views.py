@@ -9,17 +9,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from matching import permissions, services
-from matching.models import Match, MatchingRun, ReviewStatus, Suggestion
+from matching.models import ItemType, Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion
 from participation.models import Report
 from smartcity.models import DepartmentChallenge, User
 from smartcity.permissions import staff_required
+from smartcity.text import clean_line
 
 
 def _signed_in(request: HttpRequest) -> User:
@@ -44,7 +45,8 @@ def match_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related(
             Prefetch("department_challenges",
                      queryset=DepartmentChallenge.objects.select_related("department").order_by("department__name")),
-            Prefetch("reports", queryset=Report.objects.public().only("pk", "title", "latitude", "longitude")),
+            Prefetch("reports", queryset=Report.objects.public().only("pk", "title", "latitude", "longitude",
+                                                                     "department_id")),
             "pilots",
         )
         .order_by("-score", "pk")
@@ -54,6 +56,8 @@ def match_list(request: HttpRequest) -> HttpResponse:
     for match in page:  # which buttons the page offers: the same rule the decision itself is checked against
         match.may_accept = permissions.can_decide_match(user, match, accept=True)  # type: ignore[attr-defined]
         match.may_reject = permissions.can_decide_match(user, match, accept=False)  # type: ignore[attr-defined]
+        for report in match.reports.all():  # "about no societal challenge": whoever decides its suggestions
+            report.may_decide = permissions.can_review_suggestion(user, ItemType.REPORT, report)
     return render(request, "matching/match_list.html", {
         "page": page, "status": status, "statuses": ReviewStatus.choices,
         "latest_run": MatchingRun.objects.first(),
@@ -101,6 +105,37 @@ def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Linked to “%(title)s”.") % {"title": suggestion.societal_challenge.title})
         else:
             messages.success(request, _("Suggestion rejected."))
+    return redirect(_next_url(request, getattr(item, "get_absolute_url", lambda: "/")()))
+
+
+@login_required
+@require_POST
+def no_challenge_decide(request: HttpRequest, item_type: str, pk: int) -> HttpResponse:
+    """Decide that an item is about no societal challenge (``decision=none``), or undo that (``decision=undo``)."""
+    if item_type not in ItemType.values:
+        raise Http404
+    item = get_object_or_404(services.MODELS[item_type]._default_manager, pk=pk)
+    user = _signed_in(request)
+    if not permissions.can_review_suggestion(user, item_type, item):
+        raise PermissionDenied
+    decision = request.POST.get("decision")
+    try:
+        if decision == "none":
+            services.no_challenge_decide(item_type=item_type, item=item, by=user,
+                                         reason=clean_line(request.POST.get("reason", ""))[:300])
+            messages.success(request, _("Marked as about no societal challenge: nothing will be suggested for it."))
+        elif decision == "undo":
+            standing = NoChallengeDecision.objects.active().of_item(item_type, item.pk).first()
+            if standing is None:
+                raise services.AlreadyDecided
+            services.no_challenge_undo(decision=standing, by=user)
+            messages.success(request, _("Undone: the matching will suggest societal challenges for it again."))
+        else:
+            messages.error(request, _("The decision was not understood."))
+    except services.StillLinked:
+        messages.error(request, _("It is linked to a societal challenge: remove the links first."))
+    except services.AlreadyDecided:
+        messages.error(request, _("This was already decided, perhaps a moment ago by someone else."))
     return redirect(_next_url(request, getattr(item, "get_absolute_url", lambda: "/")()))
 
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from matching import permissions
-from matching.models import ReviewStatus, Suggestion
+from matching.models import NoChallengeDecision, ReviewStatus, Suggestion
 from smartcity.models import Department, Theme
 
 register = template.Library()
@@ -58,3 +58,16 @@ def suggestions_for(context, item_type: str, item):
         return []
     return list(Suggestion.objects.of_item(item_type, item.pk).filter(status=ReviewStatus.OPEN)
                 .select_related("societal_challenge").order_by("-score"))
+
+
+@register.simple_tag(takes_context=True)
+def no_challenge_for(context, item_type: str, item) -> dict | None:
+    """Whether staff decided the item is about no societal challenge: the standing decision, the history (newest
+    first) and whether it may be decided now (not while linked). None for a reader who may not decide."""
+    request = context.get("request")
+    if item is None or request is None or not permissions.can_review_suggestion(request.user, item_type, item):
+        return None
+    history = list(NoChallengeDecision.objects.of_item(item_type, item.pk).select_related("decided_by", "undone_by"))
+    standing = next((decision for decision in history if decision.undone_at is None), None)
+    return {"standing": standing, "history": history,
+            "may_decide": standing is None and not item.societal_challenges.exists()}

@@ -1,7 +1,7 @@
 """Reviewing the matching engine's flags in a real browser: start a run, see it finish, accept a flag."""
 import pytest
 
-from matching.models import Match, ReviewStatus
+from matching.models import Match, NoChallengeDecision, ReviewStatus, Suggestion
 from participation.models import Report
 from smartcity.models import DepartmentChallenge, SocietalChallenge
 from tests.e2e.conftest import check_accessibility, log_in
@@ -39,3 +39,28 @@ def test_a_civil_servant_starts_a_run_and_accepts_a_flag(page, transactional_db,
     assert page.get_by_text("Flag accepted").is_visible()
     match = Match.objects.get(societal_challenge=challenge)
     assert match.status == ReviewStatus.ACCEPTED and match.decision_reason == "One sewer problem"
+
+
+def test_a_civil_servant_marks_a_report_as_about_no_challenge_and_undoes_it(page, transactional_db, civil_servant,
+                                                                             department_a):
+    """Issue 19: the suggestion goes, the decision shows who and when, undo brings the choice back; axe on both."""
+    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat en in kelders.")
+    report = Report.objects.create(title="Paraplu laten liggen in tram 9", description="Een zwarte paraplu.",
+                                   latitude=52.07, longitude=4.3, department=department_a)
+    Suggestion.objects.update_or_create(report=report, societal_challenge=challenge,  # saving it scored it already
+                                        defaults={"score": 0.55, "reasons": [{"code": "meaning", "values": [], "count": 0}]})
+    log_in(page, civil_servant.email)
+    page.goto(f"/staff/reports/{report.pk}/")
+    assert page.get_by_role("button", name="Link Wateroverlast").is_visible()
+    check_accessibility(page, "staff-report-no-challenge-before")
+    page.get_by_label("Reason").fill("Lost property")
+    page.get_by_role("button", name="About no societal challenge").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Marked as about no societal challenge").is_visible()
+    assert page.get_by_role("button", name="Link Wateroverlast").count() == 0
+    page.get_by_text("History: about no societal challenge").click()
+    check_accessibility(page, "staff-report-no-challenge-decided")
+    page.get_by_role("button", name="Undo: it may be about a societal challenge").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="About no societal challenge").is_visible()
+    assert list(NoChallengeDecision.objects.values_list("reason", "undone_by")) == [("Lost property", civil_servant.pk)]

@@ -1,0 +1,191 @@
+"""Staff decide that an item is about no societal challenge ("belongs to none", issue 19): the decision is
+stored with who and when, can be undone (the rows stay as history), takes the item out of the review lists,
+and reaches the engine (Document.no_challenge), so that a run after it suggests nothing for the item."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from matching import services
+from matching.engine import engine as matching
+from matching.engine.engine import Suggestion as Found
+from matching.models import Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion
+from participation.models import Report
+from smartcity.models import DepartmentChallenge, OutboxMessage, SocietalChallenge
+from tests.matching.test_runs import city  # noqa: F401  (the fixture)
+
+
+def _run(capture) -> MatchingRun:
+    with capture(execute=True):
+        run = services.matching_run_start(by=None)
+    run.refresh_from_db()
+    assert run.status == MatchingRun.Status.DONE, run.error
+    return run
+
+
+def _suggested(report: Report) -> set[int]:
+    return set(Suggestion.objects.of_item("report", report.pk).filter(status=ReviewStatus.OPEN)
+               .values_list("societal_challenge_id", flat=True))
+
+
+@pytest.fixture
+def report(db, department_a) -> Report:
+    return Report.objects.create(title="Paraplu in de tram laten liggen", description="Mijn zwarte paraplu ligt in lijn 9.",
+                                 latitude=52.07, longitude=4.3, department=department_a)
+
+
+def test_a_decision_is_stored_with_who_and_when_and_clears_the_items_open_suggestions(report, civil_servant):
+    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    other = SocietalChallenge.objects.create(title="Hitte", description="Te warm.")
+    Suggestion.objects.create(report=report, societal_challenge=challenge, score=0.7)
+    rejected = Suggestion.objects.create(report=report, societal_challenge=other, score=0.6, status=ReviewStatus.REJECTED)
+    decision = services.no_challenge_decide(item_type="report", item=report, by=civil_servant, reason="Gevonden voorwerp")
+    assert (decision.report, decision.decided_by, decision.reason, decision.is_standing) == (
+        report, civil_servant, "Gevonden voorwerp", True)
+    assert decision.decided_at is not None
+    # the open suggestion left the review lists; a decision made before stays as it was
+    assert list(Suggestion.objects.of_item("report", report.pk)) == [rejected]
+
+
+def test_a_decision_is_made_once_and_undone_once_and_the_rows_are_the_history(report, civil_servant, innovation_member):
+    first = services.no_challenge_decide(item_type="report", item=report, by=civil_servant)
+    with pytest.raises(services.AlreadyDecided):
+        services.no_challenge_decide(item_type="report", item=report, by=innovation_member)
+    OutboxMessage.objects.all().delete()  # the report's own scoring, queued when it was saved
+    services.no_challenge_undo(decision=first, by=innovation_member)
+    assert OutboxMessage.objects.filter(dedupe_key=f"score:report:{report.pk}").exists(), "undoing queues its scoring"
+    with pytest.raises(services.AlreadyDecided):
+        services.no_challenge_undo(decision=first, by=civil_servant)
+    second = services.no_challenge_decide(item_type="report", item=report, by=innovation_member, reason="toch")
+    history = list(NoChallengeDecision.objects.of_item("report", report.pk))
+    assert history == [second, first]
+    assert (history[1].undone_by, history[1].is_standing, history[0].is_standing) == (innovation_member, False, True)
+    assert list(NoChallengeDecision.objects.active()) == [second]
+
+
+def test_a_linked_item_is_not_about_none(report, civil_servant):
+    report.societal_challenges.add(SocietalChallenge.objects.create(title="Mobiliteit", description="OV"))
+    with pytest.raises(services.StillLinked):
+        services.no_challenge_decide(item_type="report", item=report, by=civil_servant)
+    assert not NoChallengeDecision.objects.exists()
+
+
+def test_the_item_leaves_the_open_flags(report, civil_servant, department_a, department_b):
+    sewers = DepartmentChallenge.objects.create(department=department_a, title="Riool overbelast", description="x")
+    tunnels = DepartmentChallenge.objects.create(department=department_b, title="Tunnels onder water", description="y")
+    flags = [Match.objects.create(score=0.9, fingerprint=c * 64, proposed_title="Water", status=status)
+             for c, status in (("a", ReviewStatus.OPEN), ("b", ReviewStatus.ACCEPTED))]
+    for flag in flags:
+        flag.department_challenges.set([sewers, tunnels])
+        flag.reports.set([report])
+    services.no_challenge_decide(item_type="report", item=report, by=civil_servant)
+    assert not flags[0].reports.exists() and flags[1].reports.get() == report  # a decided flag is left as decided
+    services.no_challenge_decide(item_type="department_challenge", item=sewers, by=civil_servant)
+    assert list(Match.objects.all()) == [flags[1]]  # the open flag on it goes; the next run decides anew
+
+
+def test_the_decision_reaches_the_engine_and_a_run_after_it_suggests_nothing_for_the_item(
+        city, civil_servant, admin_user, django_capture_on_commit_callbacks, monkeypatch):  # noqa: F811
+    _run(django_capture_on_commit_callbacks)
+    report = city["reports"]["1"]
+    assert _suggested(report), "the engine suggests a challenge for it before the decision"
+    services.no_challenge_decide(item_type="report", item=report, by=admin_user)
+    assert not _suggested(report)
+
+    key = f"report:{report.pk}"
+    assert [d.no_challenge for d in services.engine_documents(only=("report", report.pk))] == [True]
+    assert services._one_document("report", report.pk)[0][0].no_challenge  # one item, as the on-commit task reads it
+    fitted: list[matching.Document] = []
+    fit = matching.Engine.fit
+
+    def spy(self, challenges, documents, **kwargs):
+        fitted.extend(documents)
+        return fit(self, challenges, documents, **kwargs)
+
+    monkeypatch.setattr(matching.Engine, "fit", spy)
+    _run(django_capture_on_commit_callbacks)
+    assert {d.key for d in fitted if d.no_challenge} == {key}
+    assert not _suggested(report)
+    assert Suggestion.objects.exclude(report=report).exists()  # the others keep theirs
+    # scoring it alone (its text changed) suggests nothing either
+    with django_capture_on_commit_callbacks(execute=True):
+        Report.objects.filter(pk=report.pk).update(description=report.description + " Opnieuw.")
+        services.matching_score_item(item_type="report", item_id=report.pk)
+    assert not _suggested(report)
+
+    OutboxMessage.objects.all().delete()  # its scoring queued when the fixture saved it (never sent in a test)
+    with django_capture_on_commit_callbacks(execute=True):  # undone: its scoring is queued and finds it again
+        services.no_challenge_undo(decision=NoChallengeDecision.objects.get(), by=admin_user)
+    assert _suggested(report)
+    assert not services.engine_documents(only=("report", report.pk))[0].no_challenge
+
+
+def test_suggestions_found_before_the_decision_are_not_written_after_it(report, civil_servant):
+    """A full run read the item before staff decided, and writes after: the decision wins (both databases' paths)."""
+    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    other = Report.objects.create(title="Kelder nat", description="Water", latitude=52.07, longitude=4.3)
+    Suggestion.objects.create(report=report, societal_challenge=challenge, score=0.5)
+    services.no_challenge_decide(item_type="report", item=report, by=civil_servant)
+    Suggestion.objects.create(report=report, societal_challenge=challenge, score=0.5)  # as a concurrent write would
+    found = [Found(f"report:{report.pk}", str(challenge.pk), 0.8, ()), Found(f"report:{other.pk}", str(challenge.pk), 0.8, ())]
+    services._write_suggestions(found)
+    assert list(Suggestion.objects.values_list("report_id", flat=True)) == [other.pk]
+    services._write_suggestions(found[:1], item=("report", report.pk))
+    assert not Suggestion.objects.filter(report=report).exists()
+
+
+# --- The pages -------------------------------------------------------------------------------------------
+def test_staff_mark_a_report_on_its_page_and_undo_it(client, report, civil_servant, other_civil_servant):
+    page = reverse("participation:staff-report-detail", args=[report.pk])
+    action = reverse("matching:no-challenge-decide", args=["report", report.pk])
+    client.force_login(other_civil_servant)  # reads the report, decides nothing on it
+    assert action not in client.get(page).content.decode()
+    assert client.post(action, {"decision": "none"}).status_code == 403
+    client.force_login(civil_servant)
+    client.cookies["django_language"] = "en"
+    assert action in client.get(page).content.decode()
+    response = client.post(action, {"decision": "none", "reason": "Lost\nproperty", "next": page}, follow=True)
+    assert response.redirect_chain[-1][0] == page
+    html = response.content.decode()
+    assert "Marked as about no societal challenge" in html and "Reason: Lost property" in html
+    assert 'value="undo"' in html and 'value="none"' not in html
+    assert NoChallengeDecision.objects.active().get().decided_by == civil_servant
+    html = client.post(action, {"decision": "undo", "next": page}, follow=True).content.decode()
+    assert "Undone" in html and 'value="none"' in html
+    assert not NoChallengeDecision.objects.active().exists() and NoChallengeDecision.objects.count() == 1
+    html = client.post(action, {"decision": "undo", "next": page}, follow=True).content.decode()
+    assert "already decided" in html
+
+
+def test_the_flag_review_page_offers_it_for_the_reports_behind_a_flag(client, report, civil_servant, department_a,
+                                                                      department_b):
+    sewers = DepartmentChallenge.objects.create(department=department_a, title="Riool overbelast", description="x")
+    tunnels = DepartmentChallenge.objects.create(department=department_b, title="Tunnels onder water", description="y")
+    flag = Match.objects.create(score=0.9, fingerprint="a" * 64, proposed_title="Water")
+    flag.department_challenges.set([sewers, tunnels])
+    flag.reports.set([report])
+    client.force_login(civil_servant)
+    listing = reverse("matching:match-list")
+    action = reverse("matching:no-challenge-decide", args=["report", report.pk])
+    assert action in client.get(listing).content.decode()
+    assert client.post(action, {"decision": "none", "next": listing}).status_code == 302
+    assert report.title not in client.get(listing).content.decode()
+
+
+def test_an_unknown_kind_or_decision_changes_nothing(client, report, civil_servant):
+    client.force_login(civil_servant)
+    assert client.post(f"/staff/items/societal_challenge/{report.pk}/no-challenge", {"decision": "none"}).status_code == 404
+    action = reverse("matching:no-challenge-decide", args=["report", report.pk])
+    assert client.post(action, {"decision": "maybe"}).status_code == 302
+    assert not NoChallengeDecision.objects.exists()
+
+
+def test_a_link_made_later_undoes_the_decision_and_keeps_it_as_history(report, civil_servant, department_a):
+    water = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    services.no_challenge_decide(item_type="report", item=report, by=civil_servant)
+    report.societal_challenges.add(water)  # e.g. the staff page's links form
+    assert not NoChallengeDecision.objects.active().exists() and NoChallengeDecision.objects.get().undone_at
+    challenge = DepartmentChallenge.objects.create(department=department_a, title="Archief", description="x")
+    services.no_challenge_decide(item_type="department_challenge", item=challenge, by=civil_servant)
+    water.department_challenges.add(challenge)  # from the challenge's side
+    assert not NoChallengeDecision.objects.active().exists()
