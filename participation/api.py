@@ -6,6 +6,7 @@ integrations (token auth) get a high rate so that bulk imports work. Contact det
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db.models import Prefetch
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
@@ -196,7 +197,19 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
 
 
 # --- Categories: GET for everyone, changes by who manages reference data (administrators) -------------------
+@extend_schema_field({"type": "string", "maxLength": 200, "pattern": r"^https?://\S+$",
+                      "description": "A link for the notice (http or https); empty for none."})
+class NoticeLink(serializers.CharField):
+    """The notice's link. Checked as the document says (http or https, no spaces), not by Django's stricter
+    URLValidator, so that every link the document allows is taken (tests/security/test_api_fuzzing.py)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, required=False, allow_blank=True,
+                         validators=[RegexValidator(r"^(https?://\S+)?$", "Give an http or https link.")], **kwargs)
+
+
 class CategorySerializer(CleanTextSerializer):
+    notice_url = NoticeLink()
     parent = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(parent__isnull=True),
                                           required=False, allow_null=True,
                                           help_text="The main category's slug; empty for a main category.")
