@@ -208,7 +208,7 @@
       var same = places.length === results.length && places.every(function (place, i) { return place.label === results[i].label; });
       if (same && !list.hidden) { return; }  // an answer to the same words: keep the option the resident is on
       results = places;
-      list.innerHTML = "";
+      list.replaceChildren();
       places.forEach(function (place, i) {
         var option = document.createElement("li");
         option.id = list.id + "_" + i;
