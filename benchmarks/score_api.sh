@@ -24,6 +24,8 @@ print(Token.objects.create(user=user).key)" | tail -1)
 .venv/bin/python manage.py runserver "127.0.0.1:$port" --noreload >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+# a busy machine can take a while to start Django: wait up to a minute, then say so
+for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+curl -fs "http://127.0.0.1:$port/health" >/dev/null || { echo "the server did not start: $work/server.log" >&2; cat "$work/server.log" >&2; exit 1; }
 # the team's scorer lives beside the datasets (../shared/eval/)
 .venv/bin/python "$(dirname "$dataset")/score.py" "$dataset" --base-url "http://127.0.0.1:$port" --token "$token" "$@"

@@ -15,6 +15,7 @@ import math
 import os
 import tempfile
 import threading
+import time
 import uuid
 import zipfile
 from collections import defaultdict
@@ -38,7 +39,7 @@ from matching.engine import semantic
 from matching.engine.state import StateError
 from matching.models import ItemType, Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion, TextVector
 from participation.models import Report
-from pilots.models import Pilot
+from pilots.models import Pilot, Proposal
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
 from smartcity.outbox import outbox_enqueue
 
@@ -359,8 +360,14 @@ def model_save(engine: matching.Engine, run_id: int) -> None:
     _cache.update(run=run_id, engine=engine.compact())  # keep only what scoring new items needs
 
 
-def _read_model() -> tuple[int, matching.Engine] | None:
-    """(run, engine) from MATCHING_MODEL_DIR, or None when there is none or it cannot be read."""
+class _TornRead(StateError):
+    """The arrays and the JSON of two saves: a save was renaming its files while we read them."""
+
+
+def _read_model(attempts: int = 3) -> tuple[int, matching.Engine] | None:
+    """(run, engine) from MATCHING_MODEL_DIR, or None when there is none or it cannot be read. A read that
+    falls between a concurrent save's two renames is tried again: only a pair that stays mismatched
+    (a crash between the renames) is damaged."""
     arrays_path, meta_path = _model_paths()
     try:
         meta = json.loads(meta_path.read_bytes())
@@ -369,8 +376,15 @@ def _read_model() -> tuple[int, matching.Engine] | None:
         if meta.get("format") != MODEL_FILE_FORMAT:
             raise StateError(f"model file format {meta.get('format')!r}, expected {MODEL_FILE_FORMAT}")
         if str(arrays.pop("generation", "")) != meta.get("generation"):
-            raise StateError("the arrays and the JSON come from two different saves")
+            raise _TornRead("the arrays and the JSON come from two different saves")
         return int(meta["run"]), matching.Engine.from_state(arrays, meta["engine"])
+    except _TornRead as error:
+        if attempts > 1:
+            time.sleep(0.05)
+            return _read_model(attempts - 1)
+        log.warning("matching: the stored model in %s cannot be used (%s); the next run fits a new one",
+                    arrays_path.parent, error)
+        return None
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:  # StateError is a ValueError
@@ -391,6 +405,34 @@ def model_load() -> matching.Engine | None:
         return None
     _cache.update(run=found[0], engine=found[1])
     return found[1]
+
+
+# --- Proposals to open calls: scored as pilots are, on demand --------------------------------------------
+def proposal_document(proposal: Proposal) -> matching.Document:
+    """A partner's proposal as the engine reads a pilot: what is tried (the solution, and what the city must
+    change to scale it), with the call's and the partner's own challenges as its confirmed links, so that what
+    the engine adds is a challenge beyond them. Its kind is "pilot": the engine's statistics for pilots apply."""
+    linked = set(proposal.call.societal_challenges.values_list("pk", flat=True)) | set(
+        proposal.societal_challenges.values_list("pk", flat=True))
+    return matching.Document(
+        key=_key("proposal", proposal.pk), kind=str(ItemType.PILOT), title=proposal.title,
+        description="\n\n".join(part for part in (proposal.solution, proposal.scaling_changes) if part),
+        linked=tuple(sorted(str(pk) for pk in linked)))
+
+
+def proposal_suggestions(*, proposal: Proposal, limit: int = 5) -> list[dict]:
+    """The societal challenges a proposal probably serves beyond those named, from the latest fitted model.
+
+    Nothing is stored: a proposal is confidential until decided, and the review pages and match flags are
+    read by every civil servant. Without a fitted model there are none. The sentence vector is left out (it
+    would load the encoder in the request); the words, themes and profiles still score it."""
+    engine = model_load()
+    if engine is None:
+        return []
+    found = [s for s in engine.suggest(proposal_document(proposal)) if s.challenge in engine.challenge_index]
+    challenges = SocietalChallenge.objects.open().in_bulk([int(s.challenge) for s in found])
+    return [{"societal_challenge": challenges[int(s.challenge)], "score": s.score, "reasons": _reasons(s.reasons)}
+            for s in sorted(found, key=lambda s: -s.score) if int(s.challenge) in challenges][:limit]
 
 
 # --- Writing results -----------------------------------------------------------------------------------
@@ -458,10 +500,11 @@ def _suggestions_upsert(source: str, scope: str) -> str:
     table, challenges = Suggestion._meta.db_table, SocietalChallenge._meta.db_table
     same_item = " OR ".join(f"(i.item_type = '{kind}' AND i.item_id = s.{kind}_id)" for kind in MODELS)
     # An item staff decided, since the engine read it, is about no societal challenge gets no suggestion, and
-    # loses its open ones (each EXISTS on its kind's partial unique index of standing decisions).
+    # loses its open ones. IN over a subquery without correlation: the few standing decisions are read once and
+    # hashed, not probed once per open suggestion.
     nones = NoChallengeDecision._meta.db_table
-    decided_none = " OR ".join(f"EXISTS (SELECT 1 FROM {nones} AS n WHERE n.{kind}_id = s.{kind}_id AND n.undone_at IS NULL)"
-                               for kind in MODELS)
+    decided_none = " OR ".join(f"s.{kind}_id IN (SELECT n.{kind}_id FROM {nones} AS n WHERE n.undone_at IS NULL "
+                               f"AND n.{kind}_id IS NOT NULL)" for kind in MODELS)
     writes = [f"""INSERT INTO {table} AS s ({kind}_id, societal_challenge_id, score, reasons, status, decision_reason,
                           created_at, updated_at)
 SELECT incoming.item_id, incoming.challenge_id, incoming.score, incoming.reasons, 'open', '', %(now)s, %(now)s

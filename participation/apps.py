@@ -9,8 +9,12 @@ class ParticipationConfig(AppConfig):
     def ready(self) -> None:
         from participation.open311 import error_for_path
         from participation.photos import use_pixel_limit
+        from participation.services import residents_hear_news
         from smartcity.hostile_input import register_error_format
+        from smartcity.signals import residents_news
 
         use_pixel_limit()
         # The hub's NUL guard answers Open311 clients in the GeoReport error format (issue #7).
         register_error_format("/open311/", error_for_path)
+        # Open calls and pilots (the portfolio never imports participation) tell residents through the hub.
+        residents_news.connect(residents_hear_news, dispatch_uid="participation-residents-news")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -16,7 +17,17 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from participation import tokens
-from participation.models import Category, Comment, Follow, Report, ReporterContact, ReportPhoto, StatusChange, Support
+from participation.models import (
+    METRES_PER_DEGREE_LATITUDE,
+    Category,
+    Comment,
+    Follow,
+    Report,
+    ReporterContact,
+    ReportPhoto,
+    StatusChange,
+    Support,
+)
 from participation.photos import ProcessedPhoto
 from smartcity.models import Area, Theme
 from smartcity.outbox import outbox_enqueue
@@ -278,3 +289,32 @@ def queue_counts(filters: dict, compute: Callable[[], dict[str, int]]) -> dict[s
 def queue_counts_changed() -> None:
     """Staff moved a report: every cached set of queue counts is out of date."""
     cache.set(QUEUE_COUNTS_VERSION, time.time_ns(), None)
+
+
+def residents_hear_news(sender, *, challenge_ids: list[int], event: str, subject: str, body: str, url: str,
+                        near: dict | None = None, **kwargs) -> int:
+    """The hub's `residents_news` (an open call published, a pilot that starts or changes stage): email the
+    residents who opted in through the follows they have, on the reports linked to those challenges, and the
+    reporters whose confirmed address still gets their report's updates. With `near`, only those whose report
+    lies within `near["metres"]` of `near["bbox"]`. One mail per address and event (the outbox's key).
+    Returns the number of mails queued."""
+    reports = Report.objects.filter(societal_challenges__in=challenge_ids, is_hidden=False)
+    if near:
+        min_lon, min_lat, max_lon, max_lat = near["bbox"]
+        metres = float(near.get("metres") or 0)
+        dlat = metres / METRES_PER_DEGREE_LATITUDE
+        dlon = metres / (METRES_PER_DEGREE_LATITUDE * max(math.cos(math.radians((min_lat + max_lat) / 2)), 0.01))
+        reports = reports.in_bbox(min_lon - dlon, min_lat - dlat, max_lon + dlon, max_lat + dlat)
+    report_ids = reports.values("pk")
+    emails = set(Follow.objects.filter(report__in=report_ids, user__is_active=True)
+                 .exclude(user__email="").values_list("user__email", flat=True))
+    emails |= set(ReporterContact.objects.filter(
+        report__in=report_ids, confirmed_at__isnull=False, unsubscribed_at__isnull=True, erased_at__isnull=True,
+    ).exclude(email="").values_list("email", flat=True))
+    queued = 0
+    with transaction.atomic():
+        for email in sorted({email.lower() for email in emails}):
+            if outbox_enqueue("smartcity.tasks.send_email", key=f"mail:{event}:{email}"[:200], to=[email],
+                              subject=subject, body=body) is not None:
+                queued += 1
+    return queued

@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from pilots.models import KPI, Gate, GateAnswer, GateCriterion, Measurement, Partner, Pilot
+from pilots.models import (
+    KPI,
+    Call,
+    Gate,
+    GateAnswer,
+    GateCriterion,
+    Measurement,
+    Organisation,
+    OrganisationMember,
+    OrganisationVerification,
+    Partner,
+    Pilot,
+    Proposal,
+)
 
 
 class PartnerInline(admin.TabularInline):
@@ -67,3 +80,50 @@ class MeasurementAdmin(admin.ModelAdmin):
     list_display = ["kpi", "measured_at", "value", "source"]
     list_filter = ["kpi__pilot"]
     date_hierarchy = "measured_at"
+
+
+# --- Open innovation -------------------------------------------------------------------------------------
+class OrganisationMemberInline(admin.TabularInline):
+    model = OrganisationMember
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+class OrganisationVerificationInline(admin.TabularInline):
+    """The verification history: written by the verification page only (Organisation.set_status)."""
+
+    model = OrganisationVerification
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "by", "note", "created_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "status", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["name", "registration_number"]
+    # Verification is an explicit action with history, on the organisation's page.
+    readonly_fields = ["status"]
+    inlines = [OrganisationMemberInline, OrganisationVerificationInline]
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = ["title", "status", "deadline", "published_at"]
+    list_filter = ["status"]
+    search_fields = ["title", "description"]
+    autocomplete_fields = ["societal_challenges", "department_challenges"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    list_display = ["title", "organisation", "call", "status", "submitted_at"]
+    list_filter = ["status", "call"]
+    search_fields = ["title"]
+    # Submitting and deciding go through the pages (Proposal.submit, accept, reject).
+    readonly_fields = ["status", "submitted_at", "decided_at", "decided_by", "decision_reason", "pilot"]
+    raw_id_fields = ["call", "organisation", "created_by"]

@@ -20,10 +20,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from pilots import permissions
-from pilots.models import KPI, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
+from pilots import permissions, services
+from pilots.models import KPI, FeedbackAnswer, Gate, GateRefused, Measurement, MeasurementRow, Partner, Pilot, Stage
 from smartcity.api import (
     CleanTextSerializer,
     JsonTypes,
@@ -145,7 +146,7 @@ class PilotSerializer(CleanTextSerializer):
             pilot.partners.all().delete()
             Partner.objects.bulk_create(Partner(pilot=pilot, **partner) for partner in partners)
         if new_stage != pilot.stage:
-            pilot.advance(new_stage, by=self.context["request"].user, answers=answers, lessons_learned=lessons)
+            services.pilot_advance(pilot=pilot, to_stage=new_stage, by=self.context["request"].user, answers=answers, lessons_learned=lessons)
         return pilot
 
 
@@ -237,6 +238,29 @@ def _require_kpi_editor(user, pilot: Pilot) -> None:
         raise exceptions.PermissionDenied("Only the pilot's lead and participating departments may change its KPIs.")
 
 
+class FeedbackQuestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    question = serializers.CharField()
+    answers = serializers.IntegerField(help_text="How many residents answered.")
+    share_positive = serializers.FloatField(allow_null=True, help_text="Percentage of answers 4 or 5.")
+    counts = serializers.ListField(child=serializers.IntegerField(), help_text="Answers 1 to 5, counted.")
+    your_answer = serializers.IntegerField(allow_null=True, help_text="The caller's own answer, if any.")
+    kpis = serializers.ListField(child=serializers.IntegerField(), help_text="The KPIs the answers feed.")
+
+
+class FeedbackInputSerializer(JsonTypes):
+    question = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    value = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(allow_blank=True, required=False, max_length=1000, default="")
+
+
+class FeedbackAnswerSerializer(serializers.Serializer):
+    question = serializers.IntegerField(source="question_id")
+    value = serializers.IntegerField()
+    comment = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
 class PilotFilters(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
 
@@ -290,8 +314,8 @@ class PilotViewSet(NoDeleteViewSet):
             given.is_valid(raise_exception=True)
             data = given.validated_data
             try:
-                gate = pilot.advance(
-                    data["to_stage"], by=request.user, decision=data["decision"], answers=data.get("answers"),
+                gate = services.pilot_advance(
+                    pilot=pilot, to_stage=data["to_stage"], by=request.user, decision=data["decision"], answers=data.get("answers"),
                     decided_on=data.get("decided_on"), notes=data.get("notes", ""),
                     lessons_learned=data.get("lessons_learned", ""),
                 )
@@ -315,6 +339,44 @@ class PilotViewSet(NoDeleteViewSet):
             return Response(given.data, status=status.HTTP_201_CREATED)
         page = self.paginate_queryset(pilot.kpis.order_by("pk"))
         return self.get_paginated_response(KPISerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(methods=["GET"], responses=FeedbackQuestionSerializer(many=True),
+                   description="The pilot's questions to residents, each with its answers counted.")
+    @extend_schema(methods=["POST"], request=FeedbackInputSerializer,
+                   responses={200: FeedbackAnswerSerializer, 403: OpenApiResponse(description="Not signed in, or the "
+                              "pilot is not at stage pilot or scaling."),
+                              429: OpenApiResponse(description="Too many answers in the last hour.")},
+                   description="A resident's answer (1 to 5, optional comment): one per account and question; "
+                               "posting again changes it. Only while the pilot is at stage pilot or scaling.")
+    @action(detail=True, methods=["get", "post"], url_path="feedback", permission_classes=[AllowAny])
+    def feedback(self, request, pk=None):
+        pilot = self.get_object()
+        questions = list(pilot.feedback_questions.order_by("pk"))
+        if request.method == "POST":
+            if not permissions.can_answer_feedback(request.user, pilot):
+                raise exceptions.PermissionDenied("Residents answer only while the pilot is at stage pilot or scaling, "
+                                                  "and with an account.")
+            given = FeedbackInputSerializer(data=request.data)
+            given.is_valid(raise_exception=True)
+            question = next((q for q in questions if q.pk == given.validated_data["question"]), None)
+            if question is None:
+                raise serializers.ValidationError({"question": "Not a question of this pilot."})
+            try:
+                answer = services.feedback_answer(question=question, user=request.user,
+                                                  value=given.validated_data["value"],
+                                                  comment=given.validated_data["comment"])
+            except services.TooManyAnswers:
+                return problem_response(status.HTTP_429_TOO_MANY_REQUESTS, "Too Many Requests",
+                                        "Too many answers in the last hour.", headers={"Retry-After": "3600"})
+            return Response(FeedbackAnswerSerializer(answer).data, status=status.HTTP_200_OK)
+        mine = {}
+        if request.user.is_authenticated:
+            mine = dict(FeedbackAnswer.objects.filter(question__in=questions, user=request.user)
+                        .values_list("question_id", "value"))
+        data = [{"id": q.pk, **q.summary(), "your_answer": mine.get(q.pk),
+                 "kpis": [pk for pk in (q.kpi_positive_id, q.kpi_responses_id) if pk]} for q in questions]
+        page = self.paginate_queryset(data)
+        return self.get_paginated_response(FeedbackQuestionSerializer(page, many=True).data)
 
 
 class KPIViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -104,6 +104,10 @@ class GateForm(forms.Form):
     decided_on = forms.DateField(label=_("Date of the decision"), widget=DateInput, initial=timezone.localdate)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
                             max_length=10_000, help_text=_("Internal: why this decision, and what happens next."))
+    public_message = forms.CharField(
+        label=_("Message to residents"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+        help_text=_("Public, with the reason: emailed to the residents who follow the reports linked to the pilot's "
+                    "challenges, and shown on the pilot's page."))
 
     def __init__(self, *args, pilot: Pilot, to_stage: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,6 +148,10 @@ class StopForm(forms.Form):
     decided_on = forms.DateField(label=_("Date of the decision"), widget=DateInput, initial=timezone.localdate)
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
                             max_length=10_000, help_text=_("Internal."))
+    public_message = forms.CharField(
+        label=_("Message to residents"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+        help_text=_("Public, with the reason: emailed to the residents who follow the reports linked to the pilot's "
+                    "challenges, and shown on the pilot's page."))
 
     def clean_lessons_learned(self):
         value = self.cleaned_data["lessons_learned"].strip()

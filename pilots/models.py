@@ -251,6 +251,11 @@ class Pilot(Referenced):
         return next_stage(self.stage)
 
     @property
+    def accepts_feedback(self) -> bool:
+        """Residents answer its feedback questions only while it runs in the street: stages pilot and scaling."""
+        return self.stage in FEEDBACK_STAGES
+
+    @property
     def next_stage_label(self) -> str:
         following = self.next_stage
         return Stage(following).label if following else ""
@@ -301,6 +306,7 @@ class Pilot(Referenced):
         decided_on: dt.date | None = None,
         notes: str = "",
         lessons_learned: str = "",
+        public_message: str = "",
     ) -> "Gate":
         """Record a gate on the way to `to_stage`; on "go" the pilot moves there.
 
@@ -369,6 +375,7 @@ class Pilot(Referenced):
             gate = Gate.objects.create(
                 pilot=pilot, kind=kind, from_stage=pilot.stage, to_stage=to_stage, decision=decision,
                 decided_on=decided_on or timezone.localdate(), decided_by=by, notes=notes.strip(),
+                public_message=(public_message or "").strip(),
             )
             GateAnswer.objects.bulk_create(
                 GateAnswer(gate=gate, criterion=criteria[key], question=criteria[key].question, answer=value)
@@ -398,6 +405,9 @@ class Partner(models.Model):
     pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="partners")
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind, default=Kind.COMPANY)
+    # Set when the partner came through an open call: its verified organisation.
+    organisation = models.ForeignKey("Organisation", on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="pilot_partners", verbose_name=_("organisation"))
 
     class Meta:
         ordering = ["kind", "name"]
@@ -433,6 +443,8 @@ class Gate(models.Model):
         verbose_name=_("decided by"),
     )
     notes = models.TextField(_("notes"), blank=True, max_length=10_000)
+    # Closing the loop: a short public message with the reason, sent to the residents involved.
+    public_message = models.TextField(_("message to residents"), blank=True, max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -549,3 +561,479 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi}: {self.value} at {self.measured_at:%Y-%m-%d %H:%M}"
+
+
+# --- Open innovation: partner organisations, open calls, proposals, assessment --------------------------
+class Organisation(models.Model):
+    """A partner organisation: it answers the city's open calls. People act for it (OrganisationMember);
+    only a verified organisation may submit a proposal, and verifying is an explicit staff action with
+    history (OrganisationVerification)."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("company")
+        KNOWLEDGE_INSTITUTION = "knowledge_institution", _("knowledge institution")
+        RESIDENT_INITIATIVE = "resident_initiative", _("resident initiative")
+        GOVERNMENT = "government", _("other government")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for verification")
+        VERIFIED = "verified", _("verified")
+        REFUSED = "refused", _("refused")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind, default=Kind.COMPANY)
+    registration_number = models.CharField(_("registration number"), max_length=40, blank=True,
+                                           help_text=_("For example the Chamber of Commerce number."))
+    website = models.URLField(_("website"), blank=True, max_length=200)
+    description = models.TextField(_("what the organisation does"), max_length=4000, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.PENDING)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="OrganisationMember",
+                                     related_name="organisations", verbose_name=_("people acting for it"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("partner organisation")
+        verbose_name_plural = _("partner organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("pilots:organisation-detail", args=[self.pk])
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == self.Status.VERIFIED
+
+    def set_status(self, status: str, *, by, note: str = "") -> "OrganisationVerification":
+        """Verify or refuse the organisation (or put it back to waiting): a history row each time."""
+        if status not in self.Status.values:
+            raise ValidationError(gettext("Unknown status."), code="status")
+        with transaction.atomic():
+            locked = Organisation.objects.select_for_update().get(pk=self.pk)
+            row = OrganisationVerification.objects.create(
+                organisation=locked, from_status=locked.status, to_status=status, by=by, note=note.strip())
+            locked.status = status
+            locked.save(update_fields=["status"])
+        self.status = status
+        return row
+
+
+class OrganisationMember(models.Model):
+    """A person who acts for a partner organisation."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organisation_memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="orgmember_unique_user")]
+
+
+class OrganisationVerification(models.Model):
+    """One row of an organisation's verification history: who, when, from, to, why. Never edited."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="verifications")
+    from_status = models.CharField(max_length=20, choices=Organisation.Status)
+    to_status = models.CharField(max_length=20, choices=Organisation.Status)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+class CallQuerySet(models.QuerySet):
+    def published(self):
+        return self.exclude(status=Call.Status.DRAFT)
+
+    def open(self):
+        return self.filter(status=Call.Status.PUBLISHED, deadline__gte=timezone.localdate())
+
+    def visible_to(self, user):
+        from pilots.permissions import can_manage_calls
+
+        return self if can_manage_calls(user) else self.published()
+
+
+class Call(models.Model):
+    """An open call of the innovation team on one or more societal challenges."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+        CLOSED = "closed", _("closed")
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("what the city asks"), max_length=10_000)
+    societal_challenges = models.ManyToManyField(SocietalChallenge, related_name="calls",
+                                                 verbose_name=_("societal challenges"))
+    department_challenges = models.ManyToManyField(DepartmentChallenge, blank=True, related_name="calls",
+                                                   verbose_name=_("department challenges behind it"))
+    offers_location = models.CharField(_("test location offered"), max_length=300, blank=True)
+    offers_data = models.CharField(_("data offered"), max_length=500, blank=True)
+    budget_min = models.PositiveIntegerField(_("budget from (euro)"), null=True, blank=True)
+    budget_max = models.PositiveIntegerField(_("budget up to (euro)"), null=True, blank=True)
+    criteria = models.TextField(
+        _("criteria"), max_length=4000,
+        help_text=_("One criterion per line. “How many societal challenges it credibly serves” is always added."))
+    deadline = models.DateField(_("deadline"))
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.DRAFT)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-deadline", "pk"]
+        verbose_name = _("open call")
+        verbose_name_plural = _("open calls")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(budget_min__isnull=True) | Q(budget_max__isnull=True) | Q(budget_max__gte=F("budget_min")),
+                name="call_budget_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("pilots:call-detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.PUBLISHED and self.deadline >= timezone.localdate()
+
+    def criteria_list(self) -> list[str]:
+        """The call's own criteria; the built-in one (CHALLENGES_CRITERION) comes on top."""
+        return [line.strip() for line in self.criteria.splitlines() if line.strip()][:20]
+
+    def publish(self) -> bool:
+        """Publish a draft call; True when this call changed it (so the followers are told once)."""
+        with transaction.atomic():
+            changed = Call.objects.filter(pk=self.pk, status=self.Status.DRAFT).update(
+                status=self.Status.PUBLISHED, published_at=timezone.now())
+        if changed:
+            self.refresh_from_db(fields=["status", "published_at"])
+        return bool(changed)
+
+
+# The built-in criterion of every call (Stockholm: does it serve more than one societal challenge?).
+CHALLENGES_CRITERION = "challenges"
+
+
+class ProposalQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Confidential until decided: a partner sees its organisations' proposals (drafts too); the innovation
+        team every submitted one, never another organisation's draft."""
+        from pilots.permissions import can_assess_proposals
+
+        if not user.is_authenticated:
+            return self.none()
+        own = Q(organisation__memberships__user=user)
+        if can_assess_proposals(user):
+            return self.filter(own | ~Q(status=Proposal.Status.DRAFT)).distinct()
+        return self.filter(own).distinct()
+
+
+class Proposal(models.Model):
+    """A partner's answer to a call. A draft is private to its organisation; submitting locks it."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("submitted")
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", _("rejected")
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("call"))
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="proposals",
+                                     verbose_name=_("organisation"))
+    title = models.CharField(_("title"), max_length=200)
+    solution = models.TextField(_("the solution"), max_length=10_000)
+    needs_from_city = models.TextField(_("what it needs from the city"), max_length=4000, blank=True)
+    cost_min = models.PositiveIntegerField(_("cost from (euro)"), null=True, blank=True)
+    cost_max = models.PositiveIntegerField(_("cost up to (euro)"), null=True, blank=True)
+    expected_effects = models.TextField(
+        _("expected effects as KPIs"), max_length=4000, blank=True,
+        help_text=_("One KPI per line: name; unit; baseline; target (for example “Noise complaints per week; "
+                    "complaints; 40; 25”)."))
+    societal_challenges = models.ManyToManyField(
+        SocietalChallenge, blank=True, related_name="proposals",
+        verbose_name=_("other societal challenges it serves"),
+        help_text=_("Beyond the call's own: which other societal challenges does it serve?"))
+    scaling_changes = models.TextField(
+        _("what must change in the city's operation to scale it"), max_length=4000, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.DRAFT)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decision_reason = models.TextField(_("reason"), max_length=4000, blank=True)
+    pilot = models.OneToOneField(Pilot, on_delete=models.SET_NULL, null=True, blank=True, related_name="proposal")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProposalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        indexes = [
+            # A call's proposals by status (the assessment list).
+            models.Index(fields=["call", "status"], name="proposal_call_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_min__isnull=True) | Q(cost_max__isnull=True) | Q(cost_max__gte=F("cost_min")),
+                name="proposal_cost_range"),
+            models.CheckConstraint(condition=~Q(status="rejected") | ~Q(decision_reason=""),
+                                   name="proposal_rejection_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("pilots:proposal-detail", args=[self.pk])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status in (self.Status.ACCEPTED, self.Status.REJECTED)
+
+    def all_challenges(self):
+        """The call's challenges and the ones the partner adds (the Stockholm question), public ones only."""
+        ids = set(self.call.societal_challenges.values_list("pk", flat=True)) | set(
+            self.societal_challenges.values_list("pk", flat=True))
+        return SocietalChallenge.objects.public().filter(pk__in=ids)
+
+    def kpi_rows(self) -> list[dict]:
+        """expected_effects parsed: name; unit; baseline; target (the numbers optional)."""
+        rows = []
+        for line in self.expected_effects.splitlines():
+            parts = [part.strip() for part in line.split(";")]
+            if not parts[0]:
+                continue
+            row: dict = {"name": parts[0][:120], "unit": (parts[1] if len(parts) > 1 else "")[:40],
+                         "baseline": None, "target": None}
+            for index, key in ((2, "baseline"), (3, "target")):
+                try:
+                    value = float(parts[index].replace(",", ".")) if len(parts) > index and parts[index] else None
+                except ValueError:
+                    value = None
+                row[key] = value if value is not None and math.isfinite(value) else None
+            rows.append(row)
+        return rows[:20]
+
+    def submit(self, *, by) -> None:
+        """Lock a draft. Only a verified organisation submits, and only before the call's deadline."""
+        with transaction.atomic():
+            locked = Proposal.objects.select_for_update().select_related("organisation", "call").get(pk=self.pk)
+            if locked.status != self.Status.DRAFT:
+                raise ValidationError(gettext("This proposal is submitted already."), code="status")
+            if not locked.organisation.is_verified:
+                raise ValidationError(gettext("Your organisation must be verified by the city before it can submit."),
+                                      code="unverified")
+            if not locked.call.is_open:
+                raise ValidationError(gettext("This call is closed."), code="closed")
+            locked.status = self.Status.SUBMITTED
+            locked.submitted_at = timezone.now()
+            locked.save(update_fields=["status", "submitted_at", "updated_at"])
+        self.status, self.submitted_at = locked.status, locked.submitted_at
+
+    def reject(self, *, by, reason: str) -> None:
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationError(gettext("Give the partner a reason."), code="reason")
+        with transaction.atomic():
+            locked = Proposal.objects.select_for_update().get(pk=self.pk)
+            if locked.status != self.Status.SUBMITTED:
+                raise ValidationError(gettext("Only a submitted proposal can be decided, once."), code="status")
+            locked.status, locked.decision_reason = self.Status.REJECTED, reason
+            locked.decided_at, locked.decided_by = timezone.now(), by
+            locked.save(update_fields=["status", "decision_reason", "decided_at", "decided_by", "updated_at"])
+        self.refresh_from_db()
+
+    def accept(self, *, by, stage: str, reason: str = "") -> Pilot:
+        """Turn the proposal into a pilot at stage idea or proof of concept: it keeps the challenges (the
+        call's and the proposal's), the expected KPIs and the partner as a participant. The pilot's first
+        history row names the proposal; the proposal links to the pilot."""
+        if stage not in (Stage.IDEA, Stage.PROOF_OF_CONCEPT):
+            raise ValidationError(gettext("An accepted proposal starts as an idea or a proof of concept."), code="stage")
+        with transaction.atomic():
+            locked = Proposal.objects.select_for_update().select_related("organisation", "call").get(pk=self.pk)
+            if locked.status != self.Status.SUBMITTED:
+                raise ValidationError(gettext("Only a submitted proposal can be decided, once."), code="status")
+            pilot = Pilot.objects.create(
+                title=locked.title, description=locked.solution, stage=stage, created_by=by,
+                internal_notes=locked.scaling_changes and gettext("What must change to scale it (from the proposal): %(text)s")
+                % {"text": locked.scaling_changes},
+            )
+            pilot.societal_challenges.set(list(locked.all_challenges()))
+            pilot.department_challenges.set(list(locked.call.department_challenges.all()))
+            Partner.objects.create(pilot=pilot, name=locked.organisation.name[:200],
+                                   kind=PARTNER_KIND.get(locked.organisation.kind, Partner.Kind.OTHER),
+                                   organisation=locked.organisation)
+            for row in locked.kpi_rows():
+                KPI.objects.get_or_create(pilot=pilot, name=row["name"], defaults={
+                    "unit": row["unit"], "baseline": row["baseline"], "target": row["target"]})
+            Gate.objects.create(
+                pilot=pilot, kind=Gate.Kind.IMPORT, from_stage="", to_stage=stage, decision=Gate.Decision.GO,
+                decided_by=by, notes=gettext("From proposal “%(title)s” (%(organisation)s) to call “%(call)s”.")
+                % {"title": locked.title, "organisation": locked.organisation.name, "call": locked.call.title},
+            )
+            locked.status, locked.decision_reason, locked.pilot = self.Status.ACCEPTED, (reason or "").strip(), pilot
+            locked.decided_at, locked.decided_by = timezone.now(), by
+            locked.save(update_fields=["status", "decision_reason", "pilot", "decided_at", "decided_by", "updated_at"])
+        self.refresh_from_db()
+        return pilot
+
+
+PARTNER_KIND = {
+    Organisation.Kind.COMPANY: "company",
+    Organisation.Kind.KNOWLEDGE_INSTITUTION: "knowledge_institute",
+    Organisation.Kind.RESIDENT_INITIATIVE: "resident_group",
+}
+
+
+def attachment_path(instance: "ProposalAttachment", filename: str) -> str:
+    return f"proposals/{instance.proposal_id}/{timezone.now():%Y%m%d%H%M%S%f}.pdf"
+
+
+class ProposalAttachment(models.Model):
+    """A PDF that goes with a proposal. Stored outside the public media paths and served only to those
+    who may read the proposal (pilots.views: proposal_attachment)."""
+
+    MAX_BYTES = 10 * 1024 * 1024
+    MAX_PER_PROPOSAL = 5
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+
+class Assessment(models.Model):
+    """One assessor's view of one proposal: a declared conflict of interest, or scores (1-5) per criterion.
+    Private to the assessor until the proposal is decided; then the whole team sees every assessment."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="assessments")
+    assessor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # {criterion: score}; the built-in CHALLENGES_CRITERION is one of the keys.
+    scores = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(_("notes"), max_length=4000, blank=True)
+    conflict_of_interest = models.TextField(
+        _("conflict of interest"), max_length=1000, blank=True,
+        help_text=_("Declare any tie with the organisation. An assessor with a conflict does not score."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["proposal", "assessor"], name="assessment_unique_assessor")]
+
+    @property
+    def total(self) -> int:
+        return sum(int(value) for value in self.scores.values())
+
+
+# --- Residents' feedback on a running pilot -------------------------------------------------------------
+FEEDBACK_STAGES: tuple[str, ...] = (Stage.PILOT, Stage.SCALING)
+
+
+class FeedbackQuestion(models.Model):
+    """A short question the innovation team asks residents about a pilot, answered on a 5-point scale.
+    Its answers feed two KPIs of the pilot, made with the question: the share of positive answers (4 or 5)
+    and the number of answers, per week."""
+
+    MAX_PER_PILOT = 2
+
+    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="feedback_questions")
+    text = models.CharField(_("question"), max_length=200)
+    kpi_positive = models.OneToOneField(KPI, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kpi_responses = models.OneToOneField(KPI, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("feedback question")
+        verbose_name_plural = _("feedback questions")
+        constraints = [models.UniqueConstraint(fields=["pilot", "text"], name="feedbackquestion_unique_text")]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if self.kpi_positive_id is None:
+                # KPI names are data (unique per pilot), written in the language of whoever sets the question.
+                label = self.text[:80]
+                self.kpi_positive = KPI.objects.create(
+                    pilot=self.pilot, name=gettext("%(question)s: share positive") % {"question": label}, unit="%",
+                    direction=KPI.Direction.HIGHER,
+                    description=gettext("Residents' answers: share of 4 and 5 on the 5-point scale, per week."))
+                self.kpi_responses = KPI.objects.create(
+                    pilot=self.pilot, name=gettext("%(question)s: answers per week") % {"question": label},
+                    unit=gettext("answers"),
+                    description=gettext("Residents' answers per week."))
+                super().save(update_fields=["kpi_positive", "kpi_responses"])
+
+    def refresh_kpis(self, moment: dt.datetime | None = None) -> None:
+        """Recompute this week's two KPI values from the answers given (or last changed) this week."""
+        moment = timezone.localtime(moment or timezone.now())
+        week_start = (moment - dt.timedelta(days=moment.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        week = self.answers.filter(updated_at__gte=week_start, updated_at__lt=week_start + dt.timedelta(days=7))
+        total = week.count()
+        positive = week.filter(value__gte=4).count()
+        if self.kpi_responses:
+            self.kpi_responses.upsert_measurements([MeasurementRow(week_start, float(total), "residents")])
+        if self.kpi_positive and total:
+            self.kpi_positive.upsert_measurements([MeasurementRow(week_start, round(100 * positive / total, 1), "residents")])
+
+    def summary(self) -> dict:
+        counts = dict(self.answers.values_list("value").annotate(n=models.Count("pk")))
+        total = sum(counts.values())
+        return {"question": self.text, "answers": total,
+                "share_positive": round(100 * (counts.get(4, 0) + counts.get(5, 0)) / total, 1) if total else None,
+                "counts": [counts.get(value, 0) for value in range(1, 6)]}
+
+
+class FeedbackAnswer(models.Model):
+    """One resident's answer: one per account and question, changeable; its comment is moderated like a
+    report's comments (hidden by staff with a reason)."""
+
+    question = models.ForeignKey(FeedbackQuestion, on_delete=models.CASCADE, related_name="answers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pilot_feedback")
+    value = models.PositiveSmallIntegerField(_("answer"))
+    comment = models.TextField(_("comment (optional)"), max_length=1000, blank=True)
+    is_hidden = models.BooleanField(default=False)
+    hidden_reason = models.CharField(max_length=300, blank=True)
+    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "user"], name="feedback_one_per_account"),
+            models.CheckConstraint(condition=Q(value__gte=1, value__lte=5), name="feedback_value_1_to_5"),
+        ]
+        indexes = [
+            # A question's answers of one week (the KPI series).
+            models.Index(fields=["question", "updated_at"], name="feedback_question_updated"),
+        ]

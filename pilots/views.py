@@ -14,9 +14,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from pilots import permissions
+from pilots import permissions, services
+from pilots.call_forms import FeedbackAnswerForm
 from pilots.forms import GateForm, KPIForm, MeasurementForm, MeasurementImportForm, PartnerFormSet, PilotForm, StopForm
-from pilots.models import KPI, STAGE_ORDER, Gate, GateRefused, Measurement, MeasurementRow, Pilot, Stage
+from pilots.models import (
+    KPI,
+    STAGE_ORDER,
+    FeedbackAnswer,
+    Gate,
+    GateRefused,
+    Measurement,
+    MeasurementRow,
+    Pilot,
+    Proposal,
+    Stage,
+)
 from smartcity.models import DepartmentChallenge, SocietalChallenge
 
 KPI_TABLE_ROWS = 50
@@ -123,8 +135,32 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "show_internals": internals,
         "can_manage": permissions.can_manage_pilots(request.user),
         "can_edit_kpis": permissions.can_edit_pilot_kpis(request.user, pilot),
+        **_feedback_context(request, pilot),
     }
+    proposal = Proposal.objects.filter(pilot=pilot).select_related("call", "organisation").first()
+    context["proposal"] = proposal
+    context["can_view_proposal"] = bool(proposal and permissions.can_view_proposal(request.user, proposal))
     return render(request, "pilots/pilot_detail.html", context)
+
+
+def _feedback_context(request: HttpRequest, pilot: Pilot) -> dict:
+    """The pilot's questions to residents: the summary, the visible comments, and the reader's own answers."""
+    questions = list(pilot.feedback_questions.all())
+    mine = {}
+    if request.user.is_authenticated:
+        mine = {answer.question_id: answer for answer in FeedbackAnswer.objects.filter(question__in=questions, user=request.user)}
+    moderate = permissions.can_moderate_feedback(request.user)
+    items = []
+    for question in questions:
+        comments = question.answers.exclude(comment="").select_related("user")
+        if not moderate:
+            comments = comments.filter(is_hidden=False)
+        own = mine.get(question.pk)
+        items.append({"question": question, "summary": question.summary(), "comments": list(comments[:20]),
+                      "form": FeedbackAnswerForm(instance=own, prefix=f"q{question.pk}") if own else FeedbackAnswerForm(prefix=f"q{question.pk}"),
+                      "mine": own})
+    return {"feedback": items, "can_answer_feedback": permissions.can_answer_feedback(request.user, pilot),
+            "can_moderate_feedback": moderate}
 
 
 @login_required
@@ -171,9 +207,10 @@ def gate_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = GateForm(request.POST or None, pilot=pilot, to_stage=to_stage)
     if form.is_valid():
         try:
-            gate = pilot.advance(
-                to_stage, by=request.user, decision=form.cleaned_data["decision"], answers=form.answers,
+            gate = services.pilot_advance(
+                pilot=pilot, to_stage=to_stage, by=request.user, decision=form.cleaned_data["decision"], answers=form.answers,
                 decided_on=form.cleaned_data["decided_on"], notes=form.cleaned_data["notes"],
+                public_message=form.cleaned_data["public_message"],
             )
         except GateRefused as refusal:
             form.add_error(None, refusal)
@@ -188,6 +225,7 @@ def gate_create(request: HttpRequest, pk: int) -> HttpResponse:
         "pilot": pilot, "form": form, "to_stage": Stage(to_stage),
         "challenge_count": pilot.societal_challenges.count(),
         "department_count": len(pilot.served_departments()),
+        "feedback": [question.summary() for question in pilot.feedback_questions.all()],
     }
     return render(request, "pilots/gate_form.html", context)
 
@@ -201,9 +239,10 @@ def pilot_stop(request: HttpRequest, pk: int) -> HttpResponse:
     form = StopForm(request.POST or None)
     if form.is_valid():
         try:
-            pilot.advance(
-                Stage.STOPPED, by=request.user, lessons_learned=form.cleaned_data["lessons_learned"],
+            services.pilot_advance(
+                pilot=pilot, to_stage=Stage.STOPPED, by=request.user, lessons_learned=form.cleaned_data["lessons_learned"],
                 decided_on=form.cleaned_data["decided_on"], notes=form.cleaned_data["notes"],
+                public_message=form.cleaned_data["public_message"],
             )
         except GateRefused as refusal:
             form.add_error(None, refusal)

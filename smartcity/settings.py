@@ -80,6 +80,10 @@ REPORTER_CONTACT_RETENTION_DAYS = env_int("REPORTER_CONTACT_RETENTION_DAYS", 365
 SUPPORTER_EMAIL_RETENTION_DAYS = env_int("SUPPORTER_EMAIL_RETENTION_DAYS", REPORTER_CONTACT_RETENTION_DAYS)
 # A pilot with no gate decision and no measurement for this many months counts as stranded.
 PILOT_STRANDED_MONTHS = env_int("PILOT_STRANDED_MONTHS", 6)
+# Residents whose linked report lies within this many metres of a pilot's neighbourhood hear when it starts.
+PILOT_NEARBY_METRES = env_int("PILOT_NEARBY_METRES", 500)
+# Residents' feedback on a pilot: answers (new or changed) per account per hour.
+PILOT_FEEDBACK_RATE_PER_HOUR = env_int("PILOT_FEEDBACK_RATE_PER_HOUR", 10)
 
 
 def env_bounds(name: str, default: str) -> tuple[float, float, float, float]:

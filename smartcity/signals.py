@@ -5,3 +5,12 @@ from django.dispatch import Signal
 # Sent by the innovation team's curation pages and the API after a societal challenge was created or
 # changed, inside the transaction that saved it. Arguments: challenge, by (the user).
 societal_challenge_curated = Signal()
+
+# Sent by the pilot portfolio (pilots.services) when residents should hear of something that concerns a
+# societal challenge: an open call published on it, a pilot for it that starts or changes stage.
+# participation answers it (participation/apps.py): it knows who follows or reported what. Sent after the
+# commit. Arguments: challenge_ids (list of ints), event (a key, unique per event: one mail per person),
+# subject, body (plain text, in the language of the moment), url (absolute), near (None, or a dict with
+# bbox [min_lon, min_lat, max_lon, max_lat] and metres: only residents whose report lies within
+# `metres` of that box hear of it).
+residents_news = Signal()

@@ -62,7 +62,7 @@ class Reason:
     - "meaning": the sentence vectors alone make the item stand out for the challenge
       (close in meaning, also across languages);
     - "nearby": count is the number of nearby reports already linked or suggested to it;
-    - "confirmed": count is the number of staff-confirmed items the profile learned from;
+    - "confirmed": count is the number of items staff confirmed for the challenge;
     - "departments": (flags) values are the departments that meet;
     - "reports" / "pilots": (flags) count is the number of supporting items.
     """
@@ -105,7 +105,7 @@ class Config:
     prf_weight: float = 1.0         # weight of the confident members' centroid in a profile
     prf_min_z: float = 2.0          # an item joins a profile at this confidence...
     prf_min_margin: float = 0.6     # ...and this margin over its runner-up
-    link_weight: float = 1.0        # a staff-confirmed member counts this many confident guesses
+    link_weight: float = 0.0        # weight of a staff-confirmed member the engine is not itself confident about
     reject_weight: float = 0.5      # weight subtracted for rejected members' centroid
     geo_neighbours: int = 8         # nearest reports looked at for the "nearby" signal
     geo_radius_m: float = 750.0
@@ -297,9 +297,7 @@ class Engine:
             self.shifts = self._language_shifts(z)
             z = self._shift(z, self.kind_languages)
             if round_ < cfg.prf_rounds:
-                members = self._confident(z, cfg.prf_min_z, cfg.prf_min_margin)
-                if self.nones.any():
-                    members = sp.csr_matrix(sp.diags((~self.nones).astype(np.float32)) @ members)
+                members = self._decided(self._confident(z, cfg.prf_min_z, cfg.prf_min_margin))
             report(2 + round_, stages)
         assert z is not None  # the loop runs at least once
         self.members = members
@@ -438,12 +436,11 @@ class Engine:
         ``link_weight`` times), rejected ones ``-reject_weight``, each split over the challenge's items.
         """
         cfg = self.config
-        confirmed = self.linked
-        members = sp.csr_matrix(members - members.multiply(confirmed))  # a link outranks a guess
+        # a confirmed item the engine is not itself confident about joins with ``link_weight``
+        # (0 by default: see "Learning from decisions" in docs/matching.md)
+        unsure = sp.csr_matrix(self.linked - self.linked.multiply(members))
         total = sp.csr_matrix(members.shape, dtype=np.float32)
-        # one centroid of the members, a confirmed one counting link_weight times a guess: a
-        # confirmed report is sure to belong, but it is one example of the challenge, no more
-        both = sp.csr_matrix(members + confirmed * cfg.link_weight)
+        both = sp.csr_matrix(members + unsure * cfg.link_weight) if cfg.link_weight else members
         for weights, factor in ((both, cfg.prf_weight), (self.rejected, -cfg.reject_weight)):
             if weights.nnz and factor:
                 counts = np.asarray(weights.sum(axis=0)).ravel()
@@ -451,6 +448,20 @@ class Engine:
                 total = total + sp.csr_matrix(weights @ sp.diags((factor / counts).astype(np.float32)))
         total.eliminate_zeros()
         return sp.csr_matrix(total, dtype=np.float32)
+
+    def _decided(self, members: sp.csr_matrix) -> sp.csr_matrix:
+        """The confident members, as far as staff decisions allow: an item staff decided is about
+        no challenge joins no profile, a linked item only the profile of a challenge it is
+        linked to, and a rejected pairing none."""
+        if not (self.nones.any() or self.linked.nnz or self.rejected.nnz):
+            return members
+        keep = (~self.nones).astype(np.float32)
+        keep[np.diff(self.linked.indptr) > 0] = 0  # linked items: only where linked (below)
+        allowed = sp.csr_matrix(sp.diags(keep) @ members)
+        allowed = allowed + members.multiply(self.linked)
+        allowed = allowed - allowed.multiply(self.rejected)
+        allowed.eliminate_zeros()
+        return sp.csr_matrix(allowed, dtype=np.float32)
 
     def _profiles(self, members: sp.csr_matrix) -> _Profiles:
         """Challenge text plus weighted member vectors, per space, not normalised: scoring
@@ -482,16 +493,13 @@ class Engine:
         cfg = self.config
         p = self.profiles
         tokens = vectors.tokens
-        if p.token_scores is not None and len(vectors) > 64:  # many items: dense products
+        fitted = vectors is self.vectors  # else new texts (transform): their token columns are their own
+        if p.token_scores is not None and fitted:  # all fitted items: dense products
             words = np.asarray(vectors.words @ p.dense_words_t, dtype=np.float32)
-            chars = np.asarray(tokens[:, : self.n_tokens] @ p.token_scores, dtype=np.float32)
-            if tokens.shape[1] > self.n_tokens:  # tokens unseen at fit time
-                extra = _dense(vectors.grams[self.n_tokens:] @ p.chars_t)
-                chars += np.asarray(tokens[:, self.n_tokens:] @ extra, dtype=np.float32)
+            chars = np.asarray(tokens @ p.token_scores, dtype=np.float32)
         else:  # a few items: sparse products, no (vocabulary x challenges) array needed
             words = _dense(vectors.words @ p.words_t).astype(np.float32)
             chars = _dense(vectors.chars() @ p.chars_t).astype(np.float32)
-        fitted = vectors is self.vectors
         if fitted:
             rows = list(range(len(vectors)))
         elif rows is None:
@@ -704,17 +712,20 @@ class Engine:
         out: dict[str, tuple[float, float]] = {}
         if z.shape[1] == 0:
             return out
-        # the items still to decide on: staff's decisions are not the engine's to weigh
-        open_ = ~self.nones & (np.diff(self.linked.indptr) == 0)
-        every = np.flatnonzero(open_)
+        # the items where "none" is still a possible answer: the undecided ones, and those staff
+        # decided are about none; an item staff linked has a challenge, and its runner-up says how
+        # a member's second choice scores, not how an item about nothing scores
+        use = np.diff(self.linked.indptr) == 0
+        every = np.flatnonzero(use)
         for kind in ("", *KINDS):
-            rows = every if not kind else np.flatnonzero(open_ & (self.kinds_plain == kind))
+            rows = every if not kind else np.flatnonzero(use & (self.kinds_plain == kind))
             # a kind that serves several challenges (pilots): its runner-up is often a challenge it
             # serves, so it takes the level of all items, in the same z units
             if kind and (len(rows) < cfg.min_kind_size or kind in cfg.multi_kinds):
                 continue
             # a few thousand evenly spread items tell these as well as all of them
-            part = z[rows[:: max(1, len(rows) // 4000)]].astype(np.float64)
+            rows = rows[:: max(1, len(rows) // 4000)]
+            part = z[rows].astype(np.float64)
             if not len(part):
                 continue
             spread = 1.4826 * float(np.median(np.abs(part - np.median(part))))

@@ -89,6 +89,12 @@ def scale_rows(matrix: sp.spmatrix, factors: np.ndarray) -> sp.csr_matrix:
     return scaled
 
 
+def scale_columns(matrix: sp.spmatrix, factors: np.ndarray) -> sp.csr_matrix:
+    scaled = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    scaled.data *= np.asarray(factors, dtype=np.float32)[scaled.indices]
+    return scaled
+
+
 def l2(matrix: sp.spmatrix) -> sp.csr_matrix:
     norms = row_norms(matrix)
     norms[norms == 0] = 1.0
@@ -189,23 +195,27 @@ class Vectorizer:
         return analysed, self._vectors(word_counts, token_counts, self.grams)
 
     def transform(self, texts: Sequence[tuple[str, str]]) -> tuple[list[Analysed], Vectors]:
+        """New texts against the fitted vocabularies. Their token columns are their own tokens
+        only (``Vectors.grams`` holds those tokens' n-gram rows): scoring a new report must not
+        copy the city's whole token vocabulary or n-gram matrix, which grow with the city."""
         analysed = [self.analyse(t, d) for t, d in texts]
         word_counts = self._counts(analysed, self.stem_index, "stems", grow=False)
-        known = dict(self.token_index)
+        index = self.token_index
+        present = list(dict.fromkeys(tok for a in analysed for tok in a.tokens))
+        known = [tok for tok in present if tok in index]
         # a token never seen at fit time still shares n-grams with known words
-        unseen = sorted({tok for a in analysed for tok in a.tokens if tok not in known})
-        for token in unseen:
-            known[token] = len(known)
-        token_counts = self._counts(analysed, known, "tokens", grow=False)
-        grams = self.grams
+        unseen = sorted(tok for tok in present if tok not in index)
+        local = {tok: k for k, tok in enumerate(known + unseen)}
+        token_counts = self._counts(analysed, local, "tokens", grow=False)
+        grams = sp.csr_matrix(self.grams[[index[tok] for tok in known]])
         if unseen:
-            extra = sp.csr_matrix(self._gram_counts(unseen, grow=False) @ sp.diags(self.gram_idf))
+            extra = scale_columns(self._gram_counts(unseen, grow=False), self.gram_idf)
             grams = sp.vstack([grams, extra], format="csr")
         return analysed, self._vectors(word_counts, token_counts, grams)
 
     def _vectors(self, word_counts: sp.csr_matrix, token_counts: sp.csr_matrix,
                  grams: sp.csr_matrix) -> Vectors:
-        words = l2(sp.csr_matrix(word_counts @ sp.diags(self.word_idf)))
+        words = l2(scale_columns(word_counts, self.word_idf))
         norms = product_row_norms(token_counts, grams)
         norms[norms == 0] = 1.0
         return Vectors(words, scale_rows(token_counts, 1.0 / norms), grams)

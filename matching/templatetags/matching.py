@@ -71,3 +71,15 @@ def no_challenge_for(context, item_type: str, item) -> dict | None:
     standing = next((decision for decision in history if decision.undone_at is None), None)
     return {"standing": standing, "history": history,
             "may_decide": standing is None and not item.societal_challenges.exists()}
+
+
+@register.simple_tag(takes_context=True)
+def proposal_suggestions(context, proposal) -> list[dict]:
+    """The societal challenges the engine suggests for a proposal, for those who assess proposals only."""
+    from matching.services import proposal_suggestions as suggest
+    from pilots.permissions import can_assess_proposals
+
+    request = context.get("request")
+    if proposal is None or request is None or not can_assess_proposals(request.user):
+        return []
+    return suggest(proposal=proposal)

@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from participation import tokens
 from participation.models import Report
-from pilots.models import KPI, Pilot
+from pilots.models import KPI, Call, Organisation, Pilot, Proposal
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
 from tests.conftest import ROOT, require_service
 from tests.e2e.conftest import CHROMIUM
@@ -51,10 +51,16 @@ NOT_PAGES = {
     "participation:staff-filter-delete": "POST only",
     "smartcity:department-challenge-close": "POST only",
     "matching:match-decide": "POST only", "matching:suggestion-decide": "POST only",
+    "matching:no-challenge-decide": "POST only",
     "matching:matching-run-progress": "an htmx fragment of the matching page, checked as part of it",
     "insight:statistics-csv": "CSV", "insight:department-dashboard-csv": "CSV", "insight:pilot-opportunity-csv": "CSV",
     "open_data:report-export-csv": "CSV", "open_data:report-export-geojson": "GeoJSON",
     "open_data:dump-file": "files of the daily dump",
+    "pilots:call-publish": "POST only", "pilots:proposal-submit": "POST only", "pilots:attachment-upload": "POST only",
+    "pilots:proposal-decide": "POST only", "pilots:feedback-answer": "POST only", "pilots:feedback-hide": "POST only",
+    "pilots:attachment-download": "a proposal's PDF",
+    "pilots:proposal-create": "a partner's page (not the administrator's): axe in tests/e2e/test_open_innovation.py",
+    "pilots:proposal-edit": "a partner's draft (not the administrator's): axe in tests/e2e/test_open_innovation.py",
 }
 # Whole parts of the site that are not ours or not HTML: Django's admin, the REST API (JSON; its docs page is
 # listed), Open311 (XML and JSON), and allauth, whose pages a person meets are in ACCOUNT_PAGES.
@@ -87,6 +93,8 @@ def public_pages() -> dict[str, str]:
         "pilots:pilot-list": reverse("pilots:pilot-list"),
         "pilots:portfolio-dashboard": reverse("pilots:portfolio-dashboard"),
         "pilots:pilot-detail": pilot.get_absolute_url(),
+        "pilots:call-list": reverse("pilots:call-list"),
+        "pilots:call-detail": Call.objects.published().order_by("pk").first().get_absolute_url(),
         "insight:statistics": reverse("insight:statistics"),
         "open_data:overview": reverse("open_data:overview"),
         "api-docs": reverse("api-docs"),
@@ -125,6 +133,16 @@ def staff_pages() -> dict[str, str]:
         "pilots:kpi-edit": reverse("pilots:kpi-edit", args=[kpi.pk]),
         "pilots:measurement-create": reverse("pilots:measurement-create", args=[kpi.pk]),
         "pilots:measurement-import": reverse("pilots:measurement-import", args=[kpi.pk]),
+        "pilots:call-create": reverse("pilots:call-create"),
+        "pilots:call-edit": reverse("pilots:call-edit", args=[Call.objects.order_by("pk").first().pk]),
+        "pilots:organisation-list": reverse("pilots:organisation-list"),
+        "pilots:organisation-create": reverse("pilots:organisation-create"),
+        "pilots:organisation-detail": Organisation.objects.order_by("pk").first().get_absolute_url(),
+        "pilots:proposal-list": reverse("pilots:proposal-list"),
+        "pilots:proposal-detail": Proposal.objects.exclude(status="draft").order_by("pk").first().get_absolute_url(),
+        "pilots:assessment-edit": reverse("pilots:assessment-edit",
+                                          args=[Proposal.objects.filter(status="submitted").order_by("pk").first().pk]),
+        "pilots:feedback-question-create": reverse("pilots:feedback-question-create", args=[pilot.pk]),
         "insight:department-dashboard-list": reverse("insight:department-dashboard-list"),
         "insight:department-dashboard": reverse("insight:department-dashboard", args=[department.slug]),
         "insight:pilot-opportunity-list": reverse("insight:pilot-opportunity-list"),

@@ -83,7 +83,8 @@ def test_the_public_portfolio_and_a_pilot_page_pass_axe_on_a_phone(phone_page, d
     phone_page.goto("/pilots/")
     check_accessibility(phone_page, "pilot-list-phone")
     phone_page.goto(Pilot.objects.get(reference="demo-pilot-drukte").get_absolute_url())
-    assert phone_page.locator("svg.pilot-chart[role=img]").count() == 2
+    # Two KPIs of the departments and two from the residents' feedback (load_demo_calls).
+    assert phone_page.locator("svg.pilot-chart[role=img]").count() == 4
     check_accessibility(phone_page, "pilot-detail-phone")
 
 

@@ -129,14 +129,38 @@ def test_suggestions_carry_scores_between_zero_and_one():
     # reports is too small to tell a topic's words from grammar, so it shows none)
 
 
-def test_a_confirmed_link_raises_the_score_of_similar_items_for_that_challenge():
+def test_a_confirmed_link_teaches_the_profile_only_where_the_engine_agrees():
+    # "Learning from decisions" in docs/matching.md: staff deciding random reports with the true
+    # answer lowered top-1 on the others while every link joined its profile; so a link joins the
+    # profile of its challenge where the engine is itself confident about it, and otherwise only
+    # with Config.link_weight (0 by default): a one-of-a-kind link does not move other items
     probe = report("p", "Bankje in de schaduw weg", "Het bankje onder de bomen is weggehaald, ouderen zitten nu in de zon.")
     linked = report("l", "Bankje onder de bomen", "Het bankje onder de bomen bij de ingang is weg.", linked=("heat",))
     unlinked = replace(linked, linked=())
     before = {s.challenge: s.score for s in fitted([unlinked]).suggest(probe)}
-    after = {s.challenge: s.score for s in fitted([linked]).suggest(probe)}
+    engine, plain = fitted([linked]), fitted([unlinked])
+    assert engine.profiles.weights[engine.document_index[linked.key]].nnz == 0  # not a confident member
+    assert (engine.profiles.weights != plain.profiles.weights).nnz == 0  # the profiles are as without the link
+    teaching = Engine(Config(link_weight=1.0)).fit(CHALLENGES, REPORTS + [linked])
+    after = {s.challenge: s.score for s in teaching.suggest(probe)}
     assert after.get("heat", 0) > before.get("heat", 0)
-    assert any(r.code == "confirmed" for s in fitted([linked]).suggest(probe) for r in s.reasons)
+    assert any(r.code == "confirmed" for s in teaching.suggest(probe) if s.challenge == "heat" for r in s.reasons)
+
+
+def test_a_linked_item_joins_no_other_profile_and_a_confident_one_stays_in_its_own():
+    sure = REPORTS[0]  # a flooding report the engine is confident about
+
+    def with_decision(**decision) -> Engine:
+        return Engine().fit(CHALLENGES, [replace(sure, **decision)] + REPORTS[1:])
+
+    engine = with_decision()
+    row = engine.document_index[sure.key]
+    flooding = engine.challenge_index["flooding"]
+    assert engine.members[row, flooding] == 1
+    assert with_decision(linked=("flooding",)).members[row, flooding] == 1  # linked where it belongs
+    other = with_decision(linked=("litter",))  # linked elsewhere: in no profile but its own
+    assert other.members[row, flooding] == 0 and other.profiles.weights[row, flooding] == 0
+    assert with_decision(rejected=("flooding",)).members[row, flooding] == 0
 
 
 def test_a_rejection_lowers_that_pairing():
@@ -330,3 +354,14 @@ def test_the_none_level_is_calibrated_on_the_items_still_to_decide():
     z[:, 0], z[:, 1] = 4.0, 0.5
     z[[engine.document_index[key] for key in linked], 1] = 3.0
     assert engine._abstention(z)["report"][0] == pytest.approx(0.5)
+
+
+def test_items_decided_about_no_challenge_still_calibrate_the_none_level():
+    # "none" is still a possible answer for them (it is theirs): their runner-up counts, a linked item's does not
+    nones = {f"report:{n}" for n in range(1, 13)}
+    decided = [replace(doc, no_challenge=True) if doc.key in nones else doc for doc in REPORTS + ENGLISH]
+    engine = Engine().fit(CHALLENGES, decided)
+    z = np.zeros_like(engine.z)
+    z[:, 0], z[:, 1] = 4.0, 0.5
+    z[[engine.document_index[key] for key in nones], 1] = 3.0
+    assert engine._abstention(z)["report"][0] == pytest.approx(3.0)

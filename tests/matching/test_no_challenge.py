@@ -189,3 +189,13 @@ def test_a_link_made_later_undoes_the_decision_and_keeps_it_as_history(report, c
     services.no_challenge_decide(item_type="department_challenge", item=challenge, by=civil_servant)
     water.department_challenges.add(challenge)  # from the challenge's side
     assert not NoChallengeDecision.objects.active().exists()
+
+
+@pytest.mark.parametrize(("language", "button"), [("nl", "Over geen maatschappelijke opgave"),
+                                                  ("sv", "Gäller ingen samhällsutmaning"),
+                                                  ("en", "About no societal challenge")])
+def test_the_choice_reads_in_the_staff_members_language(client, report, civil_servant, language, button):
+    client.force_login(civil_servant)
+    client.cookies["django_language"] = language
+    html = client.get(reverse("participation:staff-report-detail", args=[report.pk])).content.decode()
+    assert button in html

@@ -222,6 +222,27 @@ def test_a_damaged_or_missing_model_means_a_refit_not_a_crash(city, django_captu
     assert _refits(city, django_capture_on_commit_callbacks)
 
 
+def test_a_read_between_a_saves_two_renames_is_tried_again_not_a_refit(city, django_capture_on_commit_callbacks,
+                                                                         matching_model_dir, monkeypatch):
+    """A worker reading while another saves can find the new JSON beside the old arrays for a moment."""
+    _fitted(django_capture_on_commit_callbacks)
+    meta_path = matching_model_dir / "engine.json"
+    saved = meta_path.read_text()
+    torn = json.loads(saved)
+    torn["generation"] = "0" * 32
+    meta_path.write_text(json.dumps(torn))
+    waits = []
+
+    def the_save_finishes(seconds):
+        waits.append(seconds)
+        meta_path.write_text(saved)
+
+    monkeypatch.setattr(services.time, "sleep", the_save_finishes)
+    services._cache.clear()
+    assert services.model_load() is not None
+    assert len(waits) == 1
+
+
 def test_residents_cannot_start_runs_or_read_suggestions(token_client_for, resident, api_client):
     assert api_client.post("/api/v1/matching/runs", {}, format="json").status_code == 401
     client = token_client_for(resident)

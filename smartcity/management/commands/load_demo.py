@@ -175,6 +175,7 @@ class Command(BaseCommand):
         call_command("load_demo_reports", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         call_command("load_demo_categories", label_reports=True, verbosity=options["verbosity"], stdout=self.stdout)
         call_command("load_demo_pilots", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
+        call_command("load_demo_calls", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         # The matching, by command name (the hub imports no app above it): sentence vectors with a progress bar
         # of their own, then a full run (at once without a broker; otherwise the worker takes it).
         call_command("encode_texts", if_enabled=True, verbosity=options["verbosity"], stdout=self.stdout,

@@ -1,0 +1,157 @@
+"""The pilot portfolio's workflows that reach outside it: emails to partners, and telling residents.
+
+Residents are participation's (who follows or reported what); the portfolio never imports it. It sends the
+hub's `residents_news` signal after the commit and participation answers (docs/pilots.md, "The loop").
+Emails go through the outbox, one per recipient and event (the outbox's dedupe key), in the language of the
+moment: the platform stores no language per account yet.
+"""
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from pilots.models import Call, FeedbackAnswer, FeedbackQuestion, Gate, Organisation, Pilot, Proposal, Stage
+from smartcity.outbox import outbox_enqueue
+from smartcity.signals import residents_news
+from smartcity.text import clean_text
+
+
+def _mail(*, event: str, to: str, subject: str, body: str) -> None:
+    outbox_enqueue("smartcity.tasks.send_email", key=f"mail:{event}:{to.lower()}"[:200], to=[to], subject=subject,
+                   body=body)
+
+
+def _organisation_emails(organisation: Organisation) -> list[str]:
+    return sorted({email.lower() for email in organisation.members.filter(is_active=True).values_list("email", flat=True)
+                   if email})
+
+
+def _tell_residents_on_commit(**news) -> None:
+    transaction.on_commit(lambda: residents_news.send(sender=Pilot, **news))
+
+
+@transaction.atomic
+def call_publish(*, call: Call, by) -> bool:
+    """Publish a draft call and tell the residents who follow its challenges (once: a second publish is a no-op)."""
+    if not call.publish():
+        return False
+    context = {"call": call, "url": settings.SITE_URL + call.get_absolute_url(), "site_name": settings.SITE_NAME}
+    _tell_residents_on_commit(
+        challenge_ids=list(call.societal_challenges.values_list("pk", flat=True)), event=f"call-published:{call.pk}",
+        subject=_("Open call: %(title)s") % {"title": call.title},
+        body=render_to_string("pilots/email/call_published_body.txt", context), url=context["url"], near=None)
+    return True
+
+
+@transaction.atomic
+def proposal_submit(*, proposal: Proposal, by) -> None:
+    """Submit (lock) a draft and confirm its receipt to the people acting for the organisation."""
+    proposal.submit(by=by)
+    context = {"proposal": proposal, "url": settings.SITE_URL + proposal.get_absolute_url(),
+               "site_name": settings.SITE_NAME}
+    subject = _("Proposal received: %(title)s") % {"title": proposal.title}
+    body = render_to_string("pilots/email/proposal_received_body.txt", context)
+    for email in _organisation_emails(proposal.organisation):
+        _mail(event=f"proposal-received:{proposal.pk}", to=email, subject=subject, body=body)
+
+
+@transaction.atomic
+def proposal_decide(*, proposal: Proposal, by, accept: bool, reason: str = "", stage: str = Stage.IDEA) -> Pilot | None:
+    """Accept (into a pilot) or reject (with a reason the partner sees) a submitted proposal, and tell the
+    partner. Once decided, every assessment of it becomes visible to the team."""
+    pilot = proposal.accept(by=by, stage=stage, reason=reason) if accept else None
+    if not accept:
+        proposal.reject(by=by, reason=reason)
+    context = {"proposal": proposal, "pilot": pilot, "url": settings.SITE_URL + proposal.get_absolute_url(),
+               "site_name": settings.SITE_NAME}
+    subject = _("Decision on your proposal: %(title)s") % {"title": proposal.title}
+    body = render_to_string("pilots/email/proposal_decision_body.txt", context)
+    for email in _organisation_emails(proposal.organisation):
+        _mail(event=f"proposal-decision:{proposal.pk}", to=email, subject=subject, body=body)
+    return pilot
+
+
+def nearby_box(pilot: Pilot) -> dict | None:
+    """The pilot's neighbourhood as a bounding box and the radius around it, or None without a neighbourhood."""
+    if pilot.area is None:
+        return None
+    area = pilot.area
+    return {"bbox": [area.min_longitude, area.min_latitude, area.max_longitude, area.max_latitude],
+            "metres": settings.PILOT_NEARBY_METRES}
+
+
+@transaction.atomic
+def pilot_advance(*, pilot: Pilot, to_stage: str, by, **gate) -> Gate:
+    """Pilot.advance, and on a "go" the residents involved hear of it (closing the loop). Pages and the API
+    change stages through this; Pilot.advance raises GateRefused as before."""
+    recorded = pilot.advance(to_stage, by=by, **gate)
+    if recorded.decision == Gate.Decision.GO:
+        pilot_tell_residents(pilot=pilot, gate=recorded)
+    return recorded
+
+
+def pilot_tell_residents(*, pilot: Pilot, gate: Gate) -> None:
+    """Closing the loop, after a "go" at a gate or a stop: the residents whose reports are linked to the
+    pilot's challenges (and who follow them) hear of the new stage or the stop, with the team's message.
+    When the pilot starts (moves to stage "pilot") only those near its neighbourhood hear of it, if it has one."""
+    challenge_ids = list(pilot.societal_challenges.public().values_list("pk", flat=True))
+    if not challenge_ids:
+        return
+    starts = gate.to_stage == Stage.PILOT
+    context = {"pilot": pilot, "gate": gate, "starts": starts, "stopped": gate.to_stage == Stage.STOPPED,
+               "stage": Stage(gate.to_stage).label, "url": settings.SITE_URL + pilot.get_absolute_url(),
+               "site_name": settings.SITE_NAME}
+    if starts:
+        subject = _("A pilot starts near you: %(title)s") % {"title": pilot.title}
+    elif gate.to_stage == Stage.STOPPED:
+        subject = _("Pilot stopped: %(title)s") % {"title": pilot.title}
+    else:
+        subject = _("Pilot “%(title)s” is now in stage “%(stage)s”") % {"title": pilot.title, "stage": context["stage"]}
+    _tell_residents_on_commit(
+        challenge_ids=challenge_ids, event=f"pilot-gate:{gate.pk}", subject=subject,
+        body=render_to_string("pilots/email/pilot_news_body.txt", context), url=context["url"],
+        near=nearby_box(pilot) if starts else None)
+
+
+
+class TooManyAnswers(Exception):
+    """More feedback answers (new or changed) from one account than PILOT_FEEDBACK_RATE_PER_HOUR."""
+
+
+def _count_feedback(user_id: int) -> int:
+    """One atomic increment per answer in the current hour's window (the cache is Redis in production)."""
+    key = f"ratelimit:pilot-feedback:{user_id}:{int(time.time() // 3600)}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the cache lost the key in between (or is down): count this one as the first
+        return 1
+
+
+@transaction.atomic
+def feedback_answer(*, question: FeedbackQuestion, user, value: int, comment: str = "") -> FeedbackAnswer:
+    """A resident's answer to a pilot's question: one per account, changeable, rate-limited; the pilot's two
+    feedback KPIs for this week are recomputed with it. The pilot must be at stage pilot or scaling."""
+    pilot = Pilot.objects.select_for_update().get(pk=question.pilot_id)
+    if not pilot.accepts_feedback:
+        raise ValidationError(_("This pilot does not ask for feedback at this stage."), code="stage")
+    if value not in range(1, 6):
+        raise ValidationError(_("Choose an answer from 1 to 5."), code="value")
+    if _count_feedback(user.pk) > settings.PILOT_FEEDBACK_RATE_PER_HOUR:
+        raise TooManyAnswers
+    comment = clean_text(comment or "")[:1000]
+    answer, created = FeedbackAnswer.objects.get_or_create(question=question, user=user,
+                                                           defaults={"value": value, "comment": comment})
+    if not created:
+        if answer.comment != comment:  # a changed comment is moderated afresh
+            answer.is_hidden, answer.hidden_reason, answer.hidden_by = False, "", None
+        answer.value, answer.comment = value, comment
+        answer.save()
+    question.refresh_kpis()
+    return answer
