@@ -6,6 +6,7 @@ from matching import views
 app_name = "matching"
 
 urlpatterns = [
+    path("reports/category-suggestion", views.category_suggest, name="category-suggest"),
     path("staff/matches/", views.match_list, name="match-list"),
     path("staff/matches/<int:pk>/decide", views.match_decide, name="match-decide"),
     path("staff/suggestions/<int:pk>/decide", views.suggestion_decide, name="suggestion-decide"),

@@ -158,3 +158,13 @@ def matching_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "matching/_matching_run_progress.html", {"run": run})
 
 
+
+
+@require_GET
+def category_suggest(request: HttpRequest) -> HttpResponse:
+    """The report form's htmx partial: the likeliest category for the title and description typed so far."""
+    from matching import categories
+
+    text = f"{request.GET.get('title', '')[:200]}. {request.GET.get('description', '')[:2000]}"
+    found = categories.suggest(text)
+    return render(request, "matching/_category_suggestion.html", {"suggested": found[0] if found else None})

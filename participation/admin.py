@@ -1,7 +1,7 @@
 """Admin for participation. Open311 (issue #7): integrations with their api_key, and services' extra questions."""
 from django.contrib import admin
 
-from participation.models import Open311Client, Open311Request, ServiceQuestion
+from participation.models import Address, Category, Open311Client, Open311Request, ServiceQuestion
 
 
 @admin.register(Open311Client)
@@ -30,3 +30,28 @@ class Open311RequestAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """The category tree: main categories and their subcategories, each with its default department."""
+
+    list_display = ["__str__", "slug", "theme", "department", "target_days", "is_active", "order"]
+    list_filter = ["is_active", "theme", "department", ("parent", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "name_nl", "name_en", "name_sv", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_select_related = ["parent", "theme", "department"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":  # one level deep: only main categories can be a parent
+            kwargs["queryset"] = Category.objects.filter(parent__isnull=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    """Addresses come from `manage.py load_addresses`; the admin shows them and corrects one now and then."""
+
+    list_display = ["street", "house_number", "house_letter", "house_number_addition", "postcode", "city"]
+    search_fields = ["search_text", "source_id"]
+    show_full_result_count = False  # half a million rows: no COUNT(*) per page

@@ -6,6 +6,7 @@ integrations (token auth) get a high rate so that bulk imports work. Contact det
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db.models import Prefetch
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
@@ -16,13 +17,19 @@ from rest_framework.throttling import BaseThrottle
 
 from participation import ratelimit
 from participation.filters import BBOX_PATTERN, Q_MAX_LENGTH, SLUG_PATTERN, ReportFilterForm
-from participation.models import Report, ReportPhoto
+from participation.models import Category, Report, ReportPhoto
 from participation.services import report_create
 from smartcity import permissions
-from smartcity.api import CleanTextSerializer, ReferenceField, reference_conflicts, validate_unique_reference
+from smartcity.api import (
+    CleanTextSerializer,
+    NoDeleteViewSet,
+    ReferenceField,
+    reference_conflicts,
+    validate_unique_reference,
+)
 from smartcity.clientip import client_address
 from smartcity.geo import in_city_bounds
-from smartcity.models import Theme
+from smartcity.models import Department, Theme
 from smartcity.problems import InvalidQuery, invalid_params
 
 
@@ -57,7 +64,12 @@ class ReportSerializer(CleanTextSerializer):
     case_reference = serializers.CharField(
         read_only=True, help_text="The city's reference for the report, e.g. DH-2026-000123: what residents and staff "
                                   "quote, shown on the report's page and in every email. The `q` filter finds it.")
-    theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True)
+    theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False, allow_null=True,
+                                         help_text="Empty: the category's theme.")
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.active(), required=False, allow_null=True,
+        help_text="What it is about (GET /api/v1/categories). A category with a default department routes the "
+                  "report there at once.")
     neighbourhood = serializers.SlugRelatedField(source="area", slug_field="slug", read_only=True, allow_null=True)
     email = serializers.EmailField(write_only=True, required=False, allow_blank=True,
                                    help_text="Where updates go (after confirmation). Never returned.")
@@ -69,11 +81,12 @@ class ReportSerializer(CleanTextSerializer):
     class Meta:
         model = Report
         fields = [
-            "id", "case_reference", "reference", "title", "description", "theme", "latitude", "longitude", "address",
-            "neighbourhood", "status", "support_count", "url", "photos", "email", "created_at", "updated_at",
+            "id", "case_reference", "reference", "title", "description", "theme", "category", "latitude", "longitude",
+            "address", "nearest_address", "neighbourhood", "status", "support_count", "url", "photos", "email", "created_at",
+            "updated_at",
             "closed_at",
         ]
-        read_only_fields = ["status", "support_count", "created_at", "updated_at", "closed_at"]
+        read_only_fields = ["status", "support_count", "created_at", "updated_at", "closed_at", "nearest_address"]
         extra_kwargs = {
             "title": {"min_length": 3},
             "description": {"min_length": 10},
@@ -155,7 +168,7 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
     def get_queryset(self):
         reports = (
             Report.objects.public()
-            .select_related("theme", "area")
+            .select_related("theme", "area", "category")
             .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "pk")))
             .order_by("-created_at", "-pk")
         )
@@ -177,6 +190,7 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
                 latitude=data["latitude"],
                 longitude=data["longitude"],
                 theme=data.get("theme"),
+                category=data.get("category"),
                 address=data.get("address", ""),
                 author=user,
                 email=data.get("email", ""),
@@ -185,3 +199,51 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
             )
         # A report posted here has no photos yet: the response needs no query to say so.
         serializer.instance._prefetched_objects_cache = {"photos": ReportPhoto.objects.none()}
+
+
+# --- Categories: GET for everyone, changes by who manages reference data (administrators) -------------------
+@extend_schema_field({"type": "string", "maxLength": 200, "pattern": r"^https?://\S+$",
+                      "description": "A link for the notice (http or https); empty for none."})
+class NoticeLink(serializers.CharField):
+    """The notice's link. Checked as the document says (http or https, no spaces), not by Django's stricter
+    URLValidator, so that every link the document allows is taken (tests/security/test_api_fuzzing.py)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, required=False, allow_blank=True,
+                         validators=[RegexValidator(r"^(https?://\S+)?$", "Give an http or https link.")], **kwargs)
+
+
+class CategorySerializer(CleanTextSerializer):
+    notice_url = NoticeLink()
+    parent = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.filter(parent__isnull=True),
+                                          required=False, allow_null=True,
+                                          help_text="The main category's slug; empty for a main category.")
+    theme = serializers.SlugRelatedField(slug_field="slug", queryset=Theme.objects.all(), required=False,
+                                         allow_null=True)
+    department = serializers.SlugRelatedField(slug_field="slug", queryset=Department.objects.all(), required=False,
+                                              allow_null=True, help_text="Where new reports go (routing on intake).")
+
+    class Meta:
+        model = Category
+        fields = ["slug", "parent", "name", "name_nl", "name_en", "name_sv", "theme", "department", "target_days",
+                  "notice", "notice_nl", "notice_en", "notice_sv", "notice_url", "order", "is_active"]
+
+    def validate(self, attrs):
+        parent = attrs.get("parent", getattr(self.instance, "parent", None))
+        if parent is not None and self.instance is not None:
+            if parent.pk == self.instance.pk:
+                raise serializers.ValidationError({"parent": ["A category cannot be its own main category."]})
+            if self.instance.children.exists():
+                raise serializers.ValidationError(
+                    {"parent": ["A main category with subcategories cannot become a subcategory."]})
+        return attrs
+
+
+class CategoryViewSet(NoDeleteViewSet):
+    """The category tree: main categories (parent null) and their subcategories, in the city's order."""
+
+    queryset = Category.objects.select_related("parent", "theme", "department").order_by("parent__order", "order",
+                                                                                          "name", "pk")
+    serializer_class = CategorySerializer
+    permission_classes = [permissions.ReadOnlyOrReferenceDataManager]
+    lookup_field = "slug"

@@ -5,5 +5,6 @@ from participation import api
 
 router = SimpleRouter(trailing_slash=False)
 router.register("reports", api.ReportViewSet, basename="report")
+router.register("categories", api.CategoryViewSet, basename="category")
 
 urlpatterns = router.urls

@@ -53,12 +53,15 @@ FIELDS: list[tuple[str, str, str]] = [
     ("duplicate_of", "integer", _("For a duplicate: the report it was merged into.")),
     ("theme", "string", _("The theme's code (slug); empty when the reporter did not choose one.")),
     ("theme_name", "string", _("The theme's name.")),
+    ("category", "string", _("The category's code (slug); empty when none was chosen.")),
+    ("category_name", "string", _("The category's name.")),
     ("neighbourhood", "string", _("The neighbourhood's code (slug), derived from the location.")),
     ("neighbourhood_name", "string", _("The neighbourhood's name.")),
     ("department", "string", _("The municipal department handling it.")),
     ("latitude", "number", _("Latitude of the location (WGS84).")),
     ("longitude", "number", _("Longitude of the location (WGS84).")),
     ("address", "string", _("The address or place description the reporter gave.")),
+    ("nearest_address", "string", _("When the reporter gave none: the nearest address within 50 m.")),
     ("title", "string", _("The title the reporter gave.")),
     ("description", "string", _("The reporter's description.")),
     ("support_count", "integer", _("How many people support it.")),
@@ -87,8 +90,8 @@ def public_reports(filters: ReportFilterForm | None = None) -> QuerySet:
         .order_by("pk")
         .values_list(
             "pk", "created_at", "updated_at", "closed_at", "status", "duplicate_of_id", "theme__slug", "theme__name",
-            "area__slug", "area__name", "department__name", "latitude", "longitude", "address", "title",
-            "description", "support_count", "comment_count", "source",
+            "category__slug", "category__name", "area__slug", "area__name", "department__name", "latitude", "longitude", "address", "nearest_address",
+            "title", "description", "support_count", "comment_count", "source",
         )
     )
 
@@ -101,15 +104,16 @@ def export_rows(reports: QuerySet) -> Iterator[dict]:
     """One dict per report, keys in FIELD_NAMES order, read from the database in chunks."""
     report_url = settings.SITE_URL + reverse("participation:report-detail", args=[0]).replace("/0/", "/{}/")
     open_statuses = set(Report.OPEN_STATUSES)
-    for (pk, created_at, updated_at, closed_at, status, duplicate_of, theme, theme_name, area, area_name,
-         department, latitude, longitude, address, title, description, support_count, comment_count,
+    for (pk, created_at, updated_at, closed_at, status, duplicate_of, theme, theme_name, category, category_name,
+         area, area_name, department, latitude, longitude, address, nearest_address, title, description, support_count, comment_count,
          source) in reports.iterator(chunk_size=CHUNK_ROWS):
         yield {
             "id": pk, "url": report_url.format(pk), "created_at": _utc(created_at), "updated_at": _utc(updated_at),
             "closed_at": _utc(closed_at), "status": status, "is_open": status in open_statuses,
-            "duplicate_of": duplicate_of, "theme": theme, "theme_name": theme_name, "neighbourhood": area,
+            "duplicate_of": duplicate_of, "theme": theme, "theme_name": theme_name, "category": category,
+            "category_name": category_name, "neighbourhood": area,
             "neighbourhood_name": area_name, "department": department, "latitude": latitude,
-            "longitude": longitude, "address": address, "title": title, "description": description,
+            "longitude": longitude, "address": address, "nearest_address": nearest_address, "title": title, "description": description,
             "support_count": support_count, "comment_count": comment_count, "source": source,
         }
 

@@ -10,7 +10,8 @@ from django.core.files.storage import default_storage
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from participation.models import Comment, Report
+from participation.geocoding import GeocoderUnavailable, Place, geocoder
+from participation.models import Category, Comment, Report, normalise_address_text
 from participation.photos import (
     MAX_PHOTOS,
     PENDING_DIRECTORY,
@@ -62,25 +63,32 @@ class ReportForm(forms.Form):
         help_text=_("What do you see, since when, and what would help?"),
         widget=forms.Textarea(attrs={"rows": 5, "data-counter": ""}),
     )
+    category = forms.TypedChoiceField(
+        label=_("What is it about?"), required=False, coerce=int, empty_value=None,
+        help_text=_("Choose the closest one. Not sure? Choose “I don't know”: a civil servant will sort it."),
+    )
     theme = forms.ModelChoiceField(
         label=_("Theme"), queryset=Theme.objects.all(), required=False, empty_label=_("I don't know"),
     )
     address = OneLineField(
         label=_("Address or place description"), max_length=255, required=False,
-        help_text=_("For example: Keizerstraat 12, or: the bench at the end of the pier."),
+        help_text=_("Type a street and house number and choose one of the suggestions, or describe the place, "
+                    "for example: the bench at the end of the pier."),
         # No autofill token: this is where the problem is, not the reporter's own address (WCAG 1.3.5 names the
         # user's data), and "street-address" is for a multi-line field anyway (HTML_CodeSniffer, issue #20).
-        widget=forms.TextInput(),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     latitude = forms.FloatField(
-        label=_("Latitude"), min_value=-90, max_value=90,
-        help_text=_("Click the map or use your location to fill this in. Without the map: a map app shows it when you hold your finger on a place, e.g. 52.0799."),
+        label=_("Latitude"), min_value=-90, max_value=90, required=False,
+        help_text=_("Or give the coordinates. A map app shows them when you hold your finger on a place, e.g. 52.0799."),
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
     longitude = forms.FloatField(
-        label=_("Longitude"), min_value=-180, max_value=180, help_text=_("For example 4.3113."),
+        label=_("Longitude"), min_value=-180, max_value=180, required=False, help_text=_("For example 4.3113."),
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
+    # The "did you mean" step without JavaScript: one of the addresses the typed text matched.
+    address_choice = forms.CharField(required=False, max_length=400)
     photos = MultiplePhotoField(
         label=_("Photos"), required=False,
         help_text=_("Up to 3 photos (JPEG, PNG or WebP, at most 10 MB each). We remove location data and other metadata."),
@@ -93,6 +101,7 @@ class ReportForm(forms.Form):
     )
     kept_photos = forms.CharField(required=False, widget=forms.HiddenInput)
     nearby_seen = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    notice_seen = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user=None, read_photos: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,6 +122,15 @@ class ReportForm(forms.Form):
         self.kept_token = self._sign_kept()
         if user is not None and user.is_authenticated:
             del self.fields["email"]
+        self.address_candidates: list[Place] = []
+        self.categories = {category.pk: category for category in
+                           Category.objects.choosable().select_related("parent", "theme", "parent__theme")}
+        if self.categories:
+            self.fields["category"].choices = category_choices(self.categories.values())
+            # The categories say what it is about; the theme follows from the category.
+            del self.fields["theme"]
+        else:
+            del self.fields["category"]
 
     def _sign_kept(self) -> str:
         return signing.TimestampSigner(salt=_KEPT_SALT).sign_object(self.kept) if self.kept else ""
@@ -136,8 +154,16 @@ class ReportForm(forms.Form):
             )
         return files  # read in clean(), once every other field has passed
 
+    def clean_category(self) -> Category | None:
+        pk = self.cleaned_data.get("category")
+        return self.categories.get(pk) if pk is not None else None
+
     def clean(self):
         data = super().clean()
+        if "category" in self.fields:
+            category = data.get("category")
+            data["theme"] = category.effective_theme if category else None
+        self._clean_location(data)
         latitude, longitude = data.get("latitude"), data.get("longitude")
         if latitude is not None and longitude is not None and not in_city_bounds(latitude, longitude):
             # The city's name, not the platform's, and once: the place is one thing, however many coordinates.
@@ -151,6 +177,56 @@ class ReportForm(forms.Form):
         elif files:
             self._photos_unread = len(files)
         return data
+
+    def _clean_location(self, data: dict) -> None:
+        """Coordinates (the map, or typed), a chosen "did you mean" address, or a typed address geocoded here:
+        one of them, and one message when there is none."""
+        latitude, longitude = data.get("latitude"), data.get("longitude")
+        if latitude is not None and longitude is not None or {"latitude", "longitude"} & set(self.errors):
+            return
+        if (latitude is None) != (longitude is None):
+            missing = "longitude" if longitude is None else "latitude"
+            self.add_error(missing, forms.ValidationError(gettext("Give both coordinates, or neither."), code="required"))
+            return
+        choice = parse_address_choice(data.get("address_choice", ""))
+        if choice is not None:
+            data["latitude"], data["longitude"], data["address"] = choice.latitude, choice.longitude, choice.label
+            return
+        typed = data.get("address", "")
+        if not typed:
+            self.add_error("address", forms.ValidationError(
+                gettext("Mark the place on the map or type an address."), code="no_location"))
+            return
+        try:
+            places = geocoder().search(typed, limit=6)
+        except GeocoderUnavailable:
+            places = []
+            self.add_error("address", forms.ValidationError(gettext(
+                "The address search is not available right now. Mark the place on the map, or give the coordinates."),
+                code="geocoder_unavailable"))
+            return
+        # "Spui 3" is Spui 3, even when Spui 30 to 39 match too.
+        exact = [place for place in places
+                 if normalise_address_text(place.label.split(",")[0]) == normalise_address_text(typed.split(",")[0])]
+        if len(places) == 1 or len(exact) == 1:
+            place = places[0] if len(places) == 1 else exact[0]
+            data["latitude"], data["longitude"], data["address"] = place.latitude, place.longitude, place.label
+        elif places:
+            self.address_candidates = places
+            self.add_error("address", forms.ValidationError(
+                gettext("Several addresses match. Choose one below, or type it more completely."), code="ambiguous"))
+        else:
+            self.add_error("address", forms.ValidationError(gettext(
+                "We could not find this address. Check it, or mark the place on the map or give the coordinates."),
+                code="not_found"))
+
+    @property
+    def notice(self) -> Category | None:
+        """The chosen category, when it is handled elsewhere and the resident has not seen that yet."""
+        category = self.cleaned_data.get("category") if hasattr(self, "cleaned_data") else None
+        if category is not None and category.localized_notice and not self.cleaned_data.get("notice_seen"):
+            return category
+        return None
 
     @property
     def complete(self) -> bool:
@@ -198,6 +274,44 @@ class ReportForm(forms.Form):
     def forget_kept_photos(self) -> None:
         for name, _width, _height in self.kept:
             default_storage.delete(name)
+
+
+def category_choices(categories) -> list:
+    """"I don't know", then each main category as a group of its subcategories (a main category without any
+    is a choice of its own), in the city's order."""
+    groups: dict[int, tuple[Category, list]] = {}
+    singles = []
+    for category in sorted(categories, key=lambda c: (c.parent.order if c.parent_id else c.order,
+                                                       str(c.parent.localized_name if c.parent_id else ""),
+                                                       c.order, c.localized_name)):
+        if category.parent_id:
+            groups.setdefault(category.parent_id, (category.parent, []))[1].append((category.pk, category.localized_name))
+        else:
+            singles.append((category.pk, category.localized_name))
+    choices: list = [("", gettext("I don't know"))]
+    choices += [(parent.localized_name, options) for parent, options in groups.values()]
+    if singles:
+        choices.append((gettext("Other"), singles))
+    return choices
+
+
+def address_choice_value(place: Place) -> str:
+    return f"{place.latitude:.6f},{place.longitude:.6f},{place.label}"
+
+
+def parse_address_choice(value: str) -> Place | None:
+    """The "did you mean" radio's value back into a place. Like typed coordinates it proves nothing; the
+    city's bounds are checked after this, as for any point."""
+    parts = (value or "").split(",", 2)
+    if len(parts) != 3:
+        return None
+    try:
+        latitude, longitude = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return Place(clean_line(parts[2])[:255], latitude, longitude)
 
 
 def _uuid(value: str) -> uuid.UUID | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from datetime import timedelta
 from functools import lru_cache, reduce
 from operator import or_
@@ -148,7 +149,14 @@ class Report(Referenced):
                               verbose_name=_("theme"))
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
+    # What people read: an address from the geocoder ("Gevers Deynootweg 12, Den Haag") or the resident's own
+    # words; the point stays the data.
     address = models.CharField(_("address or place"), max_length=255, blank=True)
+    # When the resident gave no address (a map click without one, the API, Open311): the nearest address within
+    # 50 m, found at intake, shown as "near <address>".
+    nearest_address = models.CharField(_("nearest address"), max_length=255, blank=True)
+    category = models.ForeignKey("Category", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports",
+                                 verbose_name=_("category"))
     area = models.ForeignKey(Area, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports",
                              verbose_name=_("neighbourhood"))
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.NEW)
@@ -196,6 +204,7 @@ class Report(Referenced):
             # The triage queue sorted by priority (high before normal, then oldest) or by supporters.
             models.Index(fields=["status", "priority", "created_at"], name="report_status_priority"),
             models.Index(fields=["status", "-support_count"], name="report_status_supports"),
+            models.Index(fields=["category", "status"], name="report_category_status"),
             # Retention: closed reports whose contact details are due to be erased.
             models.Index(fields=["closed_at"], name="report_closed_at"),
         ]
@@ -233,6 +242,17 @@ class Report(Referenced):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def place(self) -> str:
+        """How people read where it is: the address given, or "near" the nearest one; empty when neither."""
+        if self.address:
+            return self.address
+        if self.nearest_address:
+            from django.utils.translation import gettext
+
+            return gettext("near %(address)s") % {"address": self.nearest_address}
+        return ""
 
     @property
     def age_days(self) -> int:
@@ -477,6 +497,191 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Addresses and categories (issue #16) ---------------------------------------------------------
+def normalise_address_text(text: str) -> str:
+    """Lower case, no diacritics, one space between words, a Dutch postcode written together ("2586 bp" and
+    "2586BP" both become "2586bp"): what search compares, for a stored address and for typed text alike."""
+    import re
+
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = re.sub(r"[^\w]+", " ", plain).strip()
+    return re.sub(r"\b(\d{4}) ([a-z]{2})\b", r"\1\2", plain)
+
+
+class AddressQuerySet(models.QuerySet):
+    def near(self, latitude: float, longitude: float, metres: float):
+        """Addresses within a box of `metres` around the point: the index on (latitude, longitude) serves it."""
+        dlat = metres / METRES_PER_DEGREE_LATITUDE
+        dlon = metres / (METRES_PER_DEGREE_LATITUDE * max(math.cos(math.radians(latitude)), 0.01))
+        return self.filter(latitude__gte=latitude - dlat, latitude__lte=latitude + dlat,
+                           longitude__gte=longitude - dlon, longitude__lte=longitude + dlon)
+
+
+class Address(models.Model):
+    """One address of the city, loaded from an open dataset (`manage.py load_addresses`: BAG, OpenStreetMap).
+    The local geocoder (participation/geocoding.py) searches and reverse-geocodes these."""
+
+    street = models.CharField(_("street"), max_length=200)
+    house_number = models.PositiveIntegerField(_("house number"), null=True, blank=True)
+    house_letter = models.CharField(_("house letter"), max_length=5, blank=True)
+    house_number_addition = models.CharField(_("addition"), max_length=10, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+    # The dataset's own id (a BAG nummeraanduiding, an OSM node): loading a file again updates nothing twice.
+    source_id = models.CharField(_("id in the source"), max_length=64, unique=True)
+    # normalise_address_text(street, number, letter, addition, postcode); trigram-indexed on PostgreSQL
+    # (migration 0004), the search's only column.
+    search_text = models.CharField(max_length=300, editable=False)
+
+    objects = AddressQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["street", "house_number", "house_letter", "house_number_addition"]
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        indexes = [
+            # Reverse geocoding: the addresses in a small box around a point.
+            models.Index(fields=["latitude", "longitude"], name="address_lat_lon"),
+            # Search by postcode ("2586 BP 12"), and a street found despite a typo, with its number.
+            models.Index(fields=["postcode", "house_number"], name="address_postcode_number"),
+            models.Index(fields=["street", "house_number"], name="address_street_number"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def save(self, *args, **kwargs):
+        self.search_text = self.make_search_text()
+        super().save(*args, **kwargs)
+
+    @property
+    def number_text(self) -> str:
+        if self.house_number is None:
+            return ""
+        addition = f"-{self.house_number_addition}" if self.house_number_addition else ""
+        return f"{self.house_number}{self.house_letter}{addition}"
+
+    @property
+    def label(self) -> str:
+        """How people read it: "Gevers Deynootweg 12A, Den Haag"."""
+        first = " ".join(part for part in (self.street, self.number_text) if part)
+        return ", ".join(part for part in (first, self.city) if part)
+
+    def make_search_text(self) -> str:
+        return normalise_address_text(" ".join(
+            part for part in (self.street, self.number_text, self.house_number_addition, self.postcode) if part))
+
+
+
+class LocalizedNameMixin:
+    name: str
+
+    @property
+    def localized_name(self) -> str:
+        from django.utils.translation import get_language
+
+        language = (get_language() or settings.LANGUAGE_CODE)[:2]
+        return getattr(self, f"name_{language}", "") or self.name
+
+
+class CategoryQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def choosable(self):
+        """What a resident can choose: subcategories, and main categories without any."""
+        return self.active().filter(Q(parent__isnull=False) | Q(children__isnull=True)).distinct()
+
+
+class Category(LocalizedNameMixin, models.Model):
+    """What a report is about, in residents' words: a main category ("Street lighting") or a subcategory
+    ("Lamp out"). Its department receives new reports directly (routing on intake); its notice tells the
+    resident, before they send, when someone else handles it."""
+
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children",
+                               verbose_name=_("main category"))
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    name_nl = models.CharField(_("name (Dutch)"), max_length=120, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    name_sv = models.CharField(_("name (Swedish)"), max_length=120, blank=True)
+    theme = models.ForeignKey(Theme, on_delete=models.SET_NULL, null=True, blank=True, related_name="categories",
+                              verbose_name=_("theme"), help_text=_("Empty: the main category's theme."))
+    department = models.ForeignKey(Department, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="categories", verbose_name=_("default department"),
+                                   help_text=_("New reports in this category go straight to this department. "
+                                               "Empty: the main category's, or triage."))
+    target_days = models.PositiveSmallIntegerField(_("target handling time (days)"), null=True, blank=True)
+    notice = models.TextField(_("handled elsewhere"), blank=True, max_length=1000, help_text=_(
+        "Shown before the resident sends the report, e.g. who else handles it. Empty: none."))
+    notice_nl = models.TextField(_("handled elsewhere (Dutch)"), blank=True, max_length=1000)
+    notice_en = models.TextField(_("handled elsewhere (English)"), blank=True, max_length=1000)
+    notice_sv = models.TextField(_("handled elsewhere (Swedish)"), blank=True, max_length=1000)
+    notice_url = models.URLField(_("link for the notice"), blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = CategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="category_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        if self.parent_id:
+            return f"{self.parent.localized_name} › {self.localized_name}"
+        return self.localized_name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id and (self.parent.parent_id or self.parent_id == self.pk):
+            raise ValidationError({"parent": _("A subcategory's main category must be a main category.")})
+        if self.parent_id and self.pk and self.children.exists():
+            raise ValidationError({"parent": _("A main category with subcategories cannot become a subcategory.")})
+
+    @property
+    def localized_notice(self) -> str:
+        from django.utils.translation import get_language
+
+        language = (get_language() or settings.LANGUAGE_CODE)[:2]
+        notice = getattr(self, f"notice_{language}", "") or self.notice
+        if not notice and self.parent_id:
+            return self.parent.localized_notice
+        return notice
+
+    @property
+    def notice_link(self) -> str:
+        return self.notice_url or (self.parent.notice_link if self.parent_id else "")
+
+    @property
+    def effective_theme(self) -> Theme | None:
+        return self.theme if self.theme_id else (self.parent.theme if self.parent_id else None)
+
+    @property
+    def effective_department(self) -> Department | None:
+        """Where new reports go: its own department, else (unless it is handled elsewhere, when triage
+        decides) its main category's."""
+        if self.department_id:
+            return self.department
+        if any((self.notice, self.notice_nl, self.notice_en, self.notice_sv)):
+            return None
+        return self.parent.department if self.parent_id else None
+
+    @property
+    def effective_target_days(self) -> int | None:
+        if self.target_days is not None:
+            return self.target_days
+        return self.parent.target_days if self.parent_id else None
 
 
 # --- Open311 GeoReport v2 (issue #7) ------------------------------------------------------------

@@ -42,6 +42,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from participation import ratelimit
+from participation.geocoding import GeocoderUnavailable, geocoder
 from participation.models import (
     Open311Client,
     Open311Request,
@@ -279,7 +280,7 @@ def _service_request(report: Report) -> dict:
         "requested_datetime": iso(report.created_at),
         "updated_datetime": iso(report.updated_at),
         "expected_datetime": iso(expected),
-        "address": report.address,
+        "address": report.address or report.nearest_address,
         "address_id": report.area.slug if report.area_id else None,
         "zipcode": None,
         "lat": report.latitude,
@@ -517,8 +518,9 @@ def _attribute_error(question: ServiceQuestion, values: list[str]) -> str | None
 
 
 def _locate(address_id: str, address_string: str) -> tuple[float, float] | None:
-    """Without a geocoder: `address_id` is a neighbourhood slug, `address_string` a neighbourhood name or the
-    exact address of an earlier public report. The point is the neighbourhood's centre or that report's point."""
+    """`address_id` is a neighbourhood slug, `address_string` a neighbourhood name, the exact address of an earlier
+    public report, or an address the geocoder finds (participation/geocoding.py: its first match). The point is
+    the neighbourhood's centre, that report's point or the address's."""
     area = None
     if address_id:
         area = Area.objects.filter(slug=address_id).first()
@@ -530,6 +532,12 @@ def _locate(address_id: str, address_string: str) -> tuple[float, float] | None:
         earlier = Report.objects.public().filter(address__iexact=address_string.strip()).order_by("-created_at").first()
         if earlier is not None:
             return earlier.latitude, earlier.longitude
+        try:
+            places = geocoder().search(address_string, limit=1)
+        except GeocoderUnavailable:
+            places = []
+        if places:
+            return places[0].latitude, places[0].longitude
     return None
 
 

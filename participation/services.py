@@ -15,10 +15,12 @@ from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from participation import tokens
 from participation.models import (
     METRES_PER_DEGREE_LATITUDE,
+    Category,
     Comment,
     Follow,
     Report,
@@ -41,6 +43,7 @@ def report_create(
     latitude: float,
     longitude: float,
     theme: Theme | None = None,
+    category: Category | None = None,
     address: str = "",
     author=None,
     email: str = "",
@@ -55,17 +58,27 @@ def report_create(
     form's one-time key: the report that has it is the answer).
 
     - the neighbourhood is derived from the point when areas are loaded;
+    - a category with a default department routes the report to it at once ("routed automatically by
+      category", a history row); without one the report waits in triage. The theme follows the category
+      when none is given;
     - the contact address is stored apart from the public record; an address that is not the
       author's own account address gets a confirmation link and receives updates only after it;
     - a resident who reports from the website follows their report.
     """
+    nearest = "" if address.strip() else nearest_address(latitude, longitude)
+    department = category.effective_department if category is not None else None
+    if category is not None and theme is None:
+        theme = category.effective_theme
     report = Report.objects.create(
         title=title.strip(),
         description=description.strip(),
         latitude=latitude,
         longitude=longitude,
         theme=theme,
+        category=category,
+        department=department,
         address=address.strip(),
+        nearest_address=nearest,
         area=Area.objects.for_point(latitude, longitude),
         author=author,
         reference=reference,
@@ -79,6 +92,13 @@ def report_create(
     StatusChange.objects.create(
         report=report, actor=author, from_status="", to_status=Report.Status.NEW, notified_at=timezone.now()
     )
+    if department is not None:
+        with translation.override(settings.LANGUAGE_CODE):  # history is written in the city's language
+            message = gettext("Routed automatically by category “%(category)s”.") % {"category": category}
+        StatusChange.objects.create(
+            report=report, actor=None, from_status=Report.Status.NEW, to_status=Report.Status.NEW,
+            to_department=department, message=message, is_public=False,
+        )
     account_email = (author.email or "").lower() if author is not None else ""
     # On the website a resident's account address is their contact; an integration's is not.
     contact_email = (email or "").strip().lower() or (account_email if source == Report.Source.WEB else "")
@@ -128,6 +148,15 @@ def site_url(path: str) -> str:
 
 def manage_url(report: Report, email: str) -> str:
     return site_url(reverse("participation:report-manage", args=[tokens.manage_token(report.pk, email)]))
+def nearest_address(latitude: float, longitude: float) -> str:
+    """The nearest address within 50 m, or "" (none there, or the geocoder did not answer: the report comes first)."""
+    from participation.geocoding import GeocoderUnavailable, geocoder
+
+    try:
+        place = geocoder().reverse(latitude, longitude)
+    except GeocoderUnavailable:
+        return ""
+    return place.label[:255] if place is not None else ""
 
 
 def confirmation_email_send(*, purpose: str, report: Report, email: str) -> None:

@@ -5,8 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from participation import workflow
-from participation.models import Report, SavedFilter
-from smartcity.models import Department, SocietalChallenge
+from participation.models import Category, Report, SavedFilter
+from smartcity.models import Department, SocietalChallenge, Theme
 
 
 class StaffForm(forms.Form):
@@ -33,6 +33,28 @@ class RouteForm(VersionedForm):
     message = forms.CharField(label=_("Public message"), required=False, max_length=4000,
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text=_("Emailed to the reporter and followers, and shown on the public page."))
+
+
+class CategoryForm(VersionedForm):
+    """Correct the category and theme (a report filed under the wrong one, or under none)."""
+
+    id_prefix = "category"
+
+    category = forms.TypedChoiceField(label=_("Category"), required=False, coerce=int, empty_value=None)
+    theme = forms.ModelChoiceField(label=_("Theme"), queryset=Theme.objects.all(), required=False,
+                                   empty_label=_("The category's theme"))
+
+    def __init__(self, *args, **kwargs):
+        from participation.forms import category_choices
+
+        super().__init__(*args, **kwargs)
+        self.categories = {category.pk: category
+                           for category in Category.objects.choosable().select_related("parent", "theme", "parent__theme")}
+        self.fields["category"].choices = category_choices(self.categories.values())
+
+    def clean_category(self) -> Category | None:
+        pk = self.cleaned_data.get("category")
+        return self.categories.get(pk) if pk is not None else None
 
 
 class StatusForm(VersionedForm):

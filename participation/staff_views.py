@@ -34,6 +34,7 @@ from participation.models import (
 from participation.pagination import CappedPaginator
 from participation.staff_forms import (
     BulkForm,
+    CategoryForm,
     LocationForm,
     MergeForm,
     MergeHereForm,
@@ -65,7 +66,7 @@ def _get_report_for_staff(request: HttpRequest, pk: int, *, write: bool = False)
     """The report as staff see it. With write=True the user must be able to act on it now; a user who
     acted on an older version passes, so that the workflow can tell them the report changed meanwhile,
     which explains more than a refusal."""
-    report = get_object_or_404(Report.objects.select_related("theme", "area", "department", "duplicate_of"), pk=pk)
+    report = get_object_or_404(Report.objects.select_related("theme", "area", "department", "duplicate_of", "category", "category__parent"), pk=pk)
     if write and not permissions.can_act_on_report(request.user, report):
         if request.POST.get("version", str(report.version)) == str(report.version):
             raise PermissionDenied
@@ -266,7 +267,8 @@ def saved_filter_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- One report -----------------------------------------------------------------------------------------------
 def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, refusal: str = "", **forms) -> HttpResponse:
     """The staff report page. Forms passed in (bound, with errors) replace the fresh ones."""
-    report = Report.objects.select_related("theme", "area", "department", "duplicate_of", "author").prefetch_related(
+    report = Report.objects.select_related("theme", "area", "department", "duplicate_of", "author", "category",
+                                           "category__parent").prefetch_related(
         "photos",
         Prefetch("history", queryset=StatusChange.objects.select_related("actor", "from_department", "to_department")),
         Prefetch("notes", queryset=InternalNote.objects.select_related("author")),
@@ -289,6 +291,7 @@ def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, r
         "can_see_contact": permissions.can_see_reporter_contact(request.user, report),
         "contact": contact,
         "route_form": RouteForm(initial=initial),
+        "category_form": CategoryForm(initial={**initial, "category": report.category_id, "theme": report.theme_id}),
         "status_form": status_form if status_form.fields["to_status"].choices else None,
         "message_form": MessageForm(initial=initial),
         "note_form": NoteForm(),
@@ -371,6 +374,20 @@ def report_route(request: HttpRequest, pk: int) -> HttpResponse:
     except workflow.WorkflowError as error:
         return _refused(request, report, error, "route_form", form)
     return _done(request, report, _("Routed to %(department)s.") % {"department": form.cleaned_data["department"].name})
+
+
+@staff_required
+@require_POST
+def report_category(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_report_for_staff(request, pk, write=True)
+    form = CategoryForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, report, status=400, category_form=form)
+    try:
+        workflow.change_category(report=report, actor=request.user, **form.cleaned_data)
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, "category_form", form)
+    return _done(request, report, _("Category and theme saved."))
 
 
 @staff_required

@@ -11,6 +11,8 @@ urlpatterns = [
     path("reports/map/", views.report_map, name="report-map"),
     path("reports/new/", views.report_create, name="report-create"),
     path("reports/nearby/", views.report_nearby, name="report-nearby"),
+    path("addresses/search", views.address_search, name="address-search"),
+    path("addresses/reverse", views.address_reverse, name="address-reverse"),
     path("reports.geojson", views.report_geojson, name="report-geojson"),
     path("reports/<int:pk>/", views.report_detail, name="report-detail"),
     # Photos where ReportPhoto.image.url points; nothing else under MEDIA_URL has a route.
@@ -36,6 +38,7 @@ urlpatterns = [
     path("staff/reports/<int:pk>/", staff_views.report_detail, name="staff-report-detail"),
     path("staff/reports/<int:pk>/route/", staff_views.report_route, name="staff-report-route"),
     path("staff/reports/<int:pk>/status/", staff_views.report_status, name="staff-report-status"),
+    path("staff/reports/<int:pk>/category/", staff_views.report_category, name="staff-report-category"),
     path("staff/reports/<int:pk>/message/", staff_views.report_message, name="staff-report-message"),
     path("staff/reports/<int:pk>/note/", staff_views.report_note, name="staff-report-note"),
     path("staff/reports/<int:pk>/merge/", staff_views.report_merge, name="staff-report-merge"),

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from participation import duplicates, permissions, ratelimit, services, tokens, workflow
+from participation import duplicates, geocoding, permissions, ratelimit, services, tokens, workflow
 from participation.filters import ReportFilterForm
 from participation.forms import (
     CommentForm,
@@ -32,6 +32,7 @@ from participation.forms import (
     ReporterAdditionForm,
     ReportForm,
     SupportForm,
+    address_choice_value,
 )
 from participation.models import (
     Comment,
@@ -57,7 +58,7 @@ REPORTS_COUNT_CAP = 1000
 
 def _get_report_for_user(request: HttpRequest, pk: int) -> Report:
     """The one access helper for a report's public pages: hidden reports are for staff only."""
-    report = get_object_or_404(Report.objects.select_related("theme", "area"), pk=pk)
+    report = get_object_or_404(Report.objects.select_related("theme", "area", "category"), pk=pk)
     if report.is_hidden and not permissions.can_see_hidden_report(request.user, report):
         raise Http404
     return report
@@ -96,6 +97,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
     if form.submission_key and (sent := Report.objects.filter(submission_key=form.submission_key).first()):
         return _already_received(request, sent)  # the same form again: a double click, a retry after a timeout
     candidates: list[Report] = []
+    notice = None
     if request.method == "POST" and not wait:
         valid = form.is_valid()
         # A complete form is a real attempt (its photos were read): it counts once, whether it ends in
@@ -108,12 +110,14 @@ def report_create(request: HttpRequest) -> HttpResponse:
             if not data["nearby_seen"]:
                 candidates = nearby_reports(latitude=data["latitude"], longitude=data["longitude"],
                                             title=data["title"], description=data["description"])
-            if not candidates:
+            notice = form.notice
+            if not candidates and notice is None:
                 photos = form.all_photos()
                 try:
                     report = services.report_create(
                         title=data["title"], description=data["description"], latitude=data["latitude"],
                         longitude=data["longitude"], theme=data["theme"], address=data["address"],
+                        category=data.get("category"),
                         author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
                         submission_key=form.submission_key,
                     )
@@ -134,7 +138,9 @@ def report_create(request: HttpRequest) -> HttpResponse:
                 return redirect(report)
         if not wait:
             form.keep_photos(owner=ratelimit.client_key(request))
-    context = {"form": form, "candidates": candidates, "limited": bool(wait), **_map_context()}
+    context = {"form": form, "candidates": candidates, "notice": notice, "limited": bool(wait),
+               "address_choices": [(address_choice_value(place), place.label) for place in form.address_candidates],
+               **_map_context()}
     response = render(request, "participation/report_form.html", context, status=429 if wait else 200)
     if wait:
         response["Retry-After"] = str(wait)
@@ -164,7 +170,7 @@ def report_nearby(request: HttpRequest) -> HttpResponse:
 
 # --- Finding reports -------------------------------------------------------------------------------
 def _public_reports():
-    return Report.objects.public().select_related("theme", "area").order_by("-created_at", "-pk")
+    return Report.objects.public().select_related("theme", "area", "category").order_by("-created_at", "-pk")
 
 
 @require_GET
@@ -199,11 +205,13 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
         return invalid_query(filters)
     reports = filters.filter(_public_reports())
     limit = GEOJSON_MAX_FEATURES
-    rows = list(reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count")[: limit + 1])
+    rows = list(reports.values_list("pk", "title", "status", "latitude", "longitude", "support_count", "address",
+                                    "nearest_address")[: limit + 1])
     truncated = len(rows) > limit
     # Kept light: the map needs a point, the title and its link, the status and the support count; the URL
     # is reversed once, the labels translated once, coordinates rounded to 6 decimals (about 10 cm).
     status_labels = {value: str(label) for value, label in Report.Status.choices}
+    near = _("near %(address)s")
     url_pattern = report_url_pattern()
     features = [
         {
@@ -211,9 +219,10 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
             "id": pk,
             "geometry": {"type": "Point", "coordinates": [round(longitude, 6), round(latitude, 6)]},
             "properties": {"title": title, "status": status, "status_label": status_labels[status],
-                           "support_count": support_count, "url": url_pattern % pk},
+                           "support_count": support_count, "url": url_pattern % pk,
+                           "place": address or (near % {"address": nearest} if nearest else "")},
         }
-        for pk, title, status, latitude, longitude, support_count in rows[:limit]
+        for pk, title, status, latitude, longitude, support_count, address, nearest in rows[:limit]
     ]
     return JsonResponse(
         {"type": "FeatureCollection", "features": features, "limit": limit, "truncated": truncated},
@@ -565,11 +574,11 @@ def my_reports(request: HttpRequest) -> HttpResponse:
 def _my_reports(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
-        "reports": Report.objects.filter(author=user).select_related("theme", "area").order_by("-created_at"),
-        "supported": Report.objects.public().filter(supports__user=user).select_related("theme", "area")
+        "reports": Report.objects.filter(author=user).select_related("theme", "area", "category").order_by("-created_at"),
+        "supported": Report.objects.public().filter(supports__user=user).select_related("theme", "area", "category")
         .order_by("-created_at"),
         "followed": Report.objects.public().filter(follows__user=user).exclude(author=user)
-        .select_related("theme", "area").order_by("-created_at"),
+        .select_related("theme", "area", "category").order_by("-created_at"),
     }
     return render(request, "participation/my_reports.html", context)
 
@@ -593,3 +602,41 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your account has been deleted. Your reports remain public without your name."))
         return redirect("smartcity:home")
     return render(request, "participation/account_delete.html")
+
+
+# --- Addresses for the report form (participation/geocoding.py) -----------------------------------------
+def _geocoder_answer(request: HttpRequest, lookup) -> JsonResponse:
+    """Rate-limited per client (each look-up may reach an outside service); a failing service is "nothing
+    found" with `unavailable`, so the form falls back on the map."""
+    if not ratelimit.allow(request, "geocode", settings.GEOCODER_REQUESTS_PER_HOUR):
+        return JsonResponse({"results": [], "limited": True}, status=429)
+    try:
+        places = lookup(geocoding.geocoder())
+    except geocoding.GeocoderUnavailable:
+        return JsonResponse({"results": [], "unavailable": True})
+    return JsonResponse({"results": [place.as_dict() for place in places]})
+
+
+@require_GET
+def address_search(request: HttpRequest) -> JsonResponse:
+    """Addresses matching `q` (at least 2, at most 100 characters), for the form's combobox."""
+    text = request.GET.get("q", "").strip()
+    if not (geocoding.MIN_QUERY_LENGTH <= len(text) <= geocoding.MAX_QUERY_LENGTH):
+        return JsonResponse({"results": []})
+    return _geocoder_answer(request, lambda backend: backend.search(text))
+
+
+@require_GET
+def address_reverse(request: HttpRequest) -> JsonResponse:
+    """The nearest address within 50 m of `latitude`, `longitude` (a click on the map, "use my location")."""
+    try:
+        latitude, longitude = float(request.GET.get("latitude", "")), float(request.GET.get("longitude", ""))
+    except ValueError:
+        return JsonResponse({"results": []}, status=400)
+    if not (math.isfinite(latitude) and math.isfinite(longitude)) or not geocoding.in_bounds(latitude, longitude):
+        return JsonResponse({"results": []})
+
+    def nearest(backend) -> list:
+        place = backend.reverse(latitude, longitude)
+        return [place] if place is not None else []
+    return _geocoder_answer(request, nearest)

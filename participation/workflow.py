@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from participation import permissions, services
 from participation.models import (
+    Category,
     Comment,
     Correction,
     Follow,
@@ -29,7 +30,7 @@ from participation.models import (
     StatusChange,
     Support,
 )
-from smartcity.models import Area, Department, SocietalChallenge, User
+from smartcity.models import Area, Department, SocietalChallenge, Theme, User
 
 Status = Report.Status
 
@@ -206,6 +207,27 @@ def act(*, report: Report | int, actor: User, department: Department | None = No
         raise WorkflowError(_("Choose a department or a status, or write a message."))
     return _record(locked, actor=actor, from_status=from_status, from_department_id=from_department_id,
                    message=message, fields=["department", "status", "closed_at"])
+
+
+def change_category(*, report: Report | int, actor: User, category: Category | None, theme: Theme | None,
+                    version: int | None) -> StatusChange:
+    """Correct what a report is about: its category and theme (empty theme: the category's). An internal history
+    row says what changed; the statistics count by the new values. The category suggestion learns from it
+    (matching/categories.py reads every categorised report). Routing stays as it is: that is route()'s work."""
+    locked = _lock(report, version, actor)
+    if theme is None and category is not None:
+        theme = category.effective_theme
+    old_category = Category.objects.filter(pk=locked.category_id).first()
+    old_theme = Theme.objects.filter(pk=locked.theme_id).first()
+    if old_category == category and old_theme == theme:
+        raise WorkflowError(_("The category and theme are already these."))
+    locked.category, locked.theme = category, theme
+    message = _("Category: %(from_category)s → %(to_category)s. Theme: %(from_theme)s → %(to_theme)s.") % {
+        "from_category": old_category or "–", "to_category": category or "–",
+        "from_theme": old_theme or "–", "to_theme": theme or "–",
+    }
+    return _record(locked, actor=actor, from_status=locked.status, from_department_id=locked.department_id,
+                   message=message, is_public=False, fields=["category", "theme"])
 
 
 @transaction.atomic

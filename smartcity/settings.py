@@ -116,6 +116,23 @@ MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z
 MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
 )
+# The geocoder behind the report form's address search (participation/geocoding.py): "local" (the default:
+# the addresses loaded with `manage.py load_addresses`), "pdok" (the Dutch PDOK Locatieserver), "nominatim" or
+# "photon" (OpenStreetMap, for cities outside the Netherlands). Outside services are called from this server
+# only, with a timeout, a cache and a User-Agent that names the site; when they fail, the map still works.
+GEOCODER = os.environ.get("GEOCODER", "local")
+if GEOCODER not in {"local", "pdok", "nominatim", "photon"}:
+    raise ImproperlyConfigured(f"GEOCODER must be local, pdok, nominatim or photon, got {GEOCODER!r}")
+GEOCODER_URL = os.environ.get("GEOCODER_URL", {
+    "pdok": "https://api.pdok.nl/bzk/locatieserver/search/v3_1",
+    "nominatim": "https://nominatim.openstreetmap.org",
+    "photon": "https://photon.komoot.io",
+}.get(GEOCODER, "")).rstrip("/")
+GEOCODER_TIMEOUT = float(os.environ.get("GEOCODER_TIMEOUT", "2.5"))
+GEOCODER_CACHE_SECONDS = env_int("GEOCODER_CACHE_SECONDS", 24 * 3600)
+GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", f"{SITE_NAME} smart-city platform ({SITE_URL})")
+# Address look-ups per client and hour (the form's suggestions ask at most once per pause in typing).
+GEOCODER_REQUESTS_PER_HOUR = env_int("GEOCODER_REQUESTS_PER_HOUR", 600)
 # How many proxies of our own stand in front of gunicorn, each appending to X-Forwarded-For: 0 (the
 # default) trusts no header and counts REMOTE_ADDR; 1 behind docker-compose's nginx or one load balancer.
 # Every per-address limit and log line takes the client from it (smartcity/clientip.py).

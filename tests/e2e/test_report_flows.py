@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from participation.models import Comment, Report
+from participation.models import Address, Comment, Report
 from smartcity.models import Area, Theme, User
 from tests.e2e.conftest import check_accessibility, log_in
 
@@ -105,11 +105,11 @@ def test_a_resident_reports_without_javascript_through_the_already_reported_step
 def test_the_report_form_with_errors_and_the_step_pass_axe(page, city):
     _no_tiles(page)
     Report.objects.create(title="Lantaarnpaal kapot", description="Al weken donker.", latitude=52.0800, longitude=4.3113)
+    Address.objects.create(street="Spui", house_number=70, city="Den Haag", latitude=52.0800, longitude=4.3114,
+                           source_id="spui-70")
     page.goto("/reports/new/")
-    page.fill("input[name=latitude]", "59.33")
-    page.fill("input[name=longitude]", "18.06")
     page.locator("#report-form button[type=submit]").last.click()
-    assert page.get_by_text("lies outside").first.is_visible()
+    assert page.get_by_text("Mark the place on the map or type an address.").first.is_visible()
     check_accessibility(page, "report-form-errors")
     # Keyboard users mark the map's centre with Enter.
     page.locator("#report-picker-map").focus()
@@ -118,9 +118,12 @@ def test_the_report_form_with_errors_and_the_step_pass_axe(page, city):
     assert 52.0 < float(page.input_value("input[name=latitude]")) < 52.14
     page.fill("input[name=title]", "Streetlight broken")
     page.fill("textarea[name=description]", "The streetlight near the playground is broken.")
-    page.fill("input[name=latitude]", "52.0799")
-    page.fill("input[name=longitude]", "4.3113")
-    page.locator("input[name=longitude]").dispatch_event("change")
+    # With JavaScript the coordinates come from the map or the address search (the boxes are for no-JS only).
+    page.locator("input[name=address]").press_sequentially("Spui 70", delay=20)
+    expect(page.locator("li[role=option]").first).to_have_text("Spui 70, Den Haag")
+    page.wait_for_load_state("networkidle")
+    page.locator("input[name=address]").press("ArrowDown")
+    page.locator("input[name=address]").press("Enter")
     # With JavaScript the "already reported?" hint arrives as an htmx partial before submitting.
     page.wait_for_selector("#nearby a:has-text('Lantaarnpaal kapot')")
     check_accessibility(page, "report-form-nearby")
@@ -193,11 +196,12 @@ def test_the_smaller_resident_pages_pass_axe(page, city):
                                    latitude=52.0800, longitude=4.3113)
     # The "already reported?" step as the form shows it without htmx.
     page.route("**/htmx.min.js", lambda route: route.abort())
+    Address.objects.create(street="Spui", house_number=70, city="Den Haag", latitude=52.0799, longitude=4.3113,
+                           source_id="spui-70")
     page.goto("/reports/new/")
     page.fill("input[name=title]", "Streetlight broken")
     page.fill("textarea[name=description]", "The streetlight near the playground is broken.")
-    page.fill("input[name=latitude]", "52.0799")
-    page.fill("input[name=longitude]", "4.3113")
+    page.fill("input[name=address]", "Spui 70")  # found on the server when the form is sent
     page.get_by_role("button", name="Send report").click()
     assert page.get_by_role("heading", name="Already reported?").is_visible()
     check_accessibility(page, "report-form-step")

@@ -95,7 +95,7 @@ def test_geojson_filters_by_bbox_and_hides_hidden_reports(client, django_assert_
     assert data["truncated"] is False and data["limit"] == views.GEOJSON_MAX_FEATURES
     # Only what the map shows, to keep a street-level view light.
     assert data["features"][0]["properties"] == {
-        "title": "Inside", "status": "new", "status_label": str(Report.Status.NEW.label), "support_count": 0, "url": inside.get_absolute_url(),
+        "title": "Inside", "status": "new", "status_label": str(Report.Status.NEW.label), "support_count": 0, "url": inside.get_absolute_url(), "place": "",
     }
 
 

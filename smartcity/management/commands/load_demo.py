@@ -171,7 +171,9 @@ class Command(BaseCommand):
                     Membership.objects.get_or_create(user=user, department=departments[slug])
                 bar.update()
         # Reports (with neighbourhoods) and pilots build on the rows above; each command is idempotent too.
+        call_command("load_demo_categories", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         call_command("load_demo_reports", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
+        call_command("load_demo_categories", label_reports=True, verbosity=options["verbosity"], stdout=self.stdout)
         call_command("load_demo_pilots", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         call_command("load_demo_calls", verbosity=options["verbosity"], stdout=self.stdout, stderr=self.stderr)
         # The matching, by command name (the hub imports no app above it): sentence vectors with a progress bar

@@ -1,0 +1,48 @@
+"""Load the city's addresses for the local geocoder (GEOCODER=local) from an open dataset.
+
+    python manage.py load_addresses bag-adressen.csv
+    python manage.py load_addresses osm-addresses.geojson --column city=addr:place
+    python manage.py load_addresses addresses.csv --replace
+
+CSV or GeoJSON, in the Dutch BAG's or OpenStreetMap's shape: participation/addresses.py lists the column
+names it reads (COLUMNS); `--column field=name` names another. Addresses are matched by their id in the
+source, so loading a newer file updates them; `--replace` first removes every address not in the file.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from participation.addresses import AddressFileError, columns_with, read_rows, write_rows
+from participation.geocoding import addresses_changed
+
+
+class Command(BaseCommand):
+    help = "Load addresses (CSV or GeoJSON; BAG or OpenStreetMap shape) for the address search."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="a CSV or GeoJSON file")
+        parser.add_argument("--column", action="append", default=[], metavar="FIELD=NAME",
+                            help="read FIELD (street, house_number, house_letter, house_number_addition, postcode, "
+                                 "city, latitude, longitude, source_id) from the column or property NAME")
+        parser.add_argument("--replace", action="store_true", help="remove the addresses loaded before")
+
+    def handle(self, path: str, column: list[str], replace: bool, **options):
+        started = time.monotonic()
+        file = Path(path)
+        if not file.is_file():
+            raise CommandError(f"{path} is not a file.")
+        try:
+            columns = columns_with(column)
+            with tqdm(desc="addresses", unit=" rows", unit_scale=True, disable=options["verbosity"] == 0) as bar:
+                loaded, skipped = write_rows(read_rows(file, columns), replace=replace, progress=bar)
+        except AddressFileError as error:
+            raise CommandError(str(error)) from error
+        addresses_changed()
+        seconds = time.monotonic() - started
+        self.stdout.write(self.style.SUCCESS(
+            f"{loaded} addresses loaded, {skipped} records skipped (no street, point or house number) "
+            f"in {seconds:.1f} s."))

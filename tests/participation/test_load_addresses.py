@@ -1,0 +1,96 @@
+"""`manage.py load_addresses`: the BAG export's and OpenStreetMap's shapes, CSV and GeoJSON, loaded again."""
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from participation.models import Address
+
+pytestmark = pytest.mark.django_db
+
+BAG_CSV = """openbareruimte;huisnummer;huisletter;huisnummertoevoeging;postcode;woonplaats;gemeente;provincie;nummeraanduiding;object_id;object_type;nevenadres;x;y;lon;lat
+Gevers Deynootweg;12;A;;2586BP;'s-Gravenhage;'s-Gravenhage;Zuid-Holland;0518200000123456;0518010000123456;VBO;f;80500.1;459300.2;4.2801;52.1087
+Gevers Deynootweg;14;;2;2586BP;'s-Gravenhage;'s-Gravenhage;Zuid-Holland;0518200000123457;0518010000123457;VBO;f;80510.1;459310.2;4.2803;52.1086
+;1;;;;'s-Gravenhage;'s-Gravenhage;Zuid-Holland;0518200000999999;0518010000999999;VBO;f;0;0;4.3;52.1
+"""
+
+
+def test_it_loads_the_bag_export_with_letters_additions_and_its_own_ids(tmp_path):
+    path = tmp_path / "bag.csv"
+    path.write_text(BAG_CSV, encoding="utf-8")
+    call_command("load_addresses", str(path), verbosity=0)
+    first, second = Address.objects.order_by("house_number")
+    assert (first.street, first.house_number, first.house_letter, first.postcode) == ("Gevers Deynootweg", 12, "A", "2586BP")
+    assert first.source_id == "0518200000123456" and (first.latitude, first.longitude) == (52.1087, 4.2801)
+    assert second.house_number_addition == "2" and second.label == "Gevers Deynootweg 14-2, 's-Gravenhage"
+    assert "gevers deynootweg 12a 2586bp" == first.search_text
+    assert Address.objects.count() == 2  # the row without a street was skipped
+
+
+def test_loading_a_newer_file_updates_addresses_instead_of_adding_them(tmp_path):
+    path = tmp_path / "bag.csv"
+    path.write_text(BAG_CSV, encoding="utf-8")
+    call_command("load_addresses", str(path), verbosity=0)
+    path.write_text(BAG_CSV.replace("4.2801;52.1087", "4.2811;52.1088"), encoding="utf-8")
+    call_command("load_addresses", str(path), verbosity=0)
+    assert Address.objects.count() == 2
+    assert Address.objects.get(source_id="0518200000123456").longitude == 4.2811
+
+
+def test_replace_removes_addresses_no_longer_in_the_file(tmp_path):
+    Address.objects.create(street="Old Street", house_number=1, latitude=52.1, longitude=4.3, source_id="gone")
+    path = tmp_path / "bag.csv"
+    path.write_text(BAG_CSV, encoding="utf-8")
+    call_command("load_addresses", str(path), "--replace", verbosity=0)
+    assert not Address.objects.filter(source_id="gone").exists() and Address.objects.count() == 2
+
+
+def test_it_loads_an_openstreetmap_geojson_extract(tmp_path):
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "node/123", "geometry": {"type": "Point", "coordinates": [4.2712, 52.1036]},
+         "properties": {"addr:street": "Keizerstraat", "addr:housenumber": "45b", "addr:postcode": "2584 BC",
+                        "addr:city": "Den Haag"}},
+        {"type": "Feature", "id": "way/9", "geometry": {"type": "Polygon", "coordinates": [[[4.27, 52.10], [4.28, 52.10],
+                                                                                           [4.28, 52.11], [4.27, 52.10]]]},
+         "properties": {"addr:street": "Keizerstraat", "addr:housenumber": "47-1"}},
+        {"type": "Feature", "id": "node/5", "geometry": {"type": "Point", "coordinates": [4.27, 52.10]},
+         "properties": {"name": "A bench, no address"}},
+    ]}
+    path = tmp_path / "osm.geojson"
+    path.write_text(json.dumps(collection), encoding="utf-8")
+    call_command("load_addresses", str(path), verbosity=0)
+    node = Address.objects.get(source_id="node/123")
+    assert (node.house_number, node.house_letter, node.postcode, node.city) == (45, "B", "2584 BC", "Den Haag")
+    way = Address.objects.get(source_id="way/9")
+    assert way.house_number == 47 and way.house_number_addition == "1" and 52.10 < way.latitude < 52.11
+    assert Address.objects.count() == 2
+
+
+def test_it_loads_an_overpass_csv_and_takes_a_column_mapping(tmp_path):
+    path = tmp_path / "osm.csv"
+    path.write_text("@id,@lat,@lon,addr:street,addr:housenumber,addr:place\n"
+                    "node/1,52.1001,4.2801,Strandweg,3,Scheveningen\n", encoding="utf-8")
+    call_command("load_addresses", str(path), "--column", "city=addr:place", verbosity=0)
+    address = Address.objects.get()
+    assert (address.street, address.house_number, address.city, address.source_id) == ("Strandweg", 3, "Scheveningen", "node/1")
+
+
+def test_a_file_without_known_columns_or_a_bad_mapping_is_refused_with_a_message(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("name,x,y\nBench,1,2\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="No known column"):
+        call_command("load_addresses", str(path), verbosity=0)
+    with pytest.raises(CommandError, match="--column takes field=name"):
+        call_command("load_addresses", str(path), "--column", "colour=red", verbosity=0)
+    with pytest.raises(CommandError, match="is not a file"):
+        call_command("load_addresses", str(tmp_path / "missing.csv"), verbosity=0)
+    assert not Address.objects.exists()
+
+
+def test_the_demo_addresses_load_and_say_they_are_approximate():
+    from participation.management.commands.load_demo_categories import ADDRESSES
+
+    assert "Approximate demo data" in ADDRESSES.read_text(encoding="utf-8").splitlines()[0]
+    call_command("load_addresses", str(ADDRESSES), verbosity=0)
+    assert Address.objects.filter(street="Gevers Deynootweg").count() >= 40
+    assert Address.objects.count() >= 300
