@@ -115,7 +115,7 @@ def report_queue(request: HttpRequest) -> HttpResponse:
         ))
     else:
         counts = dict.fromkeys([*Report.Status.values, "overdue"], 0)
-    reports = form.filter(Report.objects.all()).select_related("theme", "area", "department").prefetch_related(
+    reports = form.filter(Report.objects.all()).select_related("theme", "area", "department", "category").prefetch_related(
         Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "pk"), to_attr="photo_list"),
     ).order_by(*form.ordering())
     map_view = request.GET.get("view") == "map"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from participation import duplicates, workflow
-from participation.models import Correction, Report, ReportPhoto, Support
+from participation.models import Category, Correction, Report, ReportPhoto, Support
 from participation.views import nearby_reports
 from smartcity.models import Area, Membership
 from tests.participation.staff_factories import make_report
@@ -65,6 +65,16 @@ def test_the_innovation_team_lands_on_the_flags_that_need_a_decision(client, inn
 
 
 # --- Sorting and priority -----------------------------------------------------------------------------------
+def test_the_queue_row_shows_the_category_and_theme_and_the_address_people_know(client, triager):
+    category = Category.objects.create(slug="street-lights", name="Street lights", name_nl="Straatverlichting")
+    make_report("Lamp out", category=category, address="Keizerstraat 12, Den Haag")
+    make_report("Bin full", nearest_address="Prins Hendrikplein 3, Den Haag")
+    client.force_login(triager)
+    page = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Street lights" in page and "Keizerstraat 12, Den Haag" in page
+    assert "near Prins Hendrikplein 3, Den Haag" in page
+
+
 def test_the_queue_sorts_by_age_supporters_and_priority(client, triager):
     old = make_report("Old", days_old=5)
     popular = make_report("Popular", days_old=3, support_count=9)
@@ -267,8 +277,9 @@ def _photo(report: Report) -> None:
 def test_the_queue_takes_the_same_number_of_queries_whatever_the_number_of_rows(
         client, triager, department_a, django_assert_num_queries):
     client.force_login(triager)
+    category = Category.objects.create(slug="loose-tiles", name="Loose tiles")
     for number in range(2):
-        _photo(make_report(f"Report {number}", days_old=number))
+        _photo(make_report(f"Report {number}", days_old=number, category=category))
     client.get(QUEUE)  # warm the caches (counts, themes)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -276,7 +287,7 @@ def test_the_queue_takes_the_same_number_of_queries_whatever_the_number_of_rows(
     with CaptureQueriesContext(connection) as few:
         client.get(QUEUE, {"sort": "supports"})
     for number in range(2, 40):
-        _photo(make_report(f"Report {number}", days_old=number))
+        _photo(make_report(f"Report {number}", days_old=number, category=category))
     client.get(QUEUE)
     with CaptureQueriesContext(connection) as many:
         response = client.get(QUEUE, {"sort": "supports"})
