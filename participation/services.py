@@ -369,12 +369,13 @@ def queue_counts_changed() -> None:
     cache.set(QUEUE_COUNTS_VERSION, time.time_ns(), None)
 
 
-def residents_hear_news(sender, *, challenge_ids: list[int], event: str, subject: str, body: str, url: str,
+def residents_hear_news(sender, *, challenge_ids: list[int], event: str, message, url: str,
                         near: dict | None = None, **kwargs) -> int:
     """The hub's `residents_news` (an open call published, a pilot that starts or changes stage): email the
     residents who opted in through the follows they have, on the reports linked to those challenges, and the
     reporters whose confirmed address still gets their report's updates. With `near`, only those whose report
-    lies within `near["metres"]` of `near["bbox"]`. One mail per address and event (the outbox's key).
+    lies within `near["metres"]` of `near["bbox"]`. One mail per address and event (the outbox's key), in the
+    language stored with the follow or the report (`message()` renders it in the active language).
     Returns the number of mails queued."""
     reports = Report.objects.filter(societal_challenges__in=challenge_ids, is_hidden=False)
     if near:
@@ -384,15 +385,24 @@ def residents_hear_news(sender, *, challenge_ids: list[int], event: str, subject
         dlon = metres / (METRES_PER_DEGREE_LATITUDE * max(math.cos(math.radians((min_lat + max_lat) / 2)), 0.01))
         reports = reports.in_bbox(min_lon - dlon, min_lat - dlat, max_lon + dlon, max_lat + dlat)
     report_ids = reports.values("pk")
-    emails = set(Follow.objects.filter(report__in=report_ids, user__is_active=True)
-                 .exclude(user__email="").values_list("user__email", flat=True))
-    emails |= set(ReporterContact.objects.filter(
+    recipients: dict[str, str] = {}
+    for email, language in ReporterContact.objects.filter(
         report__in=report_ids, confirmed_at__isnull=False, unsubscribed_at__isnull=True, erased_at__isnull=True,
-    ).exclude(email="").values_list("email", flat=True))
+    ).exclude(email="").order_by("pk").values_list("email", "language"):
+        recipients.setdefault(email.lower(), language)
+    for email, language in (Follow.objects.filter(report__in=report_ids, user__is_active=True)
+                            .exclude(user__email="").order_by("pk").values_list("user__email", "language")):
+        recipients[email.lower()] = language or recipients.get(email.lower(), "")  # the latest choice of a person
+    rendered: dict[str, tuple[str, str]] = {}
     queued = 0
     with transaction.atomic():
-        for email in sorted({email.lower() for email in emails}):
+        for email in sorted(recipients):
+            language = recipients[email] or settings.LANGUAGE_CODE
+            if language not in rendered:
+                with translation.override(language):
+                    rendered[language] = message()
+            subject, body = rendered[language]
             if outbox_enqueue("smartcity.tasks.send_email", key=f"mail:{event}:{email}"[:200], to=[email],
-                              subject=subject, body=body) is not None:
+                              subject=clean_line(subject), body=body) is not None:
                 queued += 1
     return queued

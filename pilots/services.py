@@ -2,8 +2,10 @@
 
 Residents are participation's (who follows or reported what); the portfolio never imports it. It sends the
 hub's `residents_news` signal after the commit and participation answers (docs/pilots.md, "The loop").
-Emails go through the outbox, one per recipient and event (the outbox's dedupe key), in the language of the
-moment: the platform stores no language per account yet.
+Emails go through the outbox, one per recipient and event (the outbox's dedupe key). Residents' emails are
+written in each resident's own language (participation stores it with each follow and report): the news
+travels as a function that renders it in the active language. Partners' emails are written in the language
+of the moment.
 """
 from __future__ import annotations
 
@@ -42,10 +44,14 @@ def call_publish(*, call: Call, by) -> bool:
     if not call.publish():
         return False
     context = {"call": call, "url": settings.SITE_URL + call.get_absolute_url(), "site_name": settings.SITE_NAME}
+
+    def message() -> tuple[str, str]:
+        return (_("Open call: %(title)s") % {"title": call.title},
+                render_to_string("pilots/email/call_published_body.txt", context))
+
     _tell_residents_on_commit(
         challenge_ids=list(call.societal_challenges.values_list("pk", flat=True)), event=f"call-published:{call.pk}",
-        subject=_("Open call: %(title)s") % {"title": call.title},
-        body=render_to_string("pilots/email/call_published_body.txt", context), url=context["url"], near=None)
+        message=message, url=context["url"], near=None)
     return True
 
 
@@ -105,17 +111,20 @@ def pilot_tell_residents(*, pilot: Pilot, gate: Gate) -> None:
         return
     starts = gate.to_stage == Stage.PILOT
     context = {"pilot": pilot, "gate": gate, "starts": starts, "stopped": gate.to_stage == Stage.STOPPED,
-               "stage": Stage(gate.to_stage).label, "url": settings.SITE_URL + pilot.get_absolute_url(),
-               "site_name": settings.SITE_NAME}
-    if starts:
-        subject = _("A pilot starts near you: %(title)s") % {"title": pilot.title}
-    elif gate.to_stage == Stage.STOPPED:
-        subject = _("Pilot stopped: %(title)s") % {"title": pilot.title}
-    else:
-        subject = _("Pilot “%(title)s” is now in stage “%(stage)s”") % {"title": pilot.title, "stage": context["stage"]}
+               "url": settings.SITE_URL + pilot.get_absolute_url(), "site_name": settings.SITE_NAME}
+
+    def message() -> tuple[str, str]:
+        stage = Stage(gate.to_stage).label
+        if starts:
+            subject = _("A pilot starts near you: %(title)s") % {"title": pilot.title}
+        elif gate.to_stage == Stage.STOPPED:
+            subject = _("Pilot stopped: %(title)s") % {"title": pilot.title}
+        else:
+            subject = _("Pilot “%(title)s” is now in stage “%(stage)s”") % {"title": pilot.title, "stage": stage}
+        return subject, render_to_string("pilots/email/pilot_news_body.txt", {**context, "stage": stage})
+
     _tell_residents_on_commit(
-        challenge_ids=challenge_ids, event=f"pilot-gate:{gate.pk}", subject=subject,
-        body=render_to_string("pilots/email/pilot_news_body.txt", context), url=context["url"],
+        challenge_ids=challenge_ids, event=f"pilot-gate:{gate.pk}", message=message, url=context["url"],
         near=nearby_box(pilot) if starts else None)
 
 

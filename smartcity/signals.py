@@ -10,7 +10,8 @@ societal_challenge_curated = Signal()
 # societal challenge: an open call published on it, a pilot for it that starts or changes stage.
 # participation answers it (participation/apps.py): it knows who follows or reported what. Sent after the
 # commit. Arguments: challenge_ids (list of ints), event (a key, unique per event: one mail per person),
-# subject, body (plain text, in the language of the moment), url (absolute), near (None, or a dict with
+# message (a function without arguments returning (subject, body) as plain text in the active language: the
+# listener calls it once per recipient language), url (absolute), near (None, or a dict with
 # bbox [min_lon, min_lat, max_lon, max_lat] and metres: only residents whose report lies within
 # `metres` of that box hear of it).
 residents_news = Signal()

@@ -17,7 +17,7 @@ from tests.pilots.conftest import ALL_ANSWERS
 
 @pytest.fixture(autouse=True)
 def in_english(settings):
-    """The emails are written in the language of the moment (no language is stored per resident yet)."""
+    """The city's language is English here: residents who stored no language get their mail in it."""
     from django.utils import translation
 
     settings.LANGUAGE_CODE = "en"
@@ -70,6 +70,25 @@ def test_a_published_call_is_mailed_once_to_the_followers_of_its_challenges(
         assert not services.call_publish(call=call, by=innovation_member)  # published already: no second mail
     assert sorted(m.to[0] for m in mailoutbox) == ["far@example.org", "near@example.org"]
     assert "Quieter evenings" in mailoutbox[0].subject
+
+
+def test_each_resident_hears_in_the_language_they_follow_in(challenge, innovation_member, mailoutbox,
+                                                            django_capture_on_commit_callbacks):
+    report = make_report(latitude=52.1120, longitude=4.2750)
+    report.societal_challenges.add(challenge)
+    from tests.conftest import _user
+
+    for email, language in [("nl@example.org", "nl"), ("sv@example.org", "sv"), ("none@example.org", "")]:
+        Follow.objects.create(report=report, user=_user(email), language=language)
+    call = Call.objects.create(title="Stillere avonden", description="d", criteria="",
+                               deadline=timezone.localdate() + dt.timedelta(days=9))
+    call.societal_challenges.add(challenge)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.call_publish(call=call, by=innovation_member)
+    subjects = {mail.to[0]: mail.subject for mail in mailoutbox}
+    assert subjects["nl@example.org"] == "Open uitvraag: Stillere avonden"
+    assert subjects["sv@example.org"] == "Öppen utlysning: Stillere avonden"
+    assert subjects["none@example.org"] == "Open call: Stillere avonden"
 
 
 def test_residents_near_a_pilot_hear_when_it_starts(challenge, area, near_and_far, innovation_member, mailoutbox,
