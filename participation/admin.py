@@ -18,8 +18,9 @@ class Open311ClientAdmin(admin.ModelAdmin):
 class ServiceQuestionForm(forms.ModelForm):
     class Meta:
         model = ServiceQuestion
-        fields = ["theme", "category", "code", "description", "datatype", "datatype_description", "required", "order",
-                  "values"]
+        fields = ["theme", "category", "code", "description", "description_nl", "description_en", "description_sv",
+                  "datatype", "datatype_description", "datatype_description_nl", "datatype_description_en",
+                  "datatype_description_sv", "required", "order", "values"]
 
     def clean(self):
         data = super().clean()

@@ -324,10 +324,10 @@ def question_field(question: ServiceQuestion) -> forms.Field:
     """A form field for a question, checked as Open311 checks its attribute (participation/open311.py). Not required
     here: only the chosen category's required questions must be answered (ReportForm._clean_answers)."""
     kind = ServiceQuestion.Datatype
-    help_text = question.datatype_description
+    help_text = question.localized_hint
     if question.required:
         help_text = " ".join(part for part in (str(_("Required for this category.")), help_text) if part)
-    options = {"label": question.description, "help_text": help_text, "required": False}
+    options = {"label": question.localized_description, "help_text": help_text, "required": False}
     choices = [(str(value["key"]), str(value["name"])) for value in question.values or []]
     if question.datatype == kind.TEXT:
         return PlainTextField(max_length=4000, widget=forms.Textarea(attrs={"rows": 3}), **options)

@@ -749,6 +749,13 @@ class ServiceQuestion(models.Model):
     description = models.CharField(_("question"), max_length=300)
     datatype = models.CharField(_("type of answer"), max_length=20, choices=Datatype, default=Datatype.STRING)
     datatype_description = models.CharField(_("answer hint"), max_length=300, blank=True)
+    # A category's question is asked on the report form in the resident's language (Open311 gives `description`).
+    description_nl = models.CharField(_("question (Dutch)"), max_length=300, blank=True)
+    description_en = models.CharField(_("question (English)"), max_length=300, blank=True)
+    description_sv = models.CharField(_("question (Swedish)"), max_length=300, blank=True)
+    datatype_description_nl = models.CharField(_("answer hint (Dutch)"), max_length=300, blank=True)
+    datatype_description_en = models.CharField(_("answer hint (English)"), max_length=300, blank=True)
+    datatype_description_sv = models.CharField(_("answer hint (Swedish)"), max_length=300, blank=True)
     required = models.BooleanField(_("required"), default=False)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     # For the list types: [{"key": "...", "name": "..."}, ...]
@@ -783,6 +790,20 @@ class ServiceQuestion(models.Model):
             if not valid:
                 raise ValidationError({"values": _('A list question needs choices: [{"key": "...", "name": "..."}, ...].')})
 
+    def _localized(self, field: str) -> str:
+        from django.utils.translation import get_language
+
+        language = (get_language() or settings.LANGUAGE_CODE)[:2]
+        return getattr(self, f"{field}_{language}", "") or getattr(self, field)
+
+    @property
+    def localized_description(self) -> str:
+        return self._localized("description")
+
+    @property
+    def localized_hint(self) -> str:
+        return self._localized("datatype_description")
+
     @property
     def value_keys(self) -> set[str]:
         return {str(value["key"]) for value in self.values or []}
@@ -798,7 +819,7 @@ def answer_rows(answers: dict, questions) -> list[tuple[str, str]]:
     """Stored answers {code: value} as (question, answer) rows, in the questions' order; answers to questions
     removed since then keep their code as the question."""
     by_code = {question.code: question for question in questions}
-    rows = [(question.description, question.answer_text(answers[code]))
+    rows = [(question.localized_description, question.answer_text(answers[code]))
             for code, question in by_code.items() if code in answers]
     rows += [(code, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
              for code, value in answers.items() if code not in by_code]

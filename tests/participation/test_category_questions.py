@@ -116,3 +116,16 @@ def test_the_admin_manages_a_categorys_questions_on_the_category(client, tree, a
     response = client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert tree["bench"].questions.get().description == "Which seat?"
+
+
+@pytest.mark.parametrize("language, question", [("nl", "Welk nummer staat op de lantaarnpaal?"),
+                                                ("en", "What number is on the lamp post?"),
+                                                ("sv", "Vilket nummer står på lyktstolpen?")])
+def test_the_demo_asks_a_broken_lamps_post_number_in_the_residents_language(client, language, question):
+    from django.core.management import call_command
+
+    call_command("load_demo_categories", verbosity=0)
+    call_command("load_demo_categories", verbosity=0)  # safe to run again
+    assert ServiceQuestion.objects.get(category__slug="verlichting-lamp").code == "paalnummer"
+    html = client.get(URL, headers={"accept-language": language}).content.decode()
+    assert question in html and "123-45" in html
