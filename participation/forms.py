@@ -143,11 +143,21 @@ class ReportForm(forms.Form):
         owners = {category.pk: category for category in self.categories.values()}
         owners.update({category.parent_id: category.parent for category in self.categories.values() if category.parent_id})
         groups: dict[int, tuple[Category, list[int], list]] = {}
+        try:
+            chosen = self.categories.get(int(self.data.get("category", ""))) if self.is_bound else None
+        except (TypeError, ValueError):
+            chosen = None
         for question in ServiceQuestion.objects.filter(category_id__in=owners).order_by("order", "pk"):
             name = f"question_{question.pk}"
-            self.fields[name] = question_field(question)
             owner = owners[question.category_id]
             applies = [pk for pk, category in self.categories.items() if owner.pk in (pk, category.parent_id)]
+            field = self.fields[name] = question_field(question)
+            # Shown as required (not "optional") when it is; checked as required only for the chosen category.
+            if self.is_bound and (chosen is None or chosen.pk not in applies):
+                field.required = False
+            elif chosen is not None:
+                field.error_messages["required"] = gettext(
+                    "Please answer this question for the category “%(category)s”.") % {"category": chosen.localized_name}
             groups.setdefault(owner.pk, (owner, applies, []))[2].append(self[name])
         return sorted(groups.values(), key=lambda group: (group[0].order, group[0].name))
 
@@ -321,13 +331,13 @@ class ReportForm(forms.Form):
 
 
 def question_field(question: ServiceQuestion) -> forms.Field:
-    """A form field for a question, checked as Open311 checks its attribute (participation/open311.py). Not required
-    here: only the chosen category's required questions must be answered (ReportForm._clean_answers)."""
+    """A form field for a question, checked as Open311 checks its attribute (participation/open311.py). Required as
+    the question is; a bound form makes only the chosen category's required (ReportForm._add_question_fields)."""
     kind = ServiceQuestion.Datatype
     help_text = question.localized_hint
     if question.required:
         help_text = " ".join(part for part in (str(_("Required for this category.")), help_text) if part)
-    options = {"label": question.localized_description, "help_text": help_text, "required": False}
+    options = {"label": question.localized_description, "help_text": help_text, "required": question.required}
     choices = [(str(value["key"]), str(value["name"])) for value in question.values or []]
     if question.datatype == kind.TEXT:
         return PlainTextField(max_length=4000, widget=forms.Textarea(attrs={"rows": 3}), **options)
