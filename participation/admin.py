@@ -1,5 +1,7 @@
 """Admin for participation. Open311 (issue #7): integrations with their api_key, and services' extra questions."""
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from participation.models import Address, Category, Open311Client, Open311Request, ServiceQuestion
 
@@ -13,9 +15,24 @@ class Open311ClientAdmin(admin.ModelAdmin):
     readonly_fields = ["key", "created_at", "last_used_at"]
 
 
+class ServiceQuestionForm(forms.ModelForm):
+    class Meta:
+        model = ServiceQuestion
+        fields = ["theme", "category", "code", "description", "description_nl", "description_en", "description_sv",
+                  "datatype", "datatype_description", "datatype_description_nl", "datatype_description_en",
+                  "datatype_description_sv", "required", "order", "values"]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("theme") and not data.get("category"):
+            raise forms.ValidationError(_("Choose the theme or the category that asks this question."))
+        return data
+
+
 @admin.register(ServiceQuestion)
 class ServiceQuestionAdmin(admin.ModelAdmin):
-    list_display = ["description", "theme", "code", "datatype", "required", "order"]
+    form = ServiceQuestionForm
+    list_display = ["description", "theme", "category", "code", "datatype", "required", "order"]
     list_filter = ["theme", "datatype", "required"]
     search_fields = ["description", "code"]
 
@@ -32,9 +49,20 @@ class Open311RequestAdmin(admin.ModelAdmin):
         return False
 
 
+class CategoryQuestionInline(admin.StackedInline):
+    """A category's questions, asked on the report form (a main category's also for its subcategories)."""
+
+    model = ServiceQuestion
+    fk_name = "category"
+    exclude = ["theme"]
+    extra = 0
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     """The category tree: main categories and their subcategories, each with its default department."""
+
+    inlines = [CategoryQuestionInline]
 
     list_display = ["__str__", "slug", "theme", "department", "target_days", "is_active", "order"]
     list_filter = ["is_active", "theme", "department", ("parent", admin.RelatedOnlyFieldListFilter)]

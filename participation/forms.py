@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from participation.geocoding import GeocoderUnavailable, Place, geocoder
-from participation.models import Category, Comment, Report, normalise_address_text
+from participation.models import Category, Comment, Report, ServiceQuestion, normalise_address_text
 from participation.photos import (
     MAX_PHOTOS,
     PENDING_DIRECTORY,
@@ -131,6 +131,35 @@ class ReportForm(forms.Form):
             del self.fields["theme"]
         else:
             del self.fields["category"]
+        self.question_groups = self._add_question_fields()
+
+    def _add_question_fields(self) -> list[tuple[Category, list[int], list]]:
+        """The categories' questions as fields `question_<pk>`, grouped by the category that asks them with the
+        choosable categories they apply to (it and its subcategories). All are on the page (without JavaScript
+        the resident sees every group, with it only the chosen category's); only the chosen category's are
+        checked and kept."""
+        if not self.categories:
+            return []
+        owners = {category.pk: category for category in self.categories.values()}
+        owners.update({category.parent_id: category.parent for category in self.categories.values() if category.parent_id})
+        groups: dict[int, tuple[Category, list[int], list]] = {}
+        try:
+            chosen = self.categories.get(int(self.data.get("category", ""))) if self.is_bound else None
+        except (TypeError, ValueError):
+            chosen = None
+        for question in ServiceQuestion.objects.filter(category_id__in=owners).order_by("order", "pk"):
+            name = f"question_{question.pk}"
+            owner = owners[question.category_id]
+            applies = [pk for pk, category in self.categories.items() if owner.pk in (pk, category.parent_id)]
+            field = self.fields[name] = question_field(question)
+            # Shown as required (not "optional") when it is; checked as required only for the chosen category.
+            if self.is_bound and (chosen is None or chosen.pk not in applies):
+                field.required = False
+            elif chosen is not None:
+                field.error_messages["required"] = gettext(
+                    "Please answer this question for the category “%(category)s”.") % {"category": chosen.localized_name}
+            groups.setdefault(owner.pk, (owner, applies, []))[2].append(self[name])
+        return sorted(groups.values(), key=lambda group: (group[0].order, group[0].name))
 
     def _sign_kept(self) -> str:
         return signing.TimestampSigner(salt=_KEPT_SALT).sign_object(self.kept) if self.kept else ""
@@ -160,9 +189,12 @@ class ReportForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        data["answers"] = {}
         if "category" in self.fields:
             category = data.get("category")
             data["theme"] = category.effective_theme if category else None
+            if category is not None:
+                data["answers"] = self._clean_answers(category, data)
         self._clean_location(data)
         latitude, longitude = data.get("latitude"), data.get("longitude")
         if latitude is not None and longitude is not None and not in_city_bounds(latitude, longitude):
@@ -177,6 +209,28 @@ class ReportForm(forms.Form):
         elif files:
             self._photos_unread = len(files)
         return data
+
+    def _clean_answers(self, category: Category, data: dict) -> dict:
+        """The chosen category's answers, {code: text or [keys]} as Open311 keeps a theme's; a required one missing
+        is an error on its field."""
+        answers: dict = {}
+        for question in category.all_questions():
+            name = f"question_{question.pk}"
+            if name not in self.fields or name in self.errors:
+                continue
+            value = data.get(name)
+            if value in (None, "", []):
+                if question.required:
+                    self.add_error(name, forms.ValidationError(
+                        gettext("Please answer this question for the category “%(category)s”.")
+                        % {"category": category.localized_name}, code="required"))
+                continue
+            if question.datatype == ServiceQuestion.Datatype.DATETIME:
+                value = value.isoformat()
+            elif question.datatype == ServiceQuestion.Datatype.NUMBER:
+                value = format(value, "f")
+            answers[question.code] = value
+        return answers
 
     def _clean_location(self, data: dict) -> None:
         """Coordinates (the map, or typed), a chosen "did you mean" address, or a typed address geocoded here:
@@ -274,6 +328,28 @@ class ReportForm(forms.Form):
     def forget_kept_photos(self) -> None:
         for name, _width, _height in self.kept:
             default_storage.delete(name)
+
+
+def question_field(question: ServiceQuestion) -> forms.Field:
+    """A form field for a question, checked as Open311 checks its attribute (participation/open311.py). Required as
+    the question is; a bound form makes only the chosen category's required (ReportForm._add_question_fields)."""
+    kind = ServiceQuestion.Datatype
+    help_text = question.localized_hint
+    if question.required:
+        help_text = " ".join(part for part in (str(_("Required for this category.")), help_text) if part)
+    options = {"label": question.localized_description, "help_text": help_text, "required": question.required}
+    choices = [(str(value["key"]), str(value["name"])) for value in question.values or []]
+    if question.datatype == kind.TEXT:
+        return PlainTextField(max_length=4000, widget=forms.Textarea(attrs={"rows": 3}), **options)
+    if question.datatype == kind.NUMBER:
+        return forms.DecimalField(max_digits=20, decimal_places=6, **options)
+    if question.datatype == kind.DATETIME:
+        return forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **options)
+    if question.datatype == kind.SINGLEVALUELIST:
+        return forms.ChoiceField(choices=[("", "–")] + choices, **options)
+    if question.datatype == kind.MULTIVALUELIST:
+        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **options)
+    return OneLineField(max_length=300, **options)
 
 
 def category_choices(categories) -> list:

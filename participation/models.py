@@ -182,6 +182,9 @@ class Report(Referenced):
     # The web form's one-time key joined with the report's words (participation/forms.py): the same form
     # sent again finds this report instead of making another. None for the API and Open311 (`reference`).
     submission_key = models.UUIDField(null=True, blank=True, editable=False)
+    # Answers to the category's questions on the web form, {code: text or [keys]} as Open311 stores a theme's
+    # (Open311Request.attributes). Seen by staff only.
+    answers = models.JSONField(_("answers to the category's questions"), default=dict, blank=True, editable=False)
 
     objects = ReportQuerySet.as_manager()
 
@@ -677,6 +680,12 @@ class Category(LocalizedNameMixin, models.Model):
             return None
         return self.parent.department if self.parent_id else None
 
+    def all_questions(self) -> list[ServiceQuestion]:
+        """Its main category's questions, then its own."""
+        owners = [self.parent_id, self.pk] if self.parent_id else [self.pk]
+        questions = ServiceQuestion.objects.filter(category_id__in=owners)
+        return sorted(questions, key=lambda q: (q.category_id != self.parent_id, q.order, q.pk))
+
     @property
     def effective_target_days(self) -> int | None:
         if self.target_days is not None:
@@ -719,7 +728,8 @@ class Open311Client(models.Model):
 
 
 class ServiceQuestion(models.Model):
-    """An extra question of an Open311 service (a theme): `services/{code}` lists them as attributes."""
+    """An extra question of an Open311 service (a theme): `services/{code}` lists them as attributes. Or a
+    category's question: the report form asks it when the category (or one of its subcategories) is chosen."""
 
     class Datatype(models.TextChoices):
         STRING = "string", _("short text")
@@ -732,11 +742,20 @@ class ServiceQuestion(models.Model):
     LIST_TYPES = (Datatype.SINGLEVALUELIST, Datatype.MULTIVALUELIST)
 
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="service_questions",
-                              verbose_name=_("theme"))
+                              verbose_name=_("theme"), null=True, blank=True)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="questions", null=True, blank=True,
+                                 verbose_name=_("category"))
     code = models.SlugField(_("code"), max_length=60)
     description = models.CharField(_("question"), max_length=300)
     datatype = models.CharField(_("type of answer"), max_length=20, choices=Datatype, default=Datatype.STRING)
     datatype_description = models.CharField(_("answer hint"), max_length=300, blank=True)
+    # A category's question is asked on the report form in the resident's language (Open311 gives `description`).
+    description_nl = models.CharField(_("question (Dutch)"), max_length=300, blank=True)
+    description_en = models.CharField(_("question (English)"), max_length=300, blank=True)
+    description_sv = models.CharField(_("question (Swedish)"), max_length=300, blank=True)
+    datatype_description_nl = models.CharField(_("answer hint (Dutch)"), max_length=300, blank=True)
+    datatype_description_en = models.CharField(_("answer hint (English)"), max_length=300, blank=True)
+    datatype_description_sv = models.CharField(_("answer hint (Swedish)"), max_length=300, blank=True)
     required = models.BooleanField(_("required"), default=False)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     # For the list types: [{"key": "...", "name": "..."}, ...]
@@ -747,7 +766,13 @@ class ServiceQuestion(models.Model):
         ordering = ["theme", "order", "pk"]
         verbose_name = _("service question")
         verbose_name_plural = _("service questions")
-        constraints = [models.UniqueConstraint(fields=["theme", "code"], name="servicequestion_unique_theme_code")]
+        constraints = [
+            models.UniqueConstraint(fields=["theme", "code"], name="servicequestion_unique_theme_code"),
+            models.UniqueConstraint(fields=["category", "code"], name="servicequestion_unique_category_code"),
+            models.CheckConstraint(condition=Q(theme__isnull=False, category__isnull=True)
+                                   | Q(theme__isnull=True, category__isnull=False),
+                                   name="servicequestion_theme_or_category"),
+        ]
 
     def __str__(self) -> str:
         return self.description
@@ -755,6 +780,8 @@ class ServiceQuestion(models.Model):
     def clean(self):
         from django.core.exceptions import ValidationError
 
+        if self.theme_id is not None and self.category_id is not None:
+            raise ValidationError(_("A question belongs to a theme or to a category, not both."))
         if self.datatype in self.LIST_TYPES:
             valid = isinstance(self.values, list) and self.values and all(
                 isinstance(value, dict) and str(value.get("key", "")).strip() and str(value.get("name", "")).strip()
@@ -763,9 +790,40 @@ class ServiceQuestion(models.Model):
             if not valid:
                 raise ValidationError({"values": _('A list question needs choices: [{"key": "...", "name": "..."}, ...].')})
 
+    def _localized(self, field: str) -> str:
+        from django.utils.translation import get_language
+
+        language = (get_language() or settings.LANGUAGE_CODE)[:2]
+        return getattr(self, f"{field}_{language}", "") or getattr(self, field)
+
+    @property
+    def localized_description(self) -> str:
+        return self._localized("description")
+
+    @property
+    def localized_hint(self) -> str:
+        return self._localized("datatype_description")
+
     @property
     def value_keys(self) -> set[str]:
         return {str(value["key"]) for value in self.values or []}
+
+    def answer_text(self, answer) -> str:
+        """A stored answer as people read it: the choices' names, not their keys."""
+        names = {str(value["key"]): str(value["name"]) for value in self.values or []}
+        answers = answer if isinstance(answer, list) else [answer]
+        return ", ".join(names.get(str(item), str(item)) for item in answers)
+
+
+def answer_rows(answers: dict, questions) -> list[tuple[str, str]]:
+    """Stored answers {code: value} as (question, answer) rows, in the questions' order; answers to questions
+    removed since then keep their code as the question."""
+    by_code = {question.code: question for question in questions}
+    rows = [(question.localized_description, question.answer_text(answers[code]))
+            for code, question in by_code.items() if code in answers]
+    rows += [(code, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+             for code, value in answers.items() if code not in by_code]
+    return rows
 
 
 class Open311Request(models.Model):

@@ -44,6 +44,7 @@ def report_create(
     longitude: float,
     theme: Theme | None = None,
     category: Category | None = None,
+    answers: dict | None = None,
     address: str = "",
     author=None,
     email: str = "",
@@ -84,6 +85,7 @@ def report_create(
         reference=reference,
         source=source,
         submission_key=submission_key,
+        answers=answers or {},
     )
     for position, photo in enumerate(photos):
         ReportPhoto.objects.create(

@@ -25,11 +25,13 @@ from participation.models import (
     Comment,
     Correction,
     InternalNote,
+    Open311Request,
     Report,
     ReporterContact,
     ReportPhoto,
     SavedFilter,
     StatusChange,
+    answer_rows,
 )
 from participation.pagination import CappedPaginator
 from participation.staff_forms import (
@@ -264,6 +266,17 @@ def saved_filter_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("participation:staff-report-list")
 
 
+def _answers(report: Report) -> list[tuple[str, str]]:
+    """The answers to the category's questions given on the web form, and to the theme's given through Open311."""
+    rows = answer_rows(report.answers, report.category.all_questions() if report.category else []) if report.answers else []
+    if report.source != Report.Source.OPEN311:
+        return rows
+    request = Open311Request.objects.filter(report=report).only("attributes").first()
+    if request is not None and request.attributes:
+        rows += answer_rows(request.attributes, report.theme.service_questions.all() if report.theme else [])
+    return rows
+
+
 # --- One report -----------------------------------------------------------------------------------------------
 def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, refusal: str = "", **forms) -> HttpResponse:
     """The staff report page. Forms passed in (bound, with errors) replace the fresh ones."""
@@ -285,6 +298,7 @@ def _render_detail(request: HttpRequest, report: Report, *, status: int = 200, r
     status_form = StatusForm(initial=initial, report=report)
     context = {
         "report": report,
+        "answers": _answers(report),
         "refusal": refusal,
         "can_act": can_act,
         "can_link": permissions.can_link_report_to_societal_challenge(request.user, report),

@@ -117,7 +117,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
                     report = services.report_create(
                         title=data["title"], description=data["description"], latitude=data["latitude"],
                         longitude=data["longitude"], theme=data["theme"], address=data["address"],
-                        category=data.get("category"),
+                        category=data.get("category"), answers=data.get("answers") or {},
                         author=None if anonymous else request.user, email=data.get("email") or "", photos=photos,
                         submission_key=form.submission_key,
                     )

@@ -274,6 +274,11 @@
       document.querySelectorAll("[data-category-notice]").forEach(function (notice) {
         notice.hidden = notice.dataset.categoryNotice !== select.value;
       });
+      // The chosen category's questions (its own and its main category's); without JavaScript all are shown.
+      document.querySelectorAll("[data-category-questions]").forEach(function (group) {
+        group.hidden = group.dataset.categoryQuestions.split(" ").indexOf(select.value) < 0;
+      });
+      document.querySelectorAll("[data-no-js-only]").forEach(function (hint) { hint.hidden = true; });
       var shown = document.querySelector("[data-category-notice]:not([hidden])");
       var seen = document.querySelector("input[name=notice_seen]");
       if (shown && !seen) {  // read here, so the form needs no extra step

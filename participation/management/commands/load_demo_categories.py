@@ -3,7 +3,8 @@
 The tree is modelled on the public main categories Dutch cities use (Signalen, the cities' own forms):
 waste, public green and water, roads and street furniture, street lighting, nuisance from businesses,
 nuisance in public space, animals, cleaning, sewers and flooding. Each category routes to a demo department
-(load_demo makes them) and belongs to a theme; the boulevard's lamp posts are "handled elsewhere".
+(load_demo makes them) and belongs to a theme; the boulevard's lamp posts are "handled elsewhere"; a broken
+lamp asks the number on its post (a category's question).
 The addresses (participation/demo/addresses.csv) are approximate demo data. Safe to run again.
 """
 from __future__ import annotations
@@ -14,13 +15,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from participation.models import Category, Report
+from participation.models import Category, Report, ServiceQuestion
 from smartcity.models import Department, Theme
 
 ADDRESSES = Path(__file__).resolve().parents[2] / "demo" / "addresses.csv"
 
 # slug, (nl, en, sv), theme slug, department slug, target days, [subcategories: slug, (nl, en, sv), extra]
-# extra: {"department": ..., "notice": (nl, en, sv), "notice_url": ...}
+# extra: {"department": ..., "notice": (nl, en, sv), "notice_url": ...,
+#         "questions": [(code, question (nl, en, sv), answer hint (nl, en, sv))]}  (optional short-text questions)
 TREE: list[tuple] = [
     ("afval", ("Afval", "Waste", "Avfall"), "sustainability-environment", "stadsbeheer", 5, [
         ("afval-container-vol", ("Container is vol", "Container is full", "Containern är full"), {}),
@@ -47,7 +49,13 @@ TREE: list[tuple] = [
          {"department": "stedelijke-ontwikkeling"}),
     ]),
     ("verlichting", ("Straatverlichting", "Street lighting", "Gatubelysning"), "safety-liveability", "stadsbeheer", 5, [
-        ("verlichting-lamp", ("Lamp kapot of brandt overdag", "Lamp out or on during the day", "Lampan trasig eller tänd på dagen"), {}),
+        ("verlichting-lamp", ("Lamp kapot of brandt overdag", "Lamp out or on during the day", "Lampan trasig eller tänd på dagen"), {
+            "questions": [("paalnummer", ("Welk nummer staat op de lantaarnpaal?", "What number is on the lamp post?",
+                                          "Vilket nummer står på lyktstolpen?"),
+                           ("Op een plaatje op de paal, bijvoorbeeld 123-45. Niet te zien? Laat het leeg.",
+                            "On a plate on the post, for example 123-45. Can't see one? Leave it empty.",
+                            "På en skylt på stolpen, till exempel 123-45. Syns det inte? Lämna tomt."))],
+        }),
         ("verlichting-donker", ("Te donkere plek", "Too dark a place", "För mörk plats"), {}),
         ("verlichting-boulevard", ("Verlichting boulevard en pier", "Lighting on the boulevard and the pier", "Belysning på strandpromenaden och piren"), {
             "department": None,
@@ -122,7 +130,7 @@ class Command(BaseCommand):
                 })
                 for sub_order, (sub_slug, sub_names, extra) in enumerate(children):
                     notice = extra.get("notice", ("", "", ""))
-                    Category.objects.update_or_create(slug=sub_slug, defaults={
+                    sub, _ = Category.objects.update_or_create(slug=sub_slug, defaults={
                         "parent": main, "name": sub_names[0], "name_nl": sub_names[0], "name_en": sub_names[1],
                         "name_sv": sub_names[2], "order": sub_order,
                         # None: the main category's; for one handled elsewhere (the boulevard's lamps), triage
@@ -130,6 +138,13 @@ class Command(BaseCommand):
                         "notice": notice[0], "notice_nl": notice[0], "notice_en": notice[1], "notice_sv": notice[2],
                         "notice_url": extra.get("notice_url", ""),
                     })
+                    for question_order, (code, questions, hints) in enumerate(extra.get("questions", [])):
+                        ServiceQuestion.objects.update_or_create(category=sub, code=code, defaults={
+                            "description": questions[0], "description_nl": questions[0], "description_en": questions[1],
+                            "description_sv": questions[2], "datatype_description": hints[0],
+                            "datatype_description_nl": hints[0], "datatype_description_en": hints[1],
+                            "datatype_description_sv": hints[2], "order": question_order,
+                        })
         call_command("load_addresses", str(ADDRESSES), verbosity=options["verbosity"], stdout=self.stdout,
                      stderr=self.stderr)
         self.stdout.write(self.style.SUCCESS(f"{Category.objects.count()} categories loaded."))
