@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -161,6 +161,27 @@ class PilotQuerySet(models.QuerySet):
 
     def stranded(self, now: dt.datetime | None = None, months: int | None = None):
         return self.with_stranding(now, months).filter(Q(is_inactive=True) | Q(is_overdue=True))
+
+    def awaiting_decision(self, now: dt.datetime | None = None, months: int | None = None):
+        """Pilots on their way that wait for the innovation team's gate decision, annotated with why
+        (`is_inactive`, `is_overdue` as in `with_stranding`, and `is_revise`):
+
+        - its review is due: stranded, i.e. past its end date without a decision since, or without a gate
+          decision or a measurement for PILOT_STRANDED_MONTHS months;
+        - its decision is pending: the latest gate decided "revise", so it is to come back to the same gate.
+        Operational and stopped pilots wait for nothing. Longest in their stage first.
+        """
+        latest = (Gate.objects.filter(pilot=OuterRef("pk")).exclude(kind=Gate.Kind.IMPORT)
+                  .order_by("-decided_on", "-created_at", "-pk").values("decision")[:1])
+        return (
+            self.with_stranding(now, months)
+            .annotate(latest_decision=Subquery(latest))
+            .annotate(is_revise=ExpressionWrapper(Q(latest_decision=Gate.Decision.REVISE),
+                                                  output_field=models.BooleanField()))
+            .filter(stage__in=ACTIVE_STAGES)
+            .filter(Q(is_inactive=True) | Q(is_overdue=True) | Q(latest_decision=Gate.Decision.REVISE))
+            .order_by("stage_changed_at", "pk")
+        )
 
     def funnel(self) -> list[dict]:
         """Every stage with its number of pilots (and that as a share of the largest), stopped last."""
