@@ -1041,11 +1041,15 @@ class FeedbackQuestion(models.Model):
 
 
 class FeedbackAnswer(models.Model):
-    """One resident's answer: one per account and question, changeable; its comment is moderated like a
-    report's comments (hidden by staff with a reason)."""
+    """One resident's answer: one per account, or per confirmed email address without an account, and question;
+    changeable; its comment is moderated like a report's comments (hidden by staff with a reason).
+    An answer by email is only written once the link in the confirmation email is followed (services), so
+    every row here counts."""
 
     question = models.ForeignKey(FeedbackQuestion, on_delete=models.CASCADE, related_name="answers")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pilot_feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="pilot_feedback")
+    email = models.EmailField(_("email address"), blank=True)  # a confirmed address (lower case), when no account
     value = models.PositiveSmallIntegerField(_("answer"))
     comment = models.TextField(_("comment (optional)"), max_length=1000, blank=True)
     is_hidden = models.BooleanField(default=False)
@@ -1059,6 +1063,9 @@ class FeedbackAnswer(models.Model):
         ordering = ["-updated_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["question", "user"], name="feedback_one_per_account"),
+            models.UniqueConstraint(fields=["question", "email"], condition=~Q(email=""), name="feedback_one_per_email"),
+            models.CheckConstraint(condition=Q(user__isnull=False, email="") | Q(user__isnull=True) & ~Q(email=""),
+                                   name="feedback_account_or_email"),
             models.CheckConstraint(condition=Q(value__gte=1, value__lte=5), name="feedback_value_1_to_5"),
         ]
         indexes = [
