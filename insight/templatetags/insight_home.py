@@ -31,11 +31,14 @@ def city_centre() -> tuple[float, float]:
 
 @register.simple_tag
 def home_recent_reports(limit: int = 5) -> list[Report]:
-    """The newest public reports near the centre (the whole city when the centre is quiet)."""
+    """The newest public reports near the centre, filled up with the newest elsewhere when the centre is quiet.
+    Always the same two index-served queries, however many reports there are."""
     latitude, longitude = city_centre()
     reports = Report.objects.public().select_related("theme", "area").order_by("-created_at", "-pk")
     near = list(reports.near(latitude, longitude, NEAR_CENTRE_METRES)[:limit])
-    return near if len(near) >= limit else list(reports[:limit])
+    shown = {report.pk for report in near}
+    elsewhere = [report for report in reports[:limit] if report.pk not in shown]
+    return (near + elsewhere)[:limit]
 
 
 @register.simple_tag

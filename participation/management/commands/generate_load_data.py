@@ -125,9 +125,9 @@ class Command(BaseCommand):
     def _copy_batch(self, rows: list[dict]) -> None:
         report_columns = ["id", "title", "description", "theme_id", "latitude", "longitude", "address", "area_id", "status",
                           "department_id", "source", "support_count", "is_hidden", "hidden_reason", "version",
-                          "created_at", "updated_at", "closed_at"]
+                          "created_at", "updated_at", "closed_at", "priority", "nearest_address"]
         history_columns = ["report_id", "created_at", "from_status", "to_status", "message", "is_public", "notified_at"]
-        contact_columns = ["report_id", "email", "name", "phone", "confirmed_at", "created_at"]
+        contact_columns = ["report_id", "email", "name", "phone", "confirmed_at", "created_at", "language"]
         with connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg 3: COPY ... FROM STDIN with write_row
             with raw.copy(f"COPY participation_report ({', '.join(report_columns)}) FROM STDIN") as copy:
@@ -135,14 +135,14 @@ class Command(BaseCommand):
                     copy.write_row((r["id"], r["title"], r["description"], r["theme_id"], r["latitude"], r["longitude"],
                                     r["address"], r["area_id"], r["status"], r["department_id"], "web",
                                     r["support_count"], False, "", 1, r["created_at"], r["closed_at"] or r["created_at"],
-                                    r["closed_at"]))
+                                    r["closed_at"], "normal", ""))
             with raw.copy(f"COPY participation_statuschange ({', '.join(history_columns)}) FROM STDIN") as copy:
                 for r in rows:
                     copy.write_row((r["id"], r["created_at"], "", "new", "", True, r["created_at"]))
             with raw.copy(f"COPY participation_reportercontact ({', '.join(contact_columns)}) FROM STDIN") as copy:
                 for r in rows:
                     if r["contact"]:
-                        copy.write_row((r["id"], r["contact"], "", "", r["created_at"], r["created_at"]))
+                        copy.write_row((r["id"], r["contact"], "", "", r["created_at"], r["created_at"], "nl"))
 
     def _bulk_batch(self, rows: list[dict]) -> None:
         Report.objects.bulk_create(
