@@ -18,9 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from matching import permissions, services
 from matching.models import ItemType, Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion
 from participation.models import Report
+from pilots.models import Pilot
+from pilots.permissions import can_manage_pilots
 from smartcity.models import DepartmentChallenge, User
 from smartcity.permissions import staff_required
 from smartcity.text import clean_line
+
+PILOTS_SHOWN = 10  # pilots awaiting a gate decision on the innovation team's landing; the rest on the portfolio
 
 
 def _signed_in(request: HttpRequest) -> User:
@@ -58,7 +62,15 @@ def match_list(request: HttpRequest) -> HttpResponse:
         match.may_reject = permissions.can_decide_match(user, match, accept=False)  # type: ignore[attr-defined]
         for report in match.reports.all():  # "about no societal challenge": whoever decides its suggestions
             report.may_decide = permissions.can_review_suggestion(user, ItemType.REPORT, report)
+    # The innovation team lands here (the staff queue sends them): beside the flags, the pilots that wait
+    # for their gate decision (Pilot.objects.awaiting_decision says which and why).
+    waiting_pilots, waiting_count = [], 0
+    if can_manage_pilots(user):
+        waiting = Pilot.objects.awaiting_decision().select_related("lead_department")
+        waiting_pilots = list(waiting[:PILOTS_SHOWN])
+        waiting_count = len(waiting_pilots) if len(waiting_pilots) < PILOTS_SHOWN else waiting.count()
     return render(request, "matching/match_list.html", {
+        "waiting_pilots": waiting_pilots, "waiting_count": waiting_count, "stranded_months": settings.PILOT_STRANDED_MONTHS,
         "page": page, "status": status, "statuses": ReviewStatus.choices,
         "latest_run": MatchingRun.objects.first(),
         "MAP_TILE_URL": settings.MAP_TILE_URL, "MAP_TILE_ATTRIBUTION": settings.MAP_TILE_ATTRIBUTION,

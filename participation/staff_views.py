@@ -79,7 +79,7 @@ def _get_report_for_staff(request: HttpRequest, pk: int, *, write: bool = False)
 def _landing(request: HttpRequest) -> dict[str, str] | None:
     """Where each user lands when they open the workspace without a filter: triagers (and administrators) on the
     new reports, a department member on their own department's open work. None: the innovation team's
-    landing is elsewhere (the flags that need a decision)."""
+    landing is elsewhere: matching's flags page, which shows the open flags and the pilots awaiting a gate decision."""
     user = request.user
     if is_triager(user):
         return {"status": Report.Status.NEW}

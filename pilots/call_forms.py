@@ -192,5 +192,16 @@ class FeedbackAnswerForm(forms.ModelForm):
         widgets = {"comment": forms.Textarea(attrs={"rows": 2})}
 
 
+class FeedbackEmailAnswerForm(FeedbackAnswerForm):
+    """The same answer without an account: it counts once the address is confirmed by the link we email."""
+
+    email = forms.EmailField(label=_("Your email address"), max_length=254,
+                             help_text=_("We email you a link to confirm your answer. One answer per address; "
+                                         "you can change it later the same way."))
+
+    class Meta(FeedbackAnswerForm.Meta):
+        pass
+
+
 class HideFeedbackForm(forms.Form):
     reason = forms.CharField(label=_("Why it is hidden"), max_length=300)

@@ -8,6 +8,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
@@ -23,6 +24,7 @@ from pilots.call_forms import (
     CallForm,
     DecisionForm,
     FeedbackAnswerForm,
+    FeedbackEmailAnswerForm,
     FeedbackQuestionForm,
     HideFeedbackForm,
     OrganisationForm,
@@ -40,6 +42,7 @@ from pilots.models import (
     Proposal,
     ProposalAttachment,
 )
+from smartcity.clientip import client_network
 from smartcity.files import MEDIA_LOCATION, stored_file_response
 
 
@@ -370,11 +373,13 @@ def feedback_question_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "pilots/feedback_question_form.html", {"pilot": pilot, "form": form})
 
 
-@login_required
 @require_POST
 def feedback_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """An answer with an account counts at once; without one, it counts once the emailed link is followed."""
     question = get_object_or_404(FeedbackQuestion.objects.select_related("pilot"), pk=pk)
     pilot = question.pilot
+    if permissions.can_answer_feedback_by_email(request.user, pilot):
+        return _feedback_answer_by_email(request, question)
     if not permissions.can_answer_feedback(request.user, pilot):
         raise PermissionDenied
     form = FeedbackAnswerForm(request.POST, prefix=f"q{question.pk}")
@@ -393,6 +398,51 @@ def feedback_answer(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Thank you: your answer is saved. You can change it at any time."))
     return redirect(f"{pilot.get_absolute_url()}#feedback")
+
+
+def _feedback_answer_by_email(request: HttpRequest, question: FeedbackQuestion) -> HttpResponse:
+    """Check the answer, limit the emails per connection (before any work), and email the confirmation link."""
+    pilot = question.pilot
+    back = f"{pilot.get_absolute_url()}#feedback"
+    form = FeedbackEmailAnswerForm(request.POST, prefix=f"q{question.pk}")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    if not services.feedback_email_allowed(client_network(request)):
+        messages.error(request, _("Too many requests from your connection. Please try again in an hour."))
+        return redirect(back)
+    services.feedback_confirmation_send(question=question, email=form.cleaned_data["email"],
+                                        value=form.cleaned_data["value"], comment=form.cleaned_data["comment"])
+    messages.success(request, _("Almost done: follow the link in the email we sent you to count your answer."))
+    return redirect(back)
+
+
+@require_http_methods(["GET", "POST"])
+def feedback_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The page behind the emailed link: GET asks (mail scanners follow links), POST saves the answer."""
+    try:
+        data = services.read_feedback_token(token)
+    except signing.BadSignature:
+        return render(request, "pilots/feedback_link_invalid.html", status=400)
+    question = get_object_or_404(FeedbackQuestion.objects.select_related("pilot"), pk=data["question"])
+    pilot = question.pilot
+    if request.method == "POST":
+        try:
+            services.feedback_answer(question=question, email=data["email"], value=data["value"],
+                                     comment=data["comment"], asked_at=data["asked_at"])
+        except services.TooManyAnswers:
+            messages.error(request, _("You have answered often in the last hour. Please try again later."))
+        except services.NewerAnswer:
+            messages.info(request, _("You changed this answer after this link was sent; your newer answer stays."))
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(request, _("Thank you: your answer counts. You can change it at any time."))
+        return redirect(f"{pilot.get_absolute_url()}#feedback")
+    return render(request, "pilots/feedback_confirm.html", {"pilot": pilot, "question": question, "value": data["value"],
+                                                             "comment": data["comment"]})
 
 
 @login_required

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -161,6 +161,27 @@ class PilotQuerySet(models.QuerySet):
 
     def stranded(self, now: dt.datetime | None = None, months: int | None = None):
         return self.with_stranding(now, months).filter(Q(is_inactive=True) | Q(is_overdue=True))
+
+    def awaiting_decision(self, now: dt.datetime | None = None, months: int | None = None):
+        """Pilots on their way that wait for the innovation team's gate decision, annotated with why
+        (`is_inactive`, `is_overdue` as in `with_stranding`, and `is_revise`):
+
+        - its review is due: stranded, i.e. past its end date without a decision since, or without a gate
+          decision or a measurement for PILOT_STRANDED_MONTHS months;
+        - its decision is pending: the latest gate decided "revise", so it is to come back to the same gate.
+        Operational and stopped pilots wait for nothing. Longest in their stage first.
+        """
+        latest = (Gate.objects.filter(pilot=OuterRef("pk")).exclude(kind=Gate.Kind.IMPORT)
+                  .order_by("-decided_on", "-created_at", "-pk").values("decision")[:1])
+        return (
+            self.with_stranding(now, months)
+            .annotate(latest_decision=Subquery(latest))
+            .annotate(is_revise=ExpressionWrapper(Q(latest_decision=Gate.Decision.REVISE),
+                                                  output_field=models.BooleanField()))
+            .filter(stage__in=ACTIVE_STAGES)
+            .filter(Q(is_inactive=True) | Q(is_overdue=True) | Q(latest_decision=Gate.Decision.REVISE))
+            .order_by("stage_changed_at", "pk")
+        )
 
     def funnel(self) -> list[dict]:
         """Every stage with its number of pilots (and that as a share of the largest), stopped last."""
@@ -1020,11 +1041,15 @@ class FeedbackQuestion(models.Model):
 
 
 class FeedbackAnswer(models.Model):
-    """One resident's answer: one per account and question, changeable; its comment is moderated like a
-    report's comments (hidden by staff with a reason)."""
+    """One resident's answer: one per account, or per confirmed email address without an account, and question;
+    changeable; its comment is moderated like a report's comments (hidden by staff with a reason).
+    An answer by email is only written once the link in the confirmation email is followed (services), so
+    every row here counts."""
 
     question = models.ForeignKey(FeedbackQuestion, on_delete=models.CASCADE, related_name="answers")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pilot_feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="pilot_feedback")
+    email = models.EmailField(_("email address"), blank=True)  # a confirmed address (lower case), when no account
     value = models.PositiveSmallIntegerField(_("answer"))
     comment = models.TextField(_("comment (optional)"), max_length=1000, blank=True)
     is_hidden = models.BooleanField(default=False)
@@ -1038,6 +1063,9 @@ class FeedbackAnswer(models.Model):
         ordering = ["-updated_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["question", "user"], name="feedback_one_per_account"),
+            models.UniqueConstraint(fields=["question", "email"], condition=~Q(email=""), name="feedback_one_per_email"),
+            models.CheckConstraint(condition=Q(user__isnull=False, email="") | Q(user__isnull=True) & ~Q(email=""),
+                                   name="feedback_account_or_email"),
             models.CheckConstraint(condition=Q(value__gte=1, value__lte=5), name="feedback_value_1_to_5"),
         ]
         indexes = [

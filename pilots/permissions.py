@@ -90,6 +90,11 @@ def can_answer_feedback(user: "User", pilot: "Pilot") -> bool:
     return bool(user.is_authenticated and user.is_active and pilot.accepts_feedback)
 
 
+def can_answer_feedback_by_email(user: "User", pilot: "Pilot") -> bool:
+    """Without an account, a resident answers with an email address they confirm; the same stages."""
+    return bool(not user.is_authenticated and pilot.accepts_feedback)
+
+
 def can_moderate_feedback(user: "User") -> bool:
     """Hide a feedback comment, as staff hide a report's comment; set the questions."""
     return is_innovation_team(user)

@@ -9,13 +9,17 @@ of the moment.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import time
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from pilots.models import Call, FeedbackAnswer, FeedbackQuestion, Gate, Organisation, Pilot, Proposal, Stage
@@ -130,12 +134,12 @@ def pilot_tell_residents(*, pilot: Pilot, gate: Gate) -> None:
 
 
 class TooManyAnswers(Exception):
-    """More feedback answers (new or changed) from one account than PILOT_FEEDBACK_RATE_PER_HOUR."""
+    """More feedback answers (new or changed) from one account or address than PILOT_FEEDBACK_RATE_PER_HOUR."""
 
 
-def _count_feedback(user_id: int) -> int:
+def _count_feedback(who: str) -> int:
     """One atomic increment per answer in the current hour's window (the cache is Redis in production)."""
-    key = f"ratelimit:pilot-feedback:{user_id}:{int(time.time() // 3600)}"
+    key = f"ratelimit:pilot-feedback:{who}:{int(time.time() // 3600)}"
     cache.add(key, 0, timeout=3600)
     try:
         return cache.incr(key)
@@ -143,24 +147,75 @@ def _count_feedback(user_id: int) -> int:
         return 1
 
 
+def _email_key(email: str) -> str:
+    return "email-" + hashlib.sha256(email.lower().encode()).hexdigest()[:32]  # no address in the cache's keys
+
+
 @transaction.atomic
-def feedback_answer(*, question: FeedbackQuestion, user, value: int, comment: str = "") -> FeedbackAnswer:
-    """A resident's answer to a pilot's question: one per account, changeable, rate-limited; the pilot's two
-    feedback KPIs for this week are recomputed with it. The pilot must be at stage pilot or scaling."""
+def feedback_answer(*, question: FeedbackQuestion, user=None, email: str = "", value: int, comment: str = "",
+                    asked_at: dt.datetime | None = None) -> FeedbackAnswer:
+    """A resident's answer to a pilot's question: one per account, or per confirmed email address (`email`, given
+    only once confirmed: feedback_confirmation_send), changeable, rate-limited; the pilot's two feedback KPIs for
+    this week are recomputed with it. The pilot must be at stage pilot or scaling. `asked_at`, for an answer by
+    email: when it was sent; an older link does not undo an answer changed since (raises NewerAnswer)."""
+    email = (email or "").strip().lower()
+    if (user is None) == (not email):
+        raise ValueError("an answer is given by an account or by a confirmed email address")
     pilot = Pilot.objects.select_for_update().get(pk=question.pilot_id)
     if not pilot.accepts_feedback:
         raise ValidationError(_("This pilot does not ask for feedback at this stage."), code="stage")
     if value not in range(1, 6):
         raise ValidationError(_("Choose an answer from 1 to 5."), code="value")
-    if _count_feedback(user.pk) > settings.PILOT_FEEDBACK_RATE_PER_HOUR:
+    if _count_feedback(f"user-{user.pk}" if user is not None else _email_key(email)) > settings.PILOT_FEEDBACK_RATE_PER_HOUR:
         raise TooManyAnswers
     comment = clean_text(comment or "")[:1000]
-    answer, created = FeedbackAnswer.objects.get_or_create(question=question, user=user,
-                                                           defaults={"value": value, "comment": comment})
+    who = {"user": user} if user is not None else {"email": email}
+    answer, created = FeedbackAnswer.objects.select_for_update().get_or_create(
+        question=question, **who, defaults={"value": value, "comment": comment})
     if not created:
+        if asked_at is not None and answer.updated_at > asked_at:
+            raise NewerAnswer
         if answer.comment != comment:  # a changed comment is moderated afresh
             answer.is_hidden, answer.hidden_reason, answer.hidden_by = False, "", None
         answer.value, answer.comment = value, comment
         answer.save()
     question.refresh_kpis()
     return answer
+
+
+class NewerAnswer(Exception):
+    """A confirmation link for an answer older than the one this address has given since."""
+
+
+FEEDBACK_CONFIRM_SALT = "pilots.feedback-confirm"
+FEEDBACK_CONFIRM_MAX_AGE = 7 * 24 * 3600  # as participation's confirmation links
+
+
+def feedback_token(*, question: FeedbackQuestion, email: str, value: int, comment: str) -> str:
+    """The signed link that confirms an answer given with an email address: the answer itself travels in it,
+    so nothing is stored, and nothing counts, before the address is confirmed."""
+    return signing.TimestampSigner(salt=FEEDBACK_CONFIRM_SALT).sign_object(
+        {"q": question.pk, "e": email.strip().lower(), "v": value, "c": comment, "t": time.time()}, compress=True)
+
+
+def read_feedback_token(token: str) -> dict:
+    """{"question", "email", "value", "comment", "asked_at"}; raises signing.BadSignature (SignatureExpired)."""
+    data = signing.TimestampSigner(salt=FEEDBACK_CONFIRM_SALT).unsign_object(token, max_age=FEEDBACK_CONFIRM_MAX_AGE)
+    return {"question": int(data["q"]), "email": str(data["e"]), "value": int(data["v"]), "comment": str(data["c"]),
+            "asked_at": dt.datetime.fromtimestamp(float(data["t"]), tz=dt.UTC)}
+
+
+def feedback_email_allowed(network: str) -> bool:
+    """Confirmation emails asked from one connection: PILOT_FEEDBACK_RATE_PER_HOUR an hour (counts this one)."""
+    return _count_feedback(f"net-{network}") <= settings.PILOT_FEEDBACK_RATE_PER_HOUR
+
+
+def feedback_confirmation_send(*, question: FeedbackQuestion, email: str, value: int, comment: str) -> None:
+    """Email the link that confirms an answer given without an account, in the language of the moment."""
+    token = feedback_token(question=question, email=email, value=value, comment=comment)
+    context = {"pilot": question.pilot, "question": question, "value": value, "site_name": settings.SITE_NAME,
+               "url": settings.SITE_URL + reverse("pilots:feedback-confirm", args=[token])}
+    subject = _("Confirm your answer about the pilot “%(title)s”") % {"title": question.pilot.title}
+    body = render_to_string("pilots/email/feedback_confirm_body.txt", context)
+    _mail(event=f"feedback-confirm:{hashlib.sha256(token.encode()).hexdigest()[:16]}", to=email, subject=subject,
+          body=body)

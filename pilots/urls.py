@@ -36,5 +36,6 @@ urlpatterns = [
     path("attachments/<int:pk>/", call_views.attachment_download, name="attachment-download"),
     path("<int:pk>/feedback/questions/new/", call_views.feedback_question_create, name="feedback-question-create"),
     path("feedback/<int:pk>/", call_views.feedback_answer, name="feedback-answer"),
+    path("feedback/confirm/<str:token>/", call_views.feedback_confirm, name="feedback-confirm"),
     path("feedback/answers/<int:pk>/hide/", call_views.feedback_hide, name="feedback-hide"),
 ]

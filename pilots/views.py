@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from pilots import permissions, services
-from pilots.call_forms import FeedbackAnswerForm
+from pilots.call_forms import FeedbackAnswerForm, FeedbackEmailAnswerForm
 from pilots.forms import GateForm, KPIForm, MeasurementForm, MeasurementImportForm, PartnerFormSet, PilotForm, StopForm
 from pilots.models import (
     KPI,
@@ -158,9 +158,12 @@ def _feedback_context(request: HttpRequest, pilot: Pilot) -> dict:
             comments = comments.filter(is_hidden=False)
         own = mine.get(question.pk)
         items.append({"question": question, "summary": question.summary(), "comments": list(comments[:20]),
-                      "form": FeedbackAnswerForm(instance=own, prefix=f"q{question.pk}") if own else FeedbackAnswerForm(prefix=f"q{question.pk}"),
+                      "form": (FeedbackAnswerForm(instance=own, prefix=f"q{question.pk}") if own
+                               else FeedbackAnswerForm(prefix=f"q{question.pk}") if request.user.is_authenticated
+                               else FeedbackEmailAnswerForm(prefix=f"q{question.pk}")),
                       "mine": own})
     return {"feedback": items, "can_answer_feedback": permissions.can_answer_feedback(request.user, pilot),
+            "can_answer_feedback_by_email": permissions.can_answer_feedback_by_email(request.user, pilot),
             "can_moderate_feedback": moderate}
 
 

@@ -185,3 +185,37 @@ def test_a_resident_near_the_pilot_is_told_answers_and_sees_the_kpi_move(browser
         check_accessibility(other_page, f"call-detail-{language[:2]}")
         other.close()
     context.close()
+
+
+def test_a_visitor_answers_by_confirmed_email_and_the_team_lands_on_the_pilots_awaiting_a_decision(
+        browser, live_server, transactional_db, innovation_member):
+    """Issue 21: a resident without an account answers with an email address, on a phone in Dutch, and the answer
+    counts once the link is confirmed. Issue 18: the innovation team lands on the flags and the pilots waiting for a
+    gate decision (English, desktop). Axe on every page."""
+    pilot = Pilot.objects.create(title="Sound sensors", description="Sensors on the boulevard.", stage=Stage.PILOT,
+                                 end_date=timezone.localdate() - dt.timedelta(days=2))
+    question = FeedbackQuestion.objects.create(pilot=pilot, text="Has it become quieter in the evening?")
+    context, page = _context(browser, live_server, "nl-NL", viewport=PHONE, is_mobile=True, has_touch=True)
+    page.goto(pilot.get_absolute_url() + "#feedback")
+    check_accessibility(page, "pilot-feedback-by-email-nl-phone")
+    page.locator(f"input[name=q{question.pk}-value][value='4']").check()
+    page.fill(f"input[name=q{question.pk}-email]", "bo@example.org")
+    page.locator(f"form[action$='/feedback/{question.pk}/'] button").click()
+    page.wait_for_load_state()
+    assert not question.answers.exists()
+    [message] = [m for m in mail.outbox if m.to == ["bo@example.org"]]
+    path = re.search(r"https?://[^/\s]+(/\S+/)", message.body).group(1)
+    page.goto(path)
+    check_accessibility(page, "pilot-feedback-confirm-nl-phone")
+    _submit(page)
+    assert question.answers.get().email == "bo@example.org"
+    assert "1 antwoord" in page.locator("#feedback").inner_text()
+    context.close()
+
+    context, staff = _context(browser, live_server, "en-GB", viewport={"width": 1366, "height": 900})
+    log_in(staff, innovation_member.email)
+    staff.goto("/staff/")
+    assert staff.url.endswith("/staff/matches/")
+    assert "1 pilot waits for a gate decision" in staff.content() and "Sound sensors" in staff.content()
+    check_accessibility(staff, "innovation-landing-en-desktop")
+    context.close()

@@ -21,7 +21,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from participation import tokens
 from participation.models import Report, ReporterContact
-from pilots.models import KPI, Call, Organisation, Pilot, Proposal
+from pilots.models import KPI, Call, FeedbackQuestion, Organisation, Pilot, Proposal
+from pilots.services import feedback_token
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
 from tests.conftest import ROOT, require_service
 from tests.e2e.conftest import CHROMIUM
@@ -107,6 +108,8 @@ def public_pages() -> dict[str, str]:
         "pilots:pilot-list": reverse("pilots:pilot-list"),
         "pilots:portfolio-dashboard": reverse("pilots:portfolio-dashboard"),
         "pilots:pilot-detail": pilot.get_absolute_url(),
+        "pilots:feedback-confirm": reverse("pilots:feedback-confirm", args=[feedback_token(
+            question=FeedbackQuestion.objects.order_by("pk").first(), email="anna@example.org", value=4, comment="")]),
         "pilots:call-list": reverse("pilots:call-list"),
         "pilots:call-detail": Call.objects.published().order_by("pk").first().get_absolute_url(),
         "insight:statistics": reverse("insight:statistics"),

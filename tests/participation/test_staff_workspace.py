@@ -64,6 +64,36 @@ def test_the_innovation_team_lands_on_the_flags_that_need_a_decision(client, inn
     assert client.get(QUEUE, {"status": "new"}).status_code == 200  # the queue itself stays open to them
 
 
+def test_the_innovation_teams_landing_shows_the_open_flags_and_the_pilots_waiting_for_a_gate_decision(
+        client, innovation_member, civil_servant):
+    from matching.models import Match
+    from pilots.models import Gate, Pilot
+
+    Match.objects.create(proposed_title="Wachttijden paspoorten", score=0.8, fingerprint="f" * 64)
+    Match.objects.create(proposed_title="Al besloten", score=0.7, fingerprint="e" * 64, status="rejected")
+    long_ago = timezone.now() - timezone.timedelta(days=400)
+    Pilot.objects.create(title="Quiet sensors", description="d", stage_changed_at=long_ago)
+    Pilot.objects.create(title="Late bins", description="d", end_date=timezone.localdate() - timezone.timedelta(days=3))
+    sent_back = Pilot.objects.create(title="Smart benches", description="d")
+    sent_back.advance("proof_of_concept", by=innovation_member, decision=Gate.Decision.REVISE)
+    Pilot.objects.create(title="On track", description="d")
+    Pilot.objects.create(title="Long done", description="d", stage=Pilot.Stage.OPERATIONAL, stage_changed_at=long_ago)
+
+    client.force_login(innovation_member)
+    page = client.get(QUEUE, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Wachttijden paspoorten" in page and "Al besloten" not in page
+    assert "3 pilots wait for a gate decision" in page
+    for title in ("Quiet sensors", "Late bins", "Smart benches"):
+        assert title in page
+    assert "On track" not in page and "Long done" not in page
+    assert "the last gate asked for a revision" in page and "Past its end date" in page
+    assert reverse("pilots:gate-create", args=[sent_back.pk]) in page
+
+    client.force_login(civil_servant)  # the pilots' gates are the innovation team's: others see the flags only
+    page = client.get(reverse("matching:match-list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Wachttijden paspoorten" in page and "Quiet sensors" not in page
+
+
 # --- Sorting and priority -----------------------------------------------------------------------------------
 def test_the_queue_row_shows_the_category_and_theme_and_the_address_people_know(client, triager):
     category = Category.objects.create(slug="street-lights", name="Street lights", name_nl="Straatverlichting")

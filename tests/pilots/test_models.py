@@ -174,6 +174,28 @@ def test_a_pilot_past_its_end_date_without_a_decision_since_is_stranded():
     assert running.pk not in _stranded()
 
 
+def test_pilots_awaiting_a_decision_are_the_stranded_and_those_sent_back_by_a_revise():
+    recent = NOW - dt.timedelta(days=20)
+    overdue = _pilot_in_stage_since(recent, end_date=(NOW - dt.timedelta(days=10)).date())
+    quiet = _pilot_in_stage_since(NOW - dt.timedelta(days=400))
+    revise = _pilot_in_stage_since(recent)
+    Gate.objects.create(pilot=revise, from_stage="idea", to_stage="proof_of_concept", decision=Gate.Decision.REVISE,
+                        decided_on=(NOW - dt.timedelta(days=3)).date())
+    revised_then_go = _pilot_in_stage_since(recent)
+    Gate.objects.create(pilot=revised_then_go, from_stage="idea", to_stage="proof_of_concept",
+                        decision=Gate.Decision.REVISE, decided_on=(NOW - dt.timedelta(days=9)).date())
+    Gate.objects.create(pilot=revised_then_go, from_stage="idea", to_stage="proof_of_concept",
+                        decision=Gate.Decision.GO, decided_on=(NOW - dt.timedelta(days=2)).date())
+    _pilot_in_stage_since(recent)  # running, on time: nothing to decide
+    stopped = _pilot_in_stage_since(recent, stage=Stage.STOPPED)
+    Gate.objects.create(pilot=stopped, from_stage="idea", to_stage="proof_of_concept", decision=Gate.Decision.REVISE,
+                        decided_on=(NOW - dt.timedelta(days=3)).date())
+    rows = list(Pilot.objects.awaiting_decision(now=NOW, months=6))
+    assert [row.pk for row in rows] == [quiet.pk, overdue.pk, revise.pk]  # longest in their stage first
+    why = {row.pk: (bool(row.is_overdue), bool(row.is_inactive), bool(row.is_revise)) for row in rows}
+    assert why == {overdue.pk: (True, False, False), quiet.pk: (False, True, False), revise.pk: (False, False, True)}
+
+
 def test_operational_and_stopped_pilots_do_not_strand():
     long_ago = NOW - dt.timedelta(days=1000)
     _pilot_in_stage_since(long_ago, stage=Stage.OPERATIONAL, end_date=long_ago.date())

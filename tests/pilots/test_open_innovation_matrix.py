@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from pilots import services
 from pilots.models import Call, FeedbackQuestion, Organisation, Pilot, Proposal, Stage
 
 ROLES = ["visitor", "resident", "unverified_partner", "partner", "civil_servant", "innovation_member"]
@@ -11,7 +12,7 @@ ROLES = ["visitor", "resident", "unverified_partner", "partner", "civil_servant"
 #          read another organisation's proposal, read submitted proposals of others, assess, answer feedback,
 #          hide a comment)
 MATRIX = {
-    "visitor":            (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    "visitor":            (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0),  # answers with a confirmed email address
     "resident":           (1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0),
     "unverified_partner": (1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 1, 0),
     "partner":            (1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0),
@@ -84,8 +85,14 @@ def _act(client, action, user, world, call) -> bool:
         return client.get(reverse("pilots:assessment-edit", args=[world["submitted"].pk])).status_code == 200
     if action == "answer_feedback":
         question = world["question"]
+        if user is None:  # without an account: with an email address, counted once the emailed link is followed
+            client.post(reverse("pilots:feedback-answer", args=[question.pk]),
+                        {f"q{question.pk}-value": 4, f"q{question.pk}-email": "visitor@example.org"})
+            token = services.feedback_token(question=question, email="visitor@example.org", value=4, comment="")
+            client.post(reverse("pilots:feedback-confirm", args=[token]))
+            return question.answers.filter(email="visitor@example.org", value=4).exists()
         client.post(reverse("pilots:feedback-answer", args=[question.pk]), {f"q{question.pk}-value": 4})
-        return question.answers.filter(user=user, value=4).exists() if user else False
+        return question.answers.filter(user=user, value=4).exists()
     if action == "hide_comment":
         client.post(reverse("pilots:feedback-hide", args=[world["answer"].pk]), {"reason": "Rude"})
         world["answer"].refresh_from_db()
