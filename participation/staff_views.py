@@ -376,74 +376,70 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, report)
 
 
+def _act_on_report(request: HttpRequest, pk: int, *, form, name: str, act) -> HttpResponse:
+    """One staff form on a report's page: `form(report)` binds it, `act(report, cleaned_data)` calls the workflow and
+    returns what to tell the civil servant. Invalid input shows the form's errors (400); a refusal of the workflow
+    shows why, with the input kept (400, or 409 when someone changed the report meanwhile)."""
+    report = _get_report_for_staff(request, pk, write=True)
+    bound = form(report)
+    if not bound.is_valid():
+        return _render_detail(request, report, status=400, **{name: bound})
+    try:
+        text = act(report, bound.cleaned_data)
+    except workflow.WorkflowError as error:
+        return _refused(request, report, error, name, bound)
+    return _done(request, report, text)
+
+
 @staff_required
 @require_POST
 def report_route(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_report_for_staff(request, pk, write=True)
-    form = RouteForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, report, status=400, route_form=form)
-    try:
-        workflow.route(report=report, actor=request.user, **form.cleaned_data)
-    except workflow.WorkflowError as error:
-        return _refused(request, report, error, "route_form", form)
-    return _done(request, report, _("Routed to %(department)s.") % {"department": form.cleaned_data["department"].name})
+    def act(report: Report, data: dict) -> str:
+        workflow.route(report=report, actor=request.user, **data)
+        return _("Routed to %(department)s.") % {"department": data["department"].name}
+
+    return _act_on_report(request, pk, form=lambda report: RouteForm(request.POST), name="route_form", act=act)
 
 
 @staff_required
 @require_POST
 def report_category(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_report_for_staff(request, pk, write=True)
-    form = CategoryForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, report, status=400, category_form=form)
-    try:
-        workflow.change_category(report=report, actor=request.user, **form.cleaned_data)
-    except workflow.WorkflowError as error:
-        return _refused(request, report, error, "category_form", form)
-    return _done(request, report, _("Category and theme saved."))
+    def act(report: Report, data: dict) -> str:
+        workflow.change_category(report=report, actor=request.user, **data)
+        return _("Category and theme saved.")
+
+    return _act_on_report(request, pk, form=lambda report: CategoryForm(request.POST), name="category_form", act=act)
 
 
 @staff_required
 @require_POST
 def report_status(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_report_for_staff(request, pk, write=True)
-    form = StatusForm(request.POST, report=report)
-    if not form.is_valid():
-        return _render_detail(request, report, status=400, status_form=form)
-    try:
-        change = workflow.change_status(report=report, actor=request.user, **form.cleaned_data)
-    except workflow.WorkflowError as error:
-        return _refused(request, report, error, "status_form", form)
-    return _done(request, report, _("The report is now “%(status)s”.") % {"status": change.get_to_status_display()})
+    def act(report: Report, data: dict) -> str:
+        change = workflow.change_status(report=report, actor=request.user, **data)
+        return _("The report is now “%(status)s”.") % {"status": change.get_to_status_display()}
+
+    return _act_on_report(request, pk, form=lambda report: StatusForm(request.POST, report=report), name="status_form",
+                          act=act)
 
 
 @staff_required
 @require_POST
 def report_message(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_report_for_staff(request, pk, write=True)
-    form = MessageForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, report, status=400, message_form=form)
-    try:
-        workflow.post_message(report=report, actor=request.user, **form.cleaned_data)
-    except workflow.WorkflowError as error:
-        return _refused(request, report, error, "message_form", form)
-    return _done(request, report, _("Your message was published and will be emailed to the reporter and followers."))
+    def act(report: Report, data: dict) -> str:
+        workflow.post_message(report=report, actor=request.user, **data)
+        return _("Your message was published and will be emailed to the reporter and followers.")
+
+    return _act_on_report(request, pk, form=lambda report: MessageForm(request.POST), name="message_form", act=act)
 
 
 @staff_required
 @require_POST
 def report_note(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_report_for_staff(request, pk, write=True)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, report, status=400, note_form=form)
-    try:
-        workflow.add_note(report=report, actor=request.user, text=form.cleaned_data["text"])
-    except workflow.WorkflowError as error:
-        return _refused(request, report, error, "note_form", form)
-    return _done(request, report, _("Note added."))
+    def act(report: Report, data: dict) -> str:
+        workflow.add_note(report=report, actor=request.user, text=data["text"])
+        return _("Note added.")
+
+    return _act_on_report(request, pk, form=lambda report: NoteForm(request.POST), name="note_form", act=act)
 
 
 @staff_required
@@ -484,30 +480,21 @@ def report_merge_here(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 @require_POST
 def report_priority(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_report_for_staff(request, pk, write=True)
-    form = PriorityForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, report, status=400, priority_form=form)
-    try:
-        workflow.set_priority(report=report, actor=request.user, **form.cleaned_data)
-    except workflow.WorkflowError as error:
-        return _refused(request, report, error, "priority_form", form)
-    return _done(request, report, _("Priority set to “%(priority)s”.") % {
-        "priority": Report.Priority(form.cleaned_data["priority"]).label})
+    def act(report: Report, data: dict) -> str:
+        workflow.set_priority(report=report, actor=request.user, **data)
+        return _("Priority set to “%(priority)s”.") % {"priority": Report.Priority(data["priority"]).label}
+
+    return _act_on_report(request, pk, form=lambda report: PriorityForm(request.POST), name="priority_form", act=act)
 
 
 @staff_required
 @require_POST
 def report_move(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_report_for_staff(request, pk, write=True)
-    form = LocationForm(request.POST)
-    if not form.is_valid():
-        return _render_detail(request, report, status=400, location_form=form)
-    try:
-        workflow.move(report=report, actor=request.user, **form.cleaned_data)
-    except workflow.WorkflowError as error:
-        return _refused(request, report, error, "location_form", form)
-    return _done(request, report, _("The location was corrected."))
+    def act(report: Report, data: dict) -> str:
+        workflow.move(report=report, actor=request.user, **data)
+        return _("The location was corrected.")
+
+    return _act_on_report(request, pk, form=lambda report: LocationForm(request.POST), name="location_form", act=act)
 
 
 @staff_required
