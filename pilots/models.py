@@ -797,6 +797,8 @@ class Proposal(models.Model):
         _("what must change in the city's operation to scale it"), max_length=4000, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.DRAFT)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The partner's interface language when they submitted: the decision is written to them in it.
+    language = models.CharField(_("language"), max_length=10, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")

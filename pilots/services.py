@@ -4,8 +4,8 @@ Residents are participation's (who follows or reported what); the portfolio neve
 hub's `residents_news` signal after the commit and participation answers (docs/pilots.md, "The loop").
 Emails go through the outbox, one per recipient and event (the outbox's dedupe key). Residents' emails are
 written in each resident's own language (participation stores it with each follow and report): the news
-travels as a function that renders it in the active language. Partners' emails are written in the language
-of the moment.
+travels as a function that renders it in the active language. A partner's receipt is written in the language
+they submit in, which the proposal keeps for the decision.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from pilots.models import Call, FeedbackAnswer, FeedbackQuestion, Gate, Organisation, Pilot, Proposal, Stage
@@ -63,6 +64,9 @@ def call_publish(*, call: Call, by) -> bool:
 def proposal_submit(*, proposal: Proposal, by) -> None:
     """Submit (lock) a draft and confirm its receipt to the people acting for the organisation."""
     proposal.submit(by=by)
+    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    Proposal.objects.filter(pk=proposal.pk).update(language=language)
+    proposal.language = language
     context = {"proposal": proposal, "url": settings.SITE_URL + proposal.get_absolute_url(),
                "site_name": settings.SITE_NAME}
     subject = _("Proposal received: %(title)s") % {"title": proposal.title}
@@ -80,8 +84,9 @@ def proposal_decide(*, proposal: Proposal, by, accept: bool, reason: str = "", s
         proposal.reject(by=by, reason=reason)
     context = {"proposal": proposal, "pilot": pilot, "url": settings.SITE_URL + proposal.get_absolute_url(),
                "site_name": settings.SITE_NAME}
-    subject = _("Decision on your proposal: %(title)s") % {"title": proposal.title}
-    body = render_to_string("pilots/email/proposal_decision_body.txt", context)
+    with translation.override(proposal.language or translation.get_language()):  # the partner's, not the team's
+        subject = _("Decision on your proposal: %(title)s") % {"title": proposal.title}
+        body = render_to_string("pilots/email/proposal_decision_body.txt", context)
     for email in _organisation_emails(proposal.organisation):
         _mail(event=f"proposal-decision:{proposal.pk}", to=email, subject=subject, body=body)
     return pilot

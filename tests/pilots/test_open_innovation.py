@@ -219,6 +219,23 @@ def test_an_accepted_proposal_becomes_a_pilot_with_its_challenges_kpis_and_partn
     assert [m.to for m in mailoutbox] == [["pia@quietco.example"]] and "accepted" in mailoutbox[0].body
 
 
+def test_the_decision_is_written_in_the_language_the_partner_submitted_in(
+        client, draft, partner, innovation_member, mailoutbox, django_capture_on_commit_callbacks):
+    from django.utils import translation
+
+    client.force_login(partner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("pilots:proposal-submit", args=[draft.pk]), HTTP_ACCEPT_LANGUAGE="sv")
+    draft.refresh_from_db()
+    assert draft.language == "sv"
+    client.force_login(innovation_member)
+    with translation.override("nl"), django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("pilots:proposal-decide", args=[draft.pk]), {"decision": "reject", "reason": "Te duur."},
+                    HTTP_ACCEPT_LANGUAGE="nl")
+    decision = [m for m in mailoutbox if "Sound-absorbing planters" in m.subject][-1]
+    assert decision.subject == "Beslut om ditt förslag: Sound-absorbing planters"
+
+
 def test_a_rejection_needs_a_reason_that_the_partner_sees(client, submitted, innovation_member, partner):
     client.force_login(innovation_member)
     client.post(reverse("pilots:proposal-decide", args=[submitted.pk]), {"decision": "reject", "reason": ""})
