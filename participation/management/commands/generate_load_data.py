@@ -125,7 +125,7 @@ class Command(BaseCommand):
     def _copy_batch(self, rows: list[dict]) -> None:
         report_columns = ["id", "title", "description", "theme_id", "latitude", "longitude", "address", "area_id", "status",
                           "department_id", "source", "support_count", "is_hidden", "hidden_reason", "version",
-                          "created_at", "updated_at", "closed_at", "priority", "nearest_address"]
+                          "created_at", "updated_at", "closed_at", "priority", "nearest_address", "answers"]
         history_columns = ["report_id", "created_at", "from_status", "to_status", "message", "is_public", "notified_at"]
         contact_columns = ["report_id", "email", "name", "phone", "confirmed_at", "created_at", "language"]
         with connection.cursor() as cursor:
@@ -135,7 +135,7 @@ class Command(BaseCommand):
                     copy.write_row((r["id"], r["title"], r["description"], r["theme_id"], r["latitude"], r["longitude"],
                                     r["address"], r["area_id"], r["status"], r["department_id"], "web",
                                     r["support_count"], False, "", 1, r["created_at"], r["closed_at"] or r["created_at"],
-                                    r["closed_at"], "normal", ""))
+                                    r["closed_at"], "normal", "", "{}"))
             with raw.copy(f"COPY participation_statuschange ({', '.join(history_columns)}) FROM STDIN") as copy:
                 for r in rows:
                     copy.write_row((r["id"], r["created_at"], "", "new", "", True, r["created_at"]))
