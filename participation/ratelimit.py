@@ -1,5 +1,6 @@
 """A small rate limit on the Django cache (Redis in production): per client address for people without
-an account, per account for residents who are signed in."""
+an account, per account for residents who are signed in. It counts with the hub's one counter
+(smartcity.ratelimit.hit, also used through this module as `ratelimit.hit`)."""
 from __future__ import annotations
 
 import time
@@ -9,6 +10,7 @@ from django.http import HttpRequest
 
 from smartcity import permissions
 from smartcity.clientip import client_network
+from smartcity.ratelimit import hit
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -17,23 +19,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """'100/hour' (or /second, /minute, /day, by their first letter) -> (100, 3600)."""
     number, period = rate.split("/")
     return int(number), PERIODS[period.strip()[0]]
-
-
-def hit(key: str, period: int) -> tuple[int, float]:
-    """Count one action under `key` in the current fixed window of `period` seconds.
-
-    Returns the count so far in this window and the seconds until it ends. One atomic increment,
-    whatever the count: a sliding window that keeps every timestamp (as DRF's SimpleRateThrottle
-    does) reads and writes a list that grows with the rate, thousands of entries for a busy
-    integration."""
-    now = time.time()
-    window = int(now // period)
-    key = f"{key}:{window}"
-    try:
-        count = cache.incr(key)  # one round trip once the window's counter exists
-    except ValueError:  # the first action in this window
-        count = 1 if cache.add(key, 1, timeout=period) else cache.incr(key)  # unless another process was first
-    return count, (window + 1) * period - now
 
 
 def client_key(request: HttpRequest) -> str:

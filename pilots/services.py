@@ -15,7 +15,6 @@ import time
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -24,6 +23,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from pilots.models import Call, FeedbackAnswer, FeedbackQuestion, Gate, Organisation, Pilot, Proposal, Stage
+from smartcity import ratelimit
 from smartcity.outbox import outbox_enqueue
 from smartcity.signals import residents_news
 from smartcity.text import clean_text
@@ -143,13 +143,9 @@ class TooManyAnswers(Exception):
 
 
 def _count_feedback(who: str) -> int:
-    """One atomic increment per answer in the current hour's window (the cache is Redis in production)."""
-    key = f"ratelimit:pilot-feedback:{who}:{int(time.time() // 3600)}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the cache lost the key in between (or is down): count this one as the first
-        return 1
+    """Count one answer (or confirmation mail) of `who` in the current hour (the hub's one rate-limit counter)."""
+    count, _seconds_left = ratelimit.hit(f"ratelimit:pilot-feedback:{who}", 3600)
+    return count
 
 
 def _email_key(email: str) -> str:
