@@ -319,6 +319,9 @@ def run_scenarios(site: Site, names: list[str], args, bench_env: dict, out: Path
     for key in names:
         name, user_class, users_option = SCENARIOS[key]
         users = getattr(args, users_option) * (site.groups if args.scale_out else 1)
+        if args.warmup:
+            # Each worker's first requests load templates, translations and URLs: not what is measured.
+            locust(user_class, users, args.warmup, site.host, bench_env, out / f"warmup-{key}-{site.groups}")
         before, db_before, (steal, total) = site.cpu(), postgres_cpu(), cpu_ticks()
         rows = locust(user_class, users, args.seconds, site.host, bench_env, out / f"{key}-{site.groups}")
         result = summary(name, rows["Aggregated"])
@@ -360,6 +363,7 @@ def main() -> None:
     parser.add_argument("--static-root", type=Path, default=ROOT / "var" / "bench-static",
                         help="where collectstatic writes the hashed files")
     parser.add_argument("--no-weight", action="store_true", help="skip weighing the residents' pages")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of each scenario run first, not measured")
     args = parser.parse_args()
     names = (args.scenarios or ("browsing" if args.scale_out else DEFAULT_SCENARIOS)).split(",")
     if unknown := [name for name in names if name not in SCENARIOS]:
