@@ -62,14 +62,17 @@ def _watch(execute, sql, params, many, context):
     found = _WRITE.match(sql) if sql[:1] in "IUDiud \n" else None
     if found and found.group(1).lower() not in _UNSEEN_TABLES:
         # Now, and once more after the commit: a page rendered between the write and the commit (from the
-        # data before it) may be kept under the first new version, never under the second. In autocommit
-        # the write is committed already; where no commit ever comes (a test's transaction) the first one
-        # still tells.
-        _public_pages_changed()
+        # data before it) may be kept under the first new version, never under the second. Once per
+        # transaction (or savepoint): its later writes are covered by the same commit. In autocommit the
+        # write is committed already; where no commit ever comes (a test's transaction) the first one tells.
         connection = context["connection"]
-        if connection.in_atomic_block and not any(
-                func is _public_pages_changed for _, func, _ in connection.run_on_commit):
-            transaction.on_commit(_public_pages_changed, using=connection.alias)
+        if not connection.in_atomic_block:
+            _public_pages_changed()
+        else:
+            block = set(connection.savepoint_ids)
+            if not any(func is _public_pages_changed and sids == block for sids, func, _ in connection.run_on_commit):
+                _public_pages_changed()
+                transaction.on_commit(_public_pages_changed, using=connection.alias)
     return result
 
 
