@@ -137,3 +137,13 @@ def test_pages_are_kept_per_language(db):
     dutch = Client(HTTP_ACCEPT_LANGUAGE="nl").get(url)
     assert english.content != dutch.content
     assert 'lang="nl"' in dutch.content.decode() and 'lang="en"' in english.content.decode()
+
+
+def test_an_address_with_a_long_query_string_is_answered_but_not_kept(db):
+    make_report("Loose kerb")
+    url = reverse("participation:report-list") + "?status=new&q=" + "x" * 300
+    assert _reads_reports(_visitor(), url)[1]
+    assert _reads_reports(_visitor(), url)[1]
+    short = reverse("participation:report-list") + "?status=new"
+    assert _reads_reports(_visitor(), short)[1]
+    assert not _reads_reports(_visitor(), short)[1]
