@@ -141,7 +141,7 @@ def test_pages_are_kept_per_language(db):
 
 def test_an_address_with_a_long_query_string_is_answered_but_not_kept(db):
     make_report("Loose kerb")
-    url = reverse("participation:report-list") + "?status=new&q=" + "x" * 300
+    url = reverse("participation:report-list") + "?status=new&from=" + "x" * 300
     assert _reads_reports(_visitor(), url)[1]
     assert _reads_reports(_visitor(), url)[1]
     short = reverse("participation:report-list") + "?status=new"
