@@ -38,6 +38,9 @@ PUBLIC_PAGES = "smartcity:public-pages"
 _VERSION_KEY = "smartcity:version:{}"
 # Writes to these tables change no page: sessions, the outbox's queue of tasks.
 _UNSEEN_TABLES = {"django_session", "smartcity_outboxmessage"}
+# Tables whose writes also move a version of their own: data that changes a few times a year, kept
+# between requests (`watch_table`).
+_TABLE_VERSIONS: dict[str, str] = {}
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 _CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 _CSRF_PLACEHOLDER = b"\x00csrf\x00"
@@ -60,10 +63,21 @@ def _public_pages_changed() -> None:
     bump(PUBLIC_PAGES)
 
 
+def watch_table(table: str, name: str) -> None:
+    """Every committed write to `table` moves the version `name` too (now and after the commit)."""
+    _TABLE_VERSIONS[table] = name
+
+
 def _watch(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
     found = _WRITE.match(sql) if sql[:1] in "IUDiud \n" else None
-    if found and found.group(1).lower() not in _UNSEEN_TABLES:
+    table = found.group(1).lower() if found else ""
+    if table in _TABLE_VERSIONS:  # rare writes: no need to count them
+        name = _TABLE_VERSIONS[table]
+        bump(name)
+        if context["connection"].in_atomic_block:
+            transaction.on_commit(functools.partial(bump, name), using=context["connection"].alias)
+    if found and table not in _UNSEEN_TABLES:
         # Now, and once more after the commit: a page rendered between the write and the commit (from the
         # data before it) may be kept under the first new version, never under the second. Once per
         # transaction (or savepoint): its later writes are covered by the same commit. In autocommit the

@@ -147,3 +147,26 @@ def test_an_address_with_a_long_query_string_is_answered_but_not_kept(db):
     short = reverse("participation:report-list") + "?status=new"
     assert _reads_reports(_visitor(), short)[1]
     assert not _reads_reports(_visitor(), short)[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_report_form_reads_its_categories_again_only_after_one_changes():
+    from participation.models import Category
+
+    Category.objects.create(slug="waste", name="Afval", name_en="Waste")
+    form = reverse("participation:report-create")
+
+    def categories_read() -> tuple[str, bool]:
+        with CaptureQueriesContext(connection) as queries:
+            page = _visitor().get(form)
+        assert page.status_code == 200
+        return page.content.decode(), any('FROM "participation_category"' in query["sql"]
+                                          for query in queries.captured_queries)
+
+    html, read = categories_read()
+    assert read and ">Waste<" in html
+    html, read = categories_read()
+    assert not read and ">Waste<" in html, "kept"
+    Category.objects.filter(slug="waste").update(name_en="Rubbish")  # past the models: no signal
+    html, read = categories_read()
+    assert read and ">Rubbish<" in html and ">Waste<" not in html
