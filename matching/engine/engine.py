@@ -125,6 +125,7 @@ class Config:
     extra_within: float = 0.5       # further suggestions within this of the best
     max_suggestions: int = 3
     cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
+    flag_neighbours: bool = True    # an unplaced department challenge joins the flag of its mutual nearest one (_neighbours)
     cluster_reference: int = 2000   # items sampled as the yardstick for pair similarities
     flag_reports: int = 20          # at most this many supporting reports per flag
     min_kind_size: int = 8          # below this many items of a kind, use all items' statistics
@@ -1048,6 +1049,8 @@ class Engine:
             for j in self.linked[i].indices:
                 if i not in groups[int(j)]:
                     groups[int(j)].append(i)
+        if self.config.flag_neighbours:
+            self._neighbours(departments, groups)
         flags = []
         grouped: set[int] = set()
         for j, members in sorted(groups.items()):
@@ -1066,6 +1069,62 @@ class Engine:
                 flags.append(self._flag(None, members, content[k].toarray().ravel() > 0))
         flags.sort(key=lambda f: (-f.score, f.fingerprint))
         return flags
+
+    def _neighbours(self, departments: list[int], groups: dict[int, list[int]]) -> None:
+        """Department challenges that no challenge took, placed beside their mutual nearest
+        department challenge of another department, in place in ``groups``.
+
+        An item joins challenge j's group when (a) among the department challenges of other
+        departments its nearest one (words and meaning, each side's similarity measured against
+        what it shares with everything) is a member of j's group, (b) it is that member's nearest
+        too, and (c) j is one of the item's ``competitors`` best challenges. Two departments
+        describing one problem in their own jargon are each other's closest text more often
+        than either is close to the challenge's profile, which residents' words shaped.
+        """
+        placed = {i: j for j, members in groups.items() for i in members}
+        rest = [i for i in departments if i not in placed and not self.nones[i]]
+        if not rest or not placed:
+            return
+        pair_z = self._pair_z(departments)
+        names = np.array([self.documents[i].department or "" for i in departments])
+        pair_z[names[:, None] == names[None, :]] = -np.inf
+        nearest = np.argmax(pair_z, axis=1)
+        position = {i: k for k, i in enumerate(departments)}
+        c = min(self.config.competitors, self.z.shape[1])
+        for i in rest:
+            k = position[i]
+            partner = int(nearest[k])
+            if not np.isfinite(pair_z[k, partner]) or int(nearest[partner]) != k:
+                continue
+            j = placed.get(departments[partner])
+            if j is None or j not in np.argsort(-self.z[i])[:c] or self.z[i, j] < 0:
+                continue
+            groups[j].append(i)
+
+    def _pair_z(self, items: list[int]) -> np.ndarray:
+        """(items x items): how far each pair's similarity stands out from what either side
+        shares with a fixed sample of all items (the smaller of the two), in words and, where
+        both carry one, in meaning, blended as items' scores are."""
+        stride = max(1, len(self.documents) // self.config.cluster_reference)
+        reference = sorted(set(range(0, len(self.documents), stride)) | set(items))
+        position = {i: k for k, i in enumerate(reference)}
+        columns = [position[i] for i in items]
+
+        def standardised(similarity: np.ndarray) -> np.ndarray:
+            similarity = similarity.astype(np.float64)
+            similarity[np.arange(len(items)), columns] = np.nan
+            mean = np.nanmean(similarity, axis=1, keepdims=True)
+            std = np.nanstd(similarity, axis=1, keepdims=True) + 1e-6
+            own = (similarity[:, columns] - mean) / std
+            return np.minimum(own, own.T)
+
+        pair_z = standardised(self._similarity(items, reference))
+        if self.item_vectors is not None and self.has_vector is not None and self.has_vector[items].all() \
+                and self.has_vector[reference].all():
+            weight = self.config.semantic_weight
+            meaning = standardised(self.item_vectors[items] @ self.item_vectors[reference].T)
+            pair_z = (1 - weight) * pair_z + weight * meaning
+        return np.nan_to_num(pair_z, nan=-np.inf)
 
     def _clusters(self, items: list[int]) -> list[list[int]]:
         """Department challenges that fit no challenge but one another, across departments."""
