@@ -1,10 +1,13 @@
 """`manage.py load_addresses`: the BAG export's and OpenStreetMap's shapes, CSV and GeoJSON, loaded again."""
+import io
 import json
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from participation.models import Address
+from participation import services
+from participation.models import Address, Report
+from tests.participation.conftest import make_report
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +97,49 @@ def test_the_demo_addresses_load_and_say_they_are_approximate():
     call_command("load_addresses", str(ADDRESSES), verbosity=0)
     assert Address.objects.filter(street="Gevers Deynootweg").count() >= 40
     assert Address.objects.count() >= 300
+
+
+# --- the reports' nearest addresses after loading ----------------------------------------------------------
+def test_loading_gives_reports_without_a_typed_address_the_nearest_address_within_50_m(tmp_path):
+    placed_before = make_report(latitude=52.10871, longitude=4.28011)  # a few metres from number 12A
+    stale = make_report(latitude=52.10862, longitude=4.28032, nearest_address="Oude Straat 1, 's-Gravenhage")
+    typed = make_report(latitude=52.10871, longitude=4.28011, address="Bij de kiosk")
+    far = make_report(latitude=52.1000, longitude=4.3000, nearest_address="Strandweg 3, Den Haag")
+    updated_at = placed_before.updated_at
+    path = tmp_path / "bag.csv"
+    path.write_text(BAG_CSV, encoding="utf-8")
+    out = io.StringIO()
+    call_command("load_addresses", str(path), verbosity=0, stdout=out)
+    for report in (placed_before, stale, typed, far):
+        report.refresh_from_db()
+    assert placed_before.nearest_address == "Gevers Deynootweg 12A, 's-Gravenhage"
+    assert placed_before.updated_at == updated_at  # neither the reporter nor staff changed anything
+    assert stale.nearest_address == "Gevers Deynootweg 14-2, 's-Gravenhage"  # the nearer one replaces it
+    assert (typed.address, typed.nearest_address) == ("Bij de kiosk", "")
+    assert far.nearest_address == "Strandweg 3, Den Haag"  # nothing within 50 m: it keeps its own
+    assert "2 of 3 reports without a typed address got a new nearest address." in out.getvalue()
+
+
+def test_the_backfill_goes_through_every_batch(monkeypatch):
+    monkeypatch.setattr(services, "NEAREST_ADDRESS_BATCH", 2)
+    Address.objects.create(street="Keizerstraat", house_number=45, city="Den Haag", latitude=52.1036,
+                           longitude=4.2712, source_id="a")
+    reports = [make_report(latitude=52.1036 + i * 0.00001, longitude=4.2712) for i in range(5)]
+    out = io.StringIO()
+    call_command("backfill_addresses", verbosity=0, stdout=out)
+    assert {Report.objects.get(pk=r.pk).nearest_address for r in reports} == {"Keizerstraat 45, Den Haag"}
+    assert "5 of 5 reports" in out.getvalue()
+    call_command("backfill_addresses", verbosity=0, stdout=out)  # again: nothing new
+    assert "0 of 5 reports" in out.getvalue()
+
+
+def test_no_backfill_or_another_geocoder_leaves_the_reports_as_they_are(tmp_path, settings):
+    report = make_report(latitude=52.10871, longitude=4.28011)
+    path = tmp_path / "bag.csv"
+    path.write_text(BAG_CSV, encoding="utf-8")
+    call_command("load_addresses", str(path), "--no-backfill", verbosity=0)
+    settings.GEOCODER = "pdok"
+    out = io.StringIO()
+    call_command("load_addresses", str(path), verbosity=0, stdout=out)
+    report.refresh_from_db()
+    assert report.nearest_address == "" and "GEOCODER is pdok" in out.getvalue()

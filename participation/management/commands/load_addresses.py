@@ -7,12 +7,16 @@
 CSV or GeoJSON, in the Dutch BAG's or OpenStreetMap's shape: participation/addresses.py lists the column
 names it reads (COLUMNS); `--column field=name` names another. Addresses are matched by their id in the
 source, so loading a newer file updates them; `--replace` first removes every address not in the file.
+Afterwards (GEOCODER=local) reports without a typed address get the nearest address within 50 m, when it is
+new to them (backfill_addresses; `--no-backfill` skips it).
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -29,8 +33,10 @@ class Command(BaseCommand):
                             help="read FIELD (street, house_number, house_letter, house_number_addition, postcode, "
                                  "city, latitude, longitude, source_id) from the column or property NAME")
         parser.add_argument("--replace", action="store_true", help="remove the addresses loaded before")
+        parser.add_argument("--no-backfill", action="store_true",
+                            help="leave the reports' nearest addresses as they are (see backfill_addresses)")
 
-    def handle(self, path: str, column: list[str], replace: bool, **options):
+    def handle(self, path: str, column: list[str], replace: bool, no_backfill: bool, **options):
         started = time.monotonic()
         file = Path(path)
         if not file.is_file():
@@ -46,3 +52,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"{loaded} addresses loaded, {skipped} records skipped (no street, point or house number) "
             f"in {seconds:.1f} s."))
+        if no_backfill:
+            return
+        if settings.GEOCODER != "local":
+            self.stdout.write(f"GEOCODER is {settings.GEOCODER}: the reports' nearest addresses stay as that "
+                              f"geocoder gave them (backfill_addresses gives them the loaded ones).")
+            return
+        call_command("backfill_addresses", verbosity=options["verbosity"], stdout=self.stdout)
