@@ -402,9 +402,7 @@ def category_choices(categories) -> list:
     is a choice of its own), in the city's order."""
     groups: dict[int, tuple[Category, list]] = {}
     singles = []
-    for category in sorted(categories, key=lambda c: (c.parent.order if c.parent_id else c.order,
-                                                       str(c.parent.localized_name if c.parent_id else ""),
-                                                       c.order, c.localized_name)):
+    for category in sorted(categories, key=lambda c: c.tree_position):
         if category.parent_id:
             groups.setdefault(category.parent_id, (category.parent, []))[1].append((category.pk, category.localized_name))
         else:

@@ -150,6 +150,8 @@ def site_url(path: str) -> str:
 
 def manage_url(report: Report, email: str) -> str:
     return site_url(reverse("participation:report-manage", args=[tokens.manage_token(report.pk, email)]))
+
+
 def nearest_address(latitude: float, longitude: float) -> str:
     """The nearest address within 50 m, or "" (none there, or the geocoder did not answer: the report comes first)."""
     from participation.geocoding import GeocoderUnavailable, geocoder
@@ -159,6 +161,37 @@ def nearest_address(latitude: float, longitude: float) -> str:
     except GeocoderUnavailable:
         return ""
     return place.label[:255] if place is not None else ""
+
+
+NEAREST_ADDRESS_BATCH = 1000
+
+
+def nearest_addresses_backfill(*, progress=None) -> int:
+    """Give reports the nearest loaded address (manage.py backfill_addresses; load_addresses runs it): those placed
+    before the addresses were loaded had none within 50 m, and one loaded from a coarser file may no longer be the
+    nearest. The local geocoder's reverse lookup, as report_create's with GEOCODER=local: the nearest address
+    within REVERSE_METRES replaces what the report has when it differs; a report with none within reach keeps its
+    own, and a typed address stays (nearest_address stays empty beside it). Batches by primary key, each
+    committed on its own; `updated_at` is left alone, since neither the reporter nor staff changed anything.
+    `progress` (a tqdm bar) advances per report. Returns the number of reports changed."""
+    from participation.geocoding import LocalGeocoder
+
+    reverse = LocalGeocoder().reverse
+    reports = Report.objects.filter(address="").order_by("pk").only("pk", "latitude", "longitude", "nearest_address")
+    changed = last = 0
+    while batch := list(reports.filter(pk__gt=last)[:NEAREST_ADDRESS_BATCH]):
+        last = batch[-1].pk
+        updated = []
+        for report in batch:
+            place = reverse(report.latitude, report.longitude)
+            if place is not None and place.label[:255] != report.nearest_address:
+                report.nearest_address = place.label[:255]
+                updated.append(report)
+        Report.objects.bulk_update(updated, ["nearest_address"])
+        changed += len(updated)
+        if progress is not None:
+            progress.update(len(batch))
+    return changed
 
 
 def confirmation_email_send(*, purpose: str, report: Report, email: str) -> None:
