@@ -7,13 +7,14 @@ class ParticipationConfig(AppConfig):
     verbose_name = _("Participation")
 
     def ready(self) -> None:
+        from participation.filters import QUEUE_CHOICES_VERSION
         from participation.forms import CATEGORIES_VERSION
         from participation.models import Category, ServiceQuestion
         from participation.open311 import error_for_path
         from participation.photos import use_pixel_limit
         from participation.services import residents_hear_news
         from smartcity.hostile_input import register_error_format
-        from smartcity.models import Theme
+        from smartcity.models import Area, Department, Theme
         from smartcity.pagecache import watch_table
         from smartcity.signals import residents_news
 
@@ -25,3 +26,6 @@ class ParticipationConfig(AppConfig):
         # The report form keeps the categories and their questions until one of these tables is written.
         for model in (Category, ServiceQuestion, Theme):
             watch_table(model._meta.db_table, CATEGORIES_VERSION)
+        # The queue keeps its rendered filter and bulk forms until one of the tables they offer is written.
+        for model in (Theme, Area, Department):
+            watch_table(model._meta.db_table, QUEUE_CHOICES_VERSION)

@@ -40,7 +40,7 @@ _VERSION_KEY = "smartcity:version:{}"
 _UNSEEN_TABLES = {"django_session", "smartcity_outboxmessage"}
 # Tables whose writes also move a version of their own: data that changes a few times a year, kept
 # between requests (`watch_table`).
-_TABLE_VERSIONS: dict[str, str] = {}
+_TABLE_VERSIONS: dict[str, tuple[str, ...]] = {}
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 _CSRF_INPUT = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 _CSRF_PLACEHOLDER = b"\x00csrf\x00"
@@ -65,7 +65,8 @@ def _public_pages_changed() -> None:
 
 def watch_table(table: str, name: str) -> None:
     """Every committed write to `table` moves the version `name` too (now and after the commit)."""
-    _TABLE_VERSIONS[table] = name
+    if name not in _TABLE_VERSIONS.get(table, ()):
+        _TABLE_VERSIONS[table] = (*_TABLE_VERSIONS.get(table, ()), name)
 
 
 def _watch(execute, sql, params, many, context):
@@ -73,10 +74,10 @@ def _watch(execute, sql, params, many, context):
     found = _WRITE.match(sql) if sql[:1] in "IUDiud \n" else None
     table = found.group(1).lower() if found else ""
     if table in _TABLE_VERSIONS:  # rare writes: no need to count them
-        name = _TABLE_VERSIONS[table]
-        bump(name)
-        if context["connection"].in_atomic_block:
-            transaction.on_commit(functools.partial(bump, name), using=context["connection"].alias)
+        for name in _TABLE_VERSIONS[table]:
+            bump(name)
+            if context["connection"].in_atomic_block:
+                transaction.on_commit(functools.partial(bump, name), using=context["connection"].alias)
     if found and table not in _UNSEEN_TABLES:
         # Now, and once more after the commit: a page rendered between the write and the commit (from the
         # data before it) may be kept under the first new version, never under the second. Once per

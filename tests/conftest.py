@@ -91,6 +91,17 @@ def redis_breakers_closed():
     cache._failed_at.clear()
 
 
+@pytest.fixture(autouse=True)
+def nothing_kept_between_tests():
+    """What a process keeps between requests under a version in Redis (the report form's categories, the
+    queue's rendered forms) was read from a test's rolled-back rows: the next test starts without it."""
+    from participation import forms, staff_views
+
+    yield
+    forms._catalogue = None
+    staff_views._kept.clear()
+
+
 @pytest.fixture
 def celery_worker_process(needs_redis, tmp_path):
     """Start a real Celery worker process on a queue of its own, against the test database, and

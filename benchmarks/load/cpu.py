@@ -58,7 +58,7 @@ def main() -> None:
             profiler.disable()
         print(f"{(time.process_time() - started) * 1000 / args.requests:8.2f} ms CPU/request  {status}  {url}", flush=True)
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(int(os.environ.get("PROFILE_LINES", "25")))
 
 
 if __name__ == "__main__":

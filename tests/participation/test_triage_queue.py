@@ -184,3 +184,25 @@ def test_bulk_actions_on_a_stale_selection_change_nothing(staff_client, departme
 def test_a_bulk_action_without_a_selection_says_so(staff_client):
     response = staff_client.post(reverse("participation:staff-report-bulk"), {"action": "route"}, follow=True)
     assert "Select one or more reports." in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the version moves after the write's commit
+def test_the_queue_forms_are_kept_until_a_department_theme_or_neighbourhood_changes(staff_client, department_a, settings):
+    from participation import staff_views
+
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60  # versions in use (Redis, or this process's own cache)
+    make_report("Pothole")  # the bulk form shows under a list of reports
+    name = department_a.name
+    assert name in staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    assert len(staff_views._kept) == 2  # the filter form and the bulk form
+    assert name in staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    assert len(staff_views._kept) == 2  # the same ones, kept
+    department_a.name = "Stadsbeheer en Groen"
+    department_a.save()
+    html = staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    assert html.count(">Stadsbeheer en Groen</option>") == 2 and f">{name}</option>" not in html  # both forms
+    Theme.objects.create(slug="mobility", name="Mobility")
+    assert ">Mobility</option>" in staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    Area.objects.create(slug="centrum", name="Centrum", geometry={}, min_longitude=0, min_latitude=0,
+                        max_longitude=1, max_latitude=1)
+    assert ">Centrum</option>" in staff_client.get(QUEUE, {"status": "new"}).content.decode()
