@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
@@ -183,7 +184,8 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
     def perform_create(self, serializer):
         data = serializer.validated_data
         user = self.request.user if self.request.user.is_authenticated else None
-        with reference_conflicts(serializer):
+        # report_create is one transaction of its own: no savepoint around it (not inside a request's transaction).
+        with reference_conflicts(serializer, atomic=transaction.get_connection().in_atomic_block):
             serializer.instance = report_create(
                 title=data["title"],
                 description=data["description"],

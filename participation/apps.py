@@ -12,7 +12,7 @@ class ParticipationConfig(AppConfig):
         from participation.models import Category, ServiceQuestion
         from participation.open311 import error_for_path
         from participation.photos import use_pixel_limit
-        from participation.services import residents_hear_news
+        from participation.services import AREAS_VERSION, residents_hear_news
         from smartcity.hostile_input import register_error_format
         from smartcity.models import Area, Department, Theme
         from smartcity.pagecache import watch_table
@@ -29,3 +29,5 @@ class ParticipationConfig(AppConfig):
         # The queue keeps its rendered filter and bulk forms until one of the tables they offer is written.
         for model in (Theme, Area, Department):
             watch_table(model._meta.db_table, QUEUE_CHOICES_VERSION)
+        # A report posted finds its neighbourhood among those its process keeps until one is written.
+        watch_table(Area._meta.db_table, AREAS_VERSION)

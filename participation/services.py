@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,9 +31,33 @@ from participation.models import (
 )
 from participation.photos import ProcessedPhoto
 from smartcity import pagecache
+from smartcity.geo import point_in_geometry
 from smartcity.models import Area, Theme
 from smartcity.outbox import outbox_enqueue
 from smartcity.text import clean_line
+
+# Moved by every write to the neighbourhoods (participation/apps.py); each process keeps them until then.
+AREAS_VERSION = "participation:areas"
+_AREAS_SECONDS = 60  # read again at least this often, whatever the version says (a write past Django)
+_areas: tuple[int, float, list[Area]] | None = None
+
+
+def area_for_point(latitude: float, longitude: float) -> Area | None:
+    """The neighbourhood containing the point (Area.objects.for_point), from the neighbourhoods this process
+    keeps until one is written: not a query on every report posted. Without a known version (no Redis)
+    the database is asked each time."""
+    global _areas
+    version, now = pagecache.version(AREAS_VERSION), time.monotonic()
+    if not version and settings.PUBLIC_PAGE_CACHE_SECONDS:  # never written yet: start a version
+        pagecache.bump(AREAS_VERSION)
+        version = pagecache.version(AREAS_VERSION)
+    if not version:
+        return Area.objects.for_point(latitude, longitude)
+    if _areas is None or _areas[0] != version or now - _areas[1] >= _AREAS_SECONDS:
+        _areas = (version, now, list(Area.objects.order_by("pk")))
+    return next((area for area in _areas[2] if area.min_latitude <= latitude <= area.max_latitude
+                 and area.min_longitude <= longitude <= area.max_longitude
+                 and point_in_geometry(longitude, latitude, area.geometry)), None)
 
 
 @transaction.atomic
@@ -80,7 +105,7 @@ def report_create(
         department=department,
         address=address.strip(),
         nearest_address=nearest,
-        area=Area.objects.for_point(latitude, longitude),
+        area=area_for_point(latitude, longitude),
         author=author,
         reference=reference,
         source=source,

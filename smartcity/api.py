@@ -7,6 +7,7 @@ application/problem+json (smartcity/problems.py) listing every invalid field at 
 """
 from __future__ import annotations
 
+import contextlib
 from contextlib import contextmanager
 
 from django.db import IntegrityError, models, transaction
@@ -218,13 +219,14 @@ def validate_unique_reference(model, value: str | None, instance) -> str | None:
 
 
 @contextmanager
-def reference_conflicts(serializer):
+def reference_conflicts(serializer, *, atomic: bool = True):
     """Wrap the save of a serializer with a `reference`. Two requests with one new reference can both pass
     validate_unique_reference before either has written; the database's unique constraint then lets one
-    write and refuses the other. That refusal is a 409 problem+json, not the IntegrityError's 500."""
+    write and refuses the other. That refusal is a 409 problem+json, not the IntegrityError's 500.
+    `atomic=False` when the save is one transaction of its own already (no savepoint needed around it)."""
     reference = serializer.validated_data.get("reference")
     try:
-        with transaction.atomic():
+        with transaction.atomic() if atomic else contextlib.nullcontext():
             yield
     except IntegrityError:
         model, instance = serializer.Meta.model, serializer.instance

@@ -94,11 +94,12 @@ def redis_breakers_closed():
 @pytest.fixture(autouse=True)
 def nothing_kept_between_tests():
     """What a process keeps between requests under a version in Redis (the report form's categories, the
-    queue's rendered forms) was read from a test's rolled-back rows: the next test starts without it."""
-    from participation import forms, staff_views
+    neighbourhoods, the queue's rendered forms) was read from a test's rolled-back rows: the next test starts without it."""
+    from participation import forms, services, staff_views
 
     yield
     forms._catalogue = None
+    services._areas = None
     staff_views._kept.clear()
 
 

@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--staff", default="", help="sign in as this account first")
+    parser.add_argument("--post-api", default="", metavar="EMAIL",
+                        help="POST a new report to each URL (/api/v1/reports) as the locust run does, with EMAIL's token")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.load.settings")
@@ -37,6 +39,26 @@ def main() -> None:
     from django.test import Client
 
     profiler = cProfile.Profile() if args.profile else None
+    headers: dict = {}
+    if args.post_api:
+        import random
+        import uuid
+
+        from rest_framework.authtoken.models import Token
+
+        from smartcity.models import User
+
+        token, _created = Token.objects.get_or_create(user=User.objects.get(email=args.post_api))
+        headers = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+
+        def ask(client, url):
+            body = {"title": "Losliggende stoeptegels", "description": "Een paar tegels liggen los bij de tramhalte.",
+                    "latitude": round(random.uniform(52.03, 52.11), 6), "longitude": round(random.uniform(4.22, 4.36), 6),
+                    "reference": f"cpu-{uuid.uuid4().hex[:12]}"}
+            return client.post(url, body, content_type="application/json", **headers)
+    else:
+        def ask(client, url):
+            return client.get(url)
     for url in args.urls:
         client = Client()
         if args.staff:
@@ -44,7 +66,7 @@ def main() -> None:
 
             client.force_login(User.objects.get(email=args.staff))
         for _ in range(5):
-            status = client.get(url).status_code
+            status = ask(client, url).status_code
         if not args.staff:
             client.cookies.clear()
         started = time.process_time()
@@ -53,7 +75,7 @@ def main() -> None:
         for _ in range(args.requests):
             if not args.staff:
                 client.cookies.clear()  # a first visit each time, as the load run's residents are
-            status = client.get(url).status_code
+            status = ask(client, url).status_code
         if profiler:
             profiler.disable()
         print(f"{(time.process_time() - started) * 1000 / args.requests:8.2f} ms CPU/request  {status}  {url}", flush=True)

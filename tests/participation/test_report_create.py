@@ -156,3 +156,23 @@ def test_the_stored_photo_has_no_gps_data(client):
 def test_the_nearby_partial_takes_nonsense_coordinates_calmly(client, latitude):
     response = client.get(reverse("participation:report-nearby"), {"latitude": latitude, "longitude": "4.31"})
     assert response.status_code == 200 and "Already reported?" not in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the neighbourhoods' version moves after the write's commit
+def test_a_new_report_finds_its_neighbourhood_among_those_kept_until_one_is_written(settings):
+    from participation import services
+    from smartcity.models import Area
+
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60  # versions in use (Redis, or this process's own cache)
+    square = {"type": "Polygon", "coordinates": [[[4.2, 52.0], [4.4, 52.0], [4.4, 52.2], [4.2, 52.2], [4.2, 52.0]]]}
+
+    def posted(lat, lon):
+        return services.report_create(title="Loose tiles", description="By the tram stop.", latitude=lat, longitude=lon)
+
+    assert posted(52.1, 4.3).area is None and services._areas is not None  # none yet, and that is kept
+    centrum = Area.objects.create(slug="centrum", name="Centrum", geometry=square, min_longitude=4.2,
+                                  min_latitude=52.0, max_longitude=4.4, max_latitude=52.2)
+    assert posted(52.1, 4.3).area == centrum  # written: read again
+    assert posted(52.3, 4.3).area is None  # outside its polygon and box
+    Area.objects.filter(pk=centrum.pk).update(max_latitude=52.05)  # a write past the models: seen all the same
+    assert posted(52.1, 4.3).area is None
