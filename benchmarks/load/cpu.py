@@ -2,7 +2,7 @@
 a steadier figure than the load run's for comparing one change, and a profile of where it goes.
 
     DATABASE_URL=... REDIS_URL=... DEBUG=0 SECRET_KEY=... .venv/bin/python benchmarks/load/cpu.py \\
-        [--requests 200] [--profile] [--staff triage@example.org] /reports/?status=new /reports/123/ ...
+        [--requests 200] [--profile] [--staff triage@example.org | --post-api EMAIL] /reports/?status=new ...
 
 Each URL is asked --requests times (after 5 warm-up requests) as an anonymous first-time visitor (no
 cookies), or signed in as --staff; prints the mean CPU ms per request (time.process_time) and the
