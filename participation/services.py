@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from participation.models import (
     Support,
 )
 from participation.photos import ProcessedPhoto
+from smartcity import pagecache
 from smartcity.models import Area, Theme
 from smartcity.outbox import outbox_enqueue
 from smartcity.text import clean_line
@@ -378,7 +378,7 @@ def personal_data_erase_expired(*, now=None) -> dict[str, int]:
 
 
 # --- The triage queue's counts per status ------------------------------------------------------------------
-QUEUE_COUNTS_VERSION = "participation:queue-counts-version"
+QUEUE_COUNTS_VERSION = "participation:queue-counts"
 
 
 def queue_counts(filters: dict, compute: Callable[[], dict[str, int]]) -> dict[str, int]:
@@ -390,8 +390,7 @@ def queue_counts(filters: dict, compute: Callable[[], dict[str, int]]) -> dict[s
     """
     # models (a theme, an area) by their id
     counted = repr(sorted((name, str(getattr(value, "pk", value))) for name, value in filters.items() if name != "status"))
-    version = cache.get(QUEUE_COUNTS_VERSION, 0)
-    key = f"participation:queue-counts:{version}:{hashlib.sha256(counted.encode()).hexdigest()[:32]}"
+    key = f"participation:queue-counts:{pagecache.version(QUEUE_COUNTS_VERSION)}:{hashlib.sha256(counted.encode()).hexdigest()[:32]}"
     counts = cache.get(key)
     if counts is None:
         counts = compute()
@@ -401,7 +400,7 @@ def queue_counts(filters: dict, compute: Callable[[], dict[str, int]]) -> dict[s
 
 def queue_counts_changed() -> None:
     """Staff moved a report: every cached set of queue counts is out of date."""
-    cache.set(QUEUE_COUNTS_VERSION, time.time_ns(), None)
+    pagecache.bump(QUEUE_COUNTS_VERSION)
 
 
 def residents_hear_news(sender, *, challenge_ids: list[int], event: str, message, url: str,
