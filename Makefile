@@ -55,7 +55,7 @@ run: install
 # items that share a node id, as schemathesis' items in tests/security/test_api_fuzzing.py do, and run one.)
 PYTEST_WORKERS ?= 3
 test: install
-	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only} $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only} $(PY) -m pytest -p tests.xdist_worker -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Refresh the gettext catalogues after changing user-facing text, then translate the new entries.
 messages: install

@@ -23,6 +23,13 @@ from smartcity.models import Department, Membership, User
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
+def pytest_configure(config):
+    # Without it pytest-xdist's workers would share one Redis database: each other's cache, counters and queues.
+    if getattr(config.option, "numprocesses", None) and "tests.xdist_worker" not in sys.modules:
+        raise pytest.UsageError("pytest-xdist needs tests/xdist_worker.py: python -m pytest -p tests.xdist_worker "
+                                "-n N (as `make test` runs it)")
+
+
 def require_service(available: bool, reason: str) -> None:
     if available:
         return

@@ -2,8 +2,9 @@
 a fault-test port of its own, so that one worker's cache, rate-limit counters and Celery queues never meet
 another's, and two workers' throwaway Redis servers (tests/faults/conftest.py) never want the same port.
 
-Loaded with `-p tests.xdist_worker` (pyproject.toml's addopts) because it must change the environment before
-pytest-django imports the settings, which happens before any conftest.py is read. Worker gwN uses Redis
+Loaded with `python -m pytest -p tests.xdist_worker -n 3` (as `make test` runs it) because it must change the
+environment before pytest-django imports the settings, which happens before any conftest.py is read;
+tests/conftest.py stops a run in xdist workers without it. Worker gwN uses Redis
 database XDIST_REDIS_DB_BASE + N (10 unless set) on the server of REDIS_URL, and a free port for
 FAULT_REDIS_PORT; PostgreSQL's test databases get a suffix per worker from pytest-django itself
 (test_<name>_gw0, ...). Without xdist nothing changes.
