@@ -346,25 +346,26 @@ def _replace_atomically(path: Path, write) -> None:
         raise
 
 
-def model_save(engine: matching.Engine, run_id: int) -> None:
+def model_save(engine: matching.Engine, run_id: int, generation: str | None = None) -> None:
     """Store the fitted engine of a finished run. Both files carry one generation: a reader that finds
-    them from two different saves (a crash between the two renames) treats them as damaged."""
+    them from two different saves (a crash between the two renames) treats them as damaged. The run's
+    row names the same generation (``counts["model"]``), so a reader knows the files are that run's."""
     arrays, state = engine.state()
-    generation = uuid.uuid4().hex
+    generation = generation or uuid.uuid4().hex
     meta = {"format": MODEL_FILE_FORMAT, "run": run_id, "generation": generation, "engine": state}
     arrays_path, meta_path = _model_paths()
     arrays_path.parent.mkdir(parents=True, exist_ok=True)
     _replace_atomically(arrays_path, lambda stream: np.savez(stream, allow_pickle=False,
                                                               generation=np.array(generation), **arrays))
     _replace_atomically(meta_path, lambda stream: stream.write(json.dumps(meta, separators=(",", ":")).encode()))
-    _cache.update(run=run_id, engine=engine.compact())  # keep only what scoring new items needs
+    _cache.update(run=run_id, generation=generation, engine=engine.compact())  # only what scoring new items needs
 
 
 class _TornRead(StateError):
     """The arrays and the JSON of two saves: a save was renaming its files while we read them."""
 
 
-def _read_model(attempts: int = 3) -> tuple[int, matching.Engine] | None:
+def _read_model(attempts: int = 3) -> tuple[int, str, matching.Engine] | None:
     """(run, engine) from MATCHING_MODEL_DIR, or None when there is none or it cannot be read. A read that
     falls between a concurrent save's two renames is tried again: only a pair that stays mismatched
     (a crash between the renames) is damaged."""
@@ -377,7 +378,7 @@ def _read_model(attempts: int = 3) -> tuple[int, matching.Engine] | None:
             raise StateError(f"model file format {meta.get('format')!r}, expected {MODEL_FILE_FORMAT}")
         if str(arrays.pop("generation", "")) != meta.get("generation"):
             raise _TornRead("the arrays and the JSON come from two different saves")
-        return int(meta["run"]), matching.Engine.from_state(arrays, meta["engine"])
+        return int(meta["run"]), str(meta["generation"]), matching.Engine.from_state(arrays, meta["engine"])
     except _TornRead as error:
         if attempts > 1:
             time.sleep(0.05)
@@ -393,18 +394,47 @@ def _read_model(attempts: int = 3) -> tuple[int, matching.Engine] | None:
         return None
 
 
-def model_load() -> matching.Engine | None:
-    """The model of the latest finished run: kept in memory, reloaded when a newer run has finished."""
-    latest = MatchingRun.objects.filter(status=MatchingRun.Status.DONE).values_list("pk", flat=True).first()
+# How long a reader waits for the files of the latest finished run: its save follows its commit.
+MODEL_WAIT_SECONDS = 10.0
+
+
+def _latest_run() -> tuple[int, str | None] | None:
+    """(id, model generation) of the latest finished run: the one whose results stand."""
+    row = MatchingRun.objects.filter(status=MatchingRun.Status.DONE).values_list("pk", "counts").first()
+    return None if row is None else (row[0], (row[1] or {}).get("model"))
+
+
+def current_model(*, wait: float | None = None) -> tuple[int, matching.Engine] | None:
+    """(run, model) of the latest finished run, kept in memory and reloaded when a newer run has finished.
+
+    Only that run's model: the files may still hold the previous run's (its save follows its commit) or another
+    database's run of the same number, so the generation the run's row names must be the files'. While they
+    differ the reader waits for the save (``wait`` seconds, MODEL_WAIT_SECONDS by default); then there is none
+    (the caller queues a full run)."""
+    latest = _latest_run()
     if latest is None:
         return None
-    if _cache.get("run") == latest:
-        return _cache["engine"]  # type: ignore[return-value]
-    found = _read_model()
-    if found is None:
-        return None
-    _cache.update(run=found[0], engine=found[1])
-    return found[1]
+    run_id, generation = latest
+    deadline = time.monotonic() + (MODEL_WAIT_SECONDS if wait is None else wait)
+    while True:
+        if _cache.get("run") == run_id and generation in (None, _cache.get("generation")):
+            return run_id, _cache["engine"]  # type: ignore[return-value]
+        found = _read_model()
+        if found is None:
+            return None
+        if found[0] == run_id and generation in (None, found[1]):  # None: a run from before the rows named it
+            _cache.update(run=found[0], generation=found[1], engine=found[2])
+            return run_id, found[2]
+        if time.monotonic() > deadline:
+            log.warning("matching: the stored model is not run %s's; the next run fits a new one", run_id)
+            return None
+        time.sleep(0.1)
+
+
+def model_load(*, wait: float = 0.0) -> matching.Engine | None:
+    """The model of the latest finished run (``current_model``), or None. Request paths do not wait for a save."""
+    found = current_model(wait=wait)
+    return found[1] if found else None
 
 
 # --- Proposals to open calls: scored as pilots are, on demand --------------------------------------------
@@ -721,16 +751,25 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
             engine.fit(challenges, documents, progress=progress)
             suggestions = engine.suggestions()
             flags = engine.match_flags()
+            generation = uuid.uuid4().hex
             with transaction.atomic():
+                _results_lock(exclusive=True)
+                # Still this run's turn? A run taken for dead (fail_stalled) while it worked must not replace what
+                # a later run wrote, nor turn itself done.
+                if not MatchingRun.objects.select_for_update().filter(pk=run_id,
+                                                                      status=MatchingRun.Status.RUNNING).exists():
+                    log.warning("matching run %s: no longer running when it finished; its results are dropped", run_id)
+                    run.refresh_from_db()
+                    return run
                 written = _write_suggestions(suggestions)
                 flagged = _write_matches(flags)
                 counts = {"challenges": len(challenges), "items": len(documents), "suggestions": written,
-                          "matches": flagged}
+                          "matches": flagged, "model": generation}
                 MatchingRun.objects.filter(pk=run_id).update(
                     status=MatchingRun.Status.DONE, finished_at=timezone.now(), counts=counts,
                     progress_done=F("progress_total"),
                 )
-            model_save(engine, run_id)
+            model_save(engine, run_id, generation)
     except (OperationalError, InterfaceError):
         # A transient database error: hand the run back so the task's retry can claim it again.
         MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.QUEUED, started_at=None,
@@ -749,21 +788,48 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
 def matching_score_item(*, item_type: str, item_id: int) -> int:
     """Score one new or changed item against the latest fitted model and rewrite its open suggestions.
 
+    What is written is the latest finished run's view: when a run finishes while the item is being scored (its
+    text encoded, say), the older model's result is dropped and the item is scored again against the new one.
     Without a fitted model yet, or for a societal challenge (a new column), a full run is queued instead."""
-    engine = model_load()
-    if engine is None:
-        matching_run_start(by=None)
-        return 0
-    documents, stored = _one_document(item_type, item_id)
-    _, documents, _ = with_vectors([], documents, stored=stored)
-    found = [s for doc in documents for s in engine.suggest(doc) if s.challenge in engine.challenge_index]
-    if connection.vendor == "postgresql":
-        # one statement, atomic on its own, which also leaves out challenges deleted since the model
-        return _write_suggestions(found, item=(item_type, item_id))
-    known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found]).values_list("pk", flat=True))
-    found = [s for s in found if int(s.challenge) in known]
+    for _ in range(3):
+        found_model = current_model()
+        if found_model is None:
+            matching_run_start(by=None)
+            return 0
+        run_id, engine = found_model
+        documents, stored = _one_document(item_type, item_id)
+        _, documents, _ = with_vectors([], documents, stored=stored)
+        found = [s for doc in documents for s in engine.suggest(doc) if s.challenge in engine.challenge_index]
+        written = _write_item_suggestions(found, item=(item_type, item_id), run_id=run_id)
+        if written is not None:
+            return written
+    return 0  # runs keep finishing: the latest one has scored the item
+
+
+# Full runs and one item's scoring write suggestions under one PostgreSQL advisory lock: a run's write holds it
+# alone, items' writes share it. So an item's write sees whether a run finished since its model was loaded.
+RESULTS_LOCK = 0x6D617463  # "matc"
+
+
+def _results_lock(*, exclusive: bool) -> None:
+    if connection.vendor == "postgresql":  # SQLite writes one transaction at a time anyway
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [RESULTS_LOCK])
+
+
+def _write_item_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int], run_id: int) -> int | None:
+    """One item's suggestions from the model of run ``run_id``; None (nothing written) when a newer run has
+    finished since: its results stand, and the item is scored again against its model."""
     with transaction.atomic():
-        return _write_suggestions(found, item=(item_type, item_id))
+        _results_lock(exclusive=False)
+        latest = _latest_run()
+        if latest is None or latest[0] != run_id:
+            return None
+        if connection.vendor != "postgresql":  # PostgreSQL's statement leaves out deleted challenges itself
+            known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found])
+                        .values_list("pk", flat=True))
+            found = [s for s in found if int(s.challenge) in known]
+        return _write_suggestions(found, item=item)
 
 
 def matching_queue_item(*, item_type: str, item_id: int) -> None:

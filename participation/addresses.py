@@ -10,15 +10,21 @@ Two file kinds, each in the shapes the open datasets publish:
   (addr:street, addr:housenumber, addr:postcode, addr:city; the feature's id).
 
 COLUMNS maps each field to the names it is found under, first match wins; `--column field=name` adds one.
-Coordinates must be WGS84 (lon/lat); the BAG's RD x/y are not converted.
+
+Points: WGS84 latitude/longitude columns when the file has them. Otherwise x/y columns in the Dutch RD New
+(EPSG:28992, metres: the BAG's own coordinates), or in the coordinate system `--srid` names (any EPSG code,
+e.g. 3006, SWEREF 99 TM, for Stockholm's addresses), converted to WGS84 with pyproj. A GeoJSON file's geometry
+is WGS84 unless its `crs` member (GeoJSON 2008, as PDOK's services write it) or `--srid` says otherwise. A
+converted point outside the coordinate system's area of use is no address of it: the record is skipped.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
+import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +42,14 @@ COLUMNS: dict[str, list[str]] = {
     "latitude": ["latitude", "lat", "@lat", "y_wgs84"],
     "longitude": ["longitude", "lon", "lng", "@lon", "x_wgs84"],
     "source_id": ["source_id", "nummeraanduiding", "nummeraanduiding_id", "identificatie", "@id", "id"],
+    # Projected coordinates (metres): RD New unless --srid names another system.
+    "x": ["x", "x_rd", "rd_x"],
+    "y": ["y", "y_rd", "rd_y"],
 }
+WGS84 = 4326
+RD_NEW = 28992
+# A transformation from the file's coordinate system: (x, y) to (latitude, longitude), None outside its area.
+ToWGS84 = Callable[[float, float], "tuple[float, float] | None"]
 FIELDS = ["street", "house_number", "house_letter", "house_number_addition", "postcode", "city", "latitude",
           "longitude", "source_id", "search_text"]
 _HOUSE = re.compile(r"^\s*(\d+)\s*([A-Za-z]?)(?:\s*[-/ ]\s*(\S.*))?\s*$")
@@ -86,9 +99,38 @@ def _pick(record: dict, names: list[str]) -> str:
     return ""
 
 
-def make_row(record: dict, columns: dict[str, list[str]], point: tuple[float, float] | None = None) -> Row | None:
+def to_wgs84(srid: int) -> ToWGS84:
+    """The conversion of points in EPSG:`srid` to WGS84, with pyproj (PROJ's best transformation without grids;
+    RD New's is EPSG's "Amersfoort to WGS 84 (4)", accurate to about a metre). A point that lands outside the system's area of use (plus a margin of 0.1 degree)
+    gives None: it was not a point of that system (degrees taken for metres, say)."""
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        crs = CRS.from_epsg(srid)
+    except CRSError as error:
+        raise AddressFileError(f"EPSG:{srid} is not a coordinate system pyproj knows: {error}") from error
+    transform = Transformer.from_crs(crs, CRS.from_epsg(WGS84), always_xy=True).transform
+    west, south, east, north = crs.area_of_use.bounds if crs.area_of_use else (-180.0, -90.0, 180.0, 90.0)
+
+    def convert(x: float, y: float) -> tuple[float, float] | None:
+        longitude, latitude = transform(x, y)
+        if south - 0.1 <= latitude <= north + 0.1 and west - 0.1 <= longitude <= east + 0.1:
+            return latitude, longitude
+        return None
+
+    return convert
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+def make_row(record: dict, columns: dict[str, list[str]], point: tuple[float, float] | None = None,
+             convert: ToWGS84 | None = None) -> Row | None:
     """One address from one record (a CSV line or a feature's properties), or None when it lacks a street,
-    a point or a sane house number."""
+    a point or a sane house number. `point` is a feature's (latitude, longitude), or (y, x) in the file's system;
+    `convert` takes the file's x/y (or that point) to WGS84."""
     street = _pick(record, columns["street"])[:200]
     if not street:
         return None
@@ -103,11 +145,16 @@ def make_row(record: dict, columns: dict[str, list[str]], point: tuple[float, fl
         number = int(match.group(1))
         letter = letter or match.group(2).upper()
         addition = addition or (match.group(3) or "")[:10]
-    if point is None:
-        try:
-            point = (float(_pick(record, columns["latitude"]).replace(",", ".")),
-                     float(_pick(record, columns["longitude"]).replace(",", ".")))
-        except ValueError:
+    try:
+        if point is None and convert is not None:
+            point = _number(_pick(record, columns["y"])), _number(_pick(record, columns["x"]))
+        elif point is None:
+            point = _number(_pick(record, columns["latitude"])), _number(_pick(record, columns["longitude"]))
+    except ValueError:
+        return None
+    if convert is not None:
+        point = convert(point[1], point[0]) if all(map(math.isfinite, point)) else None
+        if point is None:
             return None
     latitude, longitude = point
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
@@ -135,8 +182,18 @@ def _feature_point(geometry: dict) -> tuple[float, float] | None:
     return None
 
 
-def read_rows(path: Path, columns: dict[str, list[str]]) -> Iterator[Row | None]:
-    """Every record of the file as a Row, or None for a record that is not a usable address."""
+def _geojson_srid(data: dict) -> int | None:
+    """The EPSG code of a GeoJSON 2008 `crs` member ("EPSG:28992", "urn:ogc:def:crs:EPSG::28992"), if any."""
+    name = str(((data.get("crs") or {}).get("properties") or {}).get("name", ""))
+    match = re.search(r"EPSG:(?:[\d.]*:)?(\d+)$", name)
+    if match:
+        return int(match.group(1))
+    return WGS84 if name.endswith("CRS84") or not name else None
+
+
+def read_rows(path: Path, columns: dict[str, list[str]], srid: int | None = None) -> Iterator[Row | None]:
+    """Every record of the file as a Row, or None for a record that is not a usable address. `srid`: the EPSG code
+    of the file's coordinates when they are not WGS84 latitude/longitude (module docstring)."""
     if path.suffix.lower() in {".geojson", ".json"}:
         try:
             with open(path, encoding="utf-8") as handle:
@@ -145,11 +202,15 @@ def read_rows(path: Path, columns: dict[str, list[str]]) -> Iterator[Row | None]
             raise AddressFileError(f"Cannot read {path}: {error}") from error
         if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
             raise AddressFileError("Expected a GeoJSON FeatureCollection.")
+        srid = srid or _geojson_srid(data)
+        if srid is None:
+            raise AddressFileError(f"The file's crs {data['crs']!r} names no EPSG code: give one with --srid.")
+        convert = to_wgs84(srid) if srid != WGS84 else None
         for feature in data.get("features", []):
             properties = dict(feature.get("properties") or {})
             if feature.get("id") is not None:
                 properties.setdefault("@id", str(feature["id"]))
-            yield make_row(properties, columns, _feature_point(feature.get("geometry") or {}))
+            yield make_row(properties, columns, _feature_point(feature.get("geometry") or {}), convert)
         return
     try:
         handle = open(path, encoding="utf-8-sig", newline="")
@@ -166,14 +227,27 @@ def read_rows(path: Path, columns: dict[str, list[str]]) -> Iterator[Row | None]
         known = {name for names in columns.values() for name in names}
         if not reader.fieldnames or not (set(reader.fieldnames) & known):
             raise AddressFileError(f"No known column in {path}'s header: {reader.fieldnames}")
-        for field in ("street", "latitude", "longitude"):
-            if not set(reader.fieldnames) & set(columns[field]):
-                raise AddressFileError(f"No column for {field}: expected one of {columns[field]}.")
+        if not set(reader.fieldnames) & set(columns["street"]):
+            raise AddressFileError(f"No column for street: expected one of {columns['street']}.")
+        convert = _csv_point_columns(set(reader.fieldnames), columns, srid)
         try:
             for record in reader:
-                yield make_row(record, columns)
+                yield make_row(record, columns, convert=convert)
         except (UnicodeDecodeError, csv.Error) as error:
             raise AddressFileError(f"Cannot read {path} at line {reader.line_num}: {error}") from error
+
+
+def _csv_point_columns(header: set[str], columns: dict[str, list[str]], srid: int | None) -> ToWGS84 | None:
+    """Which columns hold the point: latitude/longitude (WGS84, no conversion), or else x/y in RD New or in
+    `srid`'s system (the conversion). A file with both reads latitude/longitude unless `srid` names another."""
+    has = {field: bool(header & set(columns[field])) for field in ("latitude", "longitude", "x", "y")}
+    if has["latitude"] and has["longitude"] and srid in (None, WGS84):
+        return None
+    if has["x"] and has["y"] and srid != WGS84:
+        return to_wgs84(srid or RD_NEW)
+    raise AddressFileError(
+        f"No columns for the point: latitude and longitude in WGS84 ({columns['latitude']}, {columns['longitude']})"
+        f", or x and y in RD New or the --srid given ({columns['x']}, {columns['y']}).")
 
 
 def _chain(first: str, rest: Iterable[str]) -> Iterator[str]:

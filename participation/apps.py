@@ -7,10 +7,14 @@ class ParticipationConfig(AppConfig):
     verbose_name = _("Participation")
 
     def ready(self) -> None:
+        from participation.forms import CATEGORIES_VERSION
+        from participation.models import Category, ServiceQuestion
         from participation.open311 import error_for_path
         from participation.photos import use_pixel_limit
         from participation.services import residents_hear_news
         from smartcity.hostile_input import register_error_format
+        from smartcity.models import Theme
+        from smartcity.pagecache import watch_table
         from smartcity.signals import residents_news
 
         use_pixel_limit()
@@ -18,3 +22,6 @@ class ParticipationConfig(AppConfig):
         register_error_format("/open311/", error_for_path)
         # Open calls and pilots (the portfolio never imports participation) tell residents through the hub.
         residents_news.connect(residents_hear_news, dispatch_uid="participation-residents-news")
+        # The report form keeps the categories and their questions until one of these tables is written.
+        for model in (Category, ServiceQuestion, Theme):
+            watch_table(model._meta.db_table, CATEGORIES_VERSION)

@@ -1,13 +1,15 @@
 """Residents' forms: they validate and normalise; the views call the services."""
 from __future__ import annotations
 
+import time
 import uuid
+from dataclasses import dataclass, field
 
 from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from participation.geocoding import GeocoderUnavailable, Place, geocoder
@@ -21,6 +23,7 @@ from participation.photos import (
     pending_keep,
     process_photo,
 )
+from smartcity import pagecache
 from smartcity.forms import OneLineField, PlainTextField
 from smartcity.geo import in_city_bounds
 from smartcity.models import Theme
@@ -123,10 +126,11 @@ class ReportForm(forms.Form):
         if user is not None and user.is_authenticated:
             del self.fields["email"]
         self.address_candidates: list[Place] = []
-        self.categories = {category.pk: category for category in
-                           Category.objects.choosable().select_related("parent", "theme", "parent__theme")}
+        catalogue = category_catalogue()
+        self.categories = dict(catalogue.categories)
+        self._questions = catalogue.questions
         if self.categories:
-            self.fields["category"].choices = category_choices(self.categories.values())
+            self.fields["category"].choices = catalogue.choices()
             # The categories say what it is about; the theme follows from the category.
             del self.fields["theme"]
         else:
@@ -147,7 +151,7 @@ class ReportForm(forms.Form):
             chosen = self.categories.get(int(self.data.get("category", ""))) if self.is_bound else None
         except (TypeError, ValueError):
             chosen = None
-        for question in ServiceQuestion.objects.filter(category_id__in=owners).order_by("order", "pk"):
+        for question in (question for question in self._questions if question.category_id in owners):
             name = f"question_{question.pk}"
             owner = owners[question.category_id]
             applies = [pk for pk, category in self.categories.items() if owner.pk in (pk, category.parent_id)]
@@ -352,14 +356,53 @@ def question_field(question: ServiceQuestion) -> forms.Field:
     return OneLineField(max_length=300, **options)
 
 
+# Moved by every write to the categories, their questions and the themes (participation/apps.py).
+CATEGORIES_VERSION = "participation:categories"
+# Each process reads them again at least this often, whatever the version says (a write past Django).
+CATALOGUE_SECONDS = 60
+
+
+@dataclass
+class CategoryCatalogue:
+    """What the report form offers: the choosable categories (with parent and theme) and every category's
+    questions, in order; the choices per language are built on first use."""
+    categories: dict[int, Category]
+    questions: list[ServiceQuestion]
+    _choices: dict[str, list] = field(default_factory=dict)
+
+    def choices(self) -> list:
+        language = get_language() or ""
+        if language not in self._choices:
+            self._choices[language] = category_choices(self.categories.values())
+        return self._choices[language]
+
+
+_catalogue: tuple[int, float, CategoryCatalogue] | None = None
+
+
+def category_catalogue() -> CategoryCatalogue:
+    """The report form's categories and questions, read again only when a category, question or theme was
+    written (their version, moved by smartcity/pagecache.py after each write): not on every form, each
+    process keeps its copy. Without a known version (no Redis, or an emptied cache) it reads them each time."""
+    global _catalogue
+    version, now = pagecache.version(CATEGORIES_VERSION), time.monotonic()
+    if version and _catalogue is not None and _catalogue[0] == version and now - _catalogue[1] < CATALOGUE_SECONDS:
+        return _catalogue[2]
+    catalogue = CategoryCatalogue(
+        categories={category.pk: category for category in
+                    Category.objects.choosable().select_related("parent", "theme", "parent__theme")},
+        questions=list(ServiceQuestion.objects.filter(category__isnull=False).order_by("order", "pk")),
+    )
+    _catalogue = (version, now, catalogue) if version else None
+    return catalogue
+
+
 def category_choices(categories) -> list:
     """"I don't know", then each main category as a group of its subcategories (a main category without any
     is a choice of its own), in the city's order."""
     groups: dict[int, tuple[Category, list]] = {}
     singles = []
-    for category in sorted(categories, key=lambda c: (c.parent.order if c.parent_id else c.order,
-                                                       str(c.parent.localized_name if c.parent_id else ""),
-                                                       c.order, c.localized_name)):
+    for category in sorted(categories, key=lambda c: c.tree_position):
         if category.parent_id:
             groups.setdefault(category.parent_id, (category.parent, []))[1].append((category.pk, category.localized_name))
         else:

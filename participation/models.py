@@ -667,6 +667,12 @@ class Category(LocalizedNameMixin, models.Model):
         return self.notice_url or (self.parent.notice_link if self.parent_id else "")
 
     @property
+    def tree_position(self) -> tuple:
+        """Where it stands in the city's order: its main category's place, then its own (needs `parent` loaded)."""
+        return (self.parent.order if self.parent_id else self.order,
+                str(self.parent.localized_name if self.parent_id else ""), self.order, self.localized_name)
+
+    @property
     def effective_theme(self) -> Theme | None:
         return self.theme if self.theme_id else (self.parent.theme if self.parent_id else None)
 
@@ -728,8 +734,9 @@ class Open311Client(models.Model):
 
 
 class ServiceQuestion(models.Model):
-    """An extra question of an Open311 service (a theme): `services/{code}` lists them as attributes. Or a
-    category's question: the report form asks it when the category (or one of its subcategories) is chosen."""
+    """A category's question: the report form asks it when the category (or one of its subcategories) is chosen,
+    and Open311's `services/{code}` lists it as an attribute of the category's service. Or a theme's: an attribute
+    of the theme's service, for Open311 clients that post with theme codes."""
 
     class Datatype(models.TextChoices):
         STRING = "string", _("short text")

@@ -13,8 +13,12 @@ checked against the Open311 organisation's JSON schemas (tests/participation/geo
   ones (`attribute[uprn]`) with every report that has them.
 
 The mapping to the platform (docs/api.md has the table):
-- a service is a theme (`service_code` = the theme's slug); its extra questions (ServiceQuestion) are
-  the attributes of `services/{code}`;
+- a service is a category a resident can choose (`service_code` = the category's slug; `group` = its main
+  category): the categories are the services. Its questions (ServiceQuestion, its main category's and its
+  own) are the attributes of `services/{code}`. A city without categories lists its themes instead, and a
+  theme's slug stays a valid code everywhere, so clients that posted with theme codes keep working;
+- a POST with a category's code gives the report that category, its theme and routing on intake to its
+  department, as the web form does (report_create does it for both);
 - a request is a public report; its status is `open` or `closed`; `address_id` is a neighbourhood slug;
 - POST creates the report through participation.services.report_create, like the website and the REST
   API, so neighbourhood, confirmation mail and matching stay in one place. Contact details go to the
@@ -34,7 +38,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +48,7 @@ from django.views.decorators.csrf import csrf_exempt
 from participation import ratelimit
 from participation.geocoding import GeocoderUnavailable, geocoder
 from participation.models import (
+    Category,
     Open311Client,
     Open311Request,
     Report,
@@ -172,7 +177,57 @@ def _check_jurisdiction(request: HttpRequest) -> None:
 
 
 # --- Services -------------------------------------------------------------------------------------
-def _service(theme: Theme, has_questions: bool) -> dict:
+# A service is a category a resident can choose (Category.objects.choosable()) or, for clients that know
+# them, a theme. Both are looked up by slug; a category wins when a theme has the same slug.
+Service = Category | Theme
+
+
+def _categories():
+    return Category.objects.choosable().select_related("parent", "theme", "parent__theme")
+
+
+def _get_service(service_code: str) -> Service:
+    category = _categories().filter(slug=service_code).first()
+    if category is not None:
+        return category
+    theme = Theme.objects.filter(slug=service_code).first()
+    if theme is not None:
+        return theme
+    if Category.objects.active().filter(slug=service_code).exists():
+        raise Open311Error(404, f"service_code {service_code!r} is a main category: use one of its subcategories "
+                                f"(services.json lists them).")
+    raise Open311Error(404, f"service_code {service_code!r} was not found.")
+
+
+def _questions(service: Service) -> list[ServiceQuestion]:
+    """A category's questions are its main category's and its own (as on the web form); a theme's are its own."""
+    if isinstance(service, Category):
+        return service.all_questions()
+    return list(service.service_questions.order_by("order", "pk"))
+
+
+def _keywords(*names: str) -> str:
+    # The spec's keywords are separated by commas: one inside a name would split it.
+    return ", ".join(dict.fromkeys(" ".join(name.replace(",", " ").split()) for name in names if name))
+
+
+def _category_service(category: Category, has_questions: bool) -> dict:
+    theme = category.effective_theme
+    theme_name = theme.localized_name if theme is not None else ""
+    notice = category.localized_notice
+    return {
+        "service_code": category.slug,
+        "service_name": category.localized_name,
+        # Who else handles it is what a client must show before its user sends; otherwise the full name.
+        "description": " ".join(part for part in (notice, category.notice_link) if part) if notice else str(category),
+        "metadata": has_questions,
+        "type": "realtime",
+        "keywords": _keywords(category.parent.localized_name if category.parent_id else "", theme_name),
+        "group": category.parent.localized_name if category.parent_id else theme_name,
+    }
+
+
+def _theme_service(theme: Theme, has_questions: bool) -> dict:
     return {
         "service_code": theme.slug,
         "service_name": theme.localized_name,
@@ -190,19 +245,12 @@ def _attribute(question: ServiceQuestion) -> dict:
         "code": question.code,
         "datatype": question.datatype,
         "required": question.required,
-        "datatype_description": question.datatype_description,
+        "datatype_description": question.localized_hint,
         "order": question.order,
-        "description": question.description,
+        "description": question.localized_description,
         "values": [{"key": str(value["key"]), "name": str(value["name"])} for value in question.values or []]
         if question.datatype in ServiceQuestion.LIST_TYPES else [],
     }
-
-
-def _get_theme(service_code: str) -> Theme:
-    theme = Theme.objects.filter(slug=service_code).first()
-    if theme is None:
-        raise Open311Error(404, f"service_code {service_code!r} was not found.")
-    return theme
 
 
 @endpoint("GET", "HEAD")
@@ -227,16 +275,22 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @endpoint("GET", "HEAD")
 def service_list(request: HttpRequest, fmt: str) -> HttpResponse:
-    with_questions = set(ServiceQuestion.objects.values_list("theme_id", flat=True))
-    services = [_service(theme, theme.pk in with_questions) for theme in Theme.objects.order_by("name")]
+    """The categories a resident can choose, in the city's order; a city without categories lists its themes."""
+    categories = sorted(_categories(), key=lambda category: category.tree_position)
+    if categories:
+        asking = set(ServiceQuestion.objects.filter(category__isnull=False).values_list("category_id", flat=True))
+        services = [_category_service(category, bool({category.pk, category.parent_id} & asking))
+                    for category in categories]
+    else:
+        asking = set(ServiceQuestion.objects.filter(theme__isnull=False).values_list("theme_id", flat=True))
+        services = [_theme_service(theme, theme.pk in asking) for theme in Theme.objects.order_by("name")]
     return render(services, fmt, "services")
 
 
 @endpoint("GET", "HEAD")
 def service_detail(request: HttpRequest, fmt: str, service_code: str) -> HttpResponse:
-    theme = _get_theme(service_code)
-    questions = theme.service_questions.order_by("order", "pk")
-    data = {"service_code": theme.slug, "attributes": [_attribute(question) for question in questions]}
+    service = _get_service(service_code)
+    data = {"service_code": service.slug, "attributes": [_attribute(question) for question in _questions(service)]}
     return render(data, fmt, "service_definition")
 
 
@@ -248,7 +302,7 @@ def _requests_queryset():
     )
     return (
         Report.objects.public()
-        .select_related("theme", "area", "department", "open311_request")
+        .select_related("theme", "category", "category__parent", "area", "department", "open311_request")
         .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.order_by("position", "pk")))
         .annotate(status_notes=Subquery(latest_note))
         .order_by("-created_at", "-pk")
@@ -264,16 +318,18 @@ def _media_url(report: Report) -> str | None:
 
 
 def _service_request(report: Report) -> dict:
-    theme = report.theme
-    expected = None
-    if theme is not None and theme.target_days and report.is_open:
-        expected = report.created_at + timedelta(days=theme.target_days)
+    """The report as a request of its category's service, or of its theme's when it has no category."""
+    service: Service | None = report.category or report.theme
+    target = report.category.effective_target_days if report.category_id else None
+    if target is None and report.theme_id:
+        target = report.theme.target_days
+    expected = report.created_at + timedelta(days=target) if target and report.is_open else None
     return {
         "service_request_id": str(report.pk),
         "status": "open" if report.is_open else "closed",
         "status_notes": report.status_notes or None,
-        "service_name": theme.localized_name if theme else None,
-        "service_code": theme.slug if theme else "",  # required by the schema; a report may have no theme
+        "service_name": service.localized_name if service else None,
+        "service_code": service.slug if service else "",  # required by the schema; a report may have neither
         "description": report.description,
         "agency_responsible": report.department.name if report.department_id else None,
         # No service_notice: there is none to give, and a null one trips clients that type it a string.
@@ -325,11 +381,15 @@ def _filter_requests(params):
 
     codes = _comma_list(params.get("service_code", ""))
     if codes:
-        known = set(Theme.objects.filter(slug__in=codes).values_list("slug", flat=True))
-        unknown = [code for code in codes if code not in known]
+        # A category's code finds the reports in it (a main category's, in its subcategories too); a theme's, the
+        # reports in the theme. Any category counts here, also one no longer offered: its reports remain.
+        categories = set(Category.objects.filter(slug__in=codes).values_list("slug", flat=True))
+        themes = set(Theme.objects.filter(slug__in=codes).values_list("slug", flat=True)) - categories
+        unknown = [code for code in codes if code not in categories | themes]
         if unknown:
             raise Open311Error(404, *[f"service_code {code!r} was not found." for code in unknown])
-        reports = reports.filter(theme__slug__in=codes)
+        reports = reports.filter(Q(category__slug__in=categories) | Q(category__parent__slug__in=categories)
+                                 | Q(theme__slug__in=themes))
 
     statuses = set(_comma_list(params.get("status", "").lower()))
     if statuses - {"open", "closed"}:
@@ -414,14 +474,14 @@ class Open311RequestForm(forms.Form):
     device_id = forms.CharField(required=False, max_length=200)
     account_id = forms.CharField(required=False, max_length=200)
 
-    def __init__(self, data, theme: Theme | None):
+    def __init__(self, data, questions: list[ServiceQuestion]):
         # FixMyStreet sends one media_url per photo: the first is the request's (the field reads one value).
         media_urls = [url for url in data.getlist("media_url") if url.strip()]
         if len(media_urls) > 1:
             data = data.copy()
             data.setlist("media_url", media_urls[:1])
         super().__init__(data)
-        self.theme = theme
+        self.questions = questions
         self.fields["media_url"].validators = [URLValidator(schemes=["http", "https"])]
 
     def clean_description(self) -> str:
@@ -430,7 +490,7 @@ class Open311RequestForm(forms.Form):
     def clean(self):
         data = super().clean()
         self._clean_location(data)
-        data["attributes"] = self._clean_attributes()
+        data["attributes"], data["answers"] = self._clean_attributes()
         return data
 
     def _clean_location(self, data: dict) -> None:
@@ -455,30 +515,32 @@ class Open311RequestForm(forms.Form):
             return
         data["latitude"], data["longitude"] = latitude, longitude
 
-    def _clean_attributes(self) -> dict:
-        """attribute[code]=value, and attribute[code][]=value for several choices. The service's questions are
-        checked; attributes it does not define are kept as given (within limits), not refused: clients such as
-        FixMyStreet send what they know about a report (`attribute[uprn]`) to every service."""
+    def _clean_attributes(self) -> tuple[dict, dict]:
+        """attribute[code]=value, and attribute[code][]=value for several choices: (every attribute kept, the
+        answers to the service's questions). The service's questions are checked; attributes it does not define
+        are kept as given (within limits), not refused: clients such as FixMyStreet send what they know about a
+        report (`attribute[uprn]`) to every service."""
         given: dict[str, list[str]] = {}
         for key in self.data:
             if key.startswith("attribute[") and key.endswith("]"):
                 code = key[len("attribute["):].removesuffix("[]").rstrip("]")
                 given.setdefault(code, []).extend(value.strip() for value in self.data.getlist(key) if value.strip())
-        questions = {question.code: question for question in self.theme.service_questions.all()} if self.theme else {}
-        answers: dict = self._extra_attributes({code: values for code, values in given.items()
-                                                if code not in questions and values})
+        questions = {question.code: question for question in self.questions}
+        kept: dict = self._extra_attributes({code: values for code, values in given.items()
+                                             if code not in questions and values})
+        answers: dict = {}
         for code, question in questions.items():
             values = given.get(code, [])
             if not values:
                 if question.required:
-                    self.add_error(None, f"attribute[{code}] is required: {question.description}")
+                    self.add_error(None, f"attribute[{code}] is required: {question.localized_description}")
                 continue
             error = _attribute_error(question, values)
             if error:
                 self.add_error(None, f"attribute[{code}]: {error}")
             else:
                 answers[code] = values if question.datatype == ServiceQuestion.Datatype.MULTIVALUELIST else values[0]
-        return answers
+        return {**kept, **answers}, answers
 
     def _extra_attributes(self, extra: dict[str, list[str]]) -> dict:
         """Attributes the service does not define: one value as text, several as a list. Hostile by default:
@@ -541,11 +603,11 @@ def _locate(address_id: str, address_string: str) -> tuple[float, float] | None:
     return None
 
 
-def _title(description: str, theme: Theme) -> str:
+def _title(description: str, service: Service) -> str:
     """Open311 has no title: the description's first line, cut at a word, or the service's name."""
     first_line = description.split("\n", 1)[0].strip()
     if not first_line:
-        return theme.localized_name[: Report.TITLE_MAX_LENGTH]
+        return service.localized_name[: Report.TITLE_MAX_LENGTH]
     if len(first_line) <= Report.TITLE_MAX_LENGTH:
         return first_line
     return first_line[: Report.TITLE_MAX_LENGTH - 1].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
@@ -565,8 +627,8 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     service_code = request.POST.get("service_code", "").strip()
     if not service_code:
         raise Open311Error(400, "service_code was not provided.")
-    theme = _get_theme(service_code)
-    form = Open311RequestForm(request.POST, theme)
+    service = _get_service(service_code)
+    form = Open311RequestForm(request.POST, _questions(service))
     if not form.is_valid():
         raise Open311Error(400, *[
             f"{field}: {message}" if field != "__all__" else message
@@ -577,7 +639,7 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     count, _ = ratelimit.hit(f"ratelimit:open311:{client.pk}", 3600)
     if count > settings.OPEN311_REQUESTS_PER_HOUR:
         raise Open311Error(429, "Too many requests from this api_key: try again in an hour.")
-    record = open311_request_create(client=client, theme=theme, data=form.cleaned_data)
+    record = open311_request_create(client=client, service=service, data=form.cleaned_data)
     # The id alone: stored at once, so no token ("should not be returned if service_request_id is"); no
     # service_notice (we have none, and the schemas type it a string, not null); account_id only when sent.
     answer = {"service_request_id": str(record.report_id)}
@@ -587,14 +649,20 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @transaction.atomic
-def open311_request_create(*, client: Open311Client, theme: Theme, data: dict) -> Open311Request:
-    """The report (through report_create), its private contact details and its Open311 record, at once."""
+def open311_request_create(*, client: Open311Client, service: Service, data: dict) -> Open311Request:
+    """The report (through report_create), its private contact details and its Open311 record, at once.
+
+    A category's service gives the report that category, as the web form does: its theme, routing on intake to
+    its department, and the answers to its questions with the report. A theme's gives the theme only (triage)."""
+    category = service if isinstance(service, Category) else None
     report = report_create(
-        title=_title(data["description"], theme),
+        title=_title(data["description"], service),
         description=data["description"],
         latitude=data["latitude"],
         longitude=data["longitude"],
-        theme=theme,
+        theme=None if category is not None else service,  # report_create takes a category's theme
+        category=category,
+        answers=data["answers"] if category is not None else None,
         address=data.get("address_string", ""),
         email=data.get("email", ""),
         source=Report.Source.OPEN311,

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from participation.models import (
     Support,
 )
 from participation.photos import ProcessedPhoto
+from smartcity import pagecache
 from smartcity.models import Area, Theme
 from smartcity.outbox import outbox_enqueue
 from smartcity.text import clean_line
@@ -150,6 +150,8 @@ def site_url(path: str) -> str:
 
 def manage_url(report: Report, email: str) -> str:
     return site_url(reverse("participation:report-manage", args=[tokens.manage_token(report.pk, email)]))
+
+
 def nearest_address(latitude: float, longitude: float) -> str:
     """The nearest address within 50 m, or "" (none there, or the geocoder did not answer: the report comes first)."""
     from participation.geocoding import GeocoderUnavailable, geocoder
@@ -159,6 +161,37 @@ def nearest_address(latitude: float, longitude: float) -> str:
     except GeocoderUnavailable:
         return ""
     return place.label[:255] if place is not None else ""
+
+
+NEAREST_ADDRESS_BATCH = 1000
+
+
+def nearest_addresses_backfill(*, progress=None) -> int:
+    """Give reports the nearest loaded address (manage.py backfill_addresses; load_addresses runs it): those placed
+    before the addresses were loaded had none within 50 m, and one loaded from a coarser file may no longer be the
+    nearest. The local geocoder's reverse lookup, as report_create's with GEOCODER=local: the nearest address
+    within REVERSE_METRES replaces what the report has when it differs; a report with none within reach keeps its
+    own, and a typed address stays (nearest_address stays empty beside it). Batches by primary key, each
+    committed on its own; `updated_at` is left alone, since neither the reporter nor staff changed anything.
+    `progress` (a tqdm bar) advances per report. Returns the number of reports changed."""
+    from participation.geocoding import LocalGeocoder
+
+    reverse = LocalGeocoder().reverse
+    reports = Report.objects.filter(address="").order_by("pk").only("pk", "latitude", "longitude", "nearest_address")
+    changed = last = 0
+    while batch := list(reports.filter(pk__gt=last)[:NEAREST_ADDRESS_BATCH]):
+        last = batch[-1].pk
+        updated = []
+        for report in batch:
+            place = reverse(report.latitude, report.longitude)
+            if place is not None and place.label[:255] != report.nearest_address:
+                report.nearest_address = place.label[:255]
+                updated.append(report)
+        Report.objects.bulk_update(updated, ["nearest_address"])
+        changed += len(updated)
+        if progress is not None:
+            progress.update(len(batch))
+    return changed
 
 
 def confirmation_email_send(*, purpose: str, report: Report, email: str) -> None:
@@ -345,7 +378,7 @@ def personal_data_erase_expired(*, now=None) -> dict[str, int]:
 
 
 # --- The triage queue's counts per status ------------------------------------------------------------------
-QUEUE_COUNTS_VERSION = "participation:queue-counts-version"
+QUEUE_COUNTS_VERSION = "participation:queue-counts"
 
 
 def queue_counts(filters: dict, compute: Callable[[], dict[str, int]]) -> dict[str, int]:
@@ -357,8 +390,7 @@ def queue_counts(filters: dict, compute: Callable[[], dict[str, int]]) -> dict[s
     """
     # models (a theme, an area) by their id
     counted = repr(sorted((name, str(getattr(value, "pk", value))) for name, value in filters.items() if name != "status"))
-    version = cache.get(QUEUE_COUNTS_VERSION, 0)
-    key = f"participation:queue-counts:{version}:{hashlib.sha256(counted.encode()).hexdigest()[:32]}"
+    key = f"participation:queue-counts:{pagecache.version(QUEUE_COUNTS_VERSION)}:{hashlib.sha256(counted.encode()).hexdigest()[:32]}"
     counts = cache.get(key)
     if counts is None:
         counts = compute()
@@ -368,7 +400,7 @@ def queue_counts(filters: dict, compute: Callable[[], dict[str, int]]) -> dict[s
 
 def queue_counts_changed() -> None:
     """Staff moved a report: every cached set of queue counts is out of date."""
-    cache.set(QUEUE_COUNTS_VERSION, time.time_ns(), None)
+    pagecache.bump(QUEUE_COUNTS_VERSION)
 
 
 def residents_hear_news(sender, *, challenge_ids: list[int], event: str, message, url: str,

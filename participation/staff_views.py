@@ -267,13 +267,15 @@ def saved_filter_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _answers(report: Report) -> list[tuple[str, str]]:
-    """The answers to the category's questions given on the web form, and to the theme's given through Open311."""
+    """The answers to the category's questions (given on the web form or through Open311), then the other attributes
+    an Open311 client sent (a theme's questions, or what the client knows of the report)."""
     rows = answer_rows(report.answers, report.category.all_questions() if report.category else []) if report.answers else []
     if report.source != Report.Source.OPEN311:
         return rows
     request = Open311Request.objects.filter(report=report).only("attributes").first()
-    if request is not None and request.attributes:
-        rows += answer_rows(request.attributes, report.theme.service_questions.all() if report.theme else [])
+    others = {code: value for code, value in (request.attributes if request else {}).items() if code not in report.answers}
+    if others:
+        rows += answer_rows(others, report.theme.service_questions.all() if report.theme else [])
     return rows
 
 

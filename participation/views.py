@@ -46,6 +46,7 @@ from participation.models import (
 )
 from participation.pagination import CappedPaginator
 from smartcity.files import MEDIA_LOCATION, stored_file_response
+from smartcity.pagecache import public_page
 from smartcity.permissions import is_staff_member
 from smartcity.problems import invalid_query
 
@@ -174,6 +175,7 @@ def _public_reports():
 
 
 @require_GET
+@public_page
 def report_list(request: HttpRequest) -> HttpResponse:
     filters = ReportFilterForm(request.GET or None)
     reports = filters.filter(_public_reports())
@@ -182,6 +184,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@public_page
 def report_map(request: HttpRequest) -> HttpResponse:
     filters = ReportFilterForm(request.GET or None)
     reports = filters.filter(_public_reports())
@@ -195,6 +198,7 @@ def report_map(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@public_page
 def report_geojson(request: HttpRequest) -> JsonResponse:
     """Public reports as GeoJSON for the map, filtered like the list; `bbox` is min_lon,min_lat,max_lon,max_lat.
 
@@ -232,6 +236,7 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
+@public_page
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get_report_for_user(request, pk)
     user = request.user

@@ -220,6 +220,8 @@ MIDDLEWARE = [
     # Before CommonMiddleware, so that it turns APPEND_SLASH redirects under /api/ into 404s.
     "smartcity.middleware.ApiConventionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Cache-Control and Vary on our answers, after the session and the user are known (smartcity/pagecache.py).
+    "smartcity.pagecache.CachingHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -452,6 +454,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 # The triage queue's counts per status are cached this long (staff changes refresh them at once).
 QUEUE_COUNTS_SECONDS = env_int("QUEUE_COUNTS_SECONDS", 30)
+# Residents' pages as anonymous visitors see them are kept whole in the cache for at most this long, and
+# any write to the database replaces them at once (smartcity/pagecache.py); the limit only bounds relative
+# times ("3 minutes ago"). Only with Redis: each process's own memory would not hear of other processes'
+# writes. 0 turns it off.
+PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 60 if REDIS_URL else 0)
 # Possible duplicates of a report (participation/duplicates.py): open reports within this distance, made
 # within this many days of it, ranked by how alike their texts are.
 DUPLICATE_DISTANCE_METRES = env_int("DUPLICATE_DISTANCE_METRES", 150)

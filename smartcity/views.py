@@ -20,10 +20,12 @@ from django.views.decorators.http import require_GET
 
 from smartcity import permissions
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
+from smartcity.pagecache import public_page
 from smartcity.problems import problem
 
 
 @require_GET
+@public_page
 def home(request: HttpRequest) -> HttpResponse:
     challenges = (
         SocietalChallenge.objects.open()
@@ -35,6 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@public_page
 def theme_list(request: HttpRequest) -> HttpResponse:
     themes = Theme.objects.annotate(challenge_count=Count(
         "societal_challenges", filter=Q(societal_challenges__in=SocietalChallenge.objects.public()), distinct=True))
@@ -42,6 +45,7 @@ def theme_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@public_page
 def theme_detail(request: HttpRequest, slug: str) -> HttpResponse:
     theme = get_object_or_404(Theme, slug=slug)
     challenges = theme.societal_challenges.public().prefetch_related("themes")
@@ -49,6 +53,7 @@ def theme_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@public_page
 def societal_challenge_list(request: HttpRequest) -> HttpResponse:
     challenges = (
         SocietalChallenge.objects.public()
@@ -69,6 +74,7 @@ def societal_challenge_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@public_page
 def societal_challenge_detail(request: HttpRequest, pk: int) -> HttpResponse:
     challenge = get_object_or_404(
         SocietalChallenge.objects.visible_to(request.user).prefetch_related(

@@ -4,7 +4,11 @@
 - Baseline: the same requests answered by the bare baseline view (benchmarks/load/baseline_urls.py).
 - Submitting: residents' reports come in through POST /api/v1/reports (an integration's staff token),
   each with a unique reference that is written to BENCH_SUBMITTED when the answer is 201.
-- Triage: civil servants work the queue: the queue with filters and the report's staff page.
+- FormSubmitting: residents send the web form without photos (anonymously, past the "already reported
+  nearby?" step), each with a unique title written to BENCH_SUBMITTED_FORM when the answer is the redirect
+  to the new report. The form page is read once per user (its CSRF token), so the figures are the POST's.
+- Triage: civil servants work the queue: the queue with filters, its map and the report's staff page.
+- TriageQueue, TriageMap: the queue page alone and the queue's map alone, for their own CPU and p95.
 """
 from __future__ import annotations
 
@@ -110,7 +114,36 @@ class Submitting(FastHttpUser):
                 response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
 
 
-class Triage(FastHttpUser):
+class FormSubmitting(FastHttpUser):
+    wait_time = constant(0)
+    batch = os.environ.get("BENCH_RUN", uuid.uuid4().hex[:8])
+
+    def on_start(self):
+        page = self.client.get("/reports/new/", name="report form (page)")
+        self.token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        self.log = open(os.environ["BENCH_SUBMITTED_FORM"], "a", buffering=1)
+
+    @task
+    def submit(self):
+        title = f"Losse tegels bench-{self.batch}-{uuid.uuid4().hex[:12]}"
+        west, south, east, north = BOUNDS
+        body = {
+            "csrfmiddlewaretoken": self.token, "submission_key": str(uuid.uuid4()), "nearby_seen": "on",
+            "notice_seen": "on", "title": title, "description": "Een paar tegels liggen los bij de tramhalte.",
+            "category": os.environ.get("BENCH_CATEGORY", ""), "theme": THEMES[0] if THEMES else "",
+            "latitude": f"{random.uniform(south, north):.6f}", "longitude": f"{random.uniform(west, east):.6f}",
+        }
+        with self.client.post("/reports/new/", data=body, headers={"Referer": self.host + "/reports/new/"},
+                              name="submit report (web form)", allow_redirects=False, catch_response=True) as response:
+            if response.status_code == 302 and "/reports/" in (response.headers.get("Location") or ""):
+                self.log.write(title + "\n")
+            else:
+                response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
+
+
+class _Staff(FastHttpUser):
+    """A civil servant, signed in."""
+    abstract = True
     wait_time = constant(0)
 
     def on_start(self):
@@ -120,24 +153,53 @@ class Triage(FastHttpUser):
                                                    "password": os.environ["BENCH_STAFF_PASSWORD"]},
                          headers={"Referer": self.host + "/accounts/login/"}, name="log in")
 
-    @task(3)
-    def queue(self):
+    def _queue(self):
         query = random.choice(["", "status=accepted", "status=in_progress", "status=open&age=overdue", "page=2",
                                "status=open&sort=priority", "status=open&sort=supports"])
         with self.client.get(f"/staff/?{query}", name="triage queue", catch_response=True) as response:
             if "/accounts/login/" in response.url:
                 response.failure("not logged in")
 
-    @task(1)
-    def queue_map(self):
+    def _map(self):
         query = random.choice(["status=new", "status=open&department=stadsbeheer"])
         with self.client.get(f"/staff/reports.geojson?{query}", name="triage queue map", catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"{response.status_code}")
 
-    @task(2)
-    def report(self):
+    def _report(self):
         with self.client.get(f"/staff/reports/{random.randint(MIN_ID, MAX_ID)}/", name="staff report page",
                              catch_response=True) as response:
             if response.status_code == 404:
                 response.success()
+
+
+class Triage(_Staff):
+    """The mix: the queue, its map and report pages."""
+
+    @task(3)
+    def queue(self):
+        self._queue()
+
+    @task(1)
+    def queue_map(self):
+        self._map()
+
+    @task(2)
+    def report(self):
+        self._report()
+
+
+class TriageQueue(_Staff):
+    """The queue page alone: its own CPU per page and p95."""
+
+    @task
+    def queue(self):
+        self._queue()
+
+
+class TriageMap(_Staff):
+    """The queue's map alone: its own CPU per request and p95."""
+
+    @task
+    def queue_map(self):
+        self._map()

@@ -125,6 +125,7 @@ class Config:
     extra_within: float = 0.5       # further suggestions within this of the best
     max_suggestions: int = 3
     cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
+    flag_neighbours: bool = True    # an unplaced department challenge joins the flag of its mutual nearest one (_neighbours)
     cluster_reference: int = 2000   # items sampled as the yardstick for pair similarities
     flag_reports: int = 20          # at most this many supporting reports per flag
     min_kind_size: int = 8          # below this many items of a kind, use all items' statistics
@@ -207,7 +208,7 @@ class Engine:
     _FIT_ONLY = ("z", "analysed", "challenge_analysed", "documents", "kinds", "kind_languages", "kinds_plain",
                  "neighbours", "geo", "members", "linked", "rejected", "theme_matrix", "challenge_words",
                  "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names",
-                 "item_vectors", "has_vector", "nearest_meaning", "nones", "_topical_keys")
+                 "item_vectors", "has_vector", "nearest_meaning", "nones", "_topical_keys", "_pair_cache")
 
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
@@ -255,6 +256,7 @@ class Engine:
         report = progress or (lambda done, total: None)
         self._readable: dict[int, str] = {}
         self._stem_names = self._topical_keys = None
+        self._pair_cache: dict[tuple, np.ndarray] = {}
         stages = self.fit_stages()
         report(0, stages)
         self.challenges = list(challenges)
@@ -1048,6 +1050,8 @@ class Engine:
             for j in self.linked[i].indices:
                 if i not in groups[int(j)]:
                     groups[int(j)].append(i)
+        if self.config.flag_neighbours:
+            self._neighbours(departments, groups, lambda: self._pair_z(departments))
         flags = []
         grouped: set[int] = set()
         for j, members in sorted(groups.items()):
@@ -1056,7 +1060,7 @@ class Engine:
             grouped.update(members)
             flags.append(self._flag(j, sorted(members), self.topical[j].toarray().ravel() > 0))
         rest = [i for i in departments if i not in grouped]
-        clusters = self._clusters(rest)
+        clusters = self._clusters(rest, departments)
         if clusters:  # each proposed challenge's content words, all in one pass over the texts
             rows = [i for members in clusters for i in members]
             columns = [k for k, members in enumerate(clusters) for _ in members]
@@ -1067,24 +1071,83 @@ class Engine:
         flags.sort(key=lambda f: (-f.score, f.fingerprint))
         return flags
 
-    def _clusters(self, items: list[int]) -> list[list[int]]:
-        """Department challenges that fit no challenge but one another, across departments."""
+    def _neighbours(self, departments: list[int], groups: dict[int, list[int]],
+                    pair_z: Callable[[], np.ndarray]) -> None:
+        """Department challenges that no challenge took, placed beside their mutual nearest
+        department challenge of another department, in place in ``groups``.
+
+        An item joins challenge j's group when (a) among the department challenges of other
+        departments its nearest one (``pair_z``: words and meaning, each side's similarity
+        measured against what it shares with everything) is a member of j's group, (b) it is
+        that member's nearest too, (c) j is one of the item's ``competitors`` best challenges and
+        (d) the item scores above j's average (z >= 0: some evidence of its own). Two departments
+        describing one problem in their own jargon are often each other's closest text while
+        the challenge's profile, which residents' words shaped, is only the item's runner-up.
+        """
+        placed = {i: j for j, members in groups.items() for i in members}
+        rest = [i for i in departments if i not in placed and not self.nones[i]]
+        if not rest or not placed:
+            return
+        scores = pair_z().copy()
+        names = np.array([self.documents[i].department or "" for i in departments])
+        scores[names[:, None] == names[None, :]] = -np.inf
+        nearest = np.argmax(scores, axis=1)
+        position = {i: k for k, i in enumerate(departments)}
+        c = min(self.config.competitors, self.z.shape[1])
+        for i in rest:
+            k = position[i]
+            partner = int(nearest[k])
+            if not np.isfinite(scores[k, partner]) or int(nearest[partner]) != k:
+                continue
+            j = placed.get(departments[partner])
+            if j is None or j not in np.argsort(-self.z[i])[:c] or self.z[i, j] < 0:
+                continue
+            groups[j].append(i)
+
+    def _pair_z(self, items: list[int], meaning: bool = True) -> np.ndarray:
+        """(items x items): how far each pair's similarity stands out from what either side
+        shares with a fixed sample of all items (the smaller of the two), in words and, with
+        ``meaning`` and where every item carries a vector, blended with the same in meaning as
+        items' scores are. The diagonal is -inf."""
+        cache: dict[tuple, np.ndarray] = self.__dict__.setdefault("_pair_cache", {})
+        key = (tuple(items), meaning)
+        if key in cache:
+            return cache[key]
+        stride = max(1, len(self.documents) // self.config.cluster_reference)
+        reference = sorted(set(range(0, len(self.documents), stride)) | set(items))
+        position = {i: k for k, i in enumerate(reference)}
+        columns = [position[i] for i in items]
+
+        def standardised(similarity: np.ndarray) -> np.ndarray:
+            similarity = similarity.astype(np.float64)
+            similarity[np.arange(len(items)), columns] = np.nan
+            mean = np.nanmean(similarity, axis=1, keepdims=True)
+            std = np.nanstd(similarity, axis=1, keepdims=True) + 1e-6
+            own = (similarity[:, columns] - mean) / std
+            return np.nan_to_num(np.minimum(own, own.T), nan=-np.inf)
+
+        words_key = (tuple(items), False)
+        if words_key not in cache:
+            cache.clear()  # one set of items at a time (a fit's department challenges)
+            cache[words_key] = standardised(self._similarity(items, reference))
+        pair_z = cache[words_key]
+        if meaning and self.item_vectors is not None and self.has_vector is not None \
+                and self.has_vector[items].all() and self.has_vector[reference].all():
+            weight = self.config.semantic_weight
+            pair_z = (1 - weight) * pair_z + weight * standardised(self.item_vectors[items] @ self.item_vectors[reference].T)
+        cache[key] = pair_z
+        return pair_z
+
+    def _clusters(self, items: list[int], departments: list[int]) -> list[list[int]]:
+        """Department challenges that fit no challenge but one another, across departments:
+        a pair groups when it is mutually best and stands out by ``cluster_min_z`` in words
+        (``_pair_z`` over all ``departments``, of which ``items`` are some)."""
         cfg = self.config
         if len(items) < 2:
             return []
-        # each item's similarities to a fixed sample of all items are its yardstick: a pair
-        # groups only when it stands out from what either side shares with anything
-        stride = max(1, len(self.documents) // cfg.cluster_reference)
-        reference = sorted(set(range(0, len(self.documents), stride)) | set(items))
-        similarity = self._similarity(items, reference)
-        position = {i: k for k, i in enumerate(reference)}
-        for k, i in enumerate(items):
-            similarity[k, position[i]] = np.nan
-        mean = np.nanmean(similarity, axis=1, keepdims=True)
-        std = np.nanstd(similarity, axis=1, keepdims=True) + 1e-6
-        own = similarity[:, [position[i] for i in items]]
-        pair_z = np.minimum((own - mean) / std, ((own - mean) / std).T)
-        pair_z = np.nan_to_num(pair_z, nan=-np.inf)
+        position = {i: k for k, i in enumerate(departments)}
+        rows = [position[i] for i in items]
+        pair_z = self._pair_z(departments, meaning=False)[np.ix_(rows, rows)]
         parent = list(range(len(items)))
 
         def find(a: int) -> int:
@@ -1093,9 +1156,9 @@ class Engine:
                 a = parent[a]
             return a
 
-        departments = np.array([self.documents[i].department or "" for i in items])
+        names = np.array([self.documents[i].department or "" for i in items])
         # mutual best and clearly above the pair distribution: no chains of weak links
-        linked = ((departments[:, None] != departments[None, :]) & (pair_z >= cfg.cluster_min_z)
+        linked = ((names[:, None] != names[None, :]) & (pair_z >= cfg.cluster_min_z)
                   & (pair_z >= pair_z.max(axis=1, keepdims=True) - 1e-9)
                   & (pair_z >= pair_z.max(axis=0, keepdims=True) - 1e-9))
         for a, b in zip(*np.nonzero(np.triu(linked, k=1))):

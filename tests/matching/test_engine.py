@@ -365,3 +365,64 @@ def test_items_decided_about_no_challenge_still_calibrate_the_none_level():
     z[:, 0], z[:, 1] = 4.0, 0.5
     z[[engine.document_index[key] for key in nones], 1] = 3.0
     assert engine._abstention(z)["report"][0] == pytest.approx(3.0)
+
+
+def test_an_unplaced_department_challenge_joins_the_flag_of_its_mutual_nearest_one():
+    documents = [
+        department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
+                   "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in."),
+        department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
+                   "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan."),
+        department("c", "parks", "Parken als tijdelijke berging", "Grasvelden die bij piekbuien water vasthouden."),
+        department("d", "permits", "Vergunningen voor terrassen", "De aanvragen voor terrassen duren te lang."),
+    ]
+    engine = fitted(documents)
+    rows = [engine.document_index[d.key] for d in documents]
+    a, b, c, d = rows
+    flooding, litter = engine.challenge_index["flooding"], engine.challenge_index["litter"]
+
+    def joined(pair_z, z_of_c, group=None, docs_department=None) -> list[int]:
+        engine.z[c] = -1.0
+        for j, value in z_of_c.items():
+            engine.z[c, j] = value
+        groups = {flooding: [a, b]} if group is None else group
+        engine._neighbours(rows, groups, lambda: np.array(pair_z, dtype=float))
+        return groups[flooding]
+
+    mutual = [[0, 0, 3, 0], [0, 0, 1, 0], [3, 1, 0, 0], [0, 0, 0, 0]]  # a and c: each other's nearest
+    # c's best challenge is litter, flooding its runner-up and above its average: it joins a's flag
+    assert joined(mutual, {litter: 0.8, flooding: 0.6}) == [a, b, c]
+    # flooding below c's average (z < 0): no evidence of its own, it stays out
+    assert joined(mutual, {litter: 0.8, flooding: -0.2}) == [a, b]
+    # flooding only c's third challenge: it stays out
+    assert joined(mutual, {litter: 0.8, engine.challenge_index["heat"]: 0.7, flooding: 0.6}) == [a, b]
+    # c's nearest is a, but a's nearest is b (another department): not mutual, it stays out
+    one_way = [[0, 4, 3, 0], [4, 0, 1, 0], [3, 1, 0, 0], [0, 0, 0, 0]]
+    assert joined(one_way, {litter: 0.8, flooding: 0.6}) == [a, b]
+    # a department challenge staff decided is about no challenge never joins
+    engine.nones[c] = True
+    assert joined(mutual, {litter: 0.8, flooding: 0.6}) == [a, b]
+    engine.nones[c] = False
+    # the nearest one must be of another department: c of the sewers department pairs with d, whom no flag took
+    also_d = [[0, 0, 3, 0], [0, 0, 0, 0], [3, 0, 0, 2], [0, 0, 2, 0]]
+    assert joined(also_d, {litter: 0.8, flooding: 0.6}) == [a, b, c]
+    engine.documents[c] = replace(engine.documents[c], department="sewers")
+    assert joined(also_d, {litter: 0.8, flooding: 0.6}) == [a, b]
+
+
+def test_pair_scores_of_department_challenges_are_symmetric_and_blend_words_and_meaning():
+    documents = [
+        department("a", "sewers", "Gemengd rioolstelsel overbelast", "Bij extreme neerslag raakt het riool vol."),
+        department("b", "safety", "Onderdoorgangen onder water", "Bij wolkbreuken lopen onderdoorgangen onder water."),
+        department("c", "parks", "Nieuwe speeltoestellen", "De speeltoestellen in drie speeltuinen worden vervangen."),
+    ]
+    rng = np.random.default_rng(3)
+    with_vectors = [replace(d, vector=rng.normal(size=8).astype(np.float32)) for d in REPORTS + documents]
+    challenges = [replace(ch, vector=rng.normal(size=8).astype(np.float32)) for ch in CHALLENGES]
+    words_only = Engine().fit(CHALLENGES, list(REPORTS) + documents)
+    both = Engine().fit(challenges, with_vectors)
+    rows = [both.document_index[d.key] for d in documents]
+    for engine in (words_only, both):
+        pair_z = engine._pair_z(rows)
+        assert np.array_equal(pair_z, pair_z.T) and np.isneginf(np.diag(pair_z)).all()
+    assert not np.allclose(words_only._pair_z(rows), both._pair_z(rows))  # the vectors count

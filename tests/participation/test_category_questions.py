@@ -88,6 +88,22 @@ def test_staff_see_the_answers_by_question_with_the_choices_name(client, tree, c
     assert "<dt>Is the lamp out or flickering?</dt><dd>Flickering</dd>" in html
 
 
+def test_staff_see_an_open311_clients_answers_once_and_its_other_attributes_after_them(client, tree, civil_servant):
+    from participation.models import Open311Client
+    from participation.open311 import open311_request_create
+
+    record = open311_request_create(
+        client=Open311Client.objects.create(name="FixMyStreet"), service=tree["lamp"],
+        data={"description": "Lamp out", "latitude": 52.0799, "longitude": 4.3113,
+              "answers": {"pole": "12-345", "state": "out"},
+              "attributes": {"pole": "12-345", "state": "out", "uprn": "999"}})
+    client.force_login(civil_servant)
+    html = client.get(reverse("participation:staff-report-detail", args=[record.report_id])).content.decode()
+    assert html.count("12-345") == 1 and "<dt>What number is on the pole?</dt><dd>12-345</dd>" in html
+    assert html.count("<dd>Out</dd>") == 1 and "<dd>out</dd>" not in html
+    assert html.index("<dd>Out</dd>") < html.index("<dt>uprn</dt><dd>999</dd>")
+
+
 def test_answers_are_not_public(client, tree):
     client.post(URL, form(category=tree["lamp"].pk, **{field("pole"): "12-345", field("state"): "flickering"}))
     assert "12-345" not in client.get(Report.objects.get().get_absolute_url()).content.decode()

@@ -10,13 +10,22 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.conf import settings
 from django.core import mail
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from georeport import GeoReport
 
-from participation.models import Open311Client, Open311Request, Report, ReporterContact, ServiceQuestion
+from participation.models import (
+    Category,
+    Open311Client,
+    Open311Request,
+    Report,
+    ReporterContact,
+    ServiceQuestion,
+    StatusChange,
+)
 from smartcity.models import Area, Department, Theme
 from tests.participation.conftest import HAGUE, make_report
 
@@ -79,7 +88,7 @@ def test_discovery_describes_the_endpoint_in_json_and_xml(base):
     assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == ["text/xml", "application/json"]
 
 
-def test_the_client_lists_the_themes_as_services_in_json_and_in_xml(base, lighting, waste):
+def test_without_categories_the_client_lists_the_themes_as_services_in_json_and_in_xml(base, lighting, waste):
     services = GeoReport(base).get_service_list()
     assert [(s["service_code"], s["metadata"], s["type"]) for s in services] == [
         ("lighting", True, "realtime"), ("waste", False, "realtime"),
@@ -359,3 +368,140 @@ def test_a_nul_character_is_a_400_with_a_spec_error_body(base, waste, open311_cl
     response = post(base, api_key=open311_client.key, service_code="waste", lat=HAGUE[0], long=HAGUE[1],
                     description="Bin\x00 overflows.")
     assert response.status_code == 400 and "NUL" in errors_of(response)[0]
+
+
+# --- categories are the services ----------------------------------------------------------------------
+@pytest.fixture
+def tree(lighting) -> dict:
+    """Two main categories with subcategories, a main category without any, and an inactive subcategory; the
+    lamp asks its post number, and its main category whether the pole is damaged."""
+    department = Department.objects.create(slug="stadsbeheer", name="Stadsbeheer")
+    safety = Theme.objects.create(slug="safety", name="Safety")
+    light = Category.objects.create(slug="verlichting", name="Straatverlichting", name_en="Street lighting",
+                                    theme=lighting, department=department, order=1, target_days=5)
+    lamp = Category.objects.create(slug="verlichting-lamp", parent=light, name="Lamp kapot", name_en="Lamp out",
+                                   order=1)
+    dark = Category.objects.create(slug="verlichting-donker", parent=light, name="Te donker", name_en="Too dark",
+                                   order=2, theme=safety)
+    Category.objects.create(slug="verlichting-oud", parent=light, name="Oud", is_active=False, order=3)
+    boulevard = Category.objects.create(
+        slug="verlichting-boulevard", parent=light, name="Boulevard", order=4,
+        notice="Lampen op de boulevard zijn van de netbeheerder.", notice_url="https://grid.example.org/report")
+    other = Category.objects.create(slug="overig", name="Overig", name_en="Something else", order=2, theme=safety)
+    ServiceQuestion.objects.create(category=light, code="paal-schade", description="Is de paal beschadigd?",
+                                   description_en="Is the pole damaged?", datatype="singlevaluelist", order=1,
+                                   values=[{"key": "ja", "name": "Ja"}, {"key": "nee", "name": "Nee"}])
+    ServiceQuestion.objects.create(category=lamp, code="paalnummer", description="Welk nummer staat op de paal?",
+                                   description_en="What number is on the post?", required=True, order=1)
+    return {"department": department, "light": light, "lamp": lamp, "dark": dark, "boulevard": boulevard,
+            "other": other, "safety": safety}
+
+
+def test_the_services_are_the_categories_a_resident_can_choose_grouped_by_main_category(base, tree):
+    services = GeoReport(base).get_service_list()
+    assert [(s["service_code"], s["group"], s["metadata"]) for s in services] == [
+        ("verlichting-lamp", "Straatverlichting", True), ("verlichting-donker", "Straatverlichting", True),
+        ("verlichting-boulevard", "Straatverlichting", True), ("overig", "Safety", False),
+    ]
+    assert services[0]["service_name"] == "Lamp kapot"  # the city's language by default
+    assert services[0]["keywords"] == "Straatverlichting, Street lighting"  # main category, theme
+    # A category handled elsewhere says so, with the link, before a client's user sends.
+    assert services[2]["description"] == "Lampen op de boulevard zijn van de netbeheerder. https://grid.example.org/report"
+
+    english = requests.get(f"{base}/services.json", headers={"Accept-Language": "en"}, timeout=10).json()
+    assert [(s["service_name"], s["group"]) for s in english[:2]] == [("Lamp out", "Street lighting"),
+                                                                       ("Too dark", "Street lighting")]
+    root = ET.fromstring(requests.get(f"{base}/services.xml", timeout=10).content)
+    assert [s.findtext("group") for s in root.findall("service")][-1] == "Safety"
+
+
+def test_a_categorys_definition_gives_its_main_categorys_questions_and_its_own(base, tree):
+    definition = requests.get(f"{base}/services/verlichting-lamp.json", headers={"Accept-Language": "en"},
+                              timeout=10).json()
+    assert definition["service_code"] == "verlichting-lamp"
+    assert [(a["code"], a["required"], a["description"]) for a in definition["attributes"]] == [
+        ("paal-schade", False, "Is the pole damaged?"), ("paalnummer", True, "What number is on the post?")]
+    assert definition["attributes"][0]["values"] == [{"key": "ja", "name": "Ja"}, {"key": "nee", "name": "Nee"}]
+    # A theme's code still answers with the theme's questions, for clients that know it.
+    assert [a["code"] for a in GeoReport(base).get_service_definition("lighting")["attributes"]] == ["pole", "lamps"]
+
+
+def test_an_unknown_or_inactive_code_or_a_main_category_with_subcategories_is_a_404(base, tree, open311_client):
+    for code in ("nope", "verlichting-oud"):
+        response = requests.get(f"{base}/services/{code}.json", timeout=10)
+        assert (response.status_code, errors_of(response)) == (404, [f"service_code {code!r} was not found."])
+    response = requests.get(f"{base}/services/verlichting.xml", timeout=10)
+    assert response.status_code == 404 and "is a main category: use one of its subcategories" in errors_of(response)[0]
+    response = post(base, api_key=open311_client.key, service_code="verlichting", lat=HAGUE[0], long=HAGUE[1],
+                    description="Lamp out.")
+    assert response.status_code == 404 and not Report.objects.exists()
+
+
+def test_a_post_with_a_category_code_creates_a_report_in_it_routed_on_intake(base, tree, open311_client):
+    response = post(base, api_key=open311_client.key, service_code="verlichting-lamp", lat=HAGUE[0], long=HAGUE[1],
+                    description="Lamp is out", **{"attribute[paalnummer]": "123-45", "attribute[paal-schade]": "nee",
+                                                  "attribute[uprn]": "999"})
+    assert response.status_code == 201, response.text
+    report = Report.objects.get(pk=response.json()[0]["service_request_id"])
+    assert (report.category, report.theme, report.department) == (tree["lamp"], tree["lamp"].parent.theme,
+                                                                   tree["department"])
+    assert report.status == Report.Status.NEW
+    routed = StatusChange.objects.get(report=report, to_department=tree["department"])
+    with translation.override(settings.LANGUAGE_CODE):  # history is written in the city's language
+        expected = translation.gettext("Routed automatically by category “%(category)s”.") % {
+            "category": "Straatverlichting › Lamp kapot"}
+    assert routed.message == expected
+    # The answers to the category's questions are the report's, as from the web form; the client's record keeps all.
+    assert report.answers == {"paalnummer": "123-45", "paal-schade": "nee"}
+    assert Open311Request.objects.get(report=report).attributes == {"paalnummer": "123-45", "paal-schade": "nee",
+                                                                    "uprn": "999"}
+    read = requests.get(f"{base}/requests/{report.pk}.json", timeout=10).json()[0]
+    assert (read["service_code"], read["service_name"], read["agency_responsible"]) == (
+        "verlichting-lamp", "Lamp kapot", "Stadsbeheer")
+    # The main category's target handling time, not the theme's 10 days.
+    assert parse_datetime(read["expected_datetime"]) - parse_datetime(read["requested_datetime"]) == timedelta(days=5)
+
+
+def test_a_category_post_checks_the_categorys_questions_and_not_the_themes(base, tree, open311_client):
+    response = post(base, api_key=open311_client.key, service_code="verlichting-lamp", lat=HAGUE[0], long=HAGUE[1],
+                    description="Lamp is out", **{"attribute[paal-schade]": "misschien"})
+    assert response.status_code == 400
+    assert errors_of(response) == ["attribute[paal-schade]: misschien is not one of ja, nee.",
+                                   "attribute[paalnummer] is required: Welk nummer staat op de paal?"]
+    # The theme's required "pole" question is not asked of its categories; a category handled elsewhere goes to
+    # triage (no department of its own).
+    response = post(base, api_key=open311_client.key, service_code="verlichting-boulevard", lat=HAGUE[0],
+                    long=HAGUE[1], description="Lamp on the pier is out")
+    assert response.status_code == 201, response.text
+    report = Report.objects.get()
+    assert (report.category, report.department) == (tree["boulevard"], None)
+
+
+def test_a_theme_code_is_still_accepted_and_goes_to_triage(base, tree, open311_client):
+    response = post(base, api_key=open311_client.key, service_code="lighting", lat=HAGUE[0], long=HAGUE[1],
+                    description="Lamp is out", **{"attribute[pole]": "no"})
+    assert response.status_code == 201, response.text
+    report = Report.objects.get()
+    assert (report.theme, report.category, report.department, report.answers) == (tree["light"].theme, None, None, {})
+    assert Open311Request.objects.get(report=report).attributes == {"pole": "no"}
+    read = requests.get(f"{base}/requests/{report.pk}.json", timeout=10).json()[0]
+    assert (read["service_code"], read["service_name"]) == ("lighting", "Street lighting")
+
+
+def test_requests_filter_by_category_main_category_and_theme_codes(base, tree):
+    lamp = make_report(theme=tree["light"].theme, category=tree["lamp"])
+    dark = make_report(theme=tree["safety"], category=tree["dark"])
+    other = make_report(theme=tree["safety"], category=tree["other"])
+    uncategorised = make_report(theme=tree["light"].theme)
+
+    def found(codes: str) -> set[str]:
+        response = requests.get(f"{base}/requests.json", params={"service_code": codes}, timeout=10)
+        assert response.status_code == 200, response.text
+        return {r["service_request_id"] for r in response.json()}
+
+    assert found("verlichting-lamp") == {str(lamp.pk)}
+    assert found("verlichting") == {str(lamp.pk), str(dark.pk)}  # a main category: its subcategories' reports
+    assert found("safety,verlichting-lamp") == {str(lamp.pk), str(dark.pk), str(other.pk)}
+    assert found("lighting") == {str(lamp.pk), str(uncategorised.pk)}
+    response = requests.get(f"{base}/requests.json", params={"service_code": "overig,ghosts"}, timeout=10)
+    assert (response.status_code, errors_of(response)) == (404, ["service_code 'ghosts' was not found."])

@@ -32,8 +32,16 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from participation.models import Open311Client, Open311Request, Report, ReporterContact, ServiceQuestion, StatusChange
-from smartcity.models import Theme
+from participation.models import (
+    Category,
+    Open311Client,
+    Open311Request,
+    Report,
+    ReporterContact,
+    ServiceQuestion,
+    StatusChange,
+)
+from smartcity.models import Department, Theme
 from tests.conftest import ROOT
 from tests.participation.conftest import HAGUE, make_report
 
@@ -287,6 +295,46 @@ def test_fixmystreet_reads_the_service_list_and_a_service_definition(base, light
     lamps, pole = definition["attributes"]
     assert (lamps["code"], lamps["datatype"], lamps["required"], lamps["order"]) == ("lamps", "number", "false", "1")
     assert [value["key"] for value in pole["values"]] == ["yes", "no"]
+
+
+@pytest.fixture
+def categories(lighting) -> dict:
+    """A city with a category tree: its services are the categories (Open311 services become the categories)."""
+    department = Department.objects.create(slug="stadsbeheer", name="Stadsbeheer")
+    light = Category.objects.create(slug="verlichting", name="Straatverlichting", theme=lighting, department=department)
+    lamp = Category.objects.create(slug="verlichting-lamp", parent=light, name="Lamp kapot")
+    ServiceQuestion.objects.create(category=lamp, code="paalnummer", description="Welk nummer staat op de paal?",
+                                   order=1)
+    Category.objects.create(slug="overig", name="Overig")  # a main category without a theme or subcategories
+    return {"department": department, "lamp": lamp}
+
+
+def test_fixmystreet_reads_the_categories_as_services_in_groups_and_posts_into_one(base, categories, integration):
+    services = xml_simple(requests.get(f"{base}/services.xml", params={"jurisdiction_id": JURISDICTION},
+                                       timeout=10).content)["service"]
+    assert [(s["service_code"], s["service_name"], s["metadata"], s["group"]) for s in services] == [
+        ("overig", "Overig", "false", [None]), ("verlichting-lamp", "Lamp kapot", "true", ["Straatverlichting"])]
+    definition = xml_simple(requests.get(f"{base}/services/verlichting-lamp.xml", timeout=10).content)
+    assert [attribute["code"] for attribute in definition["attributes"]] == ["paalnummer"]
+
+    params = fixmystreet_post(api_key=integration.key, service_code="verlichting-lamp", title="Lamp out",
+                              detail="Dark since Monday.", url="https://fms.example/r/1", name="Piet Puk",
+                              email="piet@example.org", latitude=HAGUE[0], longitude=HAGUE[1],
+                              extra={"paalnummer": "123-45"}, uprn="999")
+    report = Report.objects.get(pk=id_from_post_answer(requests.post(f"{base}/requests.xml", data=params, timeout=10)))
+    assert (report.category, report.department, report.answers) == (categories["lamp"], categories["department"],
+                                                                     {"paalnummer": "123-45"})
+    [read] = xml_simple(requests.get(f"{base}/requests.xml", params={"service_request_id": report.pk},
+                                     timeout=10).content)["request"]
+    assert (read["service_code"], read["agency_responsible"]) == ("verlichting-lamp", "Stadsbeheer")
+
+
+def test_the_category_services_keep_to_the_organisations_schemas(base, categories, schemas):
+    assert_valid(schemas["services"], requests.get(f"{base}/services.json", timeout=10).json())
+    for code in ("verlichting-lamp", "overig", "lighting"):
+        assert_valid(schemas["service-definition"], requests.get(f"{base}/services/{code}.json", timeout=10).json())
+    make_report(title="Lamp", description="Lamp out.", category=categories["lamp"], theme=categories["lamp"].parent.theme)
+    assert_valid(schemas["requests"], requests.get(f"{base}/requests.json", timeout=10).json())
 
 
 def test_out_of_range_dates_are_an_open311_error_in_both_formats(base):

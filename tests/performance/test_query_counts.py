@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from matching.models import Match, MatchingRun, Suggestion
-from participation.models import Comment, Report, StatusChange, Support
+from participation.models import Category, Comment, Report, ServiceQuestion, StatusChange, Support
 from pilots.models import KPI, Pilot
 from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme
 
@@ -45,8 +45,12 @@ def grow(how_many: int, admin) -> None:
             title=f"Department challenge {n}", description="Too hot.", department=department, created_by=admin)
         department_challenge.themes.add(theme)
         department_challenge.societal_challenges.add(challenge)
+        main = Category.objects.create(slug=f"main-{n}", name=f"Main category {n}", theme=theme, department=department)
+        category = Category.objects.create(slug=f"category-{n}", name=f"Category {n}", parent=main, target_days=5)
+        ServiceQuestion.objects.create(category=main, code="how", description="How?")
         report = Report.objects.create(title=f"Report {n}", description="No shade on the square.", latitude=52.08,
-                                       longitude=4.31, theme=theme, department=department, author=admin)
+                                       longitude=4.31, theme=theme, category=category, department=department,
+                                       author=admin)
         report.societal_challenges.add(challenge)
         StatusChange.objects.create(report=report, to_status="new")
         Support.objects.create(report=report, user=admin)
