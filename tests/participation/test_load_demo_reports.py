@@ -5,7 +5,7 @@ from django.core.management import call_command
 from participation.models import Report, StatusChange
 from smartcity.models import Area
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remembered_vectors")]
 
 
 def test_demo_reports_load_once_with_neighbourhoods_history_and_challenges():

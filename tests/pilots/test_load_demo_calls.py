@@ -1,6 +1,9 @@
+import pytest
 from django.core.management import call_command
 
 from pilots.models import Call, FeedbackAnswer, Measurement, Organisation, Proposal
+
+pytestmark = pytest.mark.usefixtures("remembered_vectors")  # the demo's texts encoded once (tests/conftest.py)
 
 
 def test_the_demo_open_call_loads_twice_with_an_accepted_proposal_and_resident_feedback(db):

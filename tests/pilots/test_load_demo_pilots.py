@@ -1,6 +1,9 @@
+import pytest
 from django.core.management import call_command
 
 from pilots.models import KPI, Gate, Measurement, Pilot
+
+pytestmark = pytest.mark.usefixtures("remembered_vectors")  # the demo's texts encoded once (tests/conftest.py)
 
 
 def test_the_demo_pilots_load_twice_without_duplicates_and_show_every_rule(db):

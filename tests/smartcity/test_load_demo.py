@@ -1,10 +1,14 @@
 import re
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.test import Client
 
 from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme, User
+
+# The demo is loaded three times here: its texts are encoded once (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("remembered_vectors")
 
 
 def run() -> str:
