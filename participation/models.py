@@ -10,7 +10,7 @@ from operator import or_
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -96,7 +96,9 @@ class ReportQuerySet(models.QuerySet):
         if department == "none":
             reports = reports.filter(department__isnull=True)
         elif department:
-            reports = reports.filter(department__slug=department)
+            # By id from a scalar subquery, not a join on the slug: PostgreSQL then knows the one department
+            # when it plans and reads its open reports in order from report_open_department.
+            reports = reports.filter(department_id=Subquery(Department.objects.filter(slug=department).values("pk")[:1]))
         if age == "overdue":
             reports = reports.filter(self.overdue_condition(now))
         elif age:
@@ -207,6 +209,16 @@ class Report(Referenced):
             # The triage queue sorted by priority (high before normal, then oldest) or by supporters.
             models.Index(fields=["status", "priority", "created_at"], name="report_status_priority"),
             models.Index(fields=["status", "-support_count"], name="report_status_supports"),
+            # The same orders over all open reports (status new, accepted or in progress: the queue's "open"):
+            # an index per status cannot give one order across three, so PostgreSQL sorted every open report
+            # (285 ms at 1,000,000 reports); from these it reads the first page in order.
+            models.Index(fields=["priority", "created_at", "id"], name="report_open_priority",
+                         condition=Q(status__in=["new", "accepted", "in_progress"])),
+            models.Index(fields=["-support_count", "created_at", "id"], name="report_open_supports",
+                         condition=Q(status__in=["new", "accepted", "in_progress"])),
+            # A department's open work (a department member's landing, and its map), oldest or newest first.
+            models.Index(fields=["department", "created_at", "id"], name="report_open_department",
+                         condition=Q(status__in=["new", "accepted", "in_progress"])),
             models.Index(fields=["category", "status"], name="report_category_status"),
             # Retention: closed reports whose contact details are due to be erased.
             models.Index(fields=["closed_at"], name="report_closed_at"),
