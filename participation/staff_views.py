@@ -279,7 +279,7 @@ def report_queue_geojson(request: HttpRequest) -> HttpResponse:
     rows = form.filter(Report.objects.all()).order_by("-created_at").values_list(
         "pk", "title", "status", "latitude", "longitude")[: QUEUE_MAP_MAX + 1]
     rows = list(rows)
-    labels = dict(Report.Status.choices)
+    labels = {value: str(label) for value, label in Report.Status.choices}  # translated once, not per marker
     pattern = reverse("participation:staff-report-detail", args=[987654321]).replace("987654321", "%d")
     return JsonResponse({
         "type": "FeatureCollection",
@@ -287,7 +287,7 @@ def report_queue_geojson(request: HttpRequest) -> HttpResponse:
         "features": [{
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
-            "properties": {"number": pk, "title": title, "status": status, "status_label": str(labels[status]),
+            "properties": {"number": pk, "title": title, "status": status, "status_label": labels[status],
                            "colour": STATUS_COLOURS[status], "url": pattern % pk},
         } for pk, title, status, latitude, longitude in rows[:QUEUE_MAP_MAX]],
     })
