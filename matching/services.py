@@ -528,7 +528,11 @@ def _suggestions_upsert(source: str, scope: str) -> str:
     (the conflict target). One statement: one round trip, one snapshot. An item or a challenge deleted since
     the model was fitted has no row to join: its suggestions are left out."""
     table, challenges = Suggestion._meta.db_table, SocietalChallenge._meta.db_table
-    same_item = " OR ".join(f"(i.item_type = '{kind}' AND i.item_id = s.{kind}_id)" for kind in MODELS)
+    # The suggestion's item as (kind, id): exactly one of its item columns is set. Equalities only, so that
+    # PostgreSQL plans "no incoming row for it" as a hashed anti-join; an OR per kind made it a loop over
+    # the incoming rows for every open suggestion (236 s of a 263 s run at 100,000 reports).
+    item_kind = "CASE " + " ".join(f"WHEN s.{kind}_id IS NOT NULL THEN '{kind}'" for kind in MODELS) + " END"
+    item_id = "COALESCE(" + ", ".join(f"s.{kind}_id" for kind in MODELS) + ")"
     # An item staff decided, since the engine read it, is about no societal challenge gets no suggestion, and
     # loses its open ones. IN over a subquery without correlation: the few standing decisions are read once and
     # hashed, not probed once per open suggestion.
@@ -548,9 +552,11 @@ ON CONFLICT ({kind}_id, societal_challenge_id) DO UPDATE
               for kind, model in MODELS.items()]
     return (f"""WITH incoming AS (SELECT item_type, item_id, challenge_id, score, reasons FROM {source}),
 gone AS (
-    DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND (NOT EXISTS (
-        SELECT 1 FROM incoming AS i WHERE i.challenge_id = s.societal_challenge_id AND ({same_item}))
-        OR {decided_none})), """
+    DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND NOT EXISTS (
+        SELECT 1 FROM incoming AS i WHERE i.challenge_id = s.societal_challenge_id AND i.item_type = {item_kind}
+            AND i.item_id = {item_id})),
+gone_none AS (
+    DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND ({decided_none})), """
             + "".join(f"write_{k} AS ({write}), " for k, write in enumerate(writes[:-1])).removesuffix(", ")
             + "\n" + writes[-1])
 
