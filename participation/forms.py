@@ -1,7 +1,6 @@
 """Residents' forms: they validate and normalise; the views call the services."""
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -358,8 +357,6 @@ def question_field(question: ServiceQuestion) -> forms.Field:
 
 # Moved by every write to the categories, their questions and the themes (participation/apps.py).
 CATEGORIES_VERSION = "participation:categories"
-# Each process reads them again at least this often, whatever the version says (a write past Django).
-CATALOGUE_SECONDS = 60
 
 
 @dataclass
@@ -377,24 +374,14 @@ class CategoryCatalogue:
         return self._choices[language]
 
 
-_catalogue: tuple[int, float, CategoryCatalogue] | None = None
-
-
 def category_catalogue() -> CategoryCatalogue:
-    """The report form's categories and questions, read again only when a category, question or theme was
-    written (their version, moved by smartcity/pagecache.py after each write): not on every form, each
-    process keeps its copy. Without a known version (no Redis, or an emptied cache) it reads them each time."""
-    global _catalogue
-    version, now = pagecache.version(CATEGORIES_VERSION), time.monotonic()
-    if version and _catalogue is not None and _catalogue[0] == version and now - _catalogue[1] < CATALOGUE_SECONDS:
-        return _catalogue[2]
-    catalogue = CategoryCatalogue(
+    """The report form's categories and questions, kept in each process until a category, question or theme
+    is written (pagecache.kept): not read on every form."""
+    return pagecache.kept(CATEGORIES_VERSION, "catalogue", lambda: CategoryCatalogue(
         categories={category.pk: category for category in
                     Category.objects.choosable().select_related("parent", "theme", "parent__theme")},
         questions=list(ServiceQuestion.objects.filter(category__isnull=False).order_by("order", "pk")),
-    )
-    _catalogue = (version, now, catalogue) if version else None
-    return catalogue
+    ))
 
 
 def category_choices(categories) -> list:

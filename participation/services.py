@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,24 +37,13 @@ from smartcity.text import clean_line
 
 # Moved by every write to the neighbourhoods (participation/apps.py); each process keeps them until then.
 AREAS_VERSION = "participation:areas"
-_AREAS_SECONDS = 60  # read again at least this often, whatever the version says (a write past Django)
-_areas: tuple[int, float, list[Area]] | None = None
 
 
 def area_for_point(latitude: float, longitude: float) -> Area | None:
-    """The neighbourhood containing the point (Area.objects.for_point), from the neighbourhoods this process
-    keeps until one is written: not a query on every report posted. Without a known version (no Redis)
-    the database is asked each time."""
-    global _areas
-    version, now = pagecache.version(AREAS_VERSION), time.monotonic()
-    if not version and settings.PUBLIC_PAGE_CACHE_SECONDS:  # never written yet: start a version
-        pagecache.bump(AREAS_VERSION)
-        version = pagecache.version(AREAS_VERSION)
-    if not version:
-        return Area.objects.for_point(latitude, longitude)
-    if _areas is None or _areas[0] != version or now - _areas[1] >= _AREAS_SECONDS:
-        _areas = (version, now, list(Area.objects.order_by("pk")))
-    return next((area for area in _areas[2] if area.min_latitude <= latitude <= area.max_latitude
+    """The neighbourhood containing the point, from the neighbourhoods this process keeps until one is written
+    (pagecache.kept): not a query on every report posted."""
+    areas = pagecache.kept(AREAS_VERSION, "all", lambda: list(Area.objects.order_by("pk")))
+    return next((area for area in areas if area.min_latitude <= latitude <= area.max_latitude
                  and area.min_longitude <= longitude <= area.max_longitude
                  and point_in_geometry(longitude, latitude, area.geometry)), None)
 

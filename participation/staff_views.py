@@ -5,7 +5,6 @@ machine) and redirects back. Who may do what is in participation/permissions.py.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -164,31 +163,13 @@ def report_queue(request: HttpRequest) -> HttpResponse:
     })
 
 
-_KEPT_SECONDS = 60  # read again at least this often, whatever the version says (a write past Django)
-_KEPT_MAX = 500  # forms kept per process (per language and query string); emptied when full
-_kept: dict[tuple, tuple[float, str]] = {}
-
-
 def kept_html(name: str, key: str, render: Callable[[], str]) -> str:
-    """The queue's filter and bulk forms as rendered before for the same language and query string, per
-    process, until a theme, neighbourhood or department is written (their version, moved by
-    smartcity/pagecache.py after each write) and at most _KEPT_SECONDS: their option lists change a few times
-    a year and took a third of the page's CPU. Without a known version (no Redis) rendered each time."""
-    version = pagecache.version(QUEUE_CHOICES_VERSION)
-    if not version and settings.PUBLIC_PAGE_CACHE_SECONDS:  # never written yet: start a version
-        pagecache.bump(QUEUE_CHOICES_VERSION)
-        version = pagecache.version(QUEUE_CHOICES_VERSION)
-    if not version or len(key) > 256:
+    """The queue's filter and bulk forms as rendered before for the same language and query string, kept in
+    each process until a theme, neighbourhood or department is written (pagecache.kept): their option lists
+    change a few times a year and took a third of the page's CPU. Long query strings are rendered each time."""
+    if len(key) > 256:
         return render()
-    cache_key, now = (name, version, get_language(), key), time.monotonic()
-    kept = _kept.get(cache_key)
-    if kept is not None and now - kept[0] < _KEPT_SECONDS:
-        return kept[1]
-    if len(_kept) >= _KEPT_MAX:
-        _kept.clear()
-    html = render()
-    _kept[cache_key] = (now, html)
-    return html
+    return pagecache.kept(QUEUE_CHOICES_VERSION, (name, get_language(), key), render)
 
 
 def _queue_rows(page) -> str:

@@ -23,7 +23,8 @@ import hashlib
 import re
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -56,6 +57,46 @@ def version(name: str) -> int:
 def bump(name: str) -> None:
     """Everything cached under `name`'s current version is out of date."""
     cache.set(_VERSION_KEY.format(name), time.time_ns(), None)
+
+
+# --- Kept per process until a version moves --------------------------------------------------------------
+# Data that changes a few times a year (the report form's categories, the neighbourhoods, the queue's rendered
+# forms), kept in each process under its version (moved by `watch_table` after each write) and read again at
+# least every KEPT_SECONDS (a write past Django). At most KEPT_MAX entries; emptied when full.
+KEPT_SECONDS = 60
+KEPT_MAX = 500
+_kept: dict[tuple, tuple[float, object]] = {}
+T = TypeVar("T")
+
+
+def kept(name: str, key: Hashable, load: Callable[[], T]) -> T:
+    """What `load()` gave for `key` under `name`'s current version, kept in this process. Without a known
+    version (no shared cache) it loads each time."""
+    current = version(name)
+    if not current and settings.PUBLIC_PAGE_CACHE_SECONDS:  # never written yet: start a version
+        bump(name)
+        current = version(name)
+    if not current:
+        return load()
+    entry, now = (name, current, key), time.monotonic()
+    found = _kept.get(entry)
+    if found is not None and now - found[0] < KEPT_SECONDS:
+        return found[1]  # type: ignore[return-value]  # stored by this function for the same name and key
+    if len(_kept) >= KEPT_MAX:
+        _kept.clear()
+    value = load()
+    _kept[entry] = (now, value)
+    return value
+
+
+def kept_count(name: str) -> int:
+    """How many entries this process keeps under `name` (any version)."""
+    return sum(1 for entry in _kept if entry[0] == name)
+
+
+def forget_kept() -> None:
+    """Drop everything kept in this process (tests: rows rolled back must not be served)."""
+    _kept.clear()
 
 
 # --- Moving the public pages' version after every committed write ------------------------------------------

@@ -104,12 +104,10 @@ def redis_breakers_closed():
 def nothing_kept_between_tests():
     """What a process keeps between requests under a version in Redis (the report form's categories, the
     neighbourhoods, the queue's rendered forms) was read from a test's rolled-back rows: the next test starts without it."""
-    from participation import forms, services, staff_views
+    from smartcity import pagecache
 
     yield
-    forms._catalogue = None
-    services._areas = None
-    staff_views._kept.clear()
+    pagecache.forget_kept()
 
 
 @pytest.fixture

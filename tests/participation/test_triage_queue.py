@@ -188,15 +188,16 @@ def test_a_bulk_action_without_a_selection_says_so(staff_client):
 
 @pytest.mark.django_db(transaction=True)  # real commits: the version moves after the write's commit
 def test_the_queue_forms_are_kept_until_a_department_theme_or_neighbourhood_changes(staff_client, department_a, settings):
-    from participation import staff_views
+    from participation.filters import QUEUE_CHOICES_VERSION
+    from smartcity import pagecache
 
     settings.PUBLIC_PAGE_CACHE_SECONDS = 60  # versions in use (Redis, or this process's own cache)
     make_report("Pothole")  # the bulk form shows under a list of reports
     name = department_a.name
     assert name in staff_client.get(QUEUE, {"status": "new"}).content.decode()
-    assert len(staff_views._kept) == 2  # the filter form and the bulk form
+    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 2  # the filter form and the bulk form
     assert name in staff_client.get(QUEUE, {"status": "new"}).content.decode()
-    assert len(staff_views._kept) == 2  # the same ones, kept
+    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 2  # the same ones, kept
     department_a.name = "Stadsbeheer en Groen"
     department_a.save()
     html = staff_client.get(QUEUE, {"status": "new"}).content.decode()
