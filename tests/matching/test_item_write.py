@@ -1,11 +1,12 @@
 """One item's write (the on-commit scoring of a report, department challenge or pilot): on PostgreSQL one round
 trip that takes the shared results lock and then, in a statement of its own, checks that the model's run is still
-the latest finished one and writes the item's suggestions (issue 19, round 6)."""
+the latest finished one and writes the item's suggestions; and the stored vectors' upsert (issue 19, round 6)."""
 from __future__ import annotations
 
 import threading
 import time
 
+import numpy as np
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
@@ -13,7 +14,7 @@ from django.utils import timezone
 from matching import services
 from matching.engine.engine import Reason
 from matching.engine.engine import Suggestion as Found
-from matching.models import MatchingRun, ReviewStatus, Suggestion
+from matching.models import MatchingRun, ReviewStatus, Suggestion, TextVector
 from participation.models import Report
 from smartcity.models import SocietalChallenge
 
@@ -121,3 +122,19 @@ def test_an_item_write_that_waited_for_a_runs_write_sees_that_run_once_it_goes_o
     thread.join()
     assert written and answer is None
     assert not Suggestion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_storing_vectors_updates_a_stored_one_and_leaves_out_an_item_deleted_since_it_was_read():
+    report, deleted = _report(), _report()
+    (challenge,) = _challenges(1)
+    TextVector.objects.create(report=report, fingerprint="old", vector=np.zeros(384, "<f4").tobytes())
+    gone = deleted.pk
+    deleted.delete()
+    ones = np.ones(384, dtype=np.float32)
+    services._store_vectors([("report", report.pk, "new", ones), ("report", gone, "new", ones),
+                             ("societal_challenge", challenge.pk, "its", ones * 2)])
+    stored = {(v.item_type, v.item_id): (v.fingerprint, np.frombuffer(v.vector, "<f4")) for v in TextVector.objects.all()}
+    assert set(stored) == {("report", report.pk), ("societal_challenge", challenge.pk)}
+    assert stored[("report", report.pk)][0] == "new" and np.array_equal(stored[("report", report.pk)][1], ones)
+    assert stored[("societal_challenge", challenge.pk)][0] == "its"
