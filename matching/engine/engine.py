@@ -196,6 +196,10 @@ class Engine:
     pilot_rows: np.ndarray | None
     _stem_names: list[str] | None
     _topical_keys: np.ndarray | None
+    # department_out: each department's fitted department challenges, and its members' sums per profile
+    department_rows: dict[str, np.ndarray]
+    department_semantic: dict[str, tuple[np.ndarray, np.ndarray]]
+    department_terms: dict[str, dict[str, tuple]]
 
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
@@ -371,11 +375,11 @@ class Engine:
         if rows is None:
             assert self.item_vectors is not None
             self.department_semantic = {}
-            for k, members in self._own_departments(True):
+            for k, members, name in self._own_departments(True):
                 own = np.asarray(sp.csr_matrix(p.weights[members].T) @ self.item_vectors[members], dtype=np.float32)
                 columns = np.flatnonzero(np.abs(own).sum(axis=1) > 0)
                 # what suggest() needs to score a department challenge of this department alike
-                self.department_semantic[self.documents[int(k[0])].department or ""] = (columns, own[columns])
+                self.department_semantic[name] = (columns, own[columns])
                 sims[np.ix_(k, columns)] = self._without_dense(vectors[k], columns, own[columns], p.semantic, p.semantic_norms)
         elif departments is not None:
             stored = self.__dict__.get("department_semantic") or {}
@@ -394,9 +398,10 @@ class Engine:
                 rows[d.department].append(i)
         self.department_rows = {name: np.array(found, dtype=np.int64) for name, found in rows.items()}
         self.department_semantic = {}
+        self.department_terms = {}
 
     def _own_departments(self, fitted: bool, departments: Sequence[str | None] | None = None):
-        """(rows to score, fitted rows of their department that are profile members) per department:
+        """(rows to score, fitted rows of their department that are profile members, the department) per department:
         for the fitted items, or for new texts of the given ``departments`` (None: not a department challenge).
 
         A department writes its own jargon and its own clients into every challenge it files ("our
@@ -411,35 +416,45 @@ class Engine:
         stored = self.__dict__.get("department_rows") or {}
         weights = self.profiles.weights
         if fitted:
-            for rows in stored.values():
+            for name, rows in stored.items():
                 members = rows[np.diff(weights.indptr)[rows] > 0]
                 if len(members):
-                    yield rows, members
+                    yield rows, members, name
             return
         for k, name in enumerate(departments or ()):
             rows = stored.get(name) if name is not None else None
             if rows is not None:
                 members = rows[np.diff(weights.indptr)[rows] > 0]
                 if len(members):
-                    yield np.array([k]), members
+                    yield np.array([k]), members, name
 
-    def _without(self, x: sp.csr_matrix, members: np.ndarray, member_vectors: sp.csr_matrix,
-                 profiles: sp.csr_matrix, norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(columns, cosines): the rows of ``x`` against each profile that holds any of ``members``
-        (fitted rows; ``member_vectors`` are their vectors in the same space), without them. Every
-        other profile holds none of them: there the plain cosine stands."""
-        own = sp.csr_matrix(sp.csr_matrix(self.profiles.weights[members].T) @ member_vectors)  # challenges x features
-        columns = np.flatnonzero(np.diff(own.indptr))
-        own, part = sp.csr_matrix(own[columns]), sp.csr_matrix(profiles[columns])
-        width = part.shape[1]
-        if own.shape[1] < width:
-            own = sp.csr_matrix((own.data, own.indices, own.indptr), shape=(own.shape[0], width))
-        if x.shape[1] != width:  # a new text's unseen n-grams weigh in no profile
-            x = sp.csr_matrix(x[:, :width]) if x.shape[1] > width else \
-                sp.csr_matrix((x.data, x.indices, x.indptr), shape=(x.shape[0], width))
-        dot = _dense(x @ part.T) - _dense(x @ own.T)
-        cross = np.asarray(part.multiply(own).sum(axis=1)).ravel()
-        square = np.asarray(own.multiply(own).sum(axis=1)).ravel()
+    def _without(self, space: str, name: str, x: sp.csr_matrix, plain: np.ndarray, members: np.ndarray,
+                 member_vectors: sp.csr_matrix | None, member_plain: np.ndarray | None,
+                 norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, cosines): the rows ``x`` of department ``name`` (``plain``: their products with the
+        profiles, not yet divided by the profiles' norms) against each profile that holds any of the
+        department's ``members``, without them; every other profile holds none of them, and there the
+        plain cosine stands. In a fit (``member_vectors`` and the members' own products ``member_plain``
+        given) the department's sums are computed and kept for ``suggest()``: the members' summed
+        vectors per profile, their product with the profile and their squared norm."""
+        kept: dict = self.__dict__.setdefault("department_terms", {}).setdefault(space, {})
+        if member_vectors is not None and member_plain is not None:
+            weights = sp.csr_matrix(self.profiles.weights[members])
+            own = sp.csr_matrix(sp.csr_matrix(weights.T) @ member_vectors)           # challenges x features
+            columns = np.flatnonzero(np.diff(own.indptr))
+            own = sp.csr_matrix(own[columns])
+            # (u - s).(u - s) needs u.s: the members' own products with u, weighted
+            cross = np.asarray(weights[:, columns].multiply(member_plain[:, columns]).sum(axis=0)).ravel()
+            square = np.asarray(own.multiply(own).sum(axis=1)).ravel()
+            kept[name] = (columns, own, cross, square)
+        elif name in kept:
+            columns, own, cross, square = kept[name]
+        else:
+            return np.zeros(0, dtype=np.int64), np.zeros((x.shape[0], 0), dtype=np.float32)
+        if x.shape[1] != own.shape[1]:  # a new text's unseen n-grams weigh in no profile
+            x = sp.csr_matrix(x[:, : own.shape[1]]) if x.shape[1] > own.shape[1] else \
+                sp.csr_matrix((x.data, x.indices, x.indptr), shape=(x.shape[0], own.shape[1]))
+        dot = plain[:, columns] - _dense(x @ own.T)
         return columns, (dot / np.sqrt(np.maximum(norms[columns] - 2 * cross + square, 1e-12))[None, :]).astype(np.float32)
 
     @staticmethod
@@ -631,17 +646,25 @@ class Engine:
             new_chars = (chars[r, c] - m * same_c) / np.sqrt(np.maximum(p.char_norms[c] - 2 * m * old_c + m * m * own_c, 1e-12))
         else:
             r = c = None
+        # department challenges: scored without their own department (below), from these raw products
+        own_departments = [(k, members, name, words[k], chars[k])
+                           for k, members, name in self._own_departments(fitted, departments)]
         words /= np.sqrt(np.maximum(p.word_norms, 1e-12))
         chars /= np.sqrt(np.maximum(p.char_norms, 1e-12))
         if r is not None:
             words[r, c] = new_words
             chars[r, c] = new_chars
-        for k, members in self._own_departments(fitted, departments):
-            # a department challenge: every profile without its own department's members (itself included)
-            columns, cosines = self._without(vectors.words[k], members, self.vectors.words[members], p.words, p.word_norms)
-            words[np.ix_(k, columns)] = cosines
-            columns, cosines = self._without(vectors.chars(k), members, self.vectors.chars(members), p.chars, p.char_norms)
-            chars[np.ix_(k, columns)] = cosines
+        for k, members, name, plain_words, plain_chars in own_departments:
+            at = np.searchsorted(k, members) if fitted else None  # the members' rows among k (a department's rows)
+            for space, x, plain, norms, target in (
+                    ("words", vectors.words[k], plain_words, p.word_norms, words),
+                    ("chars", vectors.chars(k), plain_chars, p.char_norms, chars)):
+                member_vectors = None
+                if fitted:
+                    member_vectors = self.vectors.words[members] if space == "words" else self.vectors.chars(members)
+                columns, cosines = self._without(space, name, x, plain, members, member_vectors,
+                                                 None if at is None else plain[at], norms)
+                target[np.ix_(k, columns)] = cosines
         words *= cfg.word_weight  # in place: these arrays are (items x challenges)
         chars *= 1 - cfg.word_weight
         words += chars
