@@ -38,9 +38,6 @@ SORT_CHOICES = [("", _("Oldest first")), ("newest", _("Newest first")), ("suppor
                 ("priority", _("High priority first"))]
 AGES = [("", _("Any age")), (OVERDUE, _("Overdue")), ("2", _("Older than 2 days")), ("7", _("Older than a week")),
         ("30", _("Older than a month"))]
-# Moved by every write to the themes, neighbourhoods and departments the queue's forms offer
-# (participation/apps.py); the queue keeps its rendered forms until then (staff_views.kept_html).
-QUEUE_CHOICES_VERSION = "participation:queue-choices"
 
 
 class Nothing:

@@ -162,7 +162,7 @@ class _Staff(FastHttpUser):
 
     def _map(self):
         query = random.choice(["status=new", "status=open&department=stadsbeheer"])
-        with self.client.get(f"/staff/reports.geojson?{query}", name="triage queue map", catch_response=True) as response:
+        with self.client.get(f"/staff/reports/markers.json?{query}", name="triage queue map", catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"{response.status_code}")
 
