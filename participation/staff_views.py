@@ -166,7 +166,7 @@ def report_queue(request: HttpRequest) -> HttpResponse:
         "sort_links": sort_links,
         "current_sort": form.cleaned_data.get("sort", "") if form.is_valid() else "",
         "saved_filters": SavedFilter.objects.filter(user=request.user),
-        "saved_filter_form": SavedFilterForm(initial={"query": query.urlencode()}),
+        "saved_filter_name_html": kept_html("saved-filter-name", "", lambda: SavedFilterForm()["name"].as_field_group()),
         "bulk_form_html": kept_html("bulk", "", lambda: BulkForm().render()),
         "bulk_max": BULK_MAX,
         "perms_curate": can_curate_societal_challenges(request.user),
@@ -176,9 +176,10 @@ def report_queue(request: HttpRequest) -> HttpResponse:
 
 
 def kept_html(name: str, key: str, render: Callable[[], str]) -> str:
-    """The queue's filter and bulk forms as rendered before for the same language and query string, kept in
-    each process until a theme, neighbourhood or department is written (pagecache.kept): their option lists
-    change a few times a year and took a third of the page's CPU. Long query strings are rendered each time."""
+    """The queue's filter and bulk forms (and the saved filter's name field) as rendered before for the same language
+    and query string, kept in each process until a theme, neighbourhood, department or category is written
+    (pagecache.kept): their option lists change a few times a year and took a third of the page's CPU. Long query
+    strings are rendered each time."""
     if len(key) > 256:
         return render()
     return pagecache.kept(QUEUE_CHOICES_VERSION, (name, get_language(), key), render)
