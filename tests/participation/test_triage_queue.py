@@ -198,10 +198,10 @@ def test_the_queue_forms_and_names_are_kept_until_a_department_theme_category_or
     make_report("Pothole", department=department_a, category=category, theme=theme, days_old=10)  # overdue
     name = department_a.name
     assert name in staff_client.get(QUEUE, {"status": "new"}).content.decode()
-    # the filter form, the bulk form, the departments, the themes and the names in the rows
-    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 5
+    # the filter form, the bulk form, the saved filter's name, the departments, the themes and the names in the rows
+    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 6
     assert name in staff_client.get(QUEUE, {"status": "new"}).content.decode()
-    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 5  # the same ones, kept
+    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 6  # the same ones, kept
     department_a.name = "Stadsbeheer en Groen"
     department_a.save()
     html = staff_client.get(QUEUE, {"status": "new"}).content.decode()
