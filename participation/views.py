@@ -45,6 +45,7 @@ from participation.models import (
     report_url_pattern,
 )
 from participation.pagination import CappedPaginator
+from smartcity.fastjson import json_response
 from smartcity.files import MEDIA_LOCATION, stored_file_response
 from smartcity.pagecache import public_page
 from smartcity.permissions import is_staff_member
@@ -199,7 +200,7 @@ def report_map(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @public_page
-def report_geojson(request: HttpRequest) -> JsonResponse:
+def report_geojson(request: HttpRequest) -> HttpResponse:
     """Public reports as GeoJSON for the map, filtered like the list; `bbox` is min_lon,min_lat,max_lon,max_lat.
 
     At most GEOJSON_MAX_FEATURES features (the newest); `truncated` says when there were more. An invalid
@@ -228,11 +229,8 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
         }
         for pk, title, status, latitude, longitude, support_count, address, nearest in rows[:limit]
     ]
-    return JsonResponse(
-        {"type": "FeatureCollection", "features": features, "limit": limit, "truncated": truncated},
-        json_dumps_params={"separators": (",", ":"), "ensure_ascii": False},
-        content_type="application/geo+json",
-    )
+    return json_response({"type": "FeatureCollection", "features": features, "limit": limit, "truncated": truncated},
+                         content_type="application/geo+json")
 
 
 @require_GET
