@@ -6,7 +6,6 @@ machine) and redirects back. Who may do what is in participation/permissions.py.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from participation import duplicates, permissions, services, workflow
-from participation.filters import SORT_CHOICES, ReportFilterForm
+from participation.filters import SORT_CHOICES, ReportFilterForm, kept_html
 from participation.models import (
     QUEUE_CHOICES_VERSION,
     Category,
@@ -174,16 +173,6 @@ def report_queue(request: HttpRequest) -> HttpResponse:
         "status_colours": STATUS_COLOURS,
         **_map_settings(),
     })
-
-
-def kept_html(name: str, key: str, render: Callable[[], str]) -> str:
-    """The queue's filter and bulk forms (and the saved filter's name field) as rendered before for the same language
-    and query string, kept in each process until a theme, neighbourhood, department or category is written
-    (pagecache.kept): their option lists change a few times a year and took a third of the page's CPU. Long query
-    strings are rendered each time."""
-    if len(key) > 256:
-        return render()
-    return pagecache.kept(QUEUE_CHOICES_VERSION, (name, get_language(), key), render)
 
 
 # The columns of a queue row, in the order _queue_rows reads them (then the first photo's file).

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from participation import duplicates, geocoding, permissions, ratelimit, services, tokens, workflow
-from participation.filters import ReportFilterForm
+from participation.filters import ReportFilterForm, kept_html
 from participation.forms import (
     CommentForm,
     HideForm,
@@ -181,7 +181,9 @@ def report_list(request: HttpRequest) -> HttpResponse:
     filters = ReportFilterForm(request.GET or None)
     reports = filters.filter(_public_reports())
     page = CappedPaginator(reports, REPORTS_PER_PAGE, cap=REPORTS_COUNT_CAP).get_page(request.GET.get("page"))
-    return render(request, "participation/report_list.html", {"filters": filters, "page": page})
+    return render(request, "participation/report_list.html", {
+        "filters": filters, "filters_html": kept_html("public-filter", request.GET.urlencode(), filters.render_fields),
+        "page": page})
 
 
 @require_GET
@@ -194,7 +196,7 @@ def report_map(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filters": filters, "page": page, "geojson_query": query.urlencode(), "geojson_limit": GEOJSON_MAX_FEATURES,
-               **_map_context()}
+               "filters_html": kept_html("public-filter", request.GET.urlencode(), filters.render_fields), **_map_context()}
     return render(request, "participation/report_map.html", context)
 
 
