@@ -20,7 +20,8 @@ from smartcity.models import Area, Department, Referenced, SocietalChallenge, Th
 
 METRES_PER_DEGREE_LATITUDE = 111_320.0
 # Moved by every write to the themes, neighbourhoods, departments and categories (participation/apps.py): the
-# queue's rendered forms, the names in its rows and the themes' targets are kept in each process until then.
+# rendered filter forms (the queue's and the public list's), the names in the queue's rows and the themes' targets
+# are kept in each process until then.
 QUEUE_CHOICES_VERSION = "participation:queue-choices"
 CASE_REFERENCE = re.compile(r"^\s*#?\s*(?:([A-Za-z]+)-)?(?:(\d{4})-)?0*(\d{1,12})\s*$")
 
