@@ -185,3 +185,12 @@ def test_with_the_relay_a_report_never_talks_to_the_broker_and_the_relay_publish
     redis.start()
     assert outbox_relay_batch() == (4, 4, False)
     assert outbox_relay_batch() == (0, 0, False) and outbox_publish_pending() == 0  # once, nothing left
+
+
+def test_a_rate_limit_counts_nothing_and_refuses_nobody_while_redis_is_down(app_on_throwaway_redis):
+    from smartcity import ratelimit
+
+    redis = app_on_throwaway_redis
+    assert [ratelimit.hit("ratelimit:test", 60)[0] for _ in range(2)] == [1, 2]
+    redis.stop()
+    assert [ratelimit.hit("ratelimit:test", 60)[0] for _ in range(2)] == [1, 1]
