@@ -472,7 +472,7 @@ OUTBOX_RELAY = env_bool("OUTBOX_RELAY", False)
 # On PostgreSQL a NOTIFY wakes the relay at once; it also looks this often (elsewhere only this).
 OUTBOX_RELAY_POLL_SECONDS = float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS") or "1")
 # Under load the relay starts a batch at most this often, publishing what came in meanwhile in one go.
-OUTBOX_RELAY_GATHER_SECONDS = float(os.environ.get("OUTBOX_RELAY_GATHER_SECONDS") or "0.05")
+OUTBOX_RELAY_GATHER_SECONDS = float(os.environ.get("OUTBOX_RELAY_GATHER_SECONDS") or "0.2")
 # The outbox sweep: publishes tasks that could not be queued while the broker was down (smartcity/outbox.py).
 # A message never tried waits this long for its own on-commit publish (or the relay) before the sweep takes it.
 OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 60)
