@@ -23,7 +23,7 @@ from .text import Analyzer
 KINDS = ("report", "department_challenge", "pilot")
 # Bumped when a stored Engine (state()) of an older version can no longer score: such a stored
 # model is then ignored and a full run makes a new one.
-MODEL_FORMAT = 4  # 4: the none levels (abstention) and the content words (topical) travel with the model
+MODEL_FORMAT = 5  # 5: each department's rows and sentence-vector sums (department_out) travel with the model
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,7 @@ class Config:
     language_shift: bool = True     # judge a kind's other languages against its main language (see _language_shifts)
     robust: bool = False            # median/MAD instead of mean/standard deviation
     semantic_weight: float = 0.5    # share of the sentence-vector z in an item's z, where vectors are given
+    department_out: bool = True     # a department challenge is scored against profiles without its own department's members
 
 
 BLOCK = 8192  # rows per block where a whole (items x challenges) temporary would double the memory
@@ -195,6 +196,10 @@ class Engine:
     pilot_rows: np.ndarray | None
     _stem_names: list[str] | None
     _topical_keys: np.ndarray | None
+    # department_out: each department's fitted department challenges, and its members' sums per profile
+    department_rows: dict[str, np.ndarray]
+    department_semantic: dict[str, tuple[np.ndarray, np.ndarray]]
+    department_terms: dict[str, dict[str, tuple]]
 
     def __init__(self, config: Config | None = None):
         self.config = config or Config()
@@ -277,6 +282,7 @@ class Engine:
         self.kinds = np.array([self._group(d.kind, a.language) for d, a in zip(self.documents, self.analysed)])
         self.kind_languages = np.array([f"{d.kind}:{a.language}" for d, a in zip(self.documents, self.analysed)])
         self.linked = self._pairs(lambda d: d.linked)
+        self._departments_setup()
         self.rejected = self._pairs(lambda d: d.rejected)
         self._geo_setup()
         self._semantic_setup()
@@ -342,7 +348,8 @@ class Engine:
         items[rows] = _unit_rows(np.stack([v for i in rows if (v := self.documents[i].vector) is not None]))
         self.item_vectors, self.has_vector = items, has
 
-    def _semantic_raw(self, vectors: np.ndarray, rows: Sequence[int | None] | None = None) -> np.ndarray:
+    def _semantic_raw(self, vectors: np.ndarray, rows: Sequence[int | None] | None = None,
+                      departments: Sequence[str | None] | None = None) -> np.ndarray:
         """Cosine of each sentence vector with each challenge's semantic profile, an item that
         is part of a profile again left out of it (as in ``_raw``). Without ``rows`` the
         vectors are the fitted items'."""
@@ -365,7 +372,100 @@ class Engine:
         corrected = (sims[r, c] - m * own) / np.sqrt(np.maximum(p.semantic_norms[c] - 2 * m * sims[r, c] + m * m * own, 1e-12))
         sims /= np.sqrt(np.maximum(p.semantic_norms, 1e-12))
         sims[r, c] = corrected
+        if rows is None:
+            assert self.item_vectors is not None
+            self.department_semantic = {}
+            for k, members, name in self._own_departments(True):
+                own = np.asarray(sp.csr_matrix(p.weights[members].T) @ self.item_vectors[members], dtype=np.float32)
+                columns = np.flatnonzero(np.abs(own).sum(axis=1) > 0)
+                # what suggest() needs to score a department challenge of this department alike
+                self.department_semantic[name] = (columns, own[columns])
+                sims[np.ix_(k, columns)] = self._without_dense(vectors[k], columns, own[columns], p.semantic, p.semantic_norms)
+        elif departments is not None:
+            stored = self.__dict__.get("department_semantic") or {}
+            for n, name in enumerate(departments):
+                if self.config.department_out and name is not None and name in stored:
+                    columns, own = stored[name]
+                    sims[np.ix_([n], columns)] = self._without_dense(vectors[[n]], columns, own, p.semantic, p.semantic_norms)
         return sims
+
+    # a department's own jargon ---------------------------------------------------------------------
+    def _departments_setup(self) -> None:
+        """The fitted department challenges of each department (rows), for ``department_out``."""
+        rows: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(self.documents):
+            if d.kind == "department_challenge" and d.department:
+                rows[d.department].append(i)
+        self.department_rows = {name: np.array(found, dtype=np.int64) for name, found in rows.items()}
+        self.department_semantic = {}
+        self.department_terms = {}
+
+    def _own_departments(self, fitted: bool, departments: Sequence[str | None] | None = None):
+        """(rows to score, fitted rows of their department that are profile members, the department) per department:
+        for the fitted items, or for new texts of the given ``departments`` (None: not a department challenge).
+
+        A department writes its own jargon and its own clients into every challenge it files ("our
+        care homes", "the park administration"): a department challenge scored against a profile that
+        holds its department's other challenges finds that jargon again and is pulled to their
+        challenge. So, with ``department_out``, a department challenge is scored against every
+        profile without its own department's members (its own share included: this replaces the
+        leave-one-out for it). The challenge's text, the residents' reports and the other
+        departments' challenges still say what the challenge is about."""
+        if not self.config.department_out:
+            return
+        stored = self.__dict__.get("department_rows") or {}
+        weights = self.profiles.weights
+        if fitted:
+            for name, rows in stored.items():
+                members = rows[np.diff(weights.indptr)[rows] > 0]
+                if len(members):
+                    yield rows, members, name
+            return
+        for k, name in enumerate(departments or ()):
+            rows = stored.get(name) if name is not None else None
+            if rows is not None:
+                members = rows[np.diff(weights.indptr)[rows] > 0]
+                if len(members):
+                    yield np.array([k]), members, name
+
+    def _without(self, space: str, name: str, x: sp.csr_matrix, plain: np.ndarray, members: np.ndarray,
+                 member_vectors: sp.csr_matrix | None, member_plain: np.ndarray | None,
+                 norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, cosines): the rows ``x`` of department ``name`` (``plain``: their products with the
+        profiles, not yet divided by the profiles' norms) against each profile that holds any of the
+        department's ``members``, without them; every other profile holds none of them, and there the
+        plain cosine stands. In a fit (``member_vectors`` and the members' own products ``member_plain``
+        given) the department's sums are computed and kept for ``suggest()``: the members' summed
+        vectors per profile, their product with the profile and their squared norm."""
+        kept: dict = self.__dict__.setdefault("department_terms", {}).setdefault(space, {})
+        if member_vectors is not None and member_plain is not None:
+            weights = sp.csr_matrix(self.profiles.weights[members])
+            own = sp.csr_matrix(sp.csr_matrix(weights.T) @ member_vectors)           # challenges x features
+            columns = np.flatnonzero(np.diff(own.indptr))
+            own = sp.csr_matrix(own[columns])
+            # (u - s).(u - s) needs u.s: the members' own products with u, weighted
+            cross = np.asarray(weights[:, columns].multiply(member_plain[:, columns]).sum(axis=0)).ravel()
+            square = np.asarray(own.multiply(own).sum(axis=1)).ravel()
+            kept[name] = (columns, own, cross, square)
+        elif name in kept:
+            columns, own, cross, square = kept[name]
+        else:
+            return np.zeros(0, dtype=np.int64), np.zeros((x.shape[0], 0), dtype=np.float32)
+        if x.shape[1] != own.shape[1]:  # a new text's unseen n-grams weigh in no profile
+            x = sp.csr_matrix(x[:, : own.shape[1]]) if x.shape[1] > own.shape[1] else \
+                sp.csr_matrix((x.data, x.indices, x.indptr), shape=(x.shape[0], own.shape[1]))
+        dot = plain[:, columns] - _dense(x @ own.T)
+        return columns, (dot / np.sqrt(np.maximum(norms[columns] - 2 * cross + square, 1e-12))[None, :]).astype(np.float32)
+
+    @staticmethod
+    def _without_dense(x: np.ndarray, columns: np.ndarray, own: np.ndarray, profiles: np.ndarray,
+                       norms: np.ndarray) -> np.ndarray:
+        """As ``_without``, for sentence vectors: ``own`` holds the members' sums for ``columns``."""
+        part = profiles[columns]
+        dot = x @ part.T - x @ own.T
+        denominator = np.sqrt(np.maximum(norms[columns] - 2 * np.einsum("ij,ij->i", part, own)
+                                         + np.einsum("ij,ij->i", own, own), 1e-12))
+        return (dot / denominator[None, :]).astype(np.float32)
 
     def _with_semantic(self, z: np.ndarray) -> np.ndarray:
         """Blend the words' z with the sentence vectors' z, per item that has a vector, and
@@ -484,7 +584,8 @@ class Engine:
                          token_scores=_dense(self.vectors.grams @ chars_t).astype(np.float32),
                          semantic=semantic, semantic_norms=semantic_norms)
 
-    def _raw(self, vectors: Vectors, themes: sp.csr_matrix, rows: Sequence[int | None] | None = None) -> np.ndarray:
+    def _raw(self, vectors: Vectors, themes: sp.csr_matrix, rows: Sequence[int | None] | None = None,
+             departments: Sequence[str | None] | None = None) -> np.ndarray:
         """Cosine of each item with each profile, in both spaces, combined.
 
         ``rows`` says which fitted item each vector is (or None for a new one): an item that
@@ -545,11 +646,25 @@ class Engine:
             new_chars = (chars[r, c] - m * same_c) / np.sqrt(np.maximum(p.char_norms[c] - 2 * m * old_c + m * m * own_c, 1e-12))
         else:
             r = c = None
+        # department challenges: scored without their own department (below), from these raw products
+        own_departments = [(k, members, name, words[k], chars[k])
+                           for k, members, name in self._own_departments(fitted, departments)]
         words /= np.sqrt(np.maximum(p.word_norms, 1e-12))
         chars /= np.sqrt(np.maximum(p.char_norms, 1e-12))
         if r is not None:
             words[r, c] = new_words
             chars[r, c] = new_chars
+        for k, members, name, plain_words, plain_chars in own_departments:
+            at = np.searchsorted(k, members) if fitted else None  # the members' rows among k (a department's rows)
+            for space, x, plain, norms, target in (
+                    ("words", vectors.words[k], plain_words, p.word_norms, words),
+                    ("chars", vectors.chars(k), plain_chars, p.char_norms, chars)):
+                member_vectors = None
+                if fitted:
+                    member_vectors = self.vectors.words[members] if space == "words" else self.vectors.chars(members)
+                columns, cosines = self._without(space, name, x, plain, members, member_vectors,
+                                                 None if at is None else plain[at], norms)
+                target[np.ix_(k, columns)] = cosines
         words *= cfg.word_weight  # in place: these arrays are (items x challenges)
         chars *= 1 - cfg.word_weight
         words += chars
@@ -838,7 +953,8 @@ class Engine:
         analysed, vectors = self.vectorizer.transform([(document.title, document.description)])
         themes = self._theme_rows([document.themes])
         row = self.document_index.get(document.key)
-        raw = self._raw(vectors, themes, [row])
+        department = [document.department if document.kind == "department_challenge" else None]
+        raw = self._raw(vectors, themes, [row], department)
         language = analysed[0].language
         groups = np.array([self._group(document.kind, language)])
         z = self._standardise(raw, groups)
@@ -847,7 +963,7 @@ class Engine:
             semantic_profiles = self.profiles.semantic  # set whenever combined_stats is
             if (document.vector is not None and semantic_profiles is not None
                     and len(document.vector) == semantic_profiles.shape[1]):
-                semantic = self._semantic_raw(_unit_rows(np.asarray(document.vector).reshape(1, -1)), [row])
+                semantic = self._semantic_raw(_unit_rows(np.asarray(document.vector).reshape(1, -1)), [row], department)
                 semantic = self._standardise(semantic, groups, self.semantic_stats)
                 nearest = _nearest(semantic, np.ones(1, dtype=bool))
                 self._blend(z, semantic, np.ones(1, dtype=bool))

@@ -426,3 +426,57 @@ def test_pair_scores_of_department_challenges_are_symmetric_and_blend_words_and_
         pair_z = engine._pair_z(rows)
         assert np.array_equal(pair_z, pair_z.T) and np.isneginf(np.diag(pair_z)).all()
     assert not np.allclose(words_only._pair_z(rows), both._pair_z(rows))  # the vectors count
+
+
+CARE = [
+    department("care-1", "care", "Zorgcentrum: ouderen alleen in hun appartement",
+               "In ons zorgcentrum zitten ouderen alleen in hun appartement. De wijkverpleging en de thuiszorg van "
+               "het zorgcentrum zien dat de koffieochtend en het buurthuis weg zijn en ouderen niemand meer spreken."),
+    department("care-2", "care", "Zorgcentrum: appartementen te warm",
+               "In ons zorgcentrum worden de appartementen op warme dagen te heet. De wijkverpleging en de thuiszorg "
+               "van het zorgcentrum zien dat er geen schaduw en geen groen is en de stenen gevel niet afkoelt."),
+    department("green-1", "green", "Bomen planten voor schaduw in versteende straten",
+               "Versteende straten koelen niet af op warme dagen; bomen en groen geven schaduw."),
+]
+
+
+def test_a_department_challenge_is_scored_without_its_own_departments_jargon():
+    # care-1 is confidently about loneliness and joins its profile; care-2 shares the care department's
+    # words (zorgcentrum, wijkverpleging, thuiszorg) but is about heat
+    config = Config(theme_weight=0.0)
+    plain = Engine(replace(config, department_out=False)).fit(CHALLENGES, list(REPORTS) + CARE)
+    engine = Engine(config).fit(CHALLENGES, list(REPORTS) + CARE)
+    loneliness, heat = engine.challenge_index["loneliness"], engine.challenge_index["heat"]
+    one, two = engine.document_index["department_challenge:care-1"], engine.document_index["department_challenge:care-2"]
+    assert plain.profiles.weights[one, loneliness] > 0  # a member of loneliness's profile
+    # without its own department's member, loneliness's profile no longer finds the care jargon in care-2
+    assert engine.z[two, heat] - engine.z[two, loneliness] > plain.z[two, heat] - plain.z[two, loneliness]
+    assert best(engine.suggestions(), "department_challenge:care-2") == "heat"
+
+    # the scores are exactly the cosines with each profile minus the department's own members
+    p = engine.profiles
+    raw = engine._raw(engine.vectors, engine.theme_matrix)
+    members = [i for i in (one, two) if p.weights[i].nnz]
+    own_words = (p.weights[members].T @ engine.vectors.words[members]).toarray()
+    own_chars = (p.weights[members].T @ engine.vectors.chars(members)).toarray()
+    for row in (one, two):
+        expected = 0.0
+        for share, x, profiles, own in ((config.word_weight, engine.vectors.words[row], p.words, own_words),
+                                        (1 - config.word_weight, engine.vectors.chars([row]), p.chars, own_chars)):
+            without = profiles.toarray() - own
+            expected = expected + share * (x.toarray() @ without.T).ravel() / np.linalg.norm(without, axis=1)
+        assert np.allclose(raw[row], expected, atol=1e-5)
+
+
+def test_a_department_challenge_scored_alone_equals_the_fit_also_with_vectors_and_when_stored():
+    rng = np.random.default_rng(5)
+    challenges = [replace(ch, vector=rng.normal(size=8).astype(np.float32)) for ch in CHALLENGES]
+    documents = [replace(d, vector=rng.normal(size=8).astype(np.float32)) for d in list(REPORTS) + CARE]
+    engine = Engine().fit(challenges, documents)
+    batch = engine.suggestions()
+    again = stored(engine)
+    assert [s for s in batch if s.item.startswith("department_challenge:care")]
+    for doc in documents[len(REPORTS):]:
+        mine = [s for s in batch if s.item == doc.key]
+        assert engine.suggest(doc) == mine
+        assert [(s.challenge, round(s.score, 3)) for s in again.suggest(doc)] == [(s.challenge, round(s.score, 3)) for s in mine]
