@@ -49,12 +49,12 @@ from contextlib import nullcontext
 from datetime import timedelta
 from importlib import import_module
 
+from celery import current_app as celery_app  # the project's (smartcity.celery), which our shared tasks use
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connections, router, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from smartcity.celery import app as celery_app
 from smartcity.models import OutboxMessage
 
 log = logging.getLogger(__name__)
