@@ -54,6 +54,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connections, router, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from smartcity.models import OutboxMessage
 
@@ -211,7 +212,8 @@ def outbox_publish_pending() -> int:
 def outbox_relay_batch(limit: int = RELAY_BATCH) -> tuple[int, int, bool]:
     """The relay's step: publish up to `limit` pending messages (fresh ones too), oldest first, and mark
     the published ones sent with one UPDATE. Returns (taken, sent, whether the broker failed): it stops
-    at the first message the broker refuses; one whose task does not exist is recorded and passed."""
+    when the broker fails (no attempt of any message); a message that fails on its own (its task no longer
+    exists, say) is recorded as tried and passed."""
     with transaction.atomic():
         taken = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
@@ -226,10 +228,18 @@ def outbox_relay_batch(limit: int = RELAY_BATCH) -> tuple[int, int, bool]:
 
 
 def _publish_batch(messages: list[tuple[int, str, dict, int]]) -> tuple[list[int], bool]:
-    """Publish messages through one broker connection: (the ids published, whether the broker failed)."""
+    """Publish messages through one broker connection: (the ids published, whether the broker failed).
+    A broker that cannot be reached at all is no attempt of any message: the relay asks again every
+    REDIS_BREAKER_SECONDS, and an outage of some minutes must not use up MAX_ATTEMPTS."""
     sent: list[int] = []
     eager = celery_app.conf.task_always_eager
     with nullcontext(None) if eager else celery_app.producer_or_acquire() as producer:
+        if producer is not None:
+            try:
+                producer.connection.ensure_connection(max_retries=0)  # one try, as _publish
+            except Exception as error:
+                log.warning("outbox relay: the broker is unreachable, %s messages wait: %s", len(messages), error)
+                return sent, True
         for pk, name, kwargs, attempts in messages:
             try:
                 task = _task(name)
@@ -241,15 +251,19 @@ def _publish_batch(messages: list[tuple[int, str, dict, int]]) -> tuple[list[int
                     with transaction.atomic():  # a task that fails leaves no half-writes
                         task.apply_async(kwargs=kwargs, retry=False, task_id=outbox_task_id(pk))
                 else:
-                    producer.connection.ensure_connection(max_retries=0)  # once: then it is connected
                     task.apply_async(kwargs=kwargs, retry=False, producer=producer, task_id=outbox_task_id(pk))
             except Exception as error:
-                _record_failure(pk, name, error, attempts + 1)
-                if eager:
-                    continue  # the task failed, not the broker: the others may well run
-                return sent, True
+                if not eager and isinstance(error, _broker_errors(producer)):  # a pooled connection that died
+                    log.warning("outbox relay: the broker failed, %s messages wait: %s", len(messages) - len(sent), error)
+                    return sent, True
+                _record_failure(pk, name, error, attempts + 1)  # this message's own failure: the others may go
+                continue
             sent.append(pk)
     return sent, False
+
+
+def _broker_errors(producer) -> tuple[type[BaseException], ...]:
+    return (OSError, KombuOperationalError, *producer.connection.connection_errors)
 
 
 def _record_failure(pk: int, task: str, error: BaseException, attempt: int) -> None:
