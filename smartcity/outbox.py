@@ -14,8 +14,8 @@ was committed. Who publishes it:
 - Otherwise, and always when tasks run eagerly (no REDIS_URL: `make run`, the tests), on commit in
   the process that wrote it, marked sent with one UPDATE and no transaction of its own.
 
-If the broker is down, the request still succeeds and the message waits: the relay tries again after
-REDIS_BREAKER_SECONDS, and `outbox_publish_pending` (Celery beat, every minute, and
+If the broker is down, the request still succeeds and the message waits: the relay tries again every
+REDIS_BREAKER_SECONDS (an outage is no attempt of any message), and `outbox_publish_pending` (Celery beat, every minute, and
 `manage.py publish_outbox` by hand or from cron) publishes it once the broker is back, with or
 without a relay.
 
@@ -31,7 +31,7 @@ that no retry helps, such as a header Django refuses) reports back through its t
 is marked failed and unsent (`outbox_mark_failed`, called by smartcity.celery.Task), so a lost email
 shows in the admin instead of passing for sent. The sweep leaves failed messages to an operator.
 
-A broker that is down costs a request one failed connection, not seconds: a publish connects
+Without the relay, a broker that is down costs a request one failed connection, not seconds: a publish connects
 once, without kombu's retries (which slept about 6 s per publish), and after a failure this
 process leaves on-commit publishing to the sweep for REDIS_BREAKER_SECONDS (the message is
 marked tried, so the next sweep takes it). The sweep always tries.
@@ -65,6 +65,7 @@ SWEEP_BATCH = 500
 RELAY_BATCH = 500
 # The relay LISTENs here; a message written for the relay NOTIFYs it (PostgreSQL delivers that at the commit).
 NOTIFY_CHANNEL = "smartcity_outbox"
+RELAY_APPLICATION_NAME = "smartcity outbox relay"
 TASK_ID_PREFIX = "outbox-"
 TASK_ID = re.compile(rf"{TASK_ID_PREFIX}(\d+)-[0-9a-f]{{32}}")
 # When a publish to the broker last failed in this process (time.monotonic()), or None.
@@ -288,6 +289,7 @@ def outbox_relay(*, stop: Callable[[], bool] = lambda: False) -> None:
             if connection.vendor == "postgresql" and listening_on is not connection.connection:
                 with connection.cursor() as cursor:
                     cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    cursor.execute(f"SET application_name = '{RELAY_APPLICATION_NAME}'")  # pg_stat_activity shows it
                 listening_on = connection.connection
             time.sleep(max(0.0, last_batch + settings.OUTBOX_RELAY_GATHER_SECONDS - time.monotonic()))
             if listening_on is not None:
@@ -304,7 +306,8 @@ def outbox_relay(*, stop: Callable[[], bool] = lambda: False) -> None:
                 _wait_for_notice(listening_on, settings.OUTBOX_RELAY_POLL_SECONDS, stop)
             else:
                 _sleep(settings.OUTBOX_RELAY_POLL_SECONDS, stop)
-        except (OperationalError, InterfaceError) as error:  # the database went away: connect again
+        # The database went away (Django's errors, or the driver's own from the LISTEN wait): connect again.
+        except (OperationalError, InterfaceError, connection.Database.Error) as error:
             log.warning("outbox relay: %s: %s", type(error).__name__, error)
             connection.close()
             listening_on = None

@@ -163,9 +163,7 @@ def test_with_the_relay_a_report_never_talks_to_the_broker_and_the_relay_publish
     """OUTBOX_RELAY: the request only writes its outbox rows; a Redis outage costs it nothing (at most the
     cache's one failed connection), and the relay tries, keeps everything, and publishes it all once Redis is back."""
     from smartcity.celery import app
-    from smartcity.outbox import outbox_relay_batch
-
-    from smartcity.outbox import outbox_enqueue
+    from smartcity.outbox import outbox_enqueue, outbox_relay_batch
 
     settings.OUTBOX_RELAY = True
     app.conf.task_always_eager = False  # publish to the broker (the eager_tasks fixture resets it)

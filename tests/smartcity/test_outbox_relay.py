@@ -9,6 +9,7 @@ import pytest
 
 from participation.models import Report
 from smartcity.models import OutboxMessage
+from smartcity.outbox import RELAY_APPLICATION_NAME
 from tests.faults.conftest import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -71,3 +72,31 @@ def test_a_task_the_relay_published_that_fails_in_the_worker_marks_its_message_f
     assert "ValueError" in message.last_error or "BadHeaderError" in message.last_error
     # neither the relay nor the sweep sends it again: it is left to an operator
     assert outbox_relay_batch() == (0, 0, False) and outbox_publish_pending() == 0
+
+
+def test_the_relay_listens_again_after_the_database_dropped_its_connection(
+    celery_worker_process, outbox_relay_process, tmp_path
+):
+    from django.db import connection
+
+    from smartcity.outbox import outbox_enqueue
+
+    relay_log = tmp_path / "relay.log"
+    outbox_relay_process(celery_worker_process(), OUTBOX_RELAY_POLL_SECONDS="30")
+    wait_until(lambda: "relay started" in relay_log.read_text(), timeout=60, what="the relay to start")
+    wait_until(lambda: _listening(connection), timeout=10, what="the relay to LISTEN")
+    with connection.cursor() as cursor:  # a database restart, as the relay sees it
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+                       " AND datname = current_database()", [RELAY_APPLICATION_NAME])
+    wait_until(lambda: "relay: OperationalError" in relay_log.read_text(), timeout=10, what="the relay to notice")
+    wait_until(lambda: _listening(connection), timeout=10, what="the relay to LISTEN again")
+    pk = outbox_enqueue("smartcity.tasks.send_email", to=["bob@example.org"], subject="Hello", body="y")
+    wait_until(lambda: OutboxMessage.objects.filter(pk=pk, sent_at__isnull=False).exists(), timeout=3,
+               what="the relay to publish after reconnecting (its poll is 30 s: only the NOTIFY wakes it)")
+
+
+def _listening(connection) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+                       " AND datname = current_database()", [RELAY_APPLICATION_NAME])
+        return cursor.fetchone()[0] > 0
