@@ -2,7 +2,7 @@
 """Score the matching engine offline on a labelled dataset, as ../shared/eval/score.py would.
 
     python benchmarks/matching_quality.py ../shared/eval/dev_denhaag.json ../shared/eval/dev_goteborg.json
-        [--halves N] [--learning-curve] [--words-only] [--json]
+        [--halves N] [--learning-curve [--draws N]] [--words-only] [--json]
     python benchmarks/matching_quality.py --scale 100000
 
 The engine sees exactly what the scorer sends through the API: societal challenges with
@@ -319,6 +319,8 @@ def main() -> int:
     parser.add_argument("--words-only", action="store_true", help="without sentence vectors (MATCHING_SEMANTIC=0)")
     parser.add_argument("--learning-curve", action="store_true",
                         help="staff decide 10%%, 20%%, 40%% of the reports; top-1 and quiet on the rest")
+    parser.add_argument("--draws", type=int, default=5, metavar="N",
+                        help="random draws per share of the learning curve (default 5)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.scale:
@@ -337,7 +339,7 @@ def show(dataset: str, args: argparse.Namespace) -> None:
     if args.halves:
         result["robustness"] = robustness(data, args.halves, vectors=not args.words_only)
     if args.learning_curve:
-        result["learning_curve"] = learning_curve(data, vectors=not args.words_only)
+        result["learning_curve"] = learning_curve(data, runs=args.draws, vectors=not args.words_only)
     if args.json:
         print(json.dumps(result))
         return
@@ -355,7 +357,7 @@ def show(dataset: str, args: argparse.Namespace) -> None:
                 gap = f"{mean - full:+.3f}" if full is not None else "-"
                 print(f"    {key:<45} {mean:.3f} / {worst:.3f} / {gap}")
     if args.learning_curve:
-        print("learning curve (on the reports nobody decided: without decisions -> with them):")
+        print(f"learning curve (on the reports nobody decided, mean of {args.draws} draws: without decisions -> with them):")
         for share, figures in result["learning_curve"].items():
             print(f"  staff decided {share:>4} of the reports: " + ", ".join(
                 f"{key} {before:.3f} -> {after:.3f}" for key, (before, after) in figures.items()))

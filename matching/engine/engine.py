@@ -23,7 +23,7 @@ from .text import Analyzer
 KINDS = ("report", "department_challenge", "pilot")
 # Bumped when a stored Engine (state()) of an older version can no longer score: such a stored
 # model is then ignored and a full run makes a new one.
-MODEL_FORMAT = 5  # 5: each department's rows and sentence-vector sums (department_out) travel with the model
+MODEL_FORMAT = 6  # 5: each department's rows and sentence-vector sums (department_out) travel with the model; 6: the decisions' calibration
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,9 @@ class Config:
     none_softness: float = 1.0      # ...and choices are soft by this many null spreads of z
     min_probability: float = 0.5    # a suggestion's challenge must be at least this likely
     competitors: int = 2            # challenges (best first) that compete with "none" in that choice
+    # staff decisions calibrate that probability (see _calibration): the engine's own probabilities
+    # count as this many decisions, so a few decisions move it a little and thousands decide it
+    decision_prior: float = 100.0
     # a reason's word is significantly more frequent in the challenge's texts than in texts
     # like them (one-sided: 3.09 is 1 in 1,000 by chance; _topical)...
     term_min_z: float = 3.09
@@ -161,6 +164,23 @@ def _nearest(semantic_z: np.ndarray, has: np.ndarray) -> np.ndarray:
 
 def _dense(matrix) -> np.ndarray:
     return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+
+
+def _logistic_map(features: np.ndarray, labels: np.ndarray, prior: np.ndarray, precision: float) -> tuple[float, float, float]:
+    """The most likely weights of a logistic regression of ``labels`` (0/1) on ``features``
+    under a normal prior around ``prior`` with this ``precision`` per weight (Newton's method;
+    the problem is convex). The slope on the log-odds (the second weight) stays positive."""
+    weights = prior.astype(np.float64).copy()
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(features @ weights)))
+        gradient = features.T @ (p - labels) + precision * (weights - prior)
+        hessian = (features * (p * (1 - p))[:, None]).T @ features + precision * np.eye(len(weights))
+        step = np.linalg.solve(hessian, gradient)
+        weights -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    a, b, c = (float(w) for w in weights)
+    return a, max(b, 0.05), c
 
 
 @dataclass
@@ -313,6 +333,7 @@ class Engine:
         self.kinds_plain = np.array([d.kind for d in self.documents])
         self.confirmed_counts = np.asarray(self.linked.sum(axis=0)).ravel().astype(int)
         self.abstention = self._abstention(z)
+        self.calibration = self._calibration(z)
         placed = self._placed(z)
         # a challenge's texts, for telling its content words: its own, and the items placed on it
         self.topical = self._topical(sp.csr_matrix(placed.maximum(members).maximum(self.linked)))
@@ -861,14 +882,17 @@ class Engine:
         softness = np.array([f[1] for f in found], dtype=np.float64)
         return level, softness
 
-    def _choose(self, z: np.ndarray, kinds: Sequence[str] | np.ndarray, multi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _choose(self, z: np.ndarray, kinds: Sequence[str] | np.ndarray, multi: np.ndarray,
+                groups: Sequence[str] | np.ndarray | None = None,
+                calibrated: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row: the best challenges (columns, best first), and the probability of each
         against the alternatives: "belongs to none" and the ``competitors`` best challenges.
 
         The choice is a softmax over those options with the kind's softness: an item gets its
         best challenge only when that is more likely than all the alternatives together
         (``min_probability``). For kinds that serve several challenges (pilots), each
-        challenge competes with "none" alone.
+        challenge competes with "none" alone. ``calibrated``: as staff decisions calibrate it
+        (``_calibration``; ``groups``, each row's "kind:language", tell a minority language).
         """
         cfg = self.config
         n, nc = z.shape
@@ -893,7 +917,82 @@ class Engine:
         probability = own / (shared[:, None] + outside)
         alone = 1.0 / (1.0 + np.exp(none[:, None] - logits))  # against "none" only
         probability[multi] = alone[multi]
+        if calibrated:
+            probability = self._calibrated(probability, kinds, groups, multi)
         return top, values, probability
+
+    # learning from staff decisions -------------------------------------------------------------
+    def _minority(self, groups: Sequence[str] | np.ndarray | None, n: int) -> np.ndarray:
+        """Per row (its "kind:language"): 1 where the language is a minority language of its kind
+        (one ``_language_shifts`` moved), else 0."""
+        if groups is None:
+            return np.zeros(n)
+        return np.fromiter((g in self.shifts for g in groups), dtype=np.float64, count=n)
+
+    @staticmethod
+    def _log_odds(probability: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(probability, dtype=np.float64), 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+    def _calibration(self, z: np.ndarray) -> dict[str, tuple[float, float, float]]:
+        """Per kind: how staff decisions calibrate the engine's probability that an item's best
+        challenge is its answer, as (a, b, c) of ``sigmoid(a + b log-odds + c minority)``.
+
+        The decided items of the kind (linked: the best challenge is right when staff linked it;
+        "belongs to none": it never is; a rejected best challenge: wrong, whatever the answer is)
+        are the examples of a logistic regression on the engine's own log-odds and on whether the
+        item is in a minority language of its kind. Its prior is
+        the engine as it is (a = 0, b = 1, c = 0), worth ``decision_prior`` decisions: without
+        decisions nothing changes, a few move it a little, and a city's thousands decide it.
+        What it learns is how sure the engine should be, per kind: that its items in English are
+        right more often than their scores say, say, or that "none" is rarer than it assumes.
+        Nothing of an item's words: a decided one-off resembles the next one only by chance
+        (docs/matching.md, "Learning from decisions"). Kinds that serve several challenges keep
+        their own probabilities.
+        """
+        cfg = self.config
+        out: dict[str, tuple[float, float, float]] = {}
+        answered = self.nones | (np.diff(self.linked.indptr) > 0)
+        decided = answered | (np.diff(self.rejected.indptr) > 0)
+        if not cfg.decision_prior or z.shape[1] == 0 or not decided.any():
+            return out
+        for kind in KINDS:
+            rows = np.flatnonzero(decided & (self.kinds_plain == kind))
+            if kind in cfg.multi_kinds or not len(rows):
+                continue
+            top, _, probability = self._choose(z[rows], self.kinds_plain[rows], np.zeros(len(rows), dtype=bool),
+                                               calibrated=False)
+            # an item with rejections only tells whether its best challenge is wrong
+            known = answered[rows] | np.fromiter((top[k, 0] in self.rejected[i].indices for k, i in enumerate(rows.tolist())),
+                                                 dtype=bool, count=len(rows))
+            rows, top, probability = rows[known], top[known], probability[known]
+            if not len(rows):
+                continue
+            right = np.fromiter((top[k, 0] in self.linked[i].indices for k, i in enumerate(rows.tolist())),
+                                dtype=np.float64, count=len(rows))
+            features = np.column_stack([np.ones(len(rows)), self._log_odds(probability[:, 0]),
+                                        self._minority(self.kind_languages[rows], len(rows))])
+            out[kind] = _logistic_map(features, right, np.array([0.0, 1.0, 0.0]), cfg.decision_prior / 4)
+        return out
+
+    def _calibrated(self, probability: np.ndarray, kinds: Sequence[str] | np.ndarray,
+                    groups: Sequence[str] | np.ndarray | None, multi: np.ndarray) -> np.ndarray:
+        """``probability`` (rows x options) as staff decisions calibrate it, per row's kind."""
+        calibration = getattr(self, "calibration", None)
+        if not calibration or not len(probability):
+            return probability
+        kinds = np.asarray(kinds)
+        out = probability
+        for kind, (a, b, c) in calibration.items():
+            rows = np.flatnonzero((kinds == kind) & ~multi)
+            if not len(rows):
+                continue
+            if out is probability:
+                out = probability.copy()
+            minority = self._minority(None if groups is None else np.asarray(groups)[rows], len(rows))
+            # one monotone map of every option's probability: an item's suggestions keep their order
+            out[rows] = 1.0 / (1.0 + np.exp(-(a + b * self._log_odds(probability[rows]) + c * minority[:, None])))
+        return out
 
     def _placed(self, z: np.ndarray) -> sp.csr_matrix:
         """The fitted items' best challenge where it is chosen over "belongs to none", as a 0/1 matrix."""
@@ -901,7 +1000,7 @@ class Engine:
         if nc == 0 or n == 0:
             return sp.csr_matrix(z.shape, dtype=np.float32)
         single = np.zeros(n, dtype=bool)
-        top, _, probability = self._choose(z, self.kinds_plain, single)
+        top, _, probability = self._choose(z, self.kinds_plain, single, self.kind_languages)
         sure = (probability[:, 0] >= self.config.min_probability) & ~self.nones
         rows = np.flatnonzero(sure)
         return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, top[rows, 0])), shape=z.shape)
@@ -945,7 +1044,8 @@ class Engine:
 
     # suggestions ----------------------------------------------------------------------------
     def suggestions(self) -> list[Suggestion]:
-        return self._suggestions_for(self.documents, self.z, self.vectors.words, self.geo, self.nearest_meaning)
+        return self._suggestions_for(self.documents, self.z, self.vectors.words, self.geo, self.nearest_meaning,
+                                     self.kind_languages)
 
     def suggest(self, document: Document) -> list[Suggestion]:
         """Score one new or changed item against the fitted model, without refitting."""
@@ -980,10 +1080,12 @@ class Engine:
             if near:
                 geo = sp.csr_matrix(self.placed[near].sum(axis=0), dtype=np.float32)
         z = z + cfg.geo_weight * _dense(geo) / max(cfg.geo_neighbours, 1)
-        return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo), nearest)
+        return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo), nearest,
+                                     [f"{document.kind}:{language}"])
 
     def _suggestions_for(self, docs: Sequence[Document], z: np.ndarray, words: sp.csr_matrix,
-                         geo: sp.csr_matrix, nearest_meaning: np.ndarray | None = None) -> list[Suggestion]:
+                         geo: sp.csr_matrix, nearest_meaning: np.ndarray | None = None,
+                         groups: Sequence[str] | np.ndarray | None = None) -> list[Suggestion]:
         """Suggestions for the rows of ``z`` (one per document), decided for all rows at once.
 
         An item gets suggestions only when its best challenge is more likely than "belongs to
@@ -998,7 +1100,7 @@ class Engine:
             return []
         multi = np.fromiter((d.kind in cfg.multi_kinds for d in docs), dtype=bool, count=n)
         kinds = [d.kind for d in docs]
-        top, values, probability = self._choose(z, kinds, multi)
+        top, values, probability = self._choose(z, kinds, multi, groups)
         level, _ = self._levels(kinds)
         wanted = min(cfg.max_suggestions, nc)
         top, values, probability = top[:, :wanted], values[:, :wanted], probability[:, :wanted]

@@ -367,6 +367,80 @@ def test_items_decided_about_no_challenge_still_calibrate_the_none_level():
     assert engine._abstention(z)["report"][0] == pytest.approx(3.0)
 
 
+def _calibrated_probability(decided: list[str], probe: str, **decision) -> tuple[float, float]:
+    """(the engine's own, the calibrated) probability of ``probe``'s best challenge where every report
+    scores just under "none" on flooding and staff decided ``decided`` reports as ``decision``."""
+    docs = [replace(d, **decision) if d.key in decided else d for d in REPORTS + ENGLISH]
+    engine = Engine().fit(CHALLENGES, docs)
+    (level,), (softness,) = engine._levels(["report"])
+    z = np.full_like(engine.z, level - 2 * softness)
+    z[:, engine.challenge_index["flooding"]] = level - 0.1 * softness
+    engine.calibration = engine._calibration(z)
+    row = engine.document_index[probe]
+    chosen = [engine._choose(z[row:row + 1], ["report"], np.zeros(1, dtype=bool), [engine.kind_languages[row]],
+                             calibrated=calibrated)[2][0, 0] for calibrated in (False, True)]
+    return chosen[0], chosen[1]
+
+
+def test_staff_decisions_calibrate_how_sure_the_engine_is():
+    # every report just under "none" (a probability below 0.5) on flooding
+    own, same = _calibrated_probability([], "report:14")
+    assert own < 0.5 and same == own  # no decisions: the engine's own probabilities
+    few = [f"report:{n}" for n in range(1, 4)]
+    many = [f"report:{n}" for n in range(1, 13)] + [f"report:en{n}" for n in range(1, 8)]
+    # staff linked them to flooding: the engine is right more often than it says, and its
+    # probabilities rise for the reports nobody decided; the more decisions, the more
+    _, after_few = _calibrated_probability(few, "report:14", linked=("flooding",))
+    _, after_many = _calibrated_probability(many, "report:14", linked=("flooding",))
+    assert own < after_few < after_many
+    # ...to a challenge the engine did not rank first, or "belongs to none": they fall
+    _, elsewhere = _calibrated_probability(many, "report:14", linked=("litter",))
+    _, none = _calibrated_probability(many, "report:14", no_challenge=True)
+    assert elsewhere < own and none < own
+    # a rejection of the best challenge says it is wrong; one of another challenge does not say
+    _, rejected = _calibrated_probability(many, "report:14", rejected=("flooding",))
+    own_other, rejected_other = _calibrated_probability(many, "report:14", rejected=("litter",))
+    assert rejected < own and rejected_other == own_other
+    # the engine's own probabilities weigh as Config.decision_prior decisions: 19 decisions move a
+    # probability of about 0.4 by a few hundredths, not to what those 19 alone would say (1.0)
+    assert after_many - own < 0.15
+
+
+def test_the_calibration_tells_a_minority_language_apart():
+    # staff linked the English reports to flooding and said the Dutch ones are about none: the
+    # undecided English report gains, the undecided Dutch one loses
+    decisions = {f"report:en{n}": {"linked": ("flooding",)} for n in range(1, 5)}
+    decisions.update({f"report:{n}": {"no_challenge": True} for n in range(1, 8)})
+    docs = [replace(d, **decisions.get(d.key, {})) for d in REPORTS + ENGLISH]
+    engine = Engine().fit(CHALLENGES, docs)
+    (level,), (softness,) = engine._levels(["report"])
+    z = np.full_like(engine.z, level - 2 * softness)
+    z[:, engine.challenge_index["flooding"]] = level - 0.1 * softness
+    engine.calibration = engine._calibration(z)
+    assert engine.calibration["report"][2] > 0  # the weight of a minority language
+    for key, rises in (("report:en8", True), ("report:14", False)):
+        row = engine.document_index[key]
+        own, calibrated = (engine._choose(z[row:row + 1], ["report"], np.zeros(1, dtype=bool), [engine.kind_languages[row]],
+                                          calibrated=flag)[2][0, 0] for flag in (False, True))
+        assert bool(calibrated > own) == rises
+
+
+def test_the_calibration_travels_with_the_model_and_scores_a_new_item_alike():
+    decided = {f"report:{n}" for n in (1, 4, 7, 10, 12)}
+    docs = [replace(d, linked=(best(fitted().suggestions(), d.key) or "heat",)) if d.key in decided else d
+            for d in REPORTS + ENGLISH]
+    docs[13] = replace(docs[13], no_challenge=True)  # the passport photo: about none
+    engine = Engine().fit(CHALLENGES, docs)
+    assert set(engine.calibration) == {"report"}  # only the kind staff decided
+    assert engine.calibration["report"] != (0.0, 1.0, 0.0)
+    loaded = stored(engine)
+    batch = engine.suggestions()
+    for doc in docs:
+        if doc.key not in decided and not doc.no_challenge:
+            assert engine.suggest(doc) == [s for s in batch if s.item == doc.key]
+            assert loaded.suggest(doc) == engine.suggest(doc)
+
+
 def test_an_unplaced_department_challenge_joins_the_flag_of_its_mutual_nearest_one():
     documents = [
         department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
