@@ -7,9 +7,8 @@ class ParticipationConfig(AppConfig):
     verbose_name = _("Participation")
 
     def ready(self) -> None:
-        from participation.filters import QUEUE_CHOICES_VERSION
         from participation.forms import CATEGORIES_VERSION
-        from participation.models import Category, ServiceQuestion
+        from participation.models import QUEUE_CHOICES_VERSION, Category, ServiceQuestion
         from participation.open311 import error_for_path
         from participation.photos import use_pixel_limit
         from participation.services import AREAS_VERSION, residents_hear_news
@@ -26,8 +25,9 @@ class ParticipationConfig(AppConfig):
         # The report form keeps the categories and their questions until one of these tables is written.
         for model in (Category, ServiceQuestion, Theme):
             watch_table(model._meta.db_table, CATEGORIES_VERSION)
-        # The queue keeps its rendered filter and bulk forms until one of the tables they offer is written.
-        for model in (Theme, Area, Department):
+        # The queue keeps its rendered filter and bulk forms, the names in its rows and the themes' targets until
+        # one of these tables is written.
+        for model in (Theme, Area, Department, Category):
             watch_table(model._meta.db_table, QUEUE_CHOICES_VERSION)
         # A report posted finds its neighbourhood among those its process keeps until one is written.
         watch_table(Area._meta.db_table, AREAS_VERSION)

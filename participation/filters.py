@@ -11,13 +11,16 @@ parameters with the patterns below, and the API's conformance tests hold it to t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from django import forms
 from django.core.validators import validate_slug
-from django.utils.translation import gettext
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from participation.models import Report
+from participation.models import QUEUE_CHOICES_VERSION, Report
+from smartcity import pagecache
 from smartcity.models import Area, Department, Theme
 
 # min_lon,min_lat,max_lon,max_lat in plain decimals. An empty value (the web form's "no box") filters nothing.
@@ -38,9 +41,6 @@ SORT_CHOICES = [("", _("Oldest first")), ("newest", _("Newest first")), ("suppor
                 ("priority", _("High priority first"))]
 AGES = [("", _("Any age")), (OVERDUE, _("Overdue")), ("2", _("Older than 2 days")), ("7", _("Older than a week")),
         ("30", _("Older than a month"))]
-# Moved by every write to the themes, neighbourhoods and departments the queue's forms offer
-# (participation/apps.py); the queue keeps its rendered forms until then (staff_views.kept_html).
-QUEUE_CHOICES_VERSION = "participation:queue-choices"
 
 
 class Nothing:
@@ -118,6 +118,12 @@ class ReportFilterForm(forms.Form):
             data["q"], data["number"] = "", int(number)
         return data
 
+    def render_fields(self) -> SafeString:
+        """The visible fields as field groups, then the hidden ones: the public list's and map's filter form."""
+        # each part rendered (and escaped) by its template; the line break as the template had it
+        return mark_safe("".join(field.as_field_group() for field in self.visible_fields()) + "\n  " + "".join(  # noqa: S308
+            field.as_widget() for field in self.hidden_fields()))
+
     def filters(self) -> dict:
         """The cleaned filters without the order (a valid form only)."""
         return {name: value for name, value in self.cleaned_data.items() if name != "sort"}
@@ -138,3 +144,13 @@ class ReportFilterForm(forms.Form):
         if not status:
             filters.pop("status", None)
         return reports.filter_by(**filters)
+
+
+def kept_html(name: str, key: str, render: Callable[[], str]) -> str:
+    """A filter form (or the queue's bulk form) as rendered before for the same language and query string, kept in
+    each process until a theme, neighbourhood, department or category is written (pagecache.kept): their option
+    lists change a few times a year, and rendering them took a third of the queue's CPU and 2 ms of every public
+    list or map page not in the page cache. Long query strings are rendered each time."""
+    if len(key) > 256:
+        return render()
+    return pagecache.kept(QUEUE_CHOICES_VERSION, (name, get_language(), key), render)

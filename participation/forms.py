@@ -217,7 +217,11 @@ class ReportForm(forms.Form):
         """The chosen category's answers, {code: text or [keys]} as Open311 keeps a theme's; a required one missing
         is an error on its field."""
         answers: dict = {}
-        for question in category.all_questions():
+        # Category.all_questions(), from the kept catalogue the fields were made of: no query per form sent.
+        owners = {category.parent_id, category.pk} - {None}
+        questions = sorted((question for question in self._questions if question.category_id in owners),
+                           key=lambda q: (q.category_id != category.parent_id, q.order, q.pk))
+        for question in questions:
             name = f"question_{question.pk}"
             if name not in self.fields or name in self.errors:
                 continue

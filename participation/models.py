@@ -15,10 +15,21 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from smartcity import pagecache
 from smartcity.models import Area, Department, Referenced, SocietalChallenge, Theme
 
 METRES_PER_DEGREE_LATITUDE = 111_320.0
+# Moved by every write to the themes, neighbourhoods, departments and categories (participation/apps.py): the
+# rendered filter forms (the queue's and the public list's), the names in the queue's rows and the themes' targets
+# are kept in each process until then.
+QUEUE_CHOICES_VERSION = "participation:queue-choices"
 CASE_REFERENCE = re.compile(r"^\s*#?\s*(?:([A-Za-z]+)-)?(?:(\d{4})-)?0*(\d{1,12})\s*$")
+
+
+def queue_themes() -> list[Theme]:
+    """Every theme, kept in each process until one is written: the queue's overdue condition reads their targets, its
+    rows their names."""
+    return pagecache.kept(QUEUE_CHOICES_VERSION, "themes", lambda: list(Theme.objects.all()))
 
 
 def format_case_reference(number: int, year: int) -> str:
@@ -109,8 +120,8 @@ class ReportQuerySet(models.QuerySet):
     def overdue_condition(now=None) -> Q:
         """Open reports older than their theme's target handling time: one OR-ed condition per theme with a target."""
         now = now or timezone.now()
-        conditions = [Q(theme_id=pk, created_at__lt=now - timedelta(days=days))
-                      for pk, days in Theme.objects.exclude(target_days=None).values_list("pk", "target_days")]
+        conditions = [Q(theme_id=theme.pk, created_at__lt=now - timedelta(days=theme.target_days))
+                      for theme in queue_themes() if theme.target_days is not None]
         return Q(status__in=Report.OPEN_STATUSES) & reduce(or_, conditions) if conditions else Q(pk__in=[])
 
     def near(self, latitude: float, longitude: float, metres: float):

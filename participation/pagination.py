@@ -36,7 +36,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self._limit].count()
+        # Only the ids: columns computed for the page's rows (a subquery per row) cost nothing in the count.
+        return self.object_list.values("pk")[: self._limit].count()
 
     @property
     def is_capped(self) -> bool:

@@ -104,16 +104,16 @@ def report_create(
         ReportPhoto.objects.create(
             report=report, image=photo.as_file(), width=photo.width, height=photo.height, position=position
         )
-    StatusChange.objects.create(
-        report=report, actor=author, from_status="", to_status=Report.Status.NEW, notified_at=timezone.now()
-    )
+    history = [StatusChange(report=report, actor=author, from_status="", to_status=Report.Status.NEW,
+                            notified_at=timezone.now())]
     if department is not None:
         with translation.override(settings.LANGUAGE_CODE):  # history is written in the city's language
             message = gettext("Routed automatically by category “%(category)s”.") % {"category": category}
-        StatusChange.objects.create(
+        history.append(StatusChange(
             report=report, actor=None, from_status=Report.Status.NEW, to_status=Report.Status.NEW,
-            to_department=department, message=message, is_public=False,
-        )
+            to_department=department, message=message, is_public=False, created_at=timezone.now(),
+        ))
+    StatusChange.objects.bulk_create(history)  # one INSERT, in this order
     account_email = (author.email or "").lower() if author is not None else ""
     # On the website a resident's account address is their contact; an integration's is not.
     contact_email = (email or "").strip().lower() or (account_email if source == Report.Source.WEB else "")

@@ -34,7 +34,7 @@ urlpatterns = [
     # The staff workspace (issue #4): the triage queue and the staff report page with its actions.
     path("staff/", staff_views.report_queue, name="staff-report-list"),
     path("staff/reports/bulk/", staff_views.report_bulk, name="staff-report-bulk"),
-    path("staff/reports.geojson", staff_views.report_queue_geojson, name="staff-report-geojson"),
+    path("staff/reports/markers.json", staff_views.report_queue_markers, name="staff-report-markers"),
     path("staff/reports/<int:pk>/", staff_views.report_detail, name="staff-report-detail"),
     path("staff/reports/<int:pk>/route/", staff_views.report_route, name="staff-report-route"),
     path("staff/reports/<int:pk>/status/", staff_views.report_status, name="staff-report-status"),

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from participation import duplicates, geocoding, permissions, ratelimit, services, tokens, workflow
-from participation.filters import ReportFilterForm
+from participation.filters import ReportFilterForm, kept_html
 from participation.forms import (
     CommentForm,
     HideForm,
@@ -45,6 +45,7 @@ from participation.models import (
     report_url_pattern,
 )
 from participation.pagination import CappedPaginator
+from smartcity.fastjson import json_response
 from smartcity.files import MEDIA_LOCATION, stored_file_response
 from smartcity.pagecache import public_page
 from smartcity.permissions import is_staff_member
@@ -180,7 +181,9 @@ def report_list(request: HttpRequest) -> HttpResponse:
     filters = ReportFilterForm(request.GET or None)
     reports = filters.filter(_public_reports())
     page = CappedPaginator(reports, REPORTS_PER_PAGE, cap=REPORTS_COUNT_CAP).get_page(request.GET.get("page"))
-    return render(request, "participation/report_list.html", {"filters": filters, "page": page})
+    return render(request, "participation/report_list.html", {
+        "filters": filters, "filters_html": kept_html("public-filter", request.GET.urlencode(), filters.render_fields),
+        "page": page})
 
 
 @require_GET
@@ -193,13 +196,13 @@ def report_map(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"filters": filters, "page": page, "geojson_query": query.urlencode(), "geojson_limit": GEOJSON_MAX_FEATURES,
-               **_map_context()}
+               "filters_html": kept_html("public-filter", request.GET.urlencode(), filters.render_fields), **_map_context()}
     return render(request, "participation/report_map.html", context)
 
 
 @require_GET
 @public_page
-def report_geojson(request: HttpRequest) -> JsonResponse:
+def report_geojson(request: HttpRequest) -> HttpResponse:
     """Public reports as GeoJSON for the map, filtered like the list; `bbox` is min_lon,min_lat,max_lon,max_lat.
 
     At most GEOJSON_MAX_FEATURES features (the newest); `truncated` says when there were more. An invalid
@@ -228,11 +231,8 @@ def report_geojson(request: HttpRequest) -> JsonResponse:
         }
         for pk, title, status, latitude, longitude, support_count, address, nearest in rows[:limit]
     ]
-    return JsonResponse(
-        {"type": "FeatureCollection", "features": features, "limit": limit, "truncated": truncated},
-        json_dumps_params={"separators": (",", ":"), "ensure_ascii": False},
-        content_type="application/geo+json",
-    )
+    return json_response({"type": "FeatureCollection", "features": features, "limit": limit, "truncated": truncated},
+                         content_type="application/geo+json")
 
 
 @require_GET

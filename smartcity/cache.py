@@ -76,3 +76,14 @@ class ResilientRedisCache(RedisCache):
     delete_many = _tolerant(None)(RedisCache.delete_many)
     incr = _tolerant(_increment_of_missing)(RedisCache.incr)
     clear = _tolerant(False)(RedisCache.clear)
+
+    @_tolerant(lambda key, timeout, version=None: 1)
+    def count(self, key: str, timeout: int, version=None) -> int:
+        """Add one to the counter `key` (made, expiring after `timeout` seconds, by the first count) and return
+        it: one round trip (a pipeline of SET NX and INCR), where incr() after a failed incr() and add() take
+        two to four (Django's incr asks whether the key exists first). While Redis is down: 1, not counted."""
+        key = self.make_and_validate_key(key, version=version)
+        pipeline = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incr(key)
+        return pipeline.execute()[1]

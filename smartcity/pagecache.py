@@ -128,8 +128,11 @@ def _watch(execute, sql, params, many, context):
         if not connection.in_atomic_block:
             _public_pages_changed()
         else:
-            block = set(connection.savepoint_ids)
-            if not any(func is _public_pages_changed and sids == block for sids, func, _ in connection.run_on_commit):
+            # An atomic(savepoint=False) (bulk_create's, delete's) marks its level with None: it commits or rolls
+            # back with the block around it, so it is that block.
+            block = set(connection.savepoint_ids) - {None}
+            if not any(func is _public_pages_changed and sids - {None} == block
+                       for sids, func, _ in connection.run_on_commit):
                 _public_pages_changed()
                 transaction.on_commit(_public_pages_changed, using=connection.alias)
     return result

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+
+from smartcity.cache import ResilientRedisCache
 
 
 def hit(key: str, period: int) -> tuple[int, float]:
@@ -18,8 +20,11 @@ def hit(key: str, period: int) -> tuple[int, float]:
     now = time.time()
     window = int(now // period)
     key = f"{key}:{window}"
+    backend = caches["default"]  # `cache` is a proxy to it
+    if isinstance(backend, ResilientRedisCache):
+        return backend.count(key, period), (window + 1) * period - now  # one round trip, whatever the count
     try:
-        count = cache.incr(key)  # one round trip once the window's counter exists
+        count = cache.incr(key)
     except ValueError:  # the first action in this window
         count = 1 if cache.add(key, 1, timeout=period) else cache.incr(key)  # unless another process was first
     return count, (window + 1) * period - now

@@ -464,8 +464,17 @@ PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 60 if REDIS_URL
 DUPLICATE_DISTANCE_METRES = env_int("DUPLICATE_DISTANCE_METRES", 150)
 DUPLICATE_WINDOW_DAYS = env_int("DUPLICATE_WINDOW_DAYS", 30)
 
+# The outbox relay (`manage.py relay_outbox`, docker-compose.yml's `relay`) publishes new tasks, so a request
+# only writes its outbox row and never talks to the broker (smartcity/outbox.py). Without it (the default, and
+# always when tasks run eagerly) each process publishes its own on commit. Turn it on only where a relay runs:
+# without one, new work waits for the sweep below (OUTBOX_GRACE_SECONDS, then up to OUTBOX_SWEEP_SECONDS).
+OUTBOX_RELAY = env_bool("OUTBOX_RELAY", False)
+# On PostgreSQL a NOTIFY wakes the relay at once; it also looks this often (elsewhere only this).
+OUTBOX_RELAY_POLL_SECONDS = float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS") or "1")
+# Under load the relay starts a batch at most this often, publishing what came in meanwhile in one go.
+OUTBOX_RELAY_GATHER_SECONDS = float(os.environ.get("OUTBOX_RELAY_GATHER_SECONDS") or "0.2")
 # The outbox sweep: publishes tasks that could not be queued while the broker was down (smartcity/outbox.py).
-# A message never tried waits this long for its own on-commit publish before the sweep takes it.
+# A message never tried waits this long for its own on-commit publish (or the relay) before the sweep takes it.
 OUTBOX_GRACE_SECONDS = env_int("OUTBOX_GRACE_SECONDS", 60)
 CELERY_BEAT_SCHEDULE["smartcity-publish-outbox"] = {
     "task": "smartcity.tasks.publish_outbox",

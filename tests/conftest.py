@@ -164,19 +164,7 @@ def celery_worker_process(needs_redis, tmp_path):
                                 for name in ("smartcity", "participation", "pilots", "matching", "insight")}
         app.amqp.flush_routes()
         app.amqp.__dict__.pop("router", None)  # a cached property: a second worker's queue needs a new router
-        db = connection.settings_dict
-        env = {
-            **os.environ,
-            "DEBUG": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY", "insecure-key-for-tests-only"),
-            "REDIS_URL": settings.REDIS_URL,
-            "MEDIA_ROOT": str(tmp_path / "media"),
-            "MATCHING_MODEL_DIR": str(tmp_path / "matching-model"),
-            **extra_env,
-        }
-        if db["ENGINE"] == "django.db.backends.postgresql":
-            # The worker must see the rows the test committed: the test database, not the main one.
-            env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        env = _service_env(tmp_path, **extra_env)
         log = open(tmp_path / "worker.log", "a")
         logs.append(log)
         processes.append(subprocess.Popen(
@@ -191,6 +179,52 @@ def celery_worker_process(needs_redis, tmp_path):
     app.conf.task_routes = {}
     app.amqp.flush_routes()
     app.amqp.__dict__.pop("router", None)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+    for log in logs:
+        log.close()
+
+
+def _service_env(tmp_path: Path, **extra_env: str) -> dict[str, str]:
+    """The environment of a process a test starts (a worker, the outbox relay): this test's database and Redis."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "insecure-key-for-tests-only"),
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "MATCHING_MODEL_DIR": str(tmp_path / "matching-model"),
+        **extra_env,
+    }
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        # The process must see the rows the test committed: the test database, not the main one.
+        env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return env
+
+
+@pytest.fixture
+def outbox_relay_process(needs_redis, needs_postgres, settings, tmp_path):
+    """Start `manage.py relay_outbox` against the test database, publishing to the queue of this test's worker
+    (celery_worker_process), and turn OUTBOX_RELAY on in this process: requests only write their messages.
+
+    Returns start(queue, **env) -> the process. Its log is in tmp_path/relay.log."""
+    processes: list[subprocess.Popen] = []
+    logs = []
+
+    def start(queue: str, **extra_env: str) -> subprocess.Popen:
+        settings.OUTBOX_RELAY = True
+        env = _service_env(tmp_path, OUTBOX_RELAY="1", DJANGO_SETTINGS_MODULE="tests.outbox_relay_settings",
+                           TEST_CELERY_QUEUE=queue, **extra_env)
+        log = open(tmp_path / "relay.log", "a")
+        logs.append(log)
+        processes.append(subprocess.Popen([sys.executable, "manage.py", "relay_outbox"], cwd=ROOT, env=env,
+                                          stdout=log, stderr=subprocess.STDOUT))
+        return processes[-1]
+
+    yield start
     for process in processes:
         if process.poll() is None:
             process.terminate()

@@ -15,7 +15,10 @@ in the database; weighs the residents' pages on a first visit (HTML, CSS, JS and
 Static files are collected first (hashed names, as the Docker image does) into --static-root.
 --scale-out runs the scenarios behind nginx (deploy/nginx/default.conf.template) with one gunicorn master,
 then with two on two ports, against the same PostgreSQL and Redis, and says which resource is the limit.
-Needs locust (pip install '.[bench]'). Without a Celery worker the scoring tasks wait in Redis.
+Needs locust (pip install '.[bench]'). As in docker-compose.yml, the outbox relay runs beside gunicorn
+(`manage.py relay_outbox`, OUTBOX_RELAY=1; --no-relay: each request publishes its own tasks): its CPU per report
+and how soon it published each new report's scoring are printed too. Without a Celery worker the scoring tasks
+wait in Redis.
 """
 from __future__ import annotations
 
@@ -68,19 +71,30 @@ def env_for_site(args) -> dict:
         "STATIC_MANIFEST": "1", "STATIC_ROOT": str(args.static_root),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        # As docker-compose.yml: requests only write their outbox rows; the relay (started with gunicorn) publishes.
+        "OUTBOX_RELAY": "0" if args.no_relay else "1",
     }
 
 
 def setup(env: dict, staff_email: str, staff_password: str) -> dict:
-    """A known password for the triage account, an API token, and the id range to read from."""
+    """A known password for the triage account and a session signed in as it, an API token, and the id range to
+    read from. The staff scenarios use the session: a sign-in costs about 0.2 s of CPU (the password's hash), which
+    the scenario's figures would otherwise count as queue pages."""
     code = f"""
 import json
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from rest_framework.authtoken.models import Token
 from participation.models import Category, Report, ServiceQuestion
 from smartcity.models import Theme, User
 from django.db.models import Max, Min
 staff = User.objects.get(email={staff_email!r})
 staff.set_password({staff_password!r}); staff.save(update_fields=["password"])
+session = import_module(settings.SESSION_ENGINE).SessionStore()
+session.update({{SESSION_KEY: str(staff.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+                HASH_SESSION_KEY: staff.get_session_auth_hash()}})
+session.create()
 admin = User.objects.filter(is_superuser=True).order_by("pk").first()
 token, _ = Token.objects.get_or_create(user=admin)
 ids = Report.objects.aggregate(lo=Min("pk"), hi=Max("pk"), n=Max("pk"))
@@ -90,7 +104,7 @@ category = (Category.objects.choosable().exclude(pk__in=asking).exclude(parent__
 public = Report.objects.public().order_by("-pk").values_list("pk", flat=True).first()
 print(json.dumps({{"token": token.key, "min": ids["lo"], "max": ids["hi"], "reports": Report.objects.count(),
                   "themes": list(Theme.objects.values_list("pk", flat=True)), "category": category,
-                  "public": public}}))
+                  "public": public, "session": [settings.SESSION_COOKIE_NAME, session.session_key]}}))
 """
     out = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -106,6 +120,28 @@ def stored(env: dict, run: str) -> tuple[set[str], set[str]]:
                          capture_output=True, text=True).stdout
     references, titles = json.loads(out.strip().splitlines()[-1])
     return set(references), set(titles)
+
+
+# This run's reports' scoring messages: how many, how many published, and seconds from written to published.
+RELAY_DELAYS_SQL = (
+    "SELECT count(*), count(m.sent_at),"
+    " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM m.sent_at - m.created_at)),"
+    " percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM m.sent_at - m.created_at)),"
+    " max(extract(epoch FROM m.sent_at - m.created_at))::float8"
+    " FROM participation_report r JOIN smartcity_outboxmessage m ON m.dedupe_key = 'score:report:' || r.id"
+    " WHERE r.reference LIKE %s OR r.title LIKE %s"
+)
+
+
+def relay_delays(env: dict, run: str) -> dict:
+    """How long this run's reports waited between their commit and the relay's publish of their scoring
+    (the outbox message's created_at, a moment before the commit, to its sent_at), and how many still wait."""
+    code = (f"import json\nfrom django.db import connection\nwith connection.cursor() as cursor:\n"
+            f"    cursor.execute({RELAY_DELAYS_SQL!r}, ['bench-{run}-%', 'Losse tegels bench-{run}-%'])\n"
+            f"    print(json.dumps(dict(zip(['messages', 'sent', 'p50', 'p95', 'max'], cursor.fetchone()))))\n")
+    out = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def wait_for(url: str, seconds: float = 60) -> None:
@@ -245,6 +281,7 @@ class Site:
         self.ports = [args.port + 1 + index for index in range(groups)] if proxy else [args.port]
         self.masters: list[subprocess.Popen] = []
         self.nginx: subprocess.Popen | None = None
+        self.relay: subprocess.Popen | None = None
         self.root = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
 
     @property
@@ -258,9 +295,19 @@ class Site:
                 [PYTHON, "-m", "gunicorn", "smartcity.wsgi", "--workers", str(self.args.workers),
                  "--bind", f"127.0.0.1:{port}", "--access-logfile", log, "--log-level", "warning"],
                 cwd=ROOT, env=self.env))
+        if self.env.get("OUTBOX_RELAY") == "1":
+            log = self.root / "relay.log"
+            with open(log, "w") as out:
+                self.relay = subprocess.Popen([PYTHON, "manage.py", "relay_outbox"], cwd=ROOT, env=self.env, stdout=out)
         if self.proxy:
             self.nginx = self._start_nginx()
         wait_for(f"{self.host}/health")
+        if self.relay:  # the first reports must not wait for the relay to start
+            deadline = time.monotonic() + 60
+            while "relay started" not in log.read_text():
+                if time.monotonic() > deadline or self.relay.poll() is not None:
+                    raise SystemExit(f"the outbox relay did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
         return self
 
     def _start_nginx(self) -> subprocess.Popen:
@@ -286,10 +333,14 @@ class Site:
     def cpu(self) -> float:
         return sum(cpu_seconds(master.pid) for master in self.masters)
 
+    def relay_cpu(self) -> float:
+        return cpu_seconds(self.relay.pid) if self.relay else 0.0
+
     def __exit__(self, *exc) -> None:
-        for process in [*self.masters, *([self.nginx] if self.nginx else [])]:
+        others = [process for process in (self.nginx, self.relay) if process]
+        for process in [*self.masters, *others]:
             process.terminate()
-        for process in [*self.masters, *([self.nginx] if self.nginx else [])]:
+        for process in [*self.masters, *others]:
             process.wait(timeout=30)
 
 
@@ -323,10 +374,12 @@ def run_scenarios(site: Site, names: list[str], args, bench_env: dict, out: Path
             # Each worker's first requests load templates, translations and URLs: not what is measured.
             locust(user_class, users, args.warmup, site.host, bench_env, out / f"warmup-{key}-{site.groups}")
         before, db_before, (steal, total) = site.cpu(), postgres_cpu(), cpu_ticks()
+        relay_before = site.relay_cpu()
         rows = locust(user_class, users, args.seconds, site.host, bench_env, out / f"{key}-{site.groups}")
         result = summary(name, rows["Aggregated"])
         result.update(key=key, users=users, cpu_ms=(site.cpu() - before) * 1000 / max(result["requests"], 1),
-                      db_ms=_spent(db_before, postgres_cpu()) * 1000 / max(result["requests"], 1))
+                      db_ms=_spent(db_before, postgres_cpu()) * 1000 / max(result["requests"], 1),
+                      relay_ms=(site.relay_cpu() - relay_before) * 1000 / max(result["requests"], 1))
         steal_after, total_after = cpu_ticks()
         result["steal"] = (steal_after - steal) / max(total_after - total, 1) * 100
         results.append(result)
@@ -364,6 +417,8 @@ def main() -> None:
                         help="where collectstatic writes the hashed files")
     parser.add_argument("--no-weight", action="store_true", help="skip weighing the residents' pages")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of each scenario run first, not measured")
+    parser.add_argument("--no-relay", action="store_true",
+                        help="without the outbox relay: each request publishes its tasks itself after the commit")
     args = parser.parse_args()
     names = (args.scenarios or ("browsing" if args.scale_out else DEFAULT_SCENARIOS)).split(",")
     if unknown := [name for name in names if name not in SCENARIOS]:
@@ -384,7 +439,8 @@ def main() -> None:
                  "BENCH_THEMES": ",".join(map(str, facts["themes"])), "BENCH_TOKEN": facts["token"],
                  "BENCH_SUBMITTED": str(submitted), "BENCH_SUBMITTED_FORM": str(submitted_form), "BENCH_RUN": run,
                  "BENCH_CATEGORY": str(facts["category"] or ""),
-                 "BENCH_STAFF_EMAIL": args.staff_email, "BENCH_STAFF_PASSWORD": password}
+                 "BENCH_STAFF_EMAIL": args.staff_email, "BENCH_STAFF_PASSWORD": password,
+                 "BENCH_STAFF_SESSION": "=".join(facts["session"])}
     print(f"{facts['reports']:,} reports in the database; gunicorn with {args.workers} workers"
           f"{' per group, behind nginx' if args.scale_out else ''}; {args.seconds} s per scenario; results in {out}",
           flush=True)
@@ -429,11 +485,20 @@ def main() -> None:
         result = by_key[key]
         check(f"{label}: >= 200 reports/s", f"{result['rps']:.1f}/s", result["rps"] >= 200)
         check(f"{label}: server CPU <= 8 ms/report", f"{result['cpu_ms']:.1f} ms", result["cpu_ms"] <= 8)
+        if result["relay_ms"]:
+            check(f"{label}: the outbox relay's CPU per report (its own process)", f"{result['relay_ms']:.1f} ms", None)
         missing = answered_here - stored_here
         # The database may hold a few more: requests still in flight when locust stopped got no answer.
         check(f"{label}: 0 errors, every report answered as received is stored",
               f"{result['errors']} errors; {len(answered_here & stored_here)} of {len(answered_here)} stored"
               f" ({len(stored_here)} in all)", result["errors"] == 0 and not missing)
+    if not args.no_relay and {"submitting", "form"} & set(by_key):
+        delays = relay_delays(env, run)
+        if delays["sent"]:
+            check("new reports' scoring published by the relay: p50 / p95 / max", f"{delays['p50'] * 1000:.0f} / "
+                  f"{delays['p95'] * 1000:.0f} / {delays['max'] * 1000:.0f} ms after written", None)
+        check("new reports' scoring messages all published", f"{delays['sent']} of {delays['messages']}",
+              delays["sent"] == delays["messages"])
     for key, endpoint, label in [("queue", "triage queue", "staff queue"), ("map", "triage queue map", "staff map")]:
         if key in by_key:
             p95 = by_endpoint.get(endpoint, by_key[key])["p95"]

@@ -102,23 +102,26 @@
     return box;
   }
 
-  /* The queue's map: the current filter, clustered, coloured by status; a marker opens its report. */
+  /* The queue's map: the current filter, clustered, coloured by status; a marker opens its report.
+     The answer sends each report as a row [number, title, status, latitude, longitude] and what markers of one
+     status share (label, colour) and the link pattern once (participation/staff_views.py, report_queue_markers). */
   function queueMap(el) {
     var map = baseMap(el);
     var status = document.querySelector("[data-map-status]");
     var cluster = L.markerClusterGroup ? L.markerClusterGroup({ showCoverageOnHover: false }) : L.layerGroup();
     cluster.addTo(map);
-    fetch(el.dataset.geojsonUrl + "?" + (el.dataset.query || ""), { headers: { Accept: "application/json" } })
+    fetch(el.dataset.markersUrl + "?" + (el.dataset.query || ""), { headers: { Accept: "application/json" } })
       .then(function (response) { return response.json(); })
       .then(function (data) {
         var points = [];
-        data.features.forEach(function (feature) {
-          var c = feature.geometry.coordinates, p = feature.properties;
-          var latlng = L.latLng(c[1], c[0]);
+        data.reports.forEach(function (row) {
+          var number = row[0], title = row[1], kind = data.statuses[row[2]], latlng = L.latLng(row[3], row[4]);
+          var url = data.url.replace("{number}", number);
           points.push(latlng);
-          // A click opens the report; hovering names it (the list gives keyboard users the same reports).
-          var m = dot(latlng, p.colour).bindTooltip(p.number + ": " + p.title + " (" + p.status_label + ")");
-          m.on("click", function () { window.location.href = p.url; });
+          // A click opens the report; hovering names it (the list gives keyboard users the same reports). The title
+          // is a resident's text: a text node, never HTML.
+          var m = dot(latlng, kind.colour).bindTooltip(document.createTextNode(number + ": " + title + " (" + kind.label + ")"));
+          m.on("click", function () { window.location.href = url; });
           cluster.addLayer(m);
         });
         if (points.length) { map.fitBounds(L.latLngBounds(points).pad(0.1), { maxZoom: 17 }); }
@@ -126,7 +129,7 @@
           var b = (el.dataset.bounds || "").split(",").map(Number);
           if (b.length === 4) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]]); }
         }
-        el.dataset.loaded = String(data.features.length);
+        el.dataset.loaded = String(data.reports.length);
         if (status) { status.textContent = data.truncated ? el.dataset.truncated : ""; }
       });
   }

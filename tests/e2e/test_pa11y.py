@@ -51,7 +51,7 @@ NOT_PAGES = {
     "participation:staff-report-note": "POST only", "participation:staff-report-merge": "POST only",
     "participation:staff-report-challenges": "POST only", "participation:staff-filter-create": "POST only",
     "participation:staff-filter-delete": "POST only",
-    "participation:staff-report-geojson": "GeoJSON for the queue's map",
+    "participation:staff-report-markers": "JSON for the queue's map",
     "participation:staff-report-merge-here": "POST only", "participation:staff-report-priority": "POST only",
     "participation:staff-report-location": "POST only", "participation:staff-report-category": "POST only",
     "participation:address-search": "JSON for the address combobox", "participation:address-reverse": "JSON for the map",

@@ -155,3 +155,44 @@ def test_the_cache_skips_a_redis_that_is_down_for_a_few_seconds_then_tries_again
     time.sleep(1.1)  # the breaker's time is up: the next call tries Redis again
     cache.set("greeting", "hello again")
     assert cache.get("greeting") == "hello again"
+
+
+def test_with_the_relay_a_report_never_talks_to_the_broker_and_the_relay_publishes_once_redis_is_back(
+    app_on_throwaway_redis, needs_postgres, client, redis_connections, settings
+):
+    """OUTBOX_RELAY: the request only writes its outbox rows; a Redis outage costs it nothing (at most the
+    cache's one failed connection), and the relay tries, keeps everything, and publishes it all once Redis is back."""
+    from smartcity.celery import app
+    from smartcity.outbox import outbox_enqueue, outbox_relay_batch
+
+    settings.OUTBOX_RELAY = True
+    app.conf.task_always_eager = False  # publish to the broker (the eager_tasks fixture resets it)
+    redis = app_on_throwaway_redis
+    assert client.get("/reports/new/").status_code == 200
+    outbox_enqueue("smartcity.tasks.send_email", to=["anna@example.org"], subject="Hello", body="x")
+    assert outbox_relay_batch() == (1, 1, False)  # the relay's broker connection is in the pool, alive
+    redis.stop()  # and now dead: its next publish fails, which is no attempt of that message either
+    redis_connections.clear()
+
+    for title in ("Overvolle afvalbak", "Nog een overvolle afvalbak"):
+        assert client.post("/reports/new/", {**REPORT, "title": title}).status_code == 302
+    assert len(redis_connections) <= 1, redis_connections  # the cache once; never the broker
+    pending = OutboxMessage.objects.filter(sent_at__isnull=True)
+    assert pending.count() == 4 and all(message.attempts == 0 for message in pending)
+
+    for _ in range(60):  # the relay asks every REDIS_BREAKER_SECONDS: a long outage uses up no message's attempts
+        assert outbox_relay_batch() == (4, 0, True)
+    assert pending.count() == 4 and all(message.attempts == 0 for message in pending)
+
+    redis.start()
+    assert outbox_relay_batch() == (4, 4, False)
+    assert outbox_relay_batch() == (0, 0, False) and outbox_publish_pending() == 0  # once, nothing left
+
+
+def test_a_rate_limit_counts_nothing_and_refuses_nobody_while_redis_is_down(app_on_throwaway_redis):
+    from smartcity import ratelimit
+
+    redis = app_on_throwaway_redis
+    assert [ratelimit.hit("ratelimit:test", 60)[0] for _ in range(2)] == [1, 2]
+    redis.stop()
+    assert [ratelimit.hit("ratelimit:test", 60)[0] for _ in range(2)] == [1, 1]

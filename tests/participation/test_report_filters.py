@@ -78,3 +78,22 @@ def test_the_queue_shows_an_invalid_filter_as_a_form_error_and_no_reports(client
     response = client.get(reverse("participation:staff-report-list"), {"status": "", "department": "nowhere"})
     assert list(response.context["page"]) == [] and response.context["form"].errors["department"]
     assert response.context["overdue_count"] == 0
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the version moves after the write's commit
+def test_the_public_filter_form_is_kept_until_a_theme_or_neighbourhood_changes(client, settings):
+    from participation.models import QUEUE_CHOICES_VERSION
+    from smartcity import pagecache
+    from smartcity.models import Area, Theme
+
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60  # versions in use (Redis, or this process's own cache)
+    Theme.objects.create(slug="roads", name="Roads")
+    for path in ("/reports/?status=new", "/reports/map/?status=new"):
+        assert ">Roads</option>" in client.get(path).content.decode()
+    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 1  # per query string and language: the list and map share it
+    Theme.objects.filter(slug="roads").update(name="Streets")
+    Area.objects.create(slug="centrum", name="Centrum", geometry={}, min_longitude=0, min_latitude=0,
+                        max_longitude=1, max_latitude=1)
+    for path in ("/reports/?status=new", "/reports/map/?status=new"):
+        html = client.get(path).content.decode()
+        assert ">Streets</option>" in html and ">Roads</option>" not in html and ">Centrum</option>" in html

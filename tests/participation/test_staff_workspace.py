@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from participation import duplicates, workflow
+from participation import duplicates, staff_views, workflow
 from participation.models import Category, Correction, Report, ReportPhoto, Support
 from participation.views import nearby_reports
 from smartcity.models import Area, Membership
@@ -176,19 +176,27 @@ def test_the_queue_map_gives_the_filtered_reports_coloured_by_status_for_staff_o
                                                                                  department_a):
     new = make_report("New one")
     make_report("Routed", status=S.ACCEPTED, department=department_a)
-    geojson = reverse("participation:staff-report-geojson")
+    markers = reverse("participation:staff-report-markers")
     client.force_login(resident)
-    assert client.get(geojson).status_code == 403
+    assert client.get(markers).status_code == 403
     client.force_login(triager)
-    data = client.get(geojson, {"status": "new"}).json()
-    assert [f["properties"]["number"] for f in data["features"]] == [new.pk]
-    feature = data["features"][0]
-    assert feature["geometry"]["coordinates"] == [new.longitude, new.latitude]
-    assert feature["properties"]["url"] == url("detail", new) and feature["properties"]["colour"].startswith("#")
-    invalid = client.get(geojson, {"status": "nonsense"})
+    data = client.get(markers, {"status": "new"}).json()
+    assert data["reports"] == [[new.pk, "New one", "new", new.latitude, new.longitude]] and data["truncated"] is False
+    assert data["url"].replace("{number}", str(new.pk)) == url("detail", new)
+    assert data["statuses"]["new"]["colour"].startswith("#") and data["statuses"]["new"]["label"] == str(S.NEW.label)
+    assert set(data["statuses"]) == set(S.values)
+    invalid = client.get(markers, {"status": "nonsense"})
     assert invalid.status_code == 400 and invalid["Content-Type"] == "application/problem+json"
     assert [p["name"] for p in invalid.json()["invalidParams"]] == ["status"]
     assert 'data-queue-map' in client.get(QUEUE, {"view": "map"}).content.decode()
+
+
+def test_the_queue_map_says_when_it_shows_only_the_newest(client, triager, monkeypatch):
+    monkeypatch.setattr(staff_views, "QUEUE_MAP_MAX", 2)
+    first, second, third = (make_report(f"Report {number}") for number in range(3))
+    client.force_login(triager)
+    data = client.get(reverse("participation:staff-report-markers"), {"status": "new"}).json()
+    assert [row[0] for row in data["reports"]] == [third.pk, second.pk] and data["truncated"] is True
 
 
 # --- Location corrections: history, and the statistics follow -----------------------------------------------
@@ -302,6 +310,18 @@ def test_one_cannot_merge_a_report_one_may_not_act_on(client, other_civil_servan
 # --- Query counts ---------------------------------------------------------------------------------------------
 def _photo(report: Report) -> None:
     ReportPhoto.objects.create(report=report, image=f"reports/2026/01/{report.pk}.jpg", width=10, height=10)
+
+
+def test_a_queue_row_shows_the_reports_first_photo_as_a_thumbnail(client, triager):
+    with_photos = make_report("With photos")
+    make_report("Without")
+    ReportPhoto.objects.create(report=with_photos, image="reports/2026/01/second.jpg", width=10, height=10, position=1)
+    ReportPhoto.objects.create(report=with_photos, image="reports/2026/01/first.jpg", width=10, height=10, position=0)
+    client.force_login(triager)
+    rows = {title: row for row, title in re.findall(
+        r'(<tr class="utrecht-table__row[^"]*" data-row>.*?data-open>([^<]+)</a>.*?</tr>)', client.get(QUEUE).content.decode(), re.S)}
+    assert re.findall(r'<img src="([^"]+)"', rows["With photos"]) == ["/media/reports/2026/01/first.jpg"]
+    assert "<img" not in rows["Without"]
 
 
 def test_the_queue_takes_the_same_number_of_queries_whatever_the_number_of_rows(

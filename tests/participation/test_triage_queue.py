@@ -85,6 +85,8 @@ def test_overdue_reports_stand_out_in_words_not_only_colour(staff_client):
     rows = {title: row for row, title in re.findall(r'(<tr class="utrecht-table__row[^"]*" data-row>.*?href="/staff/reports/\d+/" data-open>([^<]+)</a>.*?</tr>)',
                                                     response.content.decode(), re.S)}
     assert "site-overdue" in rows["Past target"] and "Overdue" in rows["Past target"]
+    # read as text ("9 days Overdue"), the age and the badge are two words, not one
+    assert re.search(r"\d+ days\s+⚠\s*Overdue", re.sub(r"<[^>]+>", "", rows["Past target"]))
     assert "Overdue" not in rows["Within target"] and "Overdue" not in rows["No target"]
     assert _titles(staff_client.get(QUEUE, {"age": "overdue"})) == ["Past target"]
 
@@ -187,23 +189,38 @@ def test_a_bulk_action_without_a_selection_says_so(staff_client):
 
 
 @pytest.mark.django_db(transaction=True)  # real commits: the version moves after the write's commit
-def test_the_queue_forms_are_kept_until_a_department_theme_or_neighbourhood_changes(staff_client, department_a, settings):
-    from participation.filters import QUEUE_CHOICES_VERSION
+def test_the_queue_forms_and_names_are_kept_until_a_department_theme_category_or_neighbourhood_changes(
+        staff_client, department_a, settings):
+    from participation.models import QUEUE_CHOICES_VERSION, Category
     from smartcity import pagecache
 
     settings.PUBLIC_PAGE_CACHE_SECONDS = 60  # versions in use (Redis, or this process's own cache)
-    make_report("Pothole")  # the bulk form shows under a list of reports
+    theme = Theme.objects.create(slug="roads", name="Roads", target_days=5)
+    category = Category.objects.create(slug="paving", name="Paving", theme=theme)
+    make_report("Pothole", department=department_a, category=category, theme=theme, days_old=10)  # overdue
     name = department_a.name
     assert name in staff_client.get(QUEUE, {"status": "new"}).content.decode()
-    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 2  # the filter form and the bulk form
+    # the filter form, the bulk form, the saved filter's name, the departments, the themes and the names in the rows
+    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 6
     assert name in staff_client.get(QUEUE, {"status": "new"}).content.decode()
-    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 2  # the same ones, kept
+    assert pagecache.kept_count(QUEUE_CHOICES_VERSION) == 6  # the same ones, kept
     department_a.name = "Stadsbeheer en Groen"
     department_a.save()
     html = staff_client.get(QUEUE, {"status": "new"}).content.decode()
     assert html.count(">Stadsbeheer en Groen</option>") == 2 and f">{name}</option>" not in html  # both forms
+    assert 'data-label="Department">Stadsbeheer en Groen</td>' in html  # and the row
+    category.name = "Paving stones"
+    category.save()
+    theme.name = "Streets"
+    theme.save()
+    html = staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    assert 'Paving stones<br><span class="site-meta">Streets</span>' in html
     Theme.objects.create(slug="mobility", name="Mobility")
     assert ">Mobility</option>" in staff_client.get(QUEUE, {"status": "new"}).content.decode()
     Area.objects.create(slug="centrum", name="Centrum", geometry={}, min_longitude=0, min_latitude=0,
                         max_longitude=1, max_latitude=1)
     assert ">Centrum</option>" in staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    assert _titles(staff_client.get(QUEUE, {"status": "open", "age": "overdue"})) == ["Pothole"]
+    theme.target_days = None  # the kept themes' targets move too
+    theme.save()
+    assert _titles(staff_client.get(QUEUE, {"status": "open", "age": "overdue"})) == []

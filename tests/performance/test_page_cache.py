@@ -170,3 +170,30 @@ def test_the_report_form_reads_its_categories_again_only_after_one_changes():
     Category.objects.filter(slug="waste").update(name_en="Rubbish")  # past the models: no signal
     html, read = categories_read()
     assert read and ">Rubbish<" in html and ">Waste<" not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_moves_the_pages_version_once_now_and_once_at_its_commit(monkeypatch, settings):
+    """However many writes it has, a plain create beside a bulk_create (which Django wraps in an
+    atomic(savepoint=False)) included: two writes to Redis per transaction, not two per kind of write."""
+    from django.db import transaction
+
+    from participation.models import StatusChange
+    from smartcity import pagecache
+    from smartcity.celery import app
+
+    settings.OUTBOX_RELAY, app.conf.task_always_eager = True, False  # the report's scoring is not run on commit here
+    bumps: list[str] = []
+    monkeypatch.setattr(pagecache, "bump", bumps.append)
+    with transaction.atomic():
+        report = make_report("Broken bench")
+        StatusChange.objects.bulk_create([StatusChange(report=report, to_status=S.NEW),
+                                          StatusChange(report=report, from_status=S.NEW, to_status=S.ACCEPTED)])
+        Report.objects.filter(pk=report.pk).update(title="Broken bench by the pond")
+        assert bumps == [pagecache.PUBLIC_PAGES]
+    assert bumps == [pagecache.PUBLIC_PAGES] * 2
+    with transaction.atomic():
+        with transaction.atomic():  # a savepoint: its own pair, as it may roll back alone
+            StatusChange.objects.create(report=report, to_status=S.NEW)
+        StatusChange.objects.bulk_create([StatusChange(report=report, to_status=S.NEW)])
+    assert bumps == [pagecache.PUBLIC_PAGES] * 6

@@ -83,3 +83,45 @@ def test_a_list_takes_the_same_number_of_queries_for_few_or_many_rows(client, ad
     client.get(path)  # warm again: what a process keeps until its tables are written (the queue's forms)
     many = queries(client, path)
     assert many == few, f"{path}: {few} queries with 2 rows of everything, {many} with 14"
+
+
+def test_a_report_sent_through_the_form_or_the_api_takes_its_few_statements(needs_postgres, client, admin_user,
+                                                                            settings, token_client_for):
+    """Issue #22, the submit path on PostgreSQL: the form (a routed category with a question, so two history rows)
+    and the API, statement by statement. The outbox's publish is not in the request here (OUTBOX_RELAY)."""
+    from smartcity.celery import app
+
+    settings.OUTBOX_RELAY, app.conf.task_always_eager = True, False  # the eager_tasks fixture puts it back
+    department = Department.objects.create(slug="stadsbeheer", name="Stadsbeheer")
+    main = Category.objects.create(slug="lighting", name="Street lighting", department=department)
+    lamp = Category.objects.create(slug="lamp-out", name="Lamp out", parent=main)
+    question = ServiceQuestion.objects.create(category=main, code="how", description="How long?")
+
+    def form(n: int) -> dict:
+        return {"title": f"Lamp out {n}", "description": "The lamp at the corner has been out for a week.",
+                "latitude": "52.0799", "longitude": "4.3113", "category": lamp.pk, f"question_{question.pk}": "A week",
+                "nearby_seen": "on", "notice_seen": "on", "submission_key": f"8b0f9f0e-7f4c-4b8e-9d7a-00000000000{n}"}
+
+    assert client.post("/reports/new/", form(1)).status_code == 302  # warm: the kept categories
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post("/reports/new/", form(2)).status_code == 302
+    # the form's key looked up; then the transaction: the nearest address, the report, its outbox message, its
+    # two history rows in one INSERT (and BEGIN and COMMIT, savepoints inside a test's transaction)
+    assert statements(captured) == ["SELECT", "SELECT", "INSERT", "WITH", "INSERT"], captured.captured_queries
+    report = Report.objects.get(title="Lamp out 2")
+    assert report.answers == {"how": "A week"} and report.department == department
+    assert list(report.history.values_list("from_status", "to_department")) == [("", None), ("new", department.pk)]
+
+    api = token_client_for(admin_user)
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post("/api/v1/reports", {"title": "Lamp out", "description": "The lamp has been out a week.",
+                                                "latitude": 52.0799, "longitude": 4.3113, "reference": "ext-1"},
+                            format="json")
+    assert response.status_code == 201, response.content
+    # the token with its account, the reference's uniqueness, then the same transaction with one history row
+    assert statements(captured) == ["SELECT", "SELECT", "SELECT", "INSERT", "WITH", "INSERT"], captured.captured_queries
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    kinds = [query["sql"].split()[0].upper() for query in captured.captured_queries]
+    return [kind for kind in kinds if kind not in ("SAVEPOINT", "RELEASE")]

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from smartcity.models import OutboxMessage
-from smartcity.outbox import outbox_enqueue, outbox_publish_pending, outbox_purge
+from smartcity.outbox import outbox_enqueue, outbox_publish_pending, outbox_purge, outbox_relay_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +87,85 @@ def test_without_insert_returning_the_same_rules_hold(monkeypatch, django_captur
         duplicate = outbox_enqueue("smartcity.tasks.send_email", key="mail:2", **EMAIL)
     assert OutboxMessage.objects.get(pk=first).sent_at is not None and len(mail.outbox) == 1
     assert isinstance(again, int) and duplicate is None
+
+
+@pytest.fixture
+def relayed(settings):
+    """OUTBOX_RELAY on, with a broker (tasks not eager): the relay publishes, not the request."""
+    from smartcity.celery import app
+
+    settings.OUTBOX_RELAY = True
+    app.conf.task_always_eager = False  # the eager_tasks fixture puts it back
+
+
+def test_with_the_relay_a_message_is_only_written_nothing_is_published_on_commit(
+    relayed, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        pk = outbox_enqueue("smartcity.tasks.send_email", key="mail:1", **EMAIL)
+        again = outbox_enqueue("smartcity.tasks.send_email", key="mail:1", **EMAIL)
+    assert callbacks == [] and again is None  # the same key pending is still queued once
+    message = OutboxMessage.objects.get(pk=pk)
+    assert message.sent_at is None and message.attempts == 0 and mail.outbox == []
+
+
+def test_tasks_that_run_eagerly_run_on_commit_even_with_the_relay_on(settings, django_capture_on_commit_callbacks):
+    """No REDIS_URL (`make run`, the fast tests): no relay runs, so the writing process runs its tasks."""
+    settings.OUTBOX_RELAY = True
+    with django_capture_on_commit_callbacks(execute=True):
+        pk = outbox_enqueue("smartcity.tasks.send_email", key="mail:1", **EMAIL)
+    assert OutboxMessage.objects.get(pk=pk).sent_at is not None
+    assert [m.to for m in mail.outbox] == [["anna@example.org"]]
+
+
+def test_the_relay_takes_fresh_messages_at_once_and_marks_the_batch_sent(django_capture_on_commit_callbacks, settings):
+    settings.OUTBOX_GRACE_SECONDS = 60
+    with django_capture_on_commit_callbacks(execute=False):  # written, not yet published by anyone
+        first = outbox_enqueue("smartcity.tasks.send_email", key="mail:1", **EMAIL)
+        second = outbox_enqueue("smartcity.tasks.send_email", key="mail:2", **{**EMAIL, "to": ["bob@example.org"]})
+    assert outbox_relay_batch() == (2, 2, False)  # no grace: the relay is their publisher
+    assert outbox_relay_batch() == (0, 0, False)
+    assert sorted(m.to[0] for m in mail.outbox) == ["anna@example.org", "bob@example.org"]
+    sent = OutboxMessage.objects.filter(pk__in=[first, second])
+    assert all(message.sent_at is not None and message.attempts == 1 for message in sent)
+    assert outbox_publish_pending() == 0  # and the sweep finds nothing left
+
+
+def test_the_relay_records_a_message_it_cannot_publish_and_publishes_the_others(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        gone = outbox_enqueue("smartcity.tasks.no_such_task", key="gone:1", x=1)
+        failing = outbox_enqueue("smartcity.tasks.send_email", to=["anna@example.org\nBcc: x@evil.example"],
+                                 subject="Hello", body="x")
+        working = outbox_enqueue("smartcity.tasks.send_email", **EMAIL)
+    assert outbox_relay_batch() == (3, 1, False)
+    assert OutboxMessage.objects.get(pk=working).sent_at is not None and len(mail.outbox) == 1
+    for pk, error in ((gone, "AttributeError"), (failing, "Error")):
+        message = OutboxMessage.objects.get(pk=pk)
+        assert message.sent_at is None and message.attempts == 1 and error in message.last_error
+    assert outbox_relay_batch() == (2, 0, False)  # tried again, up to MAX_ATTEMPTS, never marked sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_relay_on_postgresql_the_insert_notifies_the_relay_at_the_commit_once(needs_postgres, relayed):
+    import psycopg
+    from django.db import connection
+
+    from smartcity.outbox import NOTIFY_CHANNEL
+
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, dbname=db["NAME"], user=db["USER"],
+                         password=db["PASSWORD"] or None, autocommit=True) as listener:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        with transaction.atomic():
+            outbox_enqueue("smartcity.tasks.send_email", key="mail:1", **EMAIL)
+            outbox_enqueue("smartcity.tasks.send_email", key="mail:2", **EMAIL)
+            assert list(listener.notifies(timeout=0.2)) == []  # nothing before the commit
+        assert [notice.channel for notice in listener.notifies(timeout=2)] == [NOTIFY_CHANNEL]  # once for both
+        with transaction.atomic():
+            assert outbox_enqueue("smartcity.tasks.send_email", key="mail:1", **EMAIL) is None  # pending already
+        assert list(listener.notifies(timeout=0.2)) == []  # nothing written, nobody woken
+        with pytest.raises(RuntimeError), transaction.atomic():
+            outbox_enqueue("smartcity.tasks.send_email", key="mail:3", **EMAIL)
+            raise RuntimeError("the change failed")
+        assert list(listener.notifies(timeout=0.2)) == []  # rolled back: no message, no notice
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 2
