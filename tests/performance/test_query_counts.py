@@ -125,3 +125,24 @@ def test_a_report_sent_through_the_form_or_the_api_takes_its_few_statements(need
 def statements(captured: CaptureQueriesContext) -> list[str]:
     kinds = [query["sql"].split()[0].upper() for query in captured.captured_queries]
     return [kind for kind in kinds if kind not in ("SAVEPOINT", "RELEASE")]
+
+
+def test_a_report_page_asks_for_photos_comments_and_challenges_only_when_it_has_them(client, settings):
+    """Issue #22, browsing's misses: most reports have none of them, and the report's own query says so."""
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 0  # every answer rendered
+    from participation.models import ReportPhoto
+
+    bare = Report.objects.create(title="Losse tegel", description="Bij de halte.", latitude=52.08, longitude=4.31)
+    StatusChange.objects.create(report=bare, to_status="new")
+    linked = Report.objects.create(title="Kapotte lamp", description="Al een week.", latitude=52.08, longitude=4.31)
+    StatusChange.objects.create(report=linked, to_status="new")
+    Comment.objects.create(report=linked, text="Hier ook donker.")
+    ReportPhoto.objects.create(report=linked, image="reports/2026/01/lamp.jpg", width=10, height=10)
+    challenge = SocietalChallenge.objects.create(title="Veilige straten", description="Licht in de nacht.")
+    linked.societal_challenges.add(challenge)
+    client.get(bare.get_absolute_url())  # warm: content types, what the process keeps
+    assert queries(client, bare.get_absolute_url()) == 2  # the report (with what it has) and its timeline
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(linked.get_absolute_url()).content.decode()
+    assert len(captured) == 6  # and its photos, comments, challenges and their pilots (prefetched)
+    assert "Hier ook donker." in page and "reports/2026/01/lamp.jpg" in page and "Veilige straten" in page
