@@ -205,7 +205,7 @@ def report_map(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@public_page
+@public_page(from_second_ask=True)  # a map view's box seldom comes twice
 def report_geojson(request: HttpRequest) -> HttpResponse:
     """Public reports as GeoJSON for the map, filtered like the list; `bbox` is min_lon,min_lat,max_lon,max_lat.
 

@@ -197,3 +197,21 @@ def test_a_transaction_moves_the_pages_version_once_now_and_once_at_its_commit(m
             StatusChange.objects.create(report=report, to_status=S.NEW)
         StatusChange.objects.bulk_create([StatusChange(report=report, to_status=S.NEW)])
     assert bumps == [pagecache.PUBLIC_PAGES] * 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_maps_geojson_is_kept_from_the_second_ask_of_its_box_on(triager):
+    """A map view's box seldom comes twice: its GeoJSON is packed and stored only once the same address was asked
+    before (issue #22, browsing's misses); from then on it is served from the cache, until the next write."""
+    report = make_report("Loose paving stone at the tram stop")
+    url = reverse("participation:report-geojson") + "?bbox=4.20000,52.00000,4.40000,52.20000"
+    assert _reads_reports(_visitor(), url)[1]
+    assert _reads_reports(_visitor(), url)[1], "the first ask only marks the address"
+    page, read = _reads_reports(_visitor(), url)
+    assert not read and "Loose paving stone" in page.content.decode()
+    Report.objects.filter(pk=report.pk).update(title="Loose paving stones by the tram stop")
+    page, read = _reads_reports(_visitor(), url)
+    assert read and "Loose paving stones by the tram stop" in page.content.decode()
+    # Another box is another address: asked once, not kept.
+    assert _reads_reports(_visitor(), url.replace("4.40000", "4.39000"))[1]
+    assert _reads_reports(_visitor(), url.replace("4.40000", "4.39000"))[1]
