@@ -6,7 +6,8 @@ a steadier figure than the load run's for comparing one change, and a profile of
 
 Each URL is asked --requests times (after 5 warm-up requests) as an anonymous first-time visitor (no
 cookies), or signed in as --staff; prints the mean CPU ms per request (time.process_time) and the
-status. --profile prints the 25 functions with the most cumulative time over all of them.
+status. --profile prints the 25 functions with the most cumulative CPU time over all of them (process time, so
+the database's and Redis's answers are not counted while the process waits for them).
 --post-api posts a new report to each URL (/api/v1/reports) as the load run does; --post-form sends the
 web form without photos to each URL (/reports/new/) as the load run's residents do: anonymously, with the
 CSRF token of one earlier visit to the form and its cookies, past the "already reported nearby?" step.
@@ -43,7 +44,7 @@ def main() -> None:
     django.setup()
     from django.test import Client
 
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
     headers: dict = {}
     if args.post_api:
         import random
@@ -88,6 +89,9 @@ def main() -> None:
             response = client.post(url, body, HTTP_REFERER=f"http://testserver{url}")
             if response.status_code != 302:
                 raise SystemExit(f"the form answered {response.status_code}, not the redirect to the new report")
+            # A browser follows the redirect to the report's page, which shows the thank-you message and clears
+            # it; without that, every earlier message would be sent back and stored again in the cookie.
+            client.cookies.pop("messages", None)
             return response
     else:
         def ask(client, url):
