@@ -199,8 +199,11 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.L
                 reference=data.get("reference"),
                 source=Report.Source.API,
             )
-        # A report posted here has no photos yet: the response needs no query to say so.
-        serializer.instance._prefetched_objects_cache = {"photos": ReportPhoto.objects.none()}
+        # A report posted here has no photos yet: the response needs no query to say so, nor even to compile one
+        # (an empty QuerySet still builds its SQL to find it asks for nothing): known empty, as prefetch fills it.
+        no_photos = ReportPhoto.objects.none()
+        no_photos._result_cache = []
+        serializer.instance._prefetched_objects_cache = {"photos": no_photos}
 
 
 # --- Categories: GET for everyone, changes by who manages reference data (administrators) -------------------

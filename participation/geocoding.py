@@ -167,8 +167,8 @@ class LocalGeocoder:
         return found[:limit]
 
     def reverse(self, latitude: float, longitude: float) -> Place | None:
-        candidates = Address.objects.near(latitude, longitude, REVERSE_METRES).only(
-            "street", "house_number", "house_letter", "house_number_addition", "city", "latitude", "longitude")[:500]
+        candidates = Address.objects.near_written(latitude, longitude, REVERSE_METRES, limit=500, fields=(
+            "street", "house_number", "house_letter", "house_number_addition", "city"))
         best = min(candidates, key=lambda a: distance_metres(latitude, longitude, a.latitude, a.longitude), default=None)
         if best is None or distance_metres(latitude, longitude, best.latitude, best.longitude) > REVERSE_METRES:
             return None

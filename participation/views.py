@@ -100,7 +100,8 @@ def report_create(request: HttpRequest) -> HttpResponse:
     # not read, nor kept; its text comes back with the message (issue #14).
     wait = ratelimit.exceeded(request, "report", per_hour) if request.method == "POST" and counted else 0
     form = ReportForm(request.POST or None, request.FILES or None, user=request.user, read_photos=not wait)
-    if form.submission_key and (sent := Report.objects.filter(submission_key=form.submission_key).first()):
+    # Only its id: where the resident is sent (the report's page), not the whole row.
+    if form.submission_key and (sent := Report.objects.only("pk").filter(submission_key=form.submission_key).first()):
         return _already_received(request, sent)  # the same form again: a double click, a retry after a timeout
     candidates: list[Report] = []
     notice = None
@@ -129,7 +130,8 @@ def report_create(request: HttpRequest) -> HttpResponse:
                     )
                 except IntegrityError:
                     # A copy of this form sent at the same moment made the report first (the unique key decided).
-                    sent = form.submission_key and Report.objects.filter(submission_key=form.submission_key).first()
+                    sent = form.submission_key and Report.objects.only("pk").filter(
+                        submission_key=form.submission_key).first()
                     if not sent:
                         raise
                     return _already_received(request, sent)

@@ -8,7 +8,9 @@ Each URL is asked --requests times (after 5 warm-up requests) as an anonymous fi
 cookies), or signed in as --staff; prints the mean CPU ms per request (time.process_time) and the
 status. --miss moves the public pages' version (smartcity.pagecache.bump) before each request, outside
 the measured time, so every answer is rendered as for a page not in the page cache (what is kept per
-process stays kept, as in the load run). --profile prints the 25 functions with the most cumulative time over all of them.
+process stays kept, as in the load run). --profile prints the 25 functions with the most cumulative CPU time
+over all of them (process time, so the database's and Redis's answers are not counted while the process waits
+for them).
 --post-api posts a new report to each URL (/api/v1/reports) as the load run does; --post-form sends the
 web form without photos to each URL (/reports/new/) as the load run's residents do: anonymously, with the
 CSRF token of one earlier visit to the form and its cookies, past the "already reported nearby?" step.
@@ -48,7 +50,6 @@ def main() -> None:
 
     from smartcity.pagecache import PUBLIC_PAGES, bump
 
-    # CPU time, as the figure printed: with the wall clock the waits for PostgreSQL and Redis would lead.
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     headers: dict = {}
     if args.post_api:
@@ -94,6 +95,9 @@ def main() -> None:
             response = client.post(url, body, HTTP_REFERER=f"http://testserver{url}")
             if response.status_code != 302:
                 raise SystemExit(f"the form answered {response.status_code}, not the redirect to the new report")
+            # A browser follows the redirect to the report's page, which shows the thank-you message and clears
+            # it; without that, every earlier message would be sent back and stored again in the cookie.
+            client.cookies.pop("messages", None)
             return response
     else:
         def ask(client, url):

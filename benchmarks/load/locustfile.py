@@ -141,6 +141,10 @@ class FormSubmitting(FastHttpUser):
                 self.log.write(title + "\n")
             else:
                 response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
+        # A browser follows the redirect to the report's page, which shows the thank-you message and clears it;
+        # without that, every earlier message would be sent back and stored again in the cookie.
+        for cookie in [cookie for cookie in self.client.cookiejar if cookie.name == "messages"]:
+            self.client.cookiejar.clear(cookie.domain, cookie.path, cookie.name)
 
 
 class _Staff(FastHttpUser):

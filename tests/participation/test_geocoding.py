@@ -67,6 +67,15 @@ def test_local_reverse_finds_the_nearest_address_within_50_metres_and_nothing_be
     assert LocalGeocoder().reverse(52.1100, 4.2752 + 0.0015) is None  # about 100 m east
 
 
+@pytest.mark.parametrize("limit", [3, 500])
+def test_the_reverse_lookups_written_query_finds_what_near_finds_in_the_same_order(addresses, limit):
+    for latitude, longitude, metres in [(52.1089, 4.2795, 50), (52.1089, 4.2795, 200), (52.1038, 4.2740, 30)]:
+        near = Address.objects.near(latitude, longitude, metres)[:limit]
+        written = Address.objects.near_written(latitude, longitude, metres, fields=("street", "city"), limit=limit)
+        assert [address.pk for address in written] == [address.pk for address in near]
+        assert len(near) > (2 if limit == 3 else 5)
+
+
 def test_the_setting_chooses_the_backend(settings):
     settings.GEOCODER = "pdok"
     assert isinstance(geocoder(), PdokGeocoder)

@@ -110,3 +110,18 @@ def test_the_throttle_counts_in_fixed_windows_and_says_when_the_window_ends(api_
     assert refused.status_code == 429 and refused["Retry-After"] == "15"
     clock[0] = 660.0  # the next window
     assert post().status_code == 201
+
+
+def test_each_serializer_gets_its_own_copy_of_the_fields_built_once(api_client):
+    from participation.api import ReportSerializer
+
+    first, second = ReportSerializer(), ReportSerializer()
+    first.fields["title"].min_length = 50  # what a view may do to its own serializer's fields
+    assert second.fields["title"] is not first.fields["title"]
+    assert second.fields["theme"].parent is second
+    assert second.fields["title"].min_length == 3
+    # And the built fields still say in the reader's language what is wrong (labels and messages stay lazy).
+    response = api_client.post("/api/v1/reports", {**VALID, "title": "ab"}, format="json",
+                               HTTP_ACCEPT_LANGUAGE="nl")
+    reasons = {problem["name"]: problem["reason"] for problem in response.json()["invalidParams"]}
+    assert "3" in reasons["title"] and "Ensure" not in reasons["title"], reasons
