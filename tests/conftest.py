@@ -179,6 +179,11 @@ def celery_worker_process(needs_redis, tmp_path):
     app.conf.task_routes = {}
     app.amqp.flush_routes()
     app.amqp.__dict__.pop("router", None)
+    _stop(processes, logs)
+
+
+def _stop(processes: list[subprocess.Popen], logs: list) -> None:
+    """End the processes a fixture started (those still running) and close their logs."""
     for process in processes:
         if process.poll() is None:
             process.terminate()
@@ -225,12 +230,7 @@ def outbox_relay_process(needs_redis, needs_postgres, settings, tmp_path):
         return processes[-1]
 
     yield start
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
-    for log in logs:
-        log.close()
+    _stop(processes, logs)
 
 
 def _user(email: str, **fields) -> User:
