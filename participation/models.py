@@ -901,12 +901,13 @@ class Open311Request(models.Model):
 _URL_PLACEHOLDER = 987654321
 
 
-def report_url_pattern() -> str:
-    """The report page's URL with "%d" for the id, for the current URL configuration and script prefix."""
-    return _report_url_pattern(get_urlconf(), get_script_prefix())
+def report_url_pattern(view: str = "participation:report-detail") -> str:
+    """A report page's URL (the public one, or `view`, such as the staff page) with "%d" for the id, for the
+    current URL configuration and script prefix."""
+    return _report_url_pattern(view, get_urlconf(), get_script_prefix())
 
 
 @lru_cache(maxsize=16)
-def _report_url_pattern(urlconf: str | None, script_prefix: str) -> str:
-    # the arguments key the cache; reverse() reads them itself
-    return reverse("participation:report-detail", args=[_URL_PLACEHOLDER]).replace(str(_URL_PLACEHOLDER), "%d")
+def _report_url_pattern(view: str, urlconf: str | None, script_prefix: str) -> str:
+    # the arguments key the cache; reverse() reads the last two itself
+    return reverse(view, args=[_URL_PLACEHOLDER]).replace(str(_URL_PLACEHOLDER), "%d")

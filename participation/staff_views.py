@@ -41,6 +41,7 @@ from participation.models import (
     answer_rows,
     format_case_reference,
     queue_themes,
+    report_url_pattern,
 )
 from participation.pagination import CappedPaginator
 from participation.staff_forms import (
@@ -209,7 +210,7 @@ def _queue_rows(page) -> str:
     near, select = _("near %(address)s"), _("Select report %(number)s")
     names = _queue_names()
     themes, categories, areas, departments = names["themes"], names["categories"], names["areas"], names["departments"]
-    pattern = reverse("participation:staff-report-detail", args=[987654321]).replace("987654321", "%d")
+    pattern = report_url_pattern("participation:staff-report-detail")
     media = default_storage.url
     now = timezone.now()
     days: dict[int, str] = {}
@@ -295,7 +296,7 @@ def report_queue_markers(request: HttpRequest) -> HttpResponse:
     return json_response({
         "truncated": len(rows) > QUEUE_MAP_MAX,
         "statuses": {value: {"label": str(label), "colour": STATUS_COLOURS[value]} for value, label in Report.Status.choices},
-        "url": reverse("participation:staff-report-detail", args=[987654321]).replace("987654321", "{number}"),
+        "url": report_url_pattern("participation:staff-report-detail").replace("%d", "{number}"),
         "reports": rows[:QUEUE_MAP_MAX],
     })
 
