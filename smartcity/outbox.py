@@ -148,12 +148,9 @@ def _send(pk: int, task: str, kwargs: dict, attempt: int) -> bool:
     try:
         _publish(task, kwargs, task_id=outbox_task_id(pk))
     except Exception as error:  # the broker is down, or (eager mode) the task failed
-        log.warning("outbox: could not publish %s #%s (attempt %s): %s", task, pk, attempt, error)
         if not _task(task).app.conf.task_always_eager:
             _broker_failed_at = time.monotonic()
-        OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(
-            attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
-        )
+        _record_failure(pk, task, error, attempt)
         return False
     _broker_failed_at = None
     OutboxMessage.objects.filter(pk=pk, sent_at__isnull=True).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
