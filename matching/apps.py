@@ -11,7 +11,7 @@ class MatchingConfig(AppConfig):
         A save only queues a task (on commit, through the outbox); the save never depends on it."""
         from django.db.models.signals import m2m_changed, post_save, pre_save
 
-        from matching import services
+        from matching import checks, services  # noqa: F401  (checks registers itself)
         from smartcity.models import DepartmentChallenge
         from smartcity.signals import societal_challenge_curated
 

@@ -349,7 +349,7 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
     missing.sort(key=lambda k: (ENCODE_ORDER[keys[k][0]], -keys[k][1]))
     if limit is not None:
         missing = missing[:limit]
-    encoder = semantic.Encoder(threads=settings.MATCHING_ENCODER_THREADS)
+    encoder = semantic.Encoder(threads=settings.MATCHING_ENCODER_THREADS, library=settings.MATCHING_ENCODER_LIBRARY)
     for start in range(0, len(missing), ENCODE_BATCH):
         batch = missing[start:start + ENCODE_BATCH]
         encoded = encoder.encode_items([(everything[k].title, everything[k].description) for k in batch])

