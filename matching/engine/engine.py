@@ -746,8 +746,9 @@ class Engine:
         ``min_items_per_challenge`` items per challenge most columns hold one member or none, and
         whether that member is among the items sets the column's spread, and with it every z in
         the column (half of a city's 30 department challenges: 15 items for 8 challenges). All
-        items' statistics are a steadier yardstick there. Kinds that serve several challenges
-        (pilots) keep ``min_kind_size``: see docs/matching.md, round 7."""
+        items' statistics are a steadier yardstick there, and all items' "belongs to none" level
+        with them (``_abstention``). Kinds that serve several challenges (pilots) keep
+        ``min_kind_size``: see docs/matching.md, round 7."""
         cfg = self.config
         if kind in cfg.multi_kinds:
             return cfg.min_kind_size
@@ -862,7 +863,9 @@ class Engine:
         second of many it does not belong to), so this is how high such a challenge typically
         reaches at best. It grows by itself with the number of challenges, and with how alike
         they are. The softness is the spread of all (item, challenge) z of the kind, most of
-        which are pairs that do not belong together (median absolute deviation).
+        which are pairs that do not belong together (median absolute deviation). A kind too small
+        for a yardstick of its own (``_own_yardstick``) takes all items' level and softness too:
+        its z are in their units, and a median over a few runner-ups swings.
         """
         cfg = self.config
         out: dict[str, tuple[float, float]] = {}
@@ -877,7 +880,7 @@ class Engine:
             rows = every if not kind else np.flatnonzero(use & (self.kinds_plain == kind))
             # a kind that serves several challenges (pilots): its runner-up is often a challenge it
             # serves, so it takes the level of all items, in the same z units
-            if kind and (len(rows) < cfg.min_kind_size or kind in cfg.multi_kinds):
+            if kind and (len(rows) < self._own_yardstick(kind, z.shape[1]) or kind in cfg.multi_kinds):
                 continue
             # a few thousand evenly spread items tell these as well as all of them
             rows = rows[:: max(1, len(rows) // 4000)]

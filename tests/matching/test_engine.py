@@ -576,6 +576,8 @@ def test_a_kind_with_fewer_than_two_items_per_challenge_is_measured_against_all_
     enough = fitted(PER_CHALLENGE)   # 10: two per challenge
     assert np.array_equal(few.stats["department_challenge"][1], few.stats[""][1])
     assert not np.array_equal(enough.stats["department_challenge"][1], enough.stats[""][1])
+    # ...and against all items' "belongs to none" alternative, in the same units
+    assert "department_challenge" not in few.abstention and "department_challenge" in enough.abstention
     # min_kind_size (8) alone gave the eight a yardstick of their own
     before = fitted(PER_CHALLENGE[:8], Config(min_items_per_challenge=0))
     assert not np.array_equal(before.stats["department_challenge"][1], before.stats[""][1])
