@@ -155,12 +155,19 @@ def evaluate(data: dict, config: Config | None = None, vectors: bool = True) -> 
     flag_rows = [{"challenge": f.challenge,
                   "department_challenges": [_reference(k) for k in f.department_challenges]}
                  for f in flags]
+    return {**score_all(data, ranked, flag_rows),
+            "timings": {"fit_suggest_flag_seconds": round(seconds, 3), "suggestions": len(suggestions)},
+            "output": (ranked, flag_rows)}
+
+
+def score_all(data: dict, ranked: dict[str, list[str]], flag_rows: list[dict]) -> dict:
+    """The metrics of suggestions (``ranked``) and flags on ``data``'s items; items of the output that
+    are not in ``data`` count for nothing."""
     return {
         "reports": score_items(data["reports"], ranked),
         "department_challenges": score_items(data["department_challenges"], ranked),
         "pilots": score_pilots(data["pilots"], ranked),
         "cross_department_matches": score_matches(data, flag_rows),
-        "timings": {"fit_suggest_flag_seconds": round(seconds, 3), "suggestions": len(suggestions)},
     }
 
 
@@ -197,18 +204,30 @@ HEADLINE = [("reports", "top1_accuracy"), ("reports", "top1_precision"), ("repor
             ("cross_department_matches", "pair_f1"), ("cross_department_matches", "challenge_named_right")]
 
 
-def robustness(data: dict, runs: int, config: Config | None = None, vectors: bool = True) -> dict:
+def robustness(data: dict, runs: int, config: Config | None = None, vectors: bool = True,
+               full_output: tuple | None = None) -> dict:
+    """Per kind of draw and metric: (mean over draws, worst draw, reference). For the draws of half
+    of the items the reference is the full set's own suggestions and flags scored on each draw's
+    items (``full_output``, from ``evaluate``): what the metric gives on a half when the engine is as
+    good as on the whole set, so the gap between the two is the engine's, not the smaller sample's."""
     rng = random.Random(20240501)
     out = {}
     for label, fraction, challenges_too in (("half_items", 0.5, False), ("half_challenges", 0.5, True),
                                            ("three_quarters_challenges", 0.75, True)):
         figures: dict[str, list[float]] = {f"{a}.{b}": [] for a, b in HEADLINE}
+        reference: dict[str, list[float]] = {f"{a}.{b}": [] for a, b in HEADLINE}
         for _ in range(runs):
-            result = evaluate(subsample(data, rng, fraction, challenges_too), config, vectors)
+            part = subsample(data, rng, fraction, challenges_too)
+            result = evaluate(part, config, vectors)
+            same = score_all(part, *full_output) if full_output and not challenges_too else None
             for a, b in HEADLINE:
                 if result[a][b] is not None:
                     figures[f"{a}.{b}"].append(result[a][b])
-        out[label] = {k: (round(statistics.mean(v), 3), round(min(v), 3)) for k, v in figures.items() if v}
+                if same is not None and same[a][b] is not None:
+                    reference[f"{a}.{b}"].append(same[a][b])
+        out[label] = {k: (round(statistics.mean(v), 3), round(min(v), 3),
+                          round(statistics.mean(reference[k]), 3) if reference[k] else None)
+                      for k, v in figures.items() if v}
     return out
 
 
@@ -339,8 +358,9 @@ def main() -> int:
 def show(dataset: str, args: argparse.Namespace) -> None:
     data = json.loads(Path(dataset).read_text(encoding="utf-8"))
     result = {"dataset": data.get("name"), **evaluate(data, vectors=not args.words_only)}
+    full_output = result.pop("output")
     if args.halves:
-        result["robustness"] = robustness(data, args.halves, vectors=not args.words_only)
+        result["robustness"] = robustness(data, args.halves, vectors=not args.words_only, full_output=full_output)
     if args.learning_curve:
         result["learning_curve"] = learning_curve(data, runs=args.draws, vectors=not args.words_only)
     if args.json:
@@ -351,14 +371,15 @@ def show(dataset: str, args: argparse.Namespace) -> None:
             continue
         print(f"{section}: {figures}")
     if args.halves:
-        print("robustness (mean over draws / worst draw / mean minus the full set's figure):")
+        print("robustness (mean over draws / worst draw / mean minus the full set's figure"
+              " [/ the full set's own output scored on the same draws' items]):")
         for label, figures in result["robustness"].items():
             print(f"  {label}:")
-            for key, (mean, worst) in figures.items():
+            for key, (mean, worst, same) in figures.items():
                 section, name = key.split(".")
                 full = result[section][name]
                 gap = f"{mean - full:+.3f}" if full is not None else "-"
-                print(f"    {key:<45} {mean:.3f} / {worst:.3f} / {gap}")
+                print(f"    {key:<45} {mean:.3f} / {worst:.3f} / {gap}" + (f" / {same:.3f}" if same is not None else ""))
     if args.learning_curve:
         print(f"learning curve (on the reports nobody decided, mean of {args.draws} draws: without decisions -> with them):")
         for share, figures in result["learning_curve"].items():

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -369,13 +370,25 @@ class CategoryCatalogue:
     questions, in order; the choices per language are built on first use."""
     categories: dict[int, Category]
     questions: list[ServiceQuestion]
-    _choices: dict[str, list] = field(default_factory=dict)
+    _choices: dict[str, NormalisedChoices] = field(default_factory=dict)
 
-    def choices(self) -> list:
+    def choices(self) -> NormalisedChoices:
         language = get_language() or ""
         if language not in self._choices:
-            self._choices[language] = category_choices(self.categories.values())
+            self._choices[language] = NormalisedChoices(category_choices(self.categories.values()))
         return self._choices[language]
+
+
+class NormalisedChoices(BaseChoiceIterator):
+    """Choices in Django's normal form (value, label or (group, [(value, label), …])), kept: a plain list given
+    to a ChoiceField is normalised again for the field and for its widget on every form (a third of the report
+    form's construction); an iterator is taken as it is. It must not be changed once given."""
+
+    def __init__(self, choices: list):
+        self.choices = choices
+
+    def __iter__(self):
+        return iter(self.choices)
 
 
 def category_catalogue() -> CategoryCatalogue:

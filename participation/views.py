@@ -101,7 +101,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
     wait = ratelimit.exceeded(request, "report", per_hour) if request.method == "POST" and counted else 0
     form = ReportForm(request.POST or None, request.FILES or None, user=request.user, read_photos=not wait)
     # Only its id: where the resident is sent (the report's page), not the whole row.
-    if form.submission_key and (sent := Report.objects.only("pk").filter(submission_key=form.submission_key).first()):
+    if form.submission_key and (sent := Report.objects.sent_with_key(form.submission_key)):
         return _already_received(request, sent)  # the same form again: a double click, a retry after a timeout
     candidates: list[Report] = []
     notice = None
@@ -130,8 +130,7 @@ def report_create(request: HttpRequest) -> HttpResponse:
                     )
                 except IntegrityError:
                     # A copy of this form sent at the same moment made the report first (the unique key decided).
-                    sent = form.submission_key and Report.objects.only("pk").filter(
-                        submission_key=form.submission_key).first()
+                    sent = form.submission_key and Report.objects.sent_with_key(form.submission_key)
                     if not sent:
                         raise
                     return _already_received(request, sent)

@@ -337,10 +337,18 @@ class Site:
         return cpu_seconds(self.relay.pid) if self.relay else 0.0
 
     def __exit__(self, *exc) -> None:
+        # gunicorn first: its workers finish the requests in hand, and the relay must still publish what they commit
+        # (stopped together, a report committed in the last moment kept its scoring unpublished: 4 of 4,986 once).
+        for master in self.masters:
+            master.terminate()
+        for master in self.masters:
+            master.wait(timeout=30)
+        if self.relay:
+            time.sleep(2)  # ten of its batches (OUTBOX_RELAY_GATHER_SECONDS, 0.2 s)
         others = [process for process in (self.nginx, self.relay) if process]
-        for process in [*self.masters, *others]:
+        for process in others:
             process.terminate()
-        for process in [*self.masters, *others]:
+        for process in others:
             process.wait(timeout=30)
 
 

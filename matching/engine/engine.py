@@ -132,6 +132,9 @@ class Config:
     cluster_reference: int = 2000   # items sampled as the yardstick for pair similarities
     flag_reports: int = 20          # at most this many supporting reports per flag
     min_kind_size: int = 8          # below this many items of a kind, use all items' statistics
+    # ...and below this many items per challenge for a kind of one answer (_own_yardstick): a column's
+    # spread over fewer is set by whether its one member happens to be among them
+    min_items_per_challenge: float = 2.0
     per_language: bool = False      # standardise per kind and language
     language_shift: bool = True     # judge a kind's other languages against its main language (see _language_shifts)
     robust: bool = False            # median/MAD instead of mean/standard deviation
@@ -726,7 +729,7 @@ class Engine:
         kinds = np.array([g.split(":")[0] for g in self.kinds])
         for kind in KINDS:
             rows = np.flatnonzero((kinds == kind) & valid)
-            stats[kind] = location_scale(rows) if len(rows) >= minimum else everything
+            stats[kind] = location_scale(rows) if len(rows) >= self._own_yardstick(kind, raw.shape[1]) else everything
         for group in np.unique(self.kinds):
             if group in stats:  # without per_language the groups are the kinds: done above
                 continue
@@ -734,6 +737,22 @@ class Engine:
             if len(rows) >= minimum:
                 stats[group] = location_scale(rows)
         return stats
+
+    def _own_yardstick(self, kind: str, challenges: int) -> int:
+        """How many items a kind needs for statistics of its own; with fewer its items are measured
+        against all items' (issue 19, round 7).
+
+        A challenge's column of a kind is its few members and many non-members: with fewer than
+        ``min_items_per_challenge`` items per challenge most columns hold one member or none, and
+        whether that member is among the items sets the column's spread, and with it every z in
+        the column (half of a city's 30 department challenges: 15 items for 8 challenges). All
+        items' statistics are a steadier yardstick there, and all items' "belongs to none" level
+        with them (``_abstention``). Kinds that serve several challenges (pilots) keep
+        ``min_kind_size``: see docs/matching.md, round 7."""
+        cfg = self.config
+        if kind in cfg.multi_kinds:
+            return cfg.min_kind_size
+        return max(cfg.min_kind_size, math.ceil(cfg.min_items_per_challenge * challenges))
 
     @staticmethod
     def _median_mad(raw: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -844,7 +863,9 @@ class Engine:
         second of many it does not belong to), so this is how high such a challenge typically
         reaches at best. It grows by itself with the number of challenges, and with how alike
         they are. The softness is the spread of all (item, challenge) z of the kind, most of
-        which are pairs that do not belong together (median absolute deviation).
+        which are pairs that do not belong together (median absolute deviation). A kind too small
+        for a yardstick of its own (``_own_yardstick``) takes all items' level and softness too:
+        its z are in their units, and a median over a few runner-ups swings.
         """
         cfg = self.config
         out: dict[str, tuple[float, float]] = {}
@@ -859,7 +880,7 @@ class Engine:
             rows = every if not kind else np.flatnonzero(use & (self.kinds_plain == kind))
             # a kind that serves several challenges (pilots): its runner-up is often a challenge it
             # serves, so it takes the level of all items, in the same z units
-            if kind and (len(rows) < cfg.min_kind_size or kind in cfg.multi_kinds):
+            if kind and (len(rows) < self._own_yardstick(kind, z.shape[1]) or kind in cfg.multi_kinds):
                 continue
             # a few thousand evenly spread items tell these as well as all of them
             rows = rows[:: max(1, len(rows) // 4000)]

@@ -554,3 +554,34 @@ def test_a_department_challenge_scored_alone_equals_the_fit_also_with_vectors_an
         mine = [s for s in batch if s.item == doc.key]
         assert engine.suggest(doc) == mine
         assert [(s.challenge, round(s.score, 3)) for s in again.suggest(doc)] == [(s.challenge, round(s.score, 3)) for s in mine]
+
+
+# two department challenges per challenge, from three departments
+PER_CHALLENGE = [
+    department("w1", "water", "Riool kan regenbuien niet aan", "Bij hevige regen lopen kelders en straten onder water."),
+    department("w2", "city", "Putten borrelen op", "Het regenwater blijft in onderdoorgangen staan, het riool is te klein."),
+    department("c1", "clean", "Afvalbakken puilen uit", "Containers en afvalbakken zitten vol, het afval waait over straat."),
+    department("c2", "city", "Meeuwen en vuilniszakken", "Meeuwen trekken vuilniszakken open in de parken."),
+    department("l1", "city", "Kapotte lantaarnpalen", "Fietspaden en tunnels zijn na donker onveilig door kapotte verlichting."),
+    department("l2", "water", "Donkere routes langs het water", "Langs de kades is de straatverlichting te zwak, bewoners mijden de route."),
+    department("h1", "clean", "Te weinig bomen", "Versteende pleinen koelen op warme dagen niet af, er is geen schaduw."),
+    department("h2", "city", "Koele plekken in de zomer", "Meer groen en schaduw in wijken waar het 's zomers te warm wordt."),
+    department("o1", "city", "Ouderen alleen thuis", "Buurthuizen sluiten en ouderen die alleen wonen zien niemand meer."),
+    department("o2", "clean", "Koffieochtend voor ouderen", "Ontmoetingsplekken voor ouderen in de wijk verdwijnen."),
+]
+
+
+def test_a_kind_with_fewer_than_two_items_per_challenge_is_measured_against_all_items():
+    few = fitted(PER_CHALLENGE[:8])  # 8 department challenges for 5 challenges
+    enough = fitted(PER_CHALLENGE)   # 10: two per challenge
+    assert np.array_equal(few.stats["department_challenge"][1], few.stats[""][1])
+    assert not np.array_equal(enough.stats["department_challenge"][1], enough.stats[""][1])
+    # ...and against all items' "belongs to none" alternative, in the same units
+    assert "department_challenge" not in few.abstention and "department_challenge" in enough.abstention
+    # min_kind_size (8) alone gave the eight a yardstick of their own
+    before = fitted(PER_CHALLENGE[:8], Config(min_items_per_challenge=0))
+    assert not np.array_equal(before.stats["department_challenge"][1], before.stats[""][1])
+    # the 14 reports keep their own, and a department challenge scored alone is measured as in the fit
+    assert not np.array_equal(few.stats["report"][1], few.stats[""][1])
+    item = PER_CHALLENGE[4]
+    assert few.suggest(item) == [s for s in few.suggestions() if s.item == item.key]

@@ -92,6 +92,19 @@ def test_the_form_offers_categories_grouped_under_their_main_category_instead_of
     assert 'name="theme"' not in html
 
 
+def test_each_language_gets_its_own_kept_category_choices_on_every_form(client, tree):
+    from participation.forms import ReportForm
+
+    for language, unknown in [("en", "I don't know"), ("nl", "Weet ik niet"), ("en", "I don't know"),
+                              ("sv", "Vet inte")]:
+        with translation.override(language):
+            choices = list(ReportForm().fields["category"].choices)
+        assert choices[0] == ("", unknown)
+        assert choices[1] == ("Street lighting", [(tree["boulevard"].pk, "Boulevard lights"), (tree["lamp"].pk, "Lamp out")])
+    html = client.get(URL, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert '<option value="" selected>Vet inte</option>' in html
+
+
 def test_a_category_with_a_department_routes_the_report_on_intake(client, addresses, tree):
     client.post(URL, form(address="Keizerstraat 45", category=tree["lamp"].pk))
     report = Report.objects.get()

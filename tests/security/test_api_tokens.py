@@ -98,3 +98,35 @@ def test_an_administrator_lists_tokens_with_their_expiry_and_revokes_one(client,
     response = client.post(f"/admin/authtoken/tokenproxy/{other_civil_servant.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Token.objects.filter(pk=current.pk).exists() and Token.objects.filter(pk=old.pk).exists()
+
+
+def test_a_token_deleted_through_a_queryset_is_refused_at_its_next_request(api_client, civil_servant):
+    token = Token.objects.create(user=civil_servant)
+    assert _get(api_client, token.key).status_code == 200
+    Token.objects.filter(user=civil_servant).delete()
+    response = api_client.get("/api/v1/matching/runs", HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "Invalid token."
+
+
+def test_an_account_deactivated_through_a_queryset_update_is_refused_at_its_next_request(api_client, civil_servant):
+    token = Token.objects.create(user=civil_servant)
+    assert _get(api_client, token.key).status_code == 200
+    type(civil_servant).objects.filter(pk=civil_servant.pk).update(is_active=False)
+    response = api_client.get("/api/v1/matching/runs", HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 401 and response.json()["detail"] == "User inactive or deleted."
+
+
+def test_the_written_token_query_gives_the_token_and_user_the_orm_gives(civil_servant):
+    from smartcity.api_auth import token_with_user
+
+    token = Token.objects.create(user=civil_servant)
+    found = token_with_user(token.key)
+    expected = Token.objects.select_related("user").get(key=token.key)
+    assert _fields(found) == _fields(expected) and _fields(found.user) == _fields(expected.user)
+    assert found.user.is_authenticated and not found._state.adding and found.user._state.db == "default"
+    assert token_with_user(token.key[:-1] + "x") is None
+
+
+def _fields(row) -> dict:
+    return {field.attname: getattr(row, field.attname) for field in row._meta.concrete_fields}

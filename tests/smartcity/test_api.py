@@ -65,3 +65,27 @@ def test_the_openapi_document_is_public(client, db):
     document = response.json()
     assert document["servers"][0]["url"].endswith("/api/v1")
     assert "/societal-challenges" in document["paths"]
+
+
+def test_a_taken_reference_alone_is_a_400_problem_naming_it_and_nothing_is_stored(token_client_for, innovation_member):
+    SocietalChallenge.objects.create(title="x", description="y", reference="taken")
+    response = token_client_for(innovation_member).post("/api/v1/societal-challenges", {
+        "reference": "taken", "title": "Safe school streets", "description": "Parents park on the bike lane."},
+        format="json")
+    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["invalidParams"] == [
+        {"name": "reference", "code": "unique", "reason": "This reference is already in use."}]
+    assert SocietalChallenge.objects.count() == 1
+
+
+def test_a_challenge_keeps_its_own_reference_when_changed_but_cannot_take_another(token_client_for, innovation_member):
+    mine = SocietalChallenge.objects.create(title="Mine", description="d", reference="mine")
+    SocietalChallenge.objects.create(title="Other", description="d", reference="other")
+    client = token_client_for(innovation_member)
+    kept = client.patch(f"/api/v1/societal-challenges/{mine.pk}", {"reference": "mine", "title": "Still mine"},
+                        format="json")
+    assert kept.status_code == 200, kept.content
+    taken = client.patch(f"/api/v1/societal-challenges/{mine.pk}", {"reference": "other"}, format="json")
+    assert taken.status_code == 400 and taken.json()["invalidParams"][0]["name"] == "reference"
+    mine.refresh_from_db()
+    assert (mine.title, mine.reference) == ("Still mine", "mine")
