@@ -522,12 +522,10 @@ def incremental(texts: Texts, start: int, probes: int) -> tuple[list[float], lis
 
 def encoder_throughput(texts: Texts, count: int) -> float:
     """Texts per second when the encoder takes reports in batches (manage.py encode_texts, a run)."""
-    from django.conf import settings
-
-    from matching.engine import semantic
+    from matching.services import configured_encoder
 
     items = [texts.report(texts.rng.choice([None, *sorted(TOPICS)]))[1:] for _ in range(count)]
-    encoder = semantic.Encoder(threads=settings.MATCHING_ENCODER_THREADS, library=settings.MATCHING_ENCODER_LIBRARY)
+    encoder = configured_encoder()
     encoder.encode(["warm-up"])
     started = time.perf_counter()
     encoder.encode_items(items)

