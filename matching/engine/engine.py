@@ -129,6 +129,7 @@ class Config:
     max_suggestions: int = 3
     cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
     flag_neighbours: bool = True    # an unplaced department challenge joins the flag of its mutual nearest one (_neighbours)
+    flag_one_claim: bool = True     # ...only when no member of another flag has it as its nearest too
     cluster_reference: int = 2000   # items sampled as the yardstick for pair similarities
     flag_reports: int = 20          # at most this many supporting reports per flag
     min_kind_size: int = 8          # below this many items of a kind, use all items' statistics
@@ -1333,6 +1334,11 @@ class Engine:
         nearest = np.argmax(scores, axis=1)
         position = {i: k for k, i in enumerate(departments)}
         c = min(self.config.competitors, self.z.shape[1])
+        # the groups whose members have each item as their nearest: more than one is no evidence
+        claims: dict[int, set[int]] = defaultdict(set)
+        for m, i in enumerate(departments):
+            if i in placed and np.isfinite(scores[m, nearest[m]]):
+                claims[int(nearest[m])].add(placed[i])
         for i in rest:
             k = position[i]
             partner = int(nearest[k])
@@ -1340,6 +1346,8 @@ class Engine:
                 continue
             j = placed.get(departments[partner])
             if j is None or j not in np.argsort(-self.z[i])[:c] or self.z[i, j] < 0:
+                continue
+            if self.config.flag_one_claim and len(claims[k]) > 1:
                 continue
             groups[j].append(i)
 

@@ -473,6 +473,16 @@ def test_an_unplaced_department_challenge_joins_the_flag_of_its_mutual_nearest_o
     # c's nearest is a, but a's nearest is b (another department): not mutual, it stays out
     one_way = [[0, 4, 3, 0], [4, 0, 1, 0], [3, 1, 0, 0], [0, 0, 0, 0]]
     assert joined(one_way, {litter: 0.8, flooding: 0.6}) == [a, b]
+    # c and a are each other's nearest, but c is also the nearest of d, whom litter took: two flags
+    # claim c, which is no evidence for either, and it stays out (with the rule off it joins)
+    claimed = [[0, 0, 3, 0], [0, 0, 1, 0], [3, 1, 0, 2], [0, 0, 2, 0]]
+    assert joined(claimed, {litter: 0.8, flooding: 0.6}, group={flooding: [a, b], litter: [d]}) == [a, b]
+    engine.config = replace(engine.config, flag_one_claim=False)
+    assert joined(claimed, {litter: 0.8, flooding: 0.6}, group={flooding: [a, b], litter: [d]}) == [a, b, c]
+    engine.config = replace(engine.config, flag_one_claim=True)
+    # claimed twice by one flag (a and b both have c as their nearest): it joins
+    twice = [[0, 0, 3, 0], [0, 0, 2, 0], [3, 2, 0, 0], [0, 0, 0, 0]]
+    assert joined(twice, {litter: 0.8, flooding: 0.6}) == [a, b, c]
     # a department challenge staff decided is about no challenge never joins
     engine.nones[c] = True
     assert joined(mutual, {litter: 0.8, flooding: 0.6}) == [a, b]
