@@ -115,6 +115,7 @@ def _queue_form(request: HttpRequest, data) -> ReportFilterForm:
 
 @staff_required
 @require_GET
+@pagecache.versions_read_once(QUEUE_CHOICES_VERSION, services.QUEUE_COUNTS_VERSION)  # 2 reads of Redis, not 7
 def report_queue(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     if not data:
