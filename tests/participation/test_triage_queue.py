@@ -7,6 +7,7 @@ import re
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -266,3 +267,24 @@ def test_the_queue_reads_each_version_once_a_page_and_a_change_still_shows_at_th
         before = pagecache.version(QUEUE_CHOICES_VERSION)
         pagecache.bump(QUEUE_CHOICES_VERSION)
         assert pagecache.version(QUEUE_CHOICES_VERSION) != before
+
+
+def test_the_parts_kept_rendered_follow_the_language_and_who_asks(staff_client, innovation_member):
+    """Parts of the page rendered once per process and language (the "fragments" cache: the table's head, the
+    shortcuts, the menus, the footer): each language its own, and the staff menu's curating link only for those
+    who may curate, whoever asked first."""
+    make_report("Pothole")
+    staff_client.cookies["django_language"] = "en"
+    english = staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    staff_client.cookies["django_language"] = "nl"
+    dutch = staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    for html, words in ((english, ("Keyboard shortcuts", "Accessibility statement", "Supporters</th>")),
+                        (dutch, ("Sneltoetsen", "Toegankelijkheidsverklaring", "Steunbetuigingen</th>"))):
+        assert all(word in html for word in words), words
+    assert "Curate societal challenges" not in english
+    curator = Client()
+    curator.force_login(innovation_member)
+    curator.cookies["django_language"] = "en"
+    assert "Curate societal challenges" in curator.get(QUEUE, {"status": "new"}).content.decode()
+    staff_client.cookies["django_language"] = "en"
+    assert "Curate societal challenges" not in staff_client.get(QUEUE, {"status": "new"}).content.decode()
