@@ -18,12 +18,14 @@ One mechanism for every cached view of the data (issue #22):
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import re
 import time
 import zlib
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import TypeVar
 
 from django.conf import settings
@@ -49,14 +51,42 @@ _CSRF_PLACEHOLDER = b"\x00csrf\x00"
 _LONGEST_QUERY = 256
 
 
+# Within `versions_read_once`: the versions read so far, by name.
+_read: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar("pagecache_versions_read", default=None)
+
+
 def version(name: str) -> int:
     """The current version of `name` (0 before its first change)."""
-    return cache.get(_VERSION_KEY.format(name), 0)
+    read = _read.get()
+    if read is not None and name in read:
+        return read[name]
+    current = cache.get(_VERSION_KEY.format(name), 0)
+    if read is not None:
+        read[name] = current
+    return current
 
 
 def bump(name: str) -> None:
     """Everything cached under `name`'s current version is out of date."""
     cache.set(_VERSION_KEY.format(name), time.time_ns(), None)
+    read = _read.get()
+    if read is not None:
+        read.pop(name, None)  # read again from the cache, as everyone else will
+
+
+@contextlib.contextmanager
+def versions_read_once(*names: str) -> Iterator[None]:
+    """Within the block (or the decorated view) each version is read from the cache once, `names` together in one
+    round trip: a page that keeps several things under one version asked Redis for it each time (the queue page
+    five times, about 0.15 ms of CPU each). What another process moves meanwhile shows from the next request, as
+    if this one had come a moment earlier; data loaded in the block is never older than the version it is kept
+    under. A `bump` in the block is read again."""
+    found = cache.get_many([_VERSION_KEY.format(name) for name in names]) if names else {}
+    token = _read.set({name: found.get(_VERSION_KEY.format(name), 0) for name in names} if found else {})
+    try:
+        yield
+    finally:
+        _read.reset(token)
 
 
 # --- Kept per process until a version moves --------------------------------------------------------------

@@ -412,7 +412,14 @@ CACHES = {
     "default": {"BACKEND": "smartcity.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
                 "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Template fragments that depend on nothing but the language and the settings (base.html's footer, the
+    # staff queue's table head): rendered once per process and language, `{% cache None name LANGUAGE_CODE
+    # using="fragments" %}`. Templates and translations change with a deploy, which starts new processes. With
+    # DEBUG nothing is kept, so an edited template shows at once. Nothing of a user's goes in there.
+    "fragments": {"BACKEND": "django.core.cache.backends.dummy.DummyCache" if DEBUG
+                  else "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments", "TIMEOUT": None,
+                  "OPTIONS": {"MAX_ENTRIES": 1000}},
 }
 
 # --- Celery ------------------------------------------------------------------------------------

@@ -104,10 +104,13 @@ def redis_breakers_closed():
 def nothing_kept_between_tests():
     """What a process keeps between requests under a version in Redis (the report form's categories, the
     neighbourhoods, the queue's rendered forms) was read from a test's rolled-back rows: the next test starts without it."""
+    from django.core.cache import caches
+
     from smartcity import pagecache
 
     yield
     pagecache.forget_kept()
+    caches["fragments"].clear()  # template fragments rendered under a test's settings
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -224,3 +225,66 @@ def test_the_queue_forms_and_names_are_kept_until_a_department_theme_category_or
     theme.target_days = None  # the kept themes' targets move too
     theme.save()
     assert _titles(staff_client.get(QUEUE, {"status": "open", "age": "overdue"})) == []
+
+
+def test_the_queue_reads_each_version_once_a_page_and_a_change_still_shows_at_the_next(staff_client, department_a,
+                                                                                      settings, monkeypatch):
+    """pagecache.versions_read_once: one round trip to Redis for the versions the page keeps its forms and names
+    under (it asked five times), and a change still shows on the next page."""
+    from participation.models import QUEUE_CHOICES_VERSION
+    from participation.services import QUEUE_COUNTS_VERSION
+    from smartcity import pagecache
+
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 60
+    make_report("Pothole", department=department_a)
+    staff_client.get(QUEUE)  # the versions started, the forms kept
+
+    class Spy:
+        def __init__(self, real):
+            self.real, self.asked = real, []
+
+        def get(self, key, default=None):
+            self.asked.append(key)
+            return self.real.get(key, default)
+
+        def get_many(self, keys):
+            self.asked.extend(keys)
+            return self.real.get_many(keys)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    spy = Spy(pagecache.cache)
+    monkeypatch.setattr(pagecache, "cache", spy)
+    assert department_a.name in staff_client.get(QUEUE).content.decode()
+    versions = [key for key in spy.asked if key.startswith("smartcity:version:")]
+    assert sorted(versions) == sorted(pagecache._VERSION_KEY.format(name)
+                                      for name in (QUEUE_CHOICES_VERSION, QUEUE_COUNTS_VERSION))
+    department_a.name = "Stadsbeheer en Groen"
+    department_a.save()
+    assert 'data-label="Department">Stadsbeheer en Groen</td>' in staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    with pagecache.versions_read_once(QUEUE_CHOICES_VERSION):  # a move within the block is read again
+        before = pagecache.version(QUEUE_CHOICES_VERSION)
+        pagecache.bump(QUEUE_CHOICES_VERSION)
+        assert pagecache.version(QUEUE_CHOICES_VERSION) != before
+
+
+def test_the_parts_kept_rendered_follow_the_language_and_who_asks(staff_client, innovation_member):
+    """Parts of the page rendered once per process and language (the "fragments" cache: the table's head, the
+    shortcuts, the menus, the footer): each language its own, and the staff menu's curating link only for those
+    who may curate, whoever asked first."""
+    make_report("Pothole")
+    staff_client.cookies["django_language"] = "en"
+    english = staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    staff_client.cookies["django_language"] = "nl"
+    dutch = staff_client.get(QUEUE, {"status": "new"}).content.decode()
+    for html, words in ((english, ("Keyboard shortcuts", "Accessibility statement", "Supporters</th>")),
+                        (dutch, ("Sneltoetsen", "Toegankelijkheidsverklaring", "Steunbetuigingen</th>"))):
+        assert all(word in html for word in words), words
+    assert "Curate societal challenges" not in english
+    curator = Client()
+    curator.force_login(innovation_member)
+    curator.cookies["django_language"] = "en"
+    assert "Curate societal challenges" in curator.get(QUEUE, {"status": "new"}).content.decode()
+    staff_client.cookies["django_language"] = "en"
+    assert "Curate societal challenges" not in staff_client.get(QUEUE, {"status": "new"}).content.decode()
