@@ -442,6 +442,35 @@ class Comment(models.Model):
         ]
 
 
+class StatusChangeQuerySet(models.QuerySet):
+    def append(self, changes: list[StatusChange]) -> None:
+        """Write new history rows as `bulk_create` writes them (the same values, in this order, each given its id),
+        with one written INSERT: every new report writes one or two, and the ORM took more CPU to build the
+        statement than to send it (two rows through PostgreSQL's UNNEST: about 0.5 against 0.15 ms)."""
+        connection = connections[self.db]
+        if not changes:
+            return
+        if not connection.features.can_return_rows_from_bulk_insert:
+            self.bulk_create(changes)
+            return
+        meta, quote = self.model._meta, connection.ops.quote_name
+        fields = [field for field in meta.concrete_fields if field is not meta.pk and not field.generated]
+        values = []
+        for change in changes:
+            if change.pk is not None:
+                raise ValueError("History rows are append-only.")
+            change._prepare_related_fields_for_save(operation_name="bulk_create")
+            values += [field.get_db_prep_save(field.pre_save(change, True), connection) for field in fields]
+        row = f"({', '.join(['%s'] * len(fields))})"
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+                           f"VALUES {', '.join([row] * len(changes))} RETURNING {quote(meta.pk.column)}", values)
+            ids = cursor.fetchall()
+        for change, (pk,) in zip(changes, ids, strict=True):
+            change.pk = pk
+            change._state.adding, change._state.db = False, self.db
+
+
 class StatusChange(models.Model):
     """One row of a report's append-only history: who changed what, when, and what they told the public."""
 
@@ -457,6 +486,8 @@ class StatusChange(models.Model):
     is_public = models.BooleanField(default=True)
     # Delivery bookkeeping, not history: the email task claims a row by setting this once.
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = StatusChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]
