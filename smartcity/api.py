@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import Count, Prefetch, Q
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
@@ -119,10 +120,10 @@ def copy_field(field: serializers.Field) -> serializers.Field:
     """A copy of a field that was built and never bound, in the state DRF's deepcopy gives it (which builds the
     field again from its arguments, validators and querysets included: 0.17 ms for the report's 20 fields, this
     0.05): its own attributes, its own dicts and lists (messages, choices, validators, style), a deep copy of
-    its default and initial value, its validators' messages that DRF formats once (_with_own_message); the
-    validators, querysets (only ever cloned with `.all()`), labels and other arguments shared, as DRF shares
-    validators. A field that holds fields (a list's child, a relation's `many=True`) or a nested serializer
-    binds them to itself: that is copied as DRF copies it."""
+    its default and initial value; the validators (their messages formatted when read, in the reader's
+    language: _messages_in_each_language), querysets (only ever cloned with `.all()`), labels and other
+    arguments shared, as DRF shares validators. A field that holds fields (a list's child, a relation's
+    `many=True`) or a nested serializer binds them to itself: that is copied as DRF copies it."""
     if isinstance(field, serializers.BaseSerializer):
         return copy.deepcopy(field)
     state = dict(vars(field))
@@ -136,28 +137,23 @@ def copy_field(field: serializers.Field) -> serializers.Field:
             state[name] = value.copy()
         elif isinstance(value, serializers.Field):
             return copy.deepcopy(field)
-    if state.get("_validators"):
-        validators = [_with_own_message(validator) for validator in state["_validators"]]
-        if any(validator is None for validator in validators):
-            return copy.deepcopy(field)
-        state["_validators"] = validators
     clone = object.__new__(type(field))  # not Field.__new__, which would note no arguments
     clone.__dict__ = state
     return clone
 
 
-def _with_own_message(validator):
-    """A validator whose message DRF formats once and keeps (`lazy_format`: a length or a limit) is copied with
-    a message of its own, else the first reader's language would be every later reader's. None if the built
-    one's message was formatted already (it never is: built fields are only copied)."""
-    message = getattr(validator, "message", None)
-    if type(message) is not lazy_format:
-        return validator
-    if message.result is not None:
-        return None
-    own = copy.copy(validator)
-    own.message = lazy_format(message.format_string, *message.args, **message.kwargs)
-    return own
+# A message formatted when read, in the reader's language, each time it is read.
+_formatted_when_read = lazy(lambda text, *args, **kwargs: str(text).format(*args, **kwargs), str)
+
+
+def _messages_in_each_language(field: serializers.Field) -> None:
+    """DRF formats a length's or a limit's message once and keeps it (`lazy_format`), which is right for a field
+    built for one request. A field built once per process and copied for every request shares its validators:
+    the first reader's language would be every later reader's. Its messages are formatted when read instead."""
+    for validator in vars(field).get("_validators", ()):
+        message = getattr(validator, "message", None)
+        if type(message) is lazy_format and message.result is None:
+            validator.message = _formatted_when_read(message.format_string, *message.args, **message.kwargs)
 
 
 class CleanTextSerializer(JsonTypes, serializers.ModelSerializer):
@@ -181,6 +177,8 @@ class CleanTextSerializer(JsonTypes, serializers.ModelSerializer):
         built = type(self).__dict__.get("_built_fields")
         if built is None:
             built = super().get_fields()
+            for field in built.values():
+                _messages_in_each_language(field)
             type(self)._built_fields = built  # set on this class only: a subclass builds its own
         return {name: copy_field(field) for name, field in built.items()}
 

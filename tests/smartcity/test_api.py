@@ -112,6 +112,7 @@ def _state(value, parent=None):
     from django.db.models import QuerySet
     from django.utils.functional import Promise
     from rest_framework.fields import Field
+    from rest_framework.utils.formatting import lazy_format
 
     if isinstance(value, QuerySet):
         return ("queryset", value.model, str(value.query))
@@ -126,7 +127,9 @@ def _state(value, parent=None):
         return value
     if isroutine(value):
         return ("routine", value.__qualname__)
-    if isinstance(value, Promise) or not hasattr(value, "__dict__"):  # a lazy text, a pattern
+    if isinstance(value, (Promise, lazy_format)):  # a text translated or formatted when read
+        return ("text", str(value))
+    if not hasattr(value, "__dict__"):  # a pattern
         return (type(value), str(value))
     return (type(value), _state(vars(value), parent))
 
