@@ -129,6 +129,7 @@ class ReportForm(forms.Form):
         catalogue = category_catalogue()
         self.categories = dict(catalogue.categories)
         self._questions = catalogue.questions
+        self._asked = catalogue.asked()
         if self.categories:
             self.fields["category"].choices = catalogue.choices()
             # The categories say what it is about; the theme follows from the category.
@@ -144,17 +145,13 @@ class ReportForm(forms.Form):
         checked and kept."""
         if not self.categories:
             return []
-        owners = {category.pk: category for category in self.categories.values()}
-        owners.update({category.parent_id: category.parent for category in self.categories.values() if category.parent_id})
         groups: dict[int, tuple[Category, list[int], list]] = {}
         try:
             chosen = self.categories.get(int(self.data.get("category", ""))) if self.is_bound else None
         except (TypeError, ValueError):
             chosen = None
-        for question in (question for question in self._questions if question.category_id in owners):
+        for question, owner, applies in self._asked:
             name = f"question_{question.pk}"
-            owner = owners[question.category_id]
-            applies = [pk for pk, category in self.categories.items() if owner.pk in (pk, category.parent_id)]
             field = self.fields[name] = question_field(question)
             # Shown as required (not "optional") when it is; checked as required only for the chosen category.
             if self.is_bound and (chosen is None or chosen.pk not in applies):
@@ -371,6 +368,20 @@ class CategoryCatalogue:
     categories: dict[int, Category]
     questions: list[ServiceQuestion]
     _choices: dict[str, NormalisedChoices] = field(default_factory=dict)
+    _asked: list[tuple[ServiceQuestion, Category, list[int]]] | None = None
+
+    def asked(self) -> list[tuple[ServiceQuestion, Category, list[int]]]:
+        """The questions the form asks, each with the category that asks it (a choosable one or the main category
+        of one) and the choosable categories it applies to (it and its subcategories), in the questions' order:
+        found once per catalogue, not for every form."""
+        if self._asked is None:
+            owners = {category.pk: category for category in self.categories.values()}
+            owners.update({category.parent_id: category.parent for category in self.categories.values()
+                           if category.parent_id})
+            self._asked = [
+                (question, owner, [pk for pk, category in self.categories.items() if owner.pk in (pk, category.parent_id)])
+                for question in self.questions if (owner := owners.get(question.category_id)) is not None]
+        return self._asked
 
     def choices(self) -> NormalisedChoices:
         language = get_language() or ""

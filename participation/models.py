@@ -46,6 +46,21 @@ def parse_case_reference(text: str) -> int | None:
     return int(match[3])
 
 
+def written_rows(queryset: models.QuerySet, sql: str, params: list, attnames: list[str]) -> list:
+    """The rows of a written query as instances of the queryset's model, its columns being `attnames` in order and
+    the other fields deferred: what `raw()` gives, without its matching of columns to fields and its converters
+    (about 0.07 ms a query, when the query is asked for every report sent). For fields that no backend converts
+    (numbers, text): the values are taken as the database driver reads them."""
+    model = queryset.model
+    # from_db takes the values in the model's order of fields.
+    positions = [field.attname for field in model._meta.concrete_fields]
+    order = sorted(range(len(attnames)), key=lambda index: positions.index(attnames[index]))
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [model.from_db(queryset.db, attnames, [row[index] for index in order]) for row in rows]
+
+
 class ReportQuerySet(models.QuerySet):
     def public(self):
         return self.filter(is_hidden=False)
@@ -89,9 +104,10 @@ class ReportQuerySet(models.QuerySet):
         connection = connections[self.db]
         quote, meta = connection.ops.quote_name, self.model._meta
         key = meta.get_field("submission_key")
-        found = self.raw(f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE {quote(key.column)} = %s "
-                         "LIMIT 1", [key.get_db_prep_value(submission_key, connection)])
-        return next(iter(found), None)
+        found = written_rows(self, f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} "
+                                   f"WHERE {quote(key.column)} = %s LIMIT 1",
+                             [key.get_db_prep_value(submission_key, connection)], [meta.pk.attname])
+        return found[0] if found else None
 
     def filter_by(self, *, q: str = "", number: int | None = None, theme=None, status: str = "", neighbourhood=None,
                   bbox: tuple[float, float, float, float] | None = None, department: str = "", age: str = "",
@@ -442,6 +458,35 @@ class Comment(models.Model):
         ]
 
 
+class StatusChangeQuerySet(models.QuerySet):
+    def append(self, changes: list[StatusChange]) -> None:
+        """Write new history rows as `bulk_create` writes them (the same values, in this order, each given its id),
+        with one written INSERT: every new report writes one or two, and the ORM took more CPU to build the
+        statement than to send it (two rows through PostgreSQL's UNNEST: about 0.5 against 0.15 ms)."""
+        connection = connections[self.db]
+        if not changes:
+            return
+        if not connection.features.can_return_rows_from_bulk_insert:
+            self.bulk_create(changes)
+            return
+        meta, quote = self.model._meta, connection.ops.quote_name
+        fields = [field for field in meta.concrete_fields if field is not meta.pk and not field.generated]
+        values = []
+        for change in changes:
+            if change.pk is not None:
+                raise ValueError("History rows are append-only.")
+            change._prepare_related_fields_for_save(operation_name="bulk_create")
+            values += [field.get_db_prep_save(field.pre_save(change, True), connection) for field in fields]
+        row = f"({', '.join(['%s'] * len(fields))})"
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+                           f"VALUES {', '.join([row] * len(changes))} RETURNING {quote(meta.pk.column)}", values)
+            ids = cursor.fetchall()
+        for change, (pk,) in zip(changes, ids, strict=True):
+            change.pk = pk
+            change._state.adding, change._state.db = False, self.db
+
+
 class StatusChange(models.Model):
     """One row of a report's append-only history: who changed what, when, and what they told the public."""
 
@@ -457,6 +502,8 @@ class StatusChange(models.Model):
     is_public = models.BooleanField(default=True)
     # Delivery bookkeeping, not history: the email task claims a row by setting this once.
     notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = StatusChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -563,19 +610,21 @@ class AddressQuerySet(models.QuerySet):
         return self.filter(latitude__gte=south, latitude__lte=north, longitude__gte=west, longitude__lte=east)
 
     def near_written(self, latitude: float, longitude: float, metres: float, *, fields: tuple[str, ...],
-                     limit: int) -> models.RawQuerySet:
+                     limit: int) -> list[Address]:
         """near() with only `fields` (and the id), at most `limit`, as one written query: every new report's
         reverse lookup asks it, and building its SQL with the ORM took twice the CPU of asking (0.65 against
         0.2 ms)."""
         quote = connections[self.db].ops.quote_name
         meta = self.model._meta
-        column = {name: quote(meta.get_field(name).column) for name in ("id", "latitude", "longitude", *fields)}
+        names = ("id", "latitude", "longitude", *fields)
+        column = {name: quote(meta.get_field(name).column) for name in names}
         order = ", ".join(quote(meta.get_field(name).column) for name in meta.ordering)  # as near() orders them
-        return self.raw(
+        return written_rows(
+            self,
             f"SELECT {', '.join(column.values())} FROM {quote(meta.db_table)} "
             f"WHERE {column['latitude']} BETWEEN %s AND %s AND {column['longitude']} BETWEEN %s AND %s "
             f"ORDER BY {order} LIMIT %s",
-            [*_box(latitude, longitude, metres), limit])
+            [*_box(latitude, longitude, metres), limit], [meta.get_field(name).attname for name in names])
 
 
 class Address(models.Model):

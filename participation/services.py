@@ -113,7 +113,7 @@ def report_create(
             report=report, actor=None, from_status=Report.Status.NEW, to_status=Report.Status.NEW,
             to_department=department, message=message, is_public=False, created_at=timezone.now(),
         ))
-    StatusChange.objects.bulk_create(history)  # one INSERT, in this order
+    StatusChange.objects.append(history)  # one INSERT, in this order
     account_email = (author.email or "").lower() if author is not None else ""
     # On the website a resident's account address is their contact; an integration's is not.
     contact_email = (email or "").strip().lower() or (account_email if source == Report.Source.WEB else "")

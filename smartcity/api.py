@@ -14,9 +14,11 @@ from typing import ClassVar
 
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import Count, Prefetch, Q
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.utils.formatting import lazy_format
 
 from smartcity import permissions
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme
@@ -110,6 +112,50 @@ class PlainTextField(OneLineField):
     clean = staticmethod(clean_text)
 
 
+_CONTAINERS = (dict, list, set)
+_IMMUTABLE = (type(None), bool, int, float, str, type)
+
+
+def copy_field(field: serializers.Field) -> serializers.Field:
+    """A copy of a field that was built and never bound, in the state DRF's deepcopy gives it (which builds the
+    field again from its arguments, validators and querysets included: 0.17 ms for the report's 20 fields, this
+    0.05): its own attributes, its own dicts and lists (messages, choices, validators, style), a deep copy of
+    its default and initial value; the validators (their messages formatted when read, in the reader's
+    language: _messages_in_each_language), querysets (only ever cloned with `.all()`), labels and other
+    arguments shared, as DRF shares validators. A field that holds fields (a list's child, a relation's
+    `many=True`) or a nested serializer binds them to itself: that is copied as DRF copies it."""
+    if isinstance(field, serializers.BaseSerializer):
+        return copy.deepcopy(field)
+    state = dict(vars(field))
+    for name, value in state.items():
+        kind = type(value)
+        if kind in _IMMUTABLE:
+            continue
+        if name in ("default", "initial"):
+            state[name] = copy.deepcopy(value)
+        elif kind in _CONTAINERS:
+            state[name] = value.copy()
+        elif isinstance(value, serializers.Field):
+            return copy.deepcopy(field)
+    clone = object.__new__(type(field))  # not Field.__new__, which would note no arguments
+    clone.__dict__ = state
+    return clone
+
+
+# A message formatted when read, in the reader's language, each time it is read.
+_formatted_when_read = lazy(lambda text, *args, **kwargs: str(text).format(*args, **kwargs), str)
+
+
+def _messages_in_each_language(field: serializers.Field) -> None:
+    """DRF formats a length's or a limit's message once and keeps it (`lazy_format`), which is right for a field
+    built for one request. A field built once per process and copied for every request shares its validators:
+    the first reader's language would be every later reader's. Its messages are formatted when read instead."""
+    for validator in vars(field).get("_validators", ()):
+        message = getattr(validator, "message", None)
+        if type(message) is lazy_format and message.result is None:
+            validator.message = _formatted_when_read(message.format_string, *message.args, **message.kwargs)
+
+
 class CleanTextSerializer(JsonTypes, serializers.ModelSerializer):
     """The API's model serializers: the model's text fields take text as the web forms do, a CharField as
     one line and a TextField as plain text, whatever a client sends; each field only its JSON type."""
@@ -120,18 +166,32 @@ class CleanTextSerializer(JsonTypes, serializers.ModelSerializer):
         models.TextField: PlainTextField,
     }
     _built_fields: ClassVar[dict[str, serializers.Field]]
+    _found_validators: ClassVar[list]
 
     def get_fields(self) -> dict[str, serializers.Field]:
         """The fields ModelSerializer builds from the model and Meta, built once per class and process (about a
-        tenth of a POST's CPU when built for every request), then copied for each serializer as DRF copies the
-        declared fields: each instance binds and may change its own copies. What it builds depends on the class
-        alone (labels and help texts stay lazy, translated when shown); a subclass whose fields depend on the
-        request or the instance must override this."""
+        tenth of a POST's CPU when built for every request), then copied for each serializer (copy_field): each
+        instance binds and may change its own copies. What it builds depends on the class alone (labels and help
+        texts stay lazy, translated when shown); a subclass whose fields depend on the request or the instance
+        must override this."""
         built = type(self).__dict__.get("_built_fields")
         if built is None:
             built = super().get_fields()
+            for field in built.values():
+                _messages_in_each_language(field)
             type(self)._built_fields = built  # set on this class only: a subclass builds its own
-        return copy.deepcopy(built)
+        return {name: copy_field(field) for name, field in built.items()}
+
+    def get_validators(self) -> list:
+        """The serializer's own validators (ModelSerializer: unique together and unique for date, from the model and
+        the fields), found once per class and process as the fields are built: DRF looks them up again for every
+        serializer (0.05 ms for the report's, which has none). Shared as DRF shares `Meta.validators`: a validator
+        keeps nothing of the data it checks."""
+        found = type(self).__dict__.get("_found_validators")
+        if found is None:
+            found = super().get_validators()
+            type(self)._found_validators = found  # set on this class only: a subclass finds its own
+        return list(found)
 
 
 class ReferenceField(serializers.CharField):

@@ -73,6 +73,11 @@ def test_the_reverse_lookups_written_query_finds_what_near_finds_in_the_same_ord
         near = Address.objects.near(latitude, longitude, metres)[:limit]
         written = Address.objects.near_written(latitude, longitude, metres, fields=("street", "city"), limit=limit)
         assert [address.pk for address in written] == [address.pk for address in near]
+        fields = ("latitude", "longitude", "street", "city")
+        assert ([[getattr(address, name) for name in fields] for address in written]
+                == [[getattr(address, name) for name in fields] for address in near])
+        assert all(not address._state.adding and address.get_deferred_fields() >= {"postcode", "source_id"}
+                   for address in written)
         assert len(near) > (2 if limit == 3 else 5)
 
 

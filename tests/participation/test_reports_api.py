@@ -120,8 +120,11 @@ def test_each_serializer_gets_its_own_copy_of_the_fields_built_once(api_client):
     assert second.fields["title"] is not first.fields["title"]
     assert second.fields["theme"].parent is second
     assert second.fields["title"].min_length == 3
-    # And the built fields still say in the reader's language what is wrong (labels and messages stay lazy).
-    response = api_client.post("/api/v1/reports", {**VALID, "title": "ab"}, format="json",
-                               HTTP_ACCEPT_LANGUAGE="nl")
-    reasons = {problem["name"]: problem["reason"] for problem in response.json()["invalidParams"]}
-    assert "3" in reasons["title"] and "Ensure" not in reasons["title"], reasons
+    # And the built fields still say in each reader's language what is wrong (labels and messages stay lazy, and
+    # the messages DRF formats once are each serializer's own): the first reader's language is not the next one's.
+    for language, english in [("nl", False), ("en", True), ("nl", False), ("en", True)]:
+        response = api_client.post("/api/v1/reports", {**VALID, "title": "ab", "latitude": 91}, format="json",
+                                   HTTP_ACCEPT_LANGUAGE=language)
+        reasons = {problem["name"]: problem["reason"] for problem in response.json()["invalidParams"]}
+        assert "3" in reasons["title"] and ("Ensure" in reasons["title"]) is english, (language, reasons)
+        assert "90" in reasons["latitude"] and ("Ensure" in reasons["latitude"]) is english, (language, reasons)

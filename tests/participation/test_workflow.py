@@ -132,6 +132,32 @@ def test_history_rows_cannot_be_changed(admin, department_a):
         change.save()
 
 
+def test_new_history_rows_are_written_as_bulk_create_writes_them(admin, department_a):
+    """StatusChange.objects.append (a new report's rows, one written INSERT): the same values, order and ids."""
+    report = make_report("Loose tiles")
+    def rows():
+        return [StatusChange(report=report, actor=admin, from_status="", to_status=S.NEW, notified_at=report.created_at,
+                             created_at=report.created_at),
+                StatusChange(report=report, from_status=S.NEW, to_status=S.NEW, to_department=department_a,
+                             message="Routed “x” ’", is_public=False, created_at=report.created_at)]
+    ormed, written = rows(), rows()
+    StatusChange.objects.bulk_create(ormed)
+    StatusChange.objects.append(written)
+    assert [change.pk for change in written] == sorted(change.pk for change in written) and written[0].pk > ormed[1].pk
+    stored = {change.pk: change for change in StatusChange.objects.filter(report=report)}
+    for by_orm, by_hand in zip(ormed, written, strict=True):
+        assert not by_hand._state.adding and by_hand._state.db == "default"
+        for field in StatusChange._meta.concrete_fields:
+            if not field.primary_key:
+                name = field.attname
+                assert getattr(stored[by_hand.pk], name) == getattr(stored[by_orm.pk], name) == getattr(by_hand, name)
+    with pytest.raises(ValueError, match="append-only"):
+        StatusChange.objects.append([written[0]])
+    with pytest.raises(ValueError):
+        StatusChange.objects.append([StatusChange(report=Report(title="unsaved"), to_status=S.NEW)])
+    assert StatusChange.objects.filter(report=report).count() == 1 + 4  # make_report's own, then ours
+
+
 def test_a_public_change_is_emailed_to_the_followers_after_the_commit(
     admin, department_a, resident, django_capture_on_commit_callbacks
 ):

@@ -75,3 +75,69 @@ def test_production_cookies_are_secure_and_hsts_is_on():
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=TEMPLATES.parent,
                             timeout=60)
     assert result.stdout.split() == ["True", "True", "True", "True", "True", "DENY"], result.stderr
+
+
+def _django_csps(request, response) -> dict:
+    """The headers django-csp's own middleware gives this answer."""
+    from csp.middleware import CSPMiddleware
+
+    answered = CSPMiddleware(lambda request: response).process_response(request, response)
+    return {name: answered[name] for name in ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
+            if name in answered}
+
+
+@pytest.mark.parametrize("status", [200, 302, 404])
+def test_the_policy_built_once_is_the_one_django_csp_builds_and_follows_the_settings(rf, settings, status):
+    from django.http import HttpResponse
+
+    from smartcity.middleware import ContentSecurityPolicyMiddleware
+
+    def answer(request):
+        return HttpResponse(status=status)
+
+    def headers(response) -> dict:
+        return {name: response[name] for name in ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
+                if name in response}
+
+    middleware = ContentSecurityPolicyMiddleware(answer)
+    for path in ["/reports/", "/reports/", "/admin/x"]:  # built, then kept
+        expected = _django_csps(rf.get(path), answer(None))
+        assert headers(middleware(rf.get(path))) == expected and "'self'" in expected["Content-Security-Policy"]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"img-src": ["'self'"]},
+                                                    "EXCLUDE_URL_PREFIXES": ["/admin/"]}
+    for path in ["/reports/", "/admin/x"]:
+        expected = _django_csps(rf.get(path), answer(None))
+        assert headers(middleware(rf.get(path))) == expected
+        assert expected["Content-Security-Policy"] == "default-src 'none'"
+        assert ("Content-Security-Policy-Report-Only" in expected) is (path == "/reports/")
+
+
+def test_an_answer_with_a_policy_of_its_own_or_a_nonce_gets_django_csps(rf):
+    from csp.constants import NONCE
+    from django.http import HttpResponse
+    from django.test import override_settings
+
+    from smartcity.middleware import ContentSecurityPolicyMiddleware
+
+    def updated(request):
+        response = HttpResponse()
+        response._csp_update = {"img-src": ["https://photos.example.org"]}
+        return response
+
+    assert "https://photos.example.org" in ContentSecurityPolicyMiddleware(updated)(rf.get("/"))["Content-Security-Policy"]
+
+    def with_nonce(request):
+        return HttpResponse(f"<script nonce='{request.csp_nonce}'></script>")
+
+    with override_settings(CONTENT_SECURITY_POLICY={"DIRECTIVES": {"script-src": ["'self'", NONCE]}}):
+        response = ContentSecurityPolicyMiddleware(with_nonce)(request := rf.get("/"))
+    assert f"'nonce-{request._csp_nonce}'" in response["Content-Security-Policy"]
+
+    def late_nonce(request):
+        return HttpResponse()
+
+    request = rf.get("/")
+    ContentSecurityPolicyMiddleware(late_nonce)(request)
+    with pytest.raises(Exception, match="not available after the CSP header"):
+        str(request.csp_nonce)

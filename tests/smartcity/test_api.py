@@ -89,3 +89,83 @@ def test_a_challenge_keeps_its_own_reference_when_changed_but_cannot_take_anothe
     assert taken.status_code == 400 and taken.json()["invalidParams"][0]["name"] == "reference"
     mine.refresh_from_db()
     assert (mine.title, mine.reference) == ("Still mine", "mine")
+
+
+def _every_model_serializer():
+    import matching.api  # noqa: F401  (each app's serializers, as the URLs load them)
+    import participation.api  # noqa: F401
+    import pilots.api  # noqa: F401
+    import pilots.call_api  # noqa: F401
+    from smartcity.api import CleanTextSerializer
+
+    found, todo = [], [CleanTextSerializer]
+    while todo:
+        found += (subclasses := todo.pop().__subclasses__())
+        todo += subclasses
+    return found
+
+
+def _state(value, parent=None):
+    """What a field holds, comparable between two copies (querysets and validators by what they are)."""
+    from inspect import isroutine
+
+    from django.db.models import QuerySet
+    from django.utils.functional import Promise
+    from rest_framework.fields import Field
+    from rest_framework.utils.formatting import lazy_format
+
+    if isinstance(value, QuerySet):
+        return ("queryset", value.model, str(value.query))
+    if isinstance(value, (list, tuple)):
+        return [_state(item, parent) for item in value]
+    if isinstance(value, dict):
+        return {key: _state(item, parent) for key, item in value.items()}
+    if isinstance(value, Field):
+        return ("field", type(value), {name: _state(item, value) for name, item in vars(value).items()
+                                       if name not in ("_creation_counter", "parent")})
+    if value is parent or value is None or isinstance(value, (str, int, float, bytes, type)):
+        return value
+    if isroutine(value):
+        return ("routine", value.__qualname__)
+    if isinstance(value, (Promise, lazy_format)):  # a text translated or formatted when read
+        return ("text", str(value))
+    if not hasattr(value, "__dict__"):  # a pattern
+        return (type(value), str(value))
+    return (type(value), _state(vars(value), parent))
+
+
+def test_each_serializer_copies_the_built_fields_into_the_state_drfs_deepcopy_gives_them():
+    import copy
+
+    from rest_framework.fields import Field
+
+    from smartcity.api import copy_field
+
+    serializers = _every_model_serializer()
+    assert len(serializers) >= 10
+    for serializer_class in serializers:
+        assert serializer_class().fields and serializer_class().get_validators() == []  # built and found once
+        for name, built in serializer_class._built_fields.items():
+            copied, deep = copy_field(built), copy.deepcopy(built)
+            assert type(copied) is type(built) and copied is not built, name
+            assert _state(copied) == _state(deep), (serializer_class, name)
+            for attribute, value in vars(copied).items():
+                if isinstance(value, (dict, list, set)):  # its own, unless DRF's copy shares it too (a class's)
+                    shared = value is getattr(built, attribute)
+                    assert not shared or getattr(deep, attribute) is value, (serializer_class, name, attribute)
+                if isinstance(value, Field):  # a relation's child, bound to its own copy
+                    assert value is not getattr(built, attribute) and value.parent is copied
+
+
+def test_a_copied_fields_mutable_default_is_its_own():
+    from rest_framework import serializers
+
+    from smartcity.api import copy_field
+
+    built = serializers.ListField(child=serializers.CharField(), default=list, required=False)
+    listed = serializers.JSONField(default={"a": [1]}, required=False)
+    copied, other = copy_field(listed), copy_field(listed)
+    copied.default["a"].append(2)
+    assert other.default == listed.default == {"a": [1]}
+    child = copy_field(built).child
+    assert child is not built.child and child.parent is not built
