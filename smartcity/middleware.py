@@ -9,8 +9,6 @@ For every request under /api/:
 - writes are not open to other origins' browsers (docs/api.md, issue #14), see `_cross_origin_write`.
 
 Views keep their own problem+json bodies (smartcity/problems.py); this only fills the gaps.
-
-And for every answer, the site's Content-Security-Policy (django-csp's, built once: ContentSecurityPolicyMiddleware).
 """
 from __future__ import annotations
 
@@ -18,13 +16,7 @@ import json
 from datetime import UTC
 from urllib.parse import urlsplit
 
-from csp.constants import HEADER as CSP_HEADER
-from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_REPORT_ONLY
-from csp.middleware import CheckableLazyObject, CSPMiddleware
-from csp.utils import build_policy
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -123,48 +115,3 @@ def _from_json(content: bytes, fallback: str) -> tuple[str, list[dict]]:
         invalid = flatten_errors(data)
         return invalid_detail(invalid), invalid
     return fallback, []
-
-
-# --- The site's Content-Security-Policy ----------------------------------------------------------------------
-# What an answer sets to ask django-csp for a policy of its own (its decorators), and a nonce its template used.
-_OWN_POLICY = ("_csp_config", "_csp_update", "_csp_replace", "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro")
-_site_policies: dict[bool, str] = {}
-
-
-def _site_policy(report_only: bool) -> str:
-    """The policy of CONTENT_SECURITY_POLICY (or of CONTENT_SECURITY_POLICY_REPORT_ONLY), as django-csp builds it,
-    kept until either setting changes."""
-    if report_only not in _site_policies:
-        _site_policies[report_only] = build_policy(report_only=report_only)
-    return _site_policies[report_only]
-
-
-@receiver(setting_changed)
-def _forget_site_policies(setting: str, **kwargs) -> None:
-    if setting.startswith("CONTENT_SECURITY_POLICY"):
-        _site_policies.clear()
-
-
-class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware, with the site's own policy built once per process. django-csp builds it again for
-    every answer, and the report-only one too (its parts copied as dicts, every directive copied: about 0.1 ms an
-    answer), though only the settings change it. An answer that asks for a policy of its own (a csp decorator) or
-    whose page used a nonce is left to django-csp as before; so are the exempt ones and those of DEBUG's error pages."""
-
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if (any(getattr(response, name, None) is not None for name in _OWN_POLICY)
-                or getattr(request, "_csp_nonce", None) is not None
-                or (settings.DEBUG and response.status_code in (500, 404))):
-            return super().process_response(request, response)
-        for header, report_only, exempt, setting in (
-                (CSP_HEADER, False, "_csp_exempt", "CONTENT_SECURITY_POLICY"),
-                (CSP_HEADER_REPORT_ONLY, True, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY")):
-            policy = _site_policy(report_only)
-            if not policy or header in response or getattr(response, exempt, False):
-                continue
-            excluded = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ()
-            if not request.path_info.startswith(tuple(excluded)):
-                response[header] = policy
-        # As django-csp: a nonce asked for after the header was written would be in no header.
-        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
-        return response

@@ -215,7 +215,7 @@ MIDDLEWARE = [
     "smartcity.clientip.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside ApiConventionsMiddleware, so the API's own stricter policy is kept.
-    "smartcity.middleware.ContentSecurityPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Before CommonMiddleware, so that it turns APPEND_SLASH redirects under /api/ into 404s.
     "smartcity.middleware.ApiConventionsMiddleware",
