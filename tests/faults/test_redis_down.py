@@ -24,7 +24,8 @@ def app_on_throwaway_redis(throwaway_redis, settings):
     from smartcity.celery import app
 
     original = app.conf.broker_url
-    settings.CACHES = {"default": {"BACKEND": "smartcity.cache.ResilientRedisCache", "LOCATION": throwaway_redis.url,
+    settings.CACHES = {**settings.CACHES,  # the rest (the template fragments kept in-process) as configured
+                       "default": {"BACKEND": "smartcity.cache.ResilientRedisCache", "LOCATION": throwaway_redis.url,
                                    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}}
 
     def reconnect(url: str) -> None:
