@@ -8,8 +8,9 @@ Fill the database first (python manage.py migrate; load_demo; generate_load_data
 Runs, one after the other in the same run (or those named by --scenarios): the bare baseline, residents
 browsing, residents submitting through the API and through the web form, the staff's triage queue and its
 map. Prints per scenario: throughput, p50/p95/p99 latency, errors; the overhead ratio against the baseline;
-gunicorn's CPU time per request and the share of CPU time the hypervisor gave to other guests (steal),
-both from /proc, which explain a slow run on a shared VM; checks that every report answered as received is
+gunicorn's CPU time per request, the share of CPU time the hypervisor gave to other guests (steal) and the
+share the machine sat idle (then the cores were not the limit), all from /proc, which explain a slow run on a
+shared VM; checks that every report answered as received is
 in the database; weighs the residents' pages on a first visit (HTML, CSS, JS and fonts). Then each target
 (issues #8, #18, #22) with its figure and "pass" or "FAIL"; exits non-zero when one fails.
 Static files are collected first (hashed names, as the Docker image does) into --static-root.
@@ -382,7 +383,7 @@ def run_scenarios(site: Site, names: list[str], args, bench_env: dict, out: Path
             # Each worker's first requests load templates, translations and URLs: not what is measured.
             locust(user_class, users, args.warmup, site.host, bench_env, out / f"warmup-{key}-{site.groups}")
         before, db_before, (steal, total) = site.cpu(), postgres_cpu(), cpu_ticks()
-        relay_before = site.relay_cpu()
+        relay_before, (all_before, idle_before) = site.relay_cpu(), cpu_ticks_all()
         rows = locust(user_class, users, args.seconds, site.host, bench_env, out / f"{key}-{site.groups}")
         result = summary(name, rows["Aggregated"])
         result.update(key=key, users=users, cpu_ms=(site.cpu() - before) * 1000 / max(result["requests"], 1),
@@ -390,6 +391,9 @@ def run_scenarios(site: Site, names: list[str], args, bench_env: dict, out: Path
                       relay_ms=(site.relay_cpu() - relay_before) * 1000 / max(result["requests"], 1))
         steal_after, total_after = cpu_ticks()
         result["steal"] = (steal_after - steal) / max(total_after - total, 1) * 100
+        all_after, idle_after = cpu_ticks_all()
+        # Idle (and waiting on the disk) while locust pressed: the cores were not the limit then.
+        result["idle"] = (idle_after - idle_before) / max(all_after - all_before, 1) * 100
         results.append(result)
         for endpoint, row in rows.items():
             if endpoint != "Aggregated" and not endpoint.startswith(("log in", "report form (page)")):
@@ -399,9 +403,10 @@ def run_scenarios(site: Site, names: list[str], args, bench_env: dict, out: Path
 
 def print_table(results: list[dict]) -> None:
     print(f"\n{'scenario':38} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}"
-          f" {'server CPU ms/req':>18} {'DB CPU ms/req':>14} {'steal %':>8}")
+          f" {'server CPU ms/req':>18} {'DB CPU ms/req':>14} {'steal %':>8} {'idle %':>7}")
     for r in results:
-        cpu = f"{r['cpu_ms']:>18.1f} {r['db_ms']:>14.1f} {r['steal']:>8.0f}" if "cpu_ms" in r else ""
+        cpu = (f"{r['cpu_ms']:>18.1f} {r['db_ms']:>14.1f} {r['steal']:>8.0f} {r['idle']:>7.0f}"
+               if "cpu_ms" in r else "")
         print(f"{r['scenario']:38} {r['requests']:>9} {r['rps']:>8.1f} {r['p50']:>8.0f} {r['p95']:>8.0f} {r['p99']:>8.0f}"
               f" {r['errors']:>7}{cpu}")
 
