@@ -112,7 +112,9 @@ def test_the_report_form_with_errors_and_the_step_pass_axe(page, city):
     assert page.get_by_text("Mark the place on the map or type an address.").first.is_visible()
     check_accessibility(page, "report-form-errors")
     # Keyboard users mark the map's centre with Enter.
-    page.locator("#report-picker-map").focus()
+    picker = page.locator("#report-picker-map")
+    expect(picker).to_be_visible()  # shown by the script that also listens for its keys
+    picker.focus()
     page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")
     assert 52.0 < float(page.input_value("input[name=latitude]")) < 52.14
