@@ -204,6 +204,9 @@ HEADLINE = [("reports", "top1_accuracy"), ("reports", "top1_precision"), ("repor
             ("cross_department_matches", "pair_f1"), ("cross_department_matches", "challenge_named_right")]
 
 
+EVERY_PROBLEM = "cross_department_matches.pair_f1_every_problem"
+
+
 def robustness(data: dict, runs: int, config: Config | None = None, vectors: bool = True,
                full_output: tuple | None = None) -> dict:
     """Per kind of draw and metric: (mean over draws, worst draw, reference). For the draws of half
@@ -225,6 +228,15 @@ def robustness(data: dict, runs: int, config: Config | None = None, vectors: boo
                     figures[f"{a}.{b}"].append(result[a][b])
                 if same is not None and same[a][b] is not None:
                     reference[f"{a}.{b}"].append(same[a][b])
+            if challenges_too:
+                # The draw's truth makes the department challenges of a dropped challenge "about none", so two
+                # departments that still meet on that problem (as a proposed new challenge) count as a false pair.
+                # The same flags scored with the whole set's truth: do shared problems still surface when the
+                # city has not named them?
+                every = score_matches({**part, "department_challenges": data["department_challenges"]},
+                                      result["output"][1])
+                figures.setdefault(EVERY_PROBLEM, []).append(every["pair_f1"])
+                reference.setdefault(EVERY_PROBLEM, [])
         out[label] = {k: (round(statistics.mean(v), 3), round(min(v), 3),
                           round(statistics.mean(reference[k]), 3) if reference[k] else None)
                       for k, v in figures.items() if v}
@@ -377,7 +389,7 @@ def show(dataset: str, args: argparse.Namespace) -> None:
             print(f"  {label}:")
             for key, (mean, worst, same) in figures.items():
                 section, name = key.split(".")
-                full = result[section][name]
+                full = result[section][name.removesuffix("_every_problem")]
                 gap = f"{mean - full:+.3f}" if full is not None else "-"
                 print(f"    {key:<45} {mean:.3f} / {worst:.3f} / {gap}" + (f" / {same:.3f}" if same is not None else ""))
     if args.learning_curve:
