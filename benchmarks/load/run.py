@@ -10,8 +10,8 @@ browsing, residents submitting through the API and through the web form, the sta
 map. Prints per scenario: throughput, p50/p95/p99 latency, errors; the overhead ratio against the baseline;
 gunicorn's CPU time per request, the share of CPU time the hypervisor gave to other guests (steal) and the
 share the machine sat idle (then the cores were not the limit), all from /proc, which explain a slow run on a
-shared VM; checks that every report answered as received is
-in the database; weighs the residents' pages on a first visit (HTML, CSS, JS and fonts). Then each target
+shared VM; checks that every report answered as received is in the database; weighs the residents' pages on a
+first visit (HTML, CSS, JS and fonts). Then each target
 (issues #8, #18, #22) with its figure and "pass" or "FAIL"; exits non-zero when one fails.
 Static files are collected first (hashed names, as the Docker image does) into --static-root.
 --scale-out runs the scenarios behind nginx (deploy/nginx/default.conf.template) with one gunicorn master,
