@@ -3,7 +3,8 @@
 # database, the dataset loaded through the REST API, a full run, the scorer's figures.
 #
 #   benchmarks/score_api.sh [DATASET.json] [extra score.py arguments, e.g. --json]
-#   (both development sets: ../shared/eval/dev_denhaag.json and ../shared/eval/dev_goteborg.json)
+#   (both development sets: ../shared/eval/dev_denhaag.json and ../shared/eval/dev_goteborg.json;
+#   the team's own check sets: benchmarks/data/team_utrecht.json and team_malmo.json)
 #
 # Uses SQLite and in-process tasks unless DATABASE_URL / REDIS_URL are set (with REDIS_URL,
 # start a worker yourself: .venv/bin/celery -A smartcity worker).
@@ -27,5 +28,8 @@ trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 # a busy machine can take a while to start Django: wait up to a minute, then say so
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 curl -fs "http://127.0.0.1:$port/health" >/dev/null || { echo "the server did not start: $work/server.log" >&2; cat "$work/server.log" >&2; exit 1; }
-# the team's scorer lives beside the datasets (../shared/eval/)
-.venv/bin/python "$(dirname "$dataset")/score.py" "$dataset" --base-url "http://127.0.0.1:$port" --token "$token" "$@"
+# the team's scorer lives beside the development sets (../shared/eval/); a set kept elsewhere
+# (benchmarks/data/team_*.json) is scored by the same one
+scorer="$(dirname "$dataset")/score.py"
+[ -f "$scorer" ] || scorer=../shared/eval/score.py
+.venv/bin/python "$scorer" "$dataset" --base-url "http://127.0.0.1:$port" --token "$token" "$@"
