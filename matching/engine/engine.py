@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
+from scipy.special import expit
 from scipy.stats import norm, poisson
 
 from .features import Vectorizer, Vectors, row_norms
@@ -937,7 +938,7 @@ class Engine:
         outside = np.zeros_like(own)
         outside[:, c:] = own[:, c:]
         probability = own / (shared[:, None] + outside)
-        alone = 1.0 / (1.0 + np.exp(none[:, None] - logits))  # against "none" only
+        alone = expit(logits - none[:, None])  # against "none" only (the logistic, without overflow)
         probability[multi] = alone[multi]
         if calibrated:
             probability = self._calibrated(probability, kinds, groups, multi)
