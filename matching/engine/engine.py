@@ -873,13 +873,14 @@ class Engine:
         out: dict[str, tuple[float, float]] = {}
         if z.shape[1] == 0:
             return out
-        # the items where "none" is still a possible answer: the undecided ones, and those staff
-        # decided are about none; an item staff linked has a challenge, and its runner-up says how
-        # a member's second choice scores, not how an item about nothing scores
-        use = np.diff(self.linked.indptr) == 0
-        every = np.flatnonzero(use)
+        # every item of the kind, decided or not: an item staff linked has a runner-up that is a challenge
+        # it does not belong to, like anyone's. Leaving the linked ones out moved the level as staff
+        # decided: the items they confirm are the clear ones, whose runner-ups stand higher than those of
+        # the items still open, so each confirmation lowered it and made the engine louder on the rest
+        # (docs/matching.md, round 14). What decisions teach goes through the calibration (_calibration).
+        every = np.arange(len(self.documents))
         for kind in ("", *KINDS):
-            rows = every if not kind else np.flatnonzero(use & (self.kinds_plain == kind))
+            rows = every if not kind else np.flatnonzero(self.kinds_plain == kind)
             # a kind that serves several challenges (pilots): its runner-up is often a challenge it
             # serves, so it takes the level of all items, in the same z units
             if kind and (len(rows) < self._own_yardstick(kind, z.shape[1]) or kind in cfg.multi_kinds):

@@ -367,19 +367,24 @@ def test_a_department_challenge_decided_about_nothing_joins_no_flag():
     assert "department_challenge:b" not in {k for f in flags for k in f.department_challenges}
 
 
-def test_the_none_level_is_calibrated_on_the_items_still_to_decide():
-    linked = {f"report:{n}" for n in range(1, 13)}  # most of them: they would set the median
+def test_the_none_level_does_not_move_when_staff_link_items():
+    # the items staff confirm are the clear ones, whose runner-ups stand high: leaving them out of the level
+    # lowered it with every confirmation and made the engine louder on the items still open
+    linked = {f"report:{n}" for n in range(1, 13)}  # most of them: they set the median
     decided = [replace(doc, linked=("lighting",)) if doc.key in linked else doc for doc in REPORTS + ENGLISH]
-    engine = Engine().fit(CHALLENGES, decided)
-    # scores where the undecided reports' runner-up is 0.5 and the linked ones' 3.0
-    z = np.zeros_like(engine.z)
-    z[:, 0], z[:, 1] = 4.0, 0.5
-    z[[engine.document_index[key] for key in linked], 1] = 3.0
-    assert engine._abstention(z)["report"][0] == pytest.approx(0.5)
+    levels = []
+    for docs in (REPORTS + ENGLISH, decided):
+        engine = Engine().fit(CHALLENGES, docs)
+        # scores where the other reports' runner-up is 0.5 and these twelve's 3.0
+        z = np.zeros_like(engine.z)
+        z[:, 0], z[:, 1] = 4.0, 0.5
+        z[[engine.document_index[key] for key in linked], 1] = 3.0
+        levels.append(engine._abstention(z)["report"][0])
+    assert levels == [pytest.approx(3.0), pytest.approx(3.0)]
 
 
 def test_items_decided_about_no_challenge_still_calibrate_the_none_level():
-    # "none" is still a possible answer for them (it is theirs): their runner-up counts, a linked item's does not
+    # their runner-up is a challenge they do not belong to, like anyone's: it counts
     nones = {f"report:{n}" for n in range(1, 13)}
     decided = [replace(doc, no_challenge=True) if doc.key in nones else doc for doc in REPORTS + ENGLISH]
     engine = Engine().fit(CHALLENGES, decided)
