@@ -281,6 +281,20 @@ def test_the_teams_check_sets_carry_what_the_scorer_sends(name):
     assert sum(r["truth"] is None for r in data["reports"]) >= 10
 
 
+def test_the_offline_scorer_counts_a_flag_naming_one_of_its_members_tied_truths_as_right():
+    # score.py breaks such a tie by a set's hash order, which changes from run to run; the offline script does not
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from matching_quality import score_matches
+
+    data = {"department_challenges": [{"key": "a", "department": "parks", "truth": "heat"},
+                                      {"key": "b", "department": "water", "truth": "flooding"},
+                                      {"key": "c", "department": "care", "truth": None}]}
+    for named, right in (("heat", 1.0), ("flooding", 1.0), ("litter", 0.0)):
+        flag = {"challenge": named, "department_challenges": ["a", "b", "c"]}
+        assert score_matches(data, [flag])["challenge_named_right"] == right
+
+
 def stored(engine: Engine) -> Engine:
     """The engine through what the Django layer writes and reads: arrays (.npz without pickle) and JSON."""
     arrays, meta = engine.state()
