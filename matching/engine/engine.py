@@ -878,9 +878,8 @@ class Engine:
         # decided: the items they confirm are the clear ones, whose runner-ups stand higher than those of
         # the items still open, so each confirmation lowered it and made the engine louder on the rest
         # (docs/matching.md, round 14). What decisions teach goes through the calibration (_calibration).
-        every = np.arange(len(self.documents))
         for kind in ("", *KINDS):
-            rows = every if not kind else np.flatnonzero(self.kinds_plain == kind)
+            rows = np.flatnonzero(self.kinds_plain == kind) if kind else np.arange(len(z))
             # a kind that serves several challenges (pilots): its runner-up is often a challenge it
             # serves, so it takes the level of all items, in the same z units
             if kind and (len(rows) < self._own_yardstick(kind, z.shape[1]) or kind in cfg.multi_kinds):

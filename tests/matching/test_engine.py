@@ -246,15 +246,25 @@ def test_it_copes_with_nothing_to_match():
     assert Engine().fit([], REPORTS).suggestions() == []
 
 
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def matching_quality():
+    """benchmarks/matching_quality.py, the offline scorer (a script, not a package)."""
+    import sys
+
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    import matching_quality as module
+
+    return module
+
+
 def test_the_dev_set_loads_into_engine_inputs():
     from tests.matching.test_semantic import dev_set
 
     path = dev_set("denhaag")
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from matching_quality import build_inputs
-
-    challenges, documents = build_inputs(json.loads(path.read_text(encoding="utf-8")))
+    challenges, documents = matching_quality().build_inputs(json.loads(path.read_text(encoding="utf-8")))
     assert challenges and documents
     assert all(d.kind in {"report", "department_challenge", "pilot"} for d in documents)
 
@@ -263,7 +273,7 @@ def test_the_dev_set_loads_into_engine_inputs():
 def test_the_teams_check_sets_carry_what_the_scorer_sends(name):
     """benchmarks/data/team_*.json are read by the development sets' scorer (../shared/eval/score.py) through the
     API: every field it sends is there, and every truth, department and theme names one of the set's own."""
-    data = json.loads((Path(__file__).resolve().parents[2] / "benchmarks" / "data" / f"{name}.json").read_text(encoding="utf-8"))
+    data = json.loads((BENCHMARKS / "data" / f"{name}.json").read_text(encoding="utf-8"))
     fields = {"societal_challenges": {"key", "title", "description", "themes"},
               "department_challenges": {"key", "title", "description", "department", "themes", "truth"},
               "pilots": {"key", "title", "description", "stage", "truth"},
@@ -283,10 +293,7 @@ def test_the_teams_check_sets_carry_what_the_scorer_sends(name):
 
 def test_the_offline_scorer_counts_a_flag_naming_one_of_its_members_tied_truths_as_right():
     # score.py breaks such a tie by a set's hash order, which changes from run to run; the offline script does not
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from matching_quality import score_matches
-
+    score_matches = matching_quality().score_matches
     data = {"department_challenges": [{"key": "a", "department": "parks", "truth": "heat"},
                                       {"key": "b", "department": "water", "truth": "flooding"},
                                       {"key": "c", "department": "care", "truth": None}]}
