@@ -310,18 +310,25 @@ class Directions:
 
     def store(self, item_type: str, rows: list[tuple[int, str, str, str | None]]) -> None:
         """rows: (id, title, description, topic or None)."""
+        from matching.engine.engine import WHOLE_KINDS
         from matching.models import TextVector
 
         np, dim = self.np, self.semantic.DIMENSIONS
-        vectors = self.rng.normal(scale=1.5, size=(len(rows), dim))
-        for k, (_, _, _, topic) in enumerate(rows):
-            if topic:
-                vectors[k] += self.topics[topic]
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        # challenges, department challenges and pilots carry two readings, as the platform stores them (the
+        # first 48 tokens and the whole text, side by side: semantic.split)
+        whole = item_type == "societal_challenge" or item_type in WHOLE_KINDS
+        readings = []
+        for _ in range(2 if whole else 1):
+            vectors = self.rng.normal(scale=1.5, size=(len(rows), dim))
+            for k, (_, _, _, topic) in enumerate(rows):
+                if topic:
+                    vectors[k] += self.topics[topic]
+            readings.append(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+        vectors = np.hstack(readings)
         for batch in batched(iter(range(len(rows))), 5000):
             TextVector.objects.bulk_create([
                 TextVector(**{f"{item_type}_id": rows[k][0]}, vector=vectors[k].astype("<f4").tobytes(),
-                           fingerprint=self.semantic.fingerprint(rows[k][1], rows[k][2])) for k in batch])
+                           fingerprint=self.semantic.fingerprint(rows[k][1], rows[k][2], whole)) for k in batch])
 
 
 def load_hub(texts: Texts, n_challenges: int, n_departments: int, n_pilots: int, directions: Directions) -> None:

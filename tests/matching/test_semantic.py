@@ -259,7 +259,7 @@ def test_another_backend_plugs_in_behind_the_same_interface():
     class Hashing:
         name, dimensions = "hashing/1", 8
 
-        def encode(self, texts):
+        def encode(self, texts, whole=False):
             rows = np.array([[len(t) % 7 + 1, t.count("a") + 1, 1, 1, 1, 1, 1, 1] for t in texts], dtype=np.float32)
             return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
@@ -290,11 +290,10 @@ GOALS = (0.8, 0.8, 0.95, 0.85, 0.9)
     ("denhaag", GOALS),
     # Göteborg's pair F1 (0.893) misses the goal and is held at what it is
     ("goteborg", (*GOALS[:4], 0.85)),
-    # the team's check sets (benchmarks/data/): Malmö meets the goals, its reports' top-1 by one report (58 of 72),
-    # held a report under it (an encoder build within cosine 0.9999 of another may move one report); Utrecht misses
-    # four, held at what they are (0.785, 0.737, 0.944, 0.885, 0.833; docs/matching.md, round 13)
-    ("team_malmo", (0.79, *GOALS[1:])),
-    ("team_utrecht", (0.75, 0.7, 0.9, 0.85, 0.8)),
+    # the team's check sets (benchmarks/data/): Malmö meets the goals; Utrecht misses three, held at what they are
+    # (quiet 0.737, precision 0.946, pair F1 0.862; docs/matching.md, rounds 13 and 16)
+    ("team_malmo", GOALS),
+    ("team_utrecht", (GOALS[0], 0.7, 0.9, GOALS[3], 0.85)),
 ])
 def test_the_labelled_sets_reach_the_goals_with_the_semantic_channel(tmp_path, monkeypatch, name, floors):
     """Issue 19's goals on both development sets and the team's two check sets (the figures are in
@@ -478,3 +477,59 @@ def test_check_deploy_warns_when_the_library_in_the_setting_is_refused(engines, 
     assert [m.id for m in encoder_library_is_used(None)] == ["matching.W001"]
     settings.MATCHING_ENCODER_LIBRARY = ""
     assert encoder_library_is_used(None) == []
+
+
+# --- The challenges' texts read whole (Engine._whole_setup) ----------------------------------------
+def with_whole_readings():
+    """The hand-made space with department challenges whose start (the encoder's first 48 tokens) is only their
+    department's routine, noise here, and whose whole text is about their topic; every challenge read whole too."""
+    from tests.matching.test_engine import PER_CHALLENGE
+
+    challenges, reports = with_vectors()
+    challenges = [replace(c, whole_vector=vector(c.key, 200 + j)) for j, c in enumerate(challenges)]
+    topics = {"w": "flooding", "c": "litter", "l": "lighting", "h": "heat", "o": "loneliness"}
+    departments = [replace(d, vector=vector(None, 300 + n), whole_vector=vector(topics[d.key.split(":")[1][0]], 400 + n))
+                   for n, d in enumerate(PER_CHALLENGE)]
+    return challenges, reports, departments, [topics[d.key.split(":")[1][0]] for d in departments]
+
+
+def test_a_long_items_whole_text_speaks_where_its_start_says_little():
+    challenges, reports, departments, truths = with_whole_readings()
+    read_whole = Engine().fit(challenges, reports + departments)
+    start_only = Engine(Config(whole_text_weight=0)).fit(challenges, reports + departments)
+    assert read_whole.whole_challenges is not None and start_only.whole_challenges is None
+    rows = range(len(reports), len(reports) + len(departments))
+
+    def nearest_in_meaning(engine: Engine) -> int:
+        return sum(TOPICS[engine.nearest_meaning[i]] == truth for i, truth in zip(rows, truths))
+
+    # read from their start the department challenges' meaning is noise; read whole, it is their topic
+    assert nearest_in_meaning(start_only) <= 4
+    assert nearest_in_meaning(read_whole) >= 8
+    # a report has no whole reading: its vector meets the challenges' whole texts, and it stays where it was
+    assert best(read_whole, "report:1") == best(start_only, "report:1") == "flooding"
+    assert best(read_whole, "report:14") is None
+
+
+def test_without_a_whole_reading_of_every_challenge_that_part_is_off():
+    challenges, reports, departments, _ = with_whole_readings()
+    challenges[0] = replace(challenges[0], whole_vector=None)
+    engine = Engine().fit(challenges, reports + departments)
+    start_only = Engine(Config(whole_text_weight=0)).fit(challenges, reports + departments)
+    assert engine.whole_challenges is None
+    assert np.allclose(engine.z, start_only.z)
+
+
+def test_a_stored_model_scores_an_item_read_whole_as_the_fit_would():
+    challenges, reports, departments, _ = with_whole_readings()
+    documents = reports + departments
+    fitted = Engine().fit(challenges, documents)
+    stored = stored_engine(Engine().fit(challenges, documents))
+    compared = 0
+    for doc in documents:
+        from_fit = {s.challenge: s.score for s in fitted.suggestions() if s.item == doc.key}
+        again = {s.challenge: s.score for s in stored.suggest(doc)}
+        assert again.keys() == from_fit.keys(), doc.key
+        assert all(abs(again[k] - from_fit[k]) < 1e-3 for k in from_fit), doc.key
+        compared += len(from_fit)
+    assert compared >= 15
