@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching.engine.engine import WHOLE_KINDS, Challenge, Config, Document, Engine  # noqa: E402
+from matching.engine.engine import Challenge, Config, Document, Engine, read_whole  # noqa: E402
 
 
 def build_inputs(data: dict) -> tuple[list[Challenge], list[Document]]:
@@ -63,7 +63,7 @@ def with_vectors(challenges: list[Challenge], documents: list[Document]) -> tupl
         cache = pickle.loads(cache_path.read_bytes())
     items = list(challenges) + list(documents)
     # challenges, department challenges and pilots are also read whole, as on the platform (engine.WHOLE_KINDS)
-    whole = [isinstance(i, Challenge) or i.kind in WHOLE_KINDS for i in items]
+    whole = [read_whole(i) for i in items]
     prints = [semantic.fingerprint(i.title, i.description, w) for i, w in zip(items, whole)]
     missing = [k for k, f in enumerate(prints) if f not in cache]
     if missing:

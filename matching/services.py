@@ -345,7 +345,7 @@ def with_vectors(challenges: list[matching.Challenge], documents: list[matching.
             rows = rows.filter(wanted)
         width = len(VECTOR_ITEM_COLUMNS)
         stored = {_item_key(row, VECTOR_ITEM_COLUMNS): row[width:] for row in _rows(rows, many=len(everything) > 3)}
-    whole = [isinstance(obj, matching.Challenge) or obj.kind in matching.WHOLE_KINDS for obj in everything]
+    whole = [matching.read_whole(obj) for obj in everything]
     prints = [semantic.fingerprint(obj.title, obj.description, read) for obj, read in zip(everything, whole)]
     vectors: dict[int, np.ndarray] = {}
     missing = []

@@ -25,6 +25,11 @@ KINDS = ("report", "department_challenge", "pilot")
 # Kinds whose texts are also read whole (``Document.whole_vector``), as every challenge's is: few, long, and encoded
 # off the request path. A report is read up to semantic.MAX_TOKENS only (one new report is encoded within 60 ms).
 WHOLE_KINDS = ("department_challenge", "pilot")
+
+
+def read_whole(item: "Challenge | Document") -> bool:
+    """Whether the item's text is also read whole (``whole_vector``): every challenge, and the ``WHOLE_KINDS``."""
+    return isinstance(item, Challenge) or item.kind in WHOLE_KINDS
 # Bumped when a stored Engine (state()) of an older version can no longer score: such a stored
 # model is then ignored and a full run makes a new one.
 MODEL_FORMAT = 7  # 5: each department's rows and sentence-vector sums (department_out) travel with the model; 6: the decisions' calibration;
