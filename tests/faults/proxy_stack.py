@@ -67,7 +67,9 @@ def get(url: str, *, timeout: float = 10, headers: dict | None = None) -> tuple[
         return error.code, dict(error.headers), error.read()
 
 
-def wait_for(url: str, seconds: float = 30) -> None:
+def wait_for(url: str, seconds: float = 120) -> None:
+    """Wait for a 200 from `url`. A start-up wait, not a speed check: generous, since on a busy
+    two-core machine (the rest of the suite beside it) three gunicorn workers can take long to boot."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
