@@ -143,6 +143,8 @@ class Config:
     cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
     flag_neighbours: bool = True    # an unplaced department challenge joins the flag of its mutual nearest one (_neighbours)
     flag_one_claim: bool = True     # ...only when no member of another flag has it as its nearest too
+    # ...nearest by their whole-text readings in meaning, where both are read whole (``_pair_z``; round 17)
+    flag_whole_texts: bool = True
     cluster_reference: int = 2000   # items sampled as the yardstick for pair similarities
     flag_reports: int = 20          # at most this many supporting reports per flag
     min_kind_size: int = 8          # below this many items of a kind, use all items' statistics
@@ -1466,9 +1468,22 @@ class Engine:
         if meaning and self.item_vectors is not None and self.has_vector is not None \
                 and self.has_vector[items].all() and self.has_vector[reference].all():
             weight = self.config.semantic_weight
-            pair_z = (1 - weight) * pair_z + weight * standardised(self.item_vectors[items] @ self.item_vectors[reference].T)
+            pair_z = (1 - weight) * pair_z + weight * standardised(self._readings(items) @ self._readings(reference).T)
         cache[key] = pair_z
         return pair_z
+
+    def _readings(self, rows: list[int]) -> np.ndarray:
+        """The fitted items' sentence vectors for comparing them with one another: a long item's whole-text reading
+        where it has one (``flag_whole_texts``), else the first 48 tokens. Two department challenges are compared
+        whole, as each is against the challenges' texts (``_whole_setup``): at 48 tokens each is only its start."""
+        assert self.item_vectors is not None
+        vectors = self.item_vectors[rows]
+        whole = self.whole_items if self.config.flag_whole_texts else None
+        if whole:
+            for k, i in enumerate(rows):
+                if (read := whole.get(i)) is not None:
+                    vectors[k] = read
+        return vectors
 
     def _clusters(self, items: list[int], departments: list[int]) -> list[list[int]]:
         """Department challenges that fit no challenge but one another, across departments:

@@ -517,6 +517,22 @@ def test_a_long_items_whole_text_speaks_where_its_start_says_little():
     assert best(read_whole, "report:14") is None
 
 
+def test_two_department_challenges_are_compared_by_their_whole_texts_for_flags():
+    # the mutual-nearest rule of flags (Engine._neighbours) reads each department challenge's pairs with the others
+    challenges, reports, departments, truths = with_whole_readings()
+
+    def nearest_of_the_same_topic(config: Config) -> int:
+        engine = Engine(config).fit(challenges, reports + departments)
+        pair_z = engine._pair_z([engine.document_index[d.key] for d in departments]).copy()
+        names = np.array([d.department for d in departments])
+        pair_z[names[:, None] == names[None, :]] = -np.inf  # as the rule does: another department's
+        return sum(truths[k] == truths[n] for k, n in enumerate(pair_z.argmax(axis=1)))
+
+    # their starts are noise and the words alone find some; read whole, each finds its own topic's
+    assert nearest_of_the_same_topic(Config(flag_whole_texts=False)) <= 5
+    assert nearest_of_the_same_topic(Config()) == len(departments)
+
+
 def test_without_a_whole_reading_of_every_challenge_that_part_is_off():
     challenges, reports, departments, _ = with_whole_readings()
     challenges[0] = replace(challenges[0], whole_vector=None)
