@@ -143,7 +143,7 @@ class Config:
     cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
     flag_neighbours: bool = True    # an unplaced department challenge joins the flag of its mutual nearest one (_neighbours)
     flag_one_claim: bool = True     # ...only when no member of another flag has it as its nearest too
-    # ...nearest by their whole-text readings in meaning, where both are read whole (``_pair_z``; round 17)
+    # ...nearest in meaning by whole-text readings, for the kinds read whole (``_pair_z``, ``_readings``; round 17)
     flag_whole_texts: bool = True
     cluster_reference: int = 2000   # items sampled as the yardstick for pair similarities
     flag_reports: int = 20          # at most this many supporting reports per flag
