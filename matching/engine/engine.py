@@ -141,6 +141,7 @@ class Config:
     extra_within: float = 0.5       # further suggestions within this of the best
     max_suggestions: int = 3
     cluster_min_z: float = 3.0      # unmatched department challenges group at this pair z
+    cluster_meaning: bool = True    # ...in words and meaning, as the neighbour rule reads pairs (round 17); off: words alone
     flag_neighbours: bool = True    # an unplaced department challenge joins the flag of its mutual nearest one (_neighbours)
     flag_one_claim: bool = True     # ...only when no member of another flag has it as its nearest too
     # ...nearest in meaning by whole-text readings, for the kinds read whole (``_pair_z``, ``_readings``; round 17)
@@ -1487,14 +1488,14 @@ class Engine:
 
     def _clusters(self, items: list[int], departments: list[int]) -> list[list[int]]:
         """Department challenges that fit no challenge but one another, across departments:
-        a pair groups when it is mutually best and stands out by ``cluster_min_z`` in words
-        (``_pair_z`` over all ``departments``, of which ``items`` are some)."""
+        a pair groups when it is mutually best and stands out by ``cluster_min_z`` in words and meaning
+        (``_pair_z`` over all ``departments``, of which ``items`` are some; words alone without ``cluster_meaning``)."""
         cfg = self.config
         if len(items) < 2:
             return []
         position = {i: k for k, i in enumerate(departments)}
         rows = [position[i] for i in items]
-        pair_z = self._pair_z(departments, meaning=False)[np.ix_(rows, rows)]
+        pair_z = self._pair_z(departments, meaning=cfg.cluster_meaning)[np.ix_(rows, rows)]
         parent = list(range(len(items)))
 
         def find(a: int) -> int:

@@ -15,7 +15,7 @@ import pytest
 
 from matching.engine import semantic
 from matching.engine.engine import Config, Engine
-from tests.matching.test_engine import CHALLENGES, REPORTS, report
+from tests.matching.test_engine import CHALLENGES, REPORTS, department, report
 from tests.matching.test_engine import stored as stored_engine
 
 TOPICS = [c.key for c in CHALLENGES]
@@ -531,6 +531,31 @@ def test_two_department_challenges_are_compared_by_their_whole_texts_for_flags()
     # their starts are noise and the words alone find some; read whole, each finds its own topic's
     assert nearest_of_the_same_topic(Config(flag_whole_texts=False)) <= 5
     assert nearest_of_the_same_topic(Config()) == len(departments)
+
+
+def test_two_departments_on_a_problem_no_challenge_names_are_proposed_by_words_and_meaning():
+    challenges, reports, departments, _ = with_whole_readings()
+
+    def unnamed(seed: int) -> np.ndarray:  # near an axis that no challenge's topic takes
+        v = np.random.default_rng(seed).normal(0, 0.1, 16)
+        v[12] += 1.0
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    # one problem in two departments' own jargon: one word in common; their starts are noise, read whole they agree
+    pair = [department("p1", "permits", "Wachttijd vergunningaanvraag",
+                       "De doorlooptijd van aanvragen overschrijdt de termijn, dossiers blijven liggen."),
+            department("p2", "desk", "Loketbezoekers geduld op",
+                       "Inwoners staan uren in de rij bij de balie: de wachttijd loopt op en zij vertrekken zonder afspraak.")]
+    pair = [replace(d, vector=vector(None, 500 + n), whole_vector=unnamed(600 + n)) for n, d in enumerate(pair)]
+
+    def proposed(config: Config) -> list[tuple[str, ...]]:
+        engine = Engine(config).fit(challenges, reports + departments + pair)
+        assert not [s for s in engine.suggestions() if s.item in {d.key for d in pair}]  # no challenge takes them
+        return [f.department_challenges for f in engine.match_flags() if f.challenge is None]
+
+    assert proposed(Config()) == [tuple(d.key for d in pair)]
+    assert proposed(Config(cluster_meaning=False)) == []  # one shared word is not enough on its own
+    assert proposed(Config(flag_whole_texts=False)) == []  # nor are their starts
 
 
 def test_without_a_whole_reading_of_every_challenge_that_part_is_off():
