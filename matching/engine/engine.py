@@ -1443,7 +1443,7 @@ class Engine:
         """(items x items): how far each pair's similarity stands out from what either side
         shares with a fixed sample of all items (the smaller of the two), in words and, with
         ``meaning`` and where every item carries a vector, blended with the same in meaning as
-        items' scores are. The diagonal is -inf."""
+        items' scores are (long texts read whole: ``_readings``). The diagonal is -inf."""
         cache: dict[tuple, np.ndarray] = self.__dict__.setdefault("_pair_cache", {})
         key = (tuple(items), meaning)
         if key in cache:
