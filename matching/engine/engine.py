@@ -422,12 +422,8 @@ class Engine:
     def _whole_raw(self, start: int, stop: int) -> np.ndarray:
         """The fitted items ``start:stop``'s cosines with the challenges' whole-text vectors (a long item's read
         whole too)."""
-        assert self.item_vectors is not None and self.whole_challenges is not None and self.whole_items is not None
-        raw = self.item_vectors[start:stop] @ self.whole_challenges.T
-        own = [i for i in range(start, stop) if i in self.whole_items]
-        if own:
-            raw[[i - start for i in own]] = np.stack([self.whole_items[i] for i in own]) @ self.whole_challenges.T
-        return raw
+        assert self.whole_challenges is not None
+        return self._readings(range(start, stop)) @ self.whole_challenges.T
 
     def _whole_z(self, semantic: np.ndarray) -> None:
         """The fitted items' meaning z (``semantic``) blended with their whole-text z, in place, block by block."""
@@ -1468,21 +1464,23 @@ class Engine:
         pair_z = cache[words_key]
         if meaning and self.item_vectors is not None and self.has_vector is not None \
                 and self.has_vector[items].all() and self.has_vector[reference].all():
-            weight = self.config.semantic_weight
-            pair_z = (1 - weight) * pair_z + weight * standardised(self._readings(items) @ self._readings(reference).T)
+            weight, whole = self.config.semantic_weight, self.config.flag_whole_texts
+            meaning_z = standardised(self._readings(items, whole) @ self._readings(reference, whole).T)
+            pair_z = (1 - weight) * pair_z + weight * meaning_z
         cache[key] = pair_z
         return pair_z
 
-    def _readings(self, rows: list[int]) -> np.ndarray:
-        """The fitted items' sentence vectors for comparing them with one another: a long item's whole-text reading
-        where it has one (``flag_whole_texts``), else the first 48 tokens. Two department challenges are compared
-        whole, as each is against the challenges' texts (``_whole_setup``): at 48 tokens each is only its start."""
+    def _readings(self, rows: Sequence[int], whole: bool = True) -> np.ndarray:
+        """The fitted items' sentence vectors: a long item's whole-text reading where it has one (and ``whole``),
+        else the first 48 tokens. What each item is compared with the challenges' whole texts by (``_whole_raw``),
+        and, with ``flag_whole_texts``, with other items (``_pair_z``): two department challenges compared at 48
+        tokens are only their starts."""
         assert self.item_vectors is not None
-        vectors = self.item_vectors[rows]
-        whole = self.whole_items if self.config.flag_whole_texts else None
-        if whole:
+        vectors = self.item_vectors[list(rows)]
+        readings = self.whole_items if whole else None
+        if readings:
             for k, i in enumerate(rows):
-                if (read := whole.get(i)) is not None:
+                if (read := readings.get(i)) is not None:
                     vectors[k] = read
         return vectors
 
