@@ -269,7 +269,7 @@ def test_the_dev_set_loads_into_engine_inputs():
     assert all(d.kind in {"report", "department_challenge", "pilot"} for d in documents)
 
 
-@pytest.mark.parametrize("name", ["team_utrecht", "team_malmo"])
+@pytest.mark.parametrize("name", ["team_utrecht", "team_malmo", "team_rotterdam", "team_uppsala"])
 def test_the_teams_check_sets_carry_what_the_scorer_sends(name):
     """benchmarks/data/team_*.json are read by the development sets' scorer (../shared/eval/score.py) through the
     API: every field it sends is there, and every truth, department and theme names one of the set's own."""
