@@ -154,6 +154,7 @@ class Config:
     min_items_per_challenge: float = 2.0
     per_language: bool = False      # standardise per kind and language
     language_shift: bool = True     # judge a kind's other languages against its main language (see _language_shifts)
+    language_levels: bool = True    # ...and give each such language its own "none" level (_abstention; round 18)
     robust: bool = False            # median/MAD instead of mean/standard deviation
     semantic_weight: float = 0.5    # share of the sentence-vector z in an item's z, where vectors are given
     # ...and within that, the share of the challenges' texts read whole (_whole_setup): each item's vector (a long
@@ -954,6 +955,13 @@ class Engine:
         # decided: the items they confirm are the clear ones, whose runner-ups stand higher than those of
         # the items still open, so each confirmation lowered it and made the engine louder on the rest
         # (docs/matching.md, round 14). What decisions teach goes through the calibration (_calibration).
+        def level_of(rows: np.ndarray) -> float:
+            part = z[rows].astype(np.float64)
+            second = np.partition(part, -2, axis=1)[:, -2] if part.shape[1] > 1 else part[:, 0]
+            # never below a challenge's own average (z = 0): an item that does not stand out
+            # for its best challenge has no evidence at all, however few items are about nothing
+            return max(float(np.quantile(second, cfg.none_quantile)), 0.0)
+
         for kind in ("", *KINDS):
             rows = np.flatnonzero(self.kinds_plain == kind) if kind else np.arange(len(z))
             # a kind that serves several challenges (pilots): its runner-up is often a challenge it
@@ -962,21 +970,26 @@ class Engine:
                 continue
             # a few thousand evenly spread items tell these as well as all of them
             rows = rows[:: max(1, len(rows) // 4000)]
-            part = z[rows].astype(np.float64)
-            if not len(part):
+            if not len(rows):
                 continue
+            part = z[rows].astype(np.float64)
             spread = 1.4826 * float(np.median(np.abs(part - np.median(part))))
-            second = np.partition(part, -2, axis=1)[:, -2] if part.shape[1] > 1 else part[:, 0]
-            # never below a challenge's own average (z = 0): an item that does not stand out
-            # for its best challenge has no evidence at all, however few items are about nothing
-            level = max(float(np.quantile(second, cfg.none_quantile)), 0.0)
-            out[kind] = (level, max(spread * cfg.none_softness, 1e-3))
+            out[kind] = (level_of(rows), max(spread * cfg.none_softness, 1e-3))
+        # A kind's items in a minority language (a group _language_shifts moved) reach lower against every
+        # challenge, the ones they belong to as much as the others, however far the shift moved them: their
+        # "none" is measured among them, by their own runner-ups, in the kind's softness (round 18)
+        for group in self.shifts if cfg.language_levels else ():
+            kind = str(group).split(":")[0]
+            if kind in out and kind not in cfg.multi_kinds:
+                rows = np.flatnonzero(self.kind_languages == group)
+                out[str(group)] = (level_of(rows[:: max(1, len(rows) // 4000)]), out[kind][1])
         return out
 
     def _levels(self, kinds: Sequence[str] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per row: the level of the "belongs to none" alternative and the softness, by kind."""
+        """Per row: the level of the "belongs to none" alternative and the softness, by kind, or by
+        "kind:language" where a minority language has a level of its own."""
         fallback = self.abstention.get("", (0.0, 1.0))
-        found = [self.abstention.get(k, fallback) for k in kinds]
+        found = [self.abstention.get(k) or self.abstention.get(str(k).split(":")[0], fallback) for k in kinds]
         level = np.array([f[0] for f in found], dtype=np.float64)
         softness = np.array([f[1] for f in found], dtype=np.float64)
         return level, softness
@@ -1003,7 +1016,7 @@ class Engine:
         values = np.take_along_axis(z, top, axis=1).astype(np.float64)
         order = np.lexsort((top, -values), axis=1)  # best first; on a tie, the first challenge
         top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
-        level, softness = self._levels(kinds)
+        level, softness = self._levels(kinds if groups is None else groups)
         c = min(cfg.competitors, k)
         logits = values / softness[:, None]
         none = level / softness
@@ -1060,7 +1073,7 @@ class Engine:
             if kind in cfg.multi_kinds or not len(rows):
                 continue
             top, _, probability = self._choose(z[rows], self.kinds_plain[rows], np.zeros(len(rows), dtype=bool),
-                                               calibrated=False)
+                                               self.kind_languages[rows], calibrated=False)
             # an item with rejections only tells whether its best challenge is wrong
             known = answered[rows] | np.fromiter((top[k, 0] in self.rejected[i].indices for k, i in enumerate(rows.tolist())),
                                                  dtype=bool, count=len(rows))
@@ -1207,7 +1220,7 @@ class Engine:
         multi = np.fromiter((d.kind in cfg.multi_kinds for d in docs), dtype=bool, count=n)
         kinds = [d.kind for d in docs]
         top, values, probability = self._choose(z, kinds, multi, groups)
-        level, _ = self._levels(kinds)
+        level, _ = self._levels(kinds if groups is None else groups)
         wanted = min(cfg.max_suggestions, nc)
         top, values, probability = top[:, :wanted], values[:, :wanted], probability[:, :wanted]
         decided_none = np.fromiter((d.no_challenge and not d.linked for d in docs), dtype=bool, count=n)

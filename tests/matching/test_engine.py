@@ -454,6 +454,35 @@ def test_staff_decisions_calibrate_how_sure_the_engine_is():
     assert after_many - own < 0.15
 
 
+def test_a_minority_languages_none_is_measured_among_its_own_texts():
+    # English reports reach lower against every Dutch challenge, the one they belong to as well as the others:
+    # how high a challenge an English report does not belong to reaches is read from English reports
+    engine = fitted(ENGLISH)
+    assert "report:en" in engine.shifts
+    english = [engine.document_index[d.key] for d in ENGLISH]
+    z = np.random.default_rng(7).normal(0, 0.3, size=engine.z.shape)
+    z[:, 0] += 2.0  # each item's best challenge...
+    z[:, 1] += 1.0  # ...and its runner-up
+    z[english] -= 0.8
+    levels = engine._abstention(z)
+    assert levels["report:en"][0] < levels["report"][0] - 0.5
+    assert levels["report:en"][1] == levels["report"][1]  # in the kind's softness
+    engine.abstention = levels
+    # an English report whose best challenge reaches the level of the Dutch majority, its runner-up English "none"
+    (own_level, softness), kind_level = levels["report:en"], levels["report"][0]
+    item = np.full((1, z.shape[1]), own_level - softness)
+    item[0, :2] = kind_level, own_level
+    own, kinds = (engine._choose(item, ["report"], np.zeros(1, dtype=bool), groups, calibrated=False)[2][0, 0]
+                  for groups in (["report:en"], None))
+    assert own >= 0.5 > kinds  # placed by its own language's level; under the level of the Dutch majority
+    # a fitted engine and one new item decide alike: suggest() reads the same level
+    fitted_engine = fitted(ENGLISH)
+    for document in ENGLISH:
+        mine = [(s.challenge, round(s.score, 6)) for s in fitted_engine.suggestions() if s.item == document.key]
+        assert [(s.challenge, round(s.score, 6)) for s in fitted_engine.suggest(document)] == mine
+    assert "report:en" not in Engine(replace(Config(), language_levels=False)).fit(CHALLENGES, REPORTS + ENGLISH).abstention
+
+
 def test_the_calibration_tells_a_minority_language_apart():
     # staff linked the English reports to flooding and said the Dutch ones are about none: the
     # undecided English report gains, the undecided Dutch one loses
