@@ -66,7 +66,10 @@ def test_a_report_submitted_while_redis_is_down_is_scored_and_confirmed_once_it_
     assert outbox_publish_pending() == 0  # a second sweep sends nothing again
     scored = re.compile(r"Task matching\.tasks\.score_item\[[^\]]+\] succeeded")
     wait_until(lambda: bool(scored.search(log.read_text())), timeout=60, what="the worker to score the report")
-    wait_until(lambda: mail_dir.exists() and any(mail_dir.iterdir()), timeout=60, what="the confirmation email")
+    # Django's file backend creates the file before it writes the message, and ends each message with a line of
+    # 79 dashes: wait for a whole message, not for the file (an empty one was read once)
+    wait_until(lambda: mail_dir.exists() and any(f.read_text().endswith("-" * 79 + "\n") for f in mail_dir.iterdir()),
+               timeout=60, what="the confirmation email")
     # Exactly once: one scoring, one email, nothing pending.
     text = log.read_text()
     assert text.count("Task matching.tasks.score_item[") == 2  # "received" and "succeeded", once each
