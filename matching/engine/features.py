@@ -33,6 +33,9 @@ class Vectors:
     words: sp.csr_matrix         # l2-normalised stem TF-IDF
     tokens: sp.csr_matrix        # weighted token counts, rows scaled so tokens @ grams is l2-normal
     grams: sp.csr_matrix         # token -> idf-weighted n-grams (shared, may have extra rows)
+    # per text, the share of its stems' weight (squared TF-IDF) on stems the fitted vocabulary knows: the
+    # rest were dropped from ``words``. None: all of it (the fitted texts themselves)
+    known: np.ndarray | None = None
 
     def chars(self, rows: Sequence[int] | np.ndarray | None = None) -> sp.csr_matrix:
         """The n-gram vectors of some rows (or all: large, items x n-grams, so rarely wanted)."""
@@ -113,6 +116,8 @@ class Vectorizer:
         self.token_index: dict[str, int] = {}
         self.gram_index: dict[str, int] = {}
         self.word_idf = np.zeros(0, dtype=np.float32)
+        self.word_df = np.zeros(0, dtype=np.int32)  # in how many fitted texts each stem occurs
+        self.n_texts = 0
         self.gram_idf = np.zeros(0, dtype=np.float32)
         self.grams = sp.csr_matrix((0, 0), dtype=np.float32)
 
@@ -188,8 +193,9 @@ class Vectorizer:
         token_counts.data = 1.0 + np.log(token_counts.data)
         vocabulary = sorted(self.token_index, key=self.token_index.__getitem__)
         gram_counts = self._gram_counts(vocabulary, grow=True)
-        n = len(texts)
-        self.word_idf = idf(np.bincount(word_counts.indices, minlength=word_counts.shape[1]), n)
+        n = self.n_texts = len(texts)
+        self.word_df = np.bincount(word_counts.indices, minlength=word_counts.shape[1]).astype(np.int32)
+        self.word_idf = idf(self.word_df, n)
         self.gram_idf = idf(product_document_frequency(token_counts, gram_counts), n)
         self.grams = sp.csr_matrix(gram_counts @ sp.diags(self.gram_idf))
         return analysed, self._vectors(word_counts, token_counts, self.grams)
@@ -200,6 +206,7 @@ class Vectorizer:
         copy the city's whole token vocabulary or n-gram matrix, which grow with the city."""
         analysed = [self.analyse(t, d) for t, d in texts]
         word_counts = self._counts(analysed, self.stem_index, "stems", grow=False)
+        known_share = self._known_share(analysed)
         index = self.token_index
         present = list(dict.fromkeys(tok for a in analysed for tok in a.tokens))
         known = [tok for tok in present if tok in index]
@@ -211,7 +218,25 @@ class Vectorizer:
         if unseen:
             extra = scale_columns(self._gram_counts(unseen, grow=False), self.gram_idf)
             grams = sp.vstack([grams, extra], format="csr")
-        return analysed, self._vectors(word_counts, token_counts, grams)
+        vectors = self._vectors(word_counts, token_counts, grams)
+        vectors.known = known_share
+        return analysed, vectors
+
+    def _known_share(self, analysed: Sequence[Analysed]) -> np.ndarray:
+        """Per new text: the share of its stems' weight on stems the fitted vocabulary knows. A stem
+        never seen weighs as a stem of one text would have weighed at fit time."""
+        present = list(dict.fromkeys(stem for a in analysed for stem in a.stems))
+        local = {stem: k for k, stem in enumerate(present)}
+        counts = self._counts(analysed, local, "stems", grow=False)
+        columns = np.fromiter((self.stem_index.get(stem, -1) for stem in present), dtype=np.int64, count=len(present))
+        seen = columns >= 0
+        weights = np.where(seen, self.word_idf[np.maximum(columns, 0)] if len(self.word_idf) else 0.0,
+                           idf(np.ones(1), self.n_texts)[0]).astype(np.float64)
+        squares = (counts.data * weights[counts.indices]) ** 2
+        rows = np.repeat(np.arange(len(analysed)), np.diff(counts.indptr))
+        total = np.bincount(rows, weights=squares, minlength=len(analysed))
+        on_known = np.bincount(rows, weights=squares * seen[counts.indices], minlength=len(analysed))
+        return np.divide(on_known, total, out=np.ones(len(analysed)), where=total > 0)
 
     def _vectors(self, word_counts: sp.csr_matrix, token_counts: sp.csr_matrix,
                  grams: sp.csr_matrix) -> Vectors:

@@ -105,6 +105,42 @@ def test_a_semantic_weight_of_zero_ignores_the_vectors():
                        Engine().fit(CHALLENGES, REPORTS).z)
 
 
+# A report in a language the city does not write in (Turkish): not one of its words is in another text
+STRANGER = report("tr", "Bodrum katını su bastı", "Her sağanakta bodrumumuzu su basıyor, sokak göle dönüyor.")
+
+
+def faint(topic: str, seed: int) -> np.ndarray:
+    """A vector only a little nearer the topic than the others: what a small encoder makes of a rare language."""
+    v = np.random.default_rng(seed).normal(0, 0.1, 16)
+    v[TOPICS.index(topic)] += 0.1
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def test_a_text_whose_words_no_other_text_uses_is_scored_on_meaning_alone():
+    challenges, reports = with_vectors()
+    stranger = replace(STRANGER, vector=faint("flooding", 90))
+    documents = reports + english(True) + [stranger]
+    engine, blended = (Engine(config).fit(challenges, documents) for config in (Config(), Config(min_word_share=0)))
+    share = engine._word_share(engine.vectors)
+    assert share[-1] == 0.0 and (share[:len(reports)] >= 0.1).all()  # the Dutch reports share their words
+    assert engine.meaning_alone[-1] and not engine.meaning_alone[:len(reports)].any()
+
+    def score(suggestions) -> tuple[str, float] | None:
+        mine = [(s.challenge, s.score) for s in suggestions if s.item == stranger.key]
+        return mine[0] if mine else None
+
+    # blended with words that say nothing, what its meaning says is halved
+    alone, halved = score(engine.suggestions()), score(blended.suggestions())
+    assert alone is not None and halved is not None and alone[0] == halved[0] == "flooding"
+    assert alone[1] > halved[1] + 0.15
+    # a new item scored without refitting is judged alike: none of its words is known to the fitted model
+    new, new_halved = (score(Engine(config).fit(challenges, documents[:-1]).suggest(stranger))
+                       for config in (Config(), Config(min_word_share=0)))
+    assert new is not None and new_halved is not None and new[0] == "flooding" and new[1] > new_halved[1] + 0.15
+    # ...and the fitted item scored again is judged as the fit judged it
+    assert score(engine.suggest(stranger)) == pytest.approx(alone, abs=1e-4)
+
+
 def scored_alike(challenges, documents) -> tuple[Engine, int]:
     """A stored model of the fit scores every fitted item as the fit did (to 0.001); returns the stored model and
     how many suggestions were compared."""
