@@ -400,7 +400,7 @@ class Engine:
         rows = np.flatnonzero(has)
         items[rows] = _unit_rows(np.stack([v for i in rows if (v := self.documents[i].vector) is not None]))
         self.item_vectors, self.has_vector = items, has
-        self.meaning_alone = has & (self._word_share(self.vectors) < self.config.min_word_share)
+        self.meaning_alone = has & (self._word_share() < self.config.min_word_share)
         self._whole_setup(width)
 
     def _whole_setup(self, width: int) -> None:
@@ -599,9 +599,10 @@ class Engine:
         if alone is not None and alone.any():
             z[alone] = semantic[alone]
 
-    def _word_share(self, vectors: Vectors, rows: Sequence[int | None] | None = None) -> np.ndarray:
-        """Per item: the share of its words' weight (squared TF-IDF of its stems) on stems that another text of
-        the city uses too, the challenges' included (round 19).
+    def _word_share(self) -> np.ndarray:
+        """Per fitted item: the share of its words' weight (squared TF-IDF of its stems) on stems that another
+        text of the city uses too, the challenges' included (round 19; ``Vectorizer.shared_share`` for an item
+        ``suggest()`` scores).
 
         Words compare a text only through the words it shares with others. A report in a language the city
         hardly writes in (Turkish, Portuguese or Persian in Rotterdam or Uppsala) shares almost none: its words' z
@@ -609,30 +610,15 @@ class Engine:
         meaning says. Such an item is scored on meaning alone, as an item without a vector is scored on words
         alone. In the six labelled sets every text in the city's language or English has 0.18 or more, and the
         texts in other languages 0 to 0.12 (the Scandinavian neighbour languages 0.3 to 0.4: their words do
-        compare). ``rows``: which fitted item each of ``vectors`` is (None: a new one), as in ``_raw``; without
-        it, they are the fitted items themselves."""
-        n = len(vectors)
-        df = getattr(self.vectorizer, "word_df", None)
-        if df is None or not len(df):
-            return np.ones(n)
-        words = vectors.words.tocsr()
-        counts = np.diff(words.indptr)
-        item = np.repeat(np.arange(n), counts)
-        others = df[words.indices].astype(np.int64)
-        if vectors is self.vectors:
-            others -= 1  # each fitted text counted itself
-        else:
-            for k, i in enumerate(rows or ()):
-                if i is not None:  # a fitted item scored again: its own stems, as it was then, are no other text's
-                    lo, hi = words.indptr[k], words.indptr[k + 1]
-                    others[lo:hi] -= np.isin(words.indices[lo:hi], self.vectors.words[i].indices)
+        compare)."""
+        words = self.vectors.words.tocsr()
+        n = words.shape[0]
+        item = np.repeat(np.arange(n), np.diff(words.indptr))
+        others = self.vectorizer.word_df[words.indices].astype(np.int64) - 1  # each fitted text counted itself
         squares = words.data.astype(np.float64) ** 2
         total = np.bincount(item, weights=squares, minlength=n)
         shared = np.bincount(item, weights=squares * (others > 0), minlength=n)
-        share = np.divide(shared, total, out=np.ones(n), where=total > 0)
-        if vectors.known is not None:  # a new text's stems the city never used were left out of its words
-            share = np.where(total > 0, share * vectors.known, vectors.known)
-        return share
+        return np.divide(shared, total, out=np.ones(n), where=total > 0)
 
     def _pairs(self, attribute: Callable[[Document], tuple[str, ...]]) -> sp.csr_matrix:
         rows, cols = [], []
@@ -1229,7 +1215,8 @@ class Engine:
                     whole = _unit_rows(np.asarray(read, dtype=np.float32).reshape(1, -1)) @ whole_challenges.T
                     self._mix_whole(semantic, self._standardise(whole, groups, self.whole_stats), np.zeros(1, dtype=int))
                 nearest = _nearest(semantic, np.ones(1, dtype=bool))
-                alone = self._word_share(vectors, [row]) < cfg.min_word_share
+                own = None if row is None else self.vectors.words[row].indices
+                alone = self.vectorizer.shared_share(analysed, [own]) < cfg.min_word_share
                 self._blend(z, semantic, np.ones(1, dtype=bool), alone)
             z = self._standardise(z, groups, self.combined_stats)
         z = self._shift(z, np.array([f"{document.kind}:{language}"]))

@@ -33,9 +33,6 @@ class Vectors:
     words: sp.csr_matrix         # l2-normalised stem TF-IDF
     tokens: sp.csr_matrix        # weighted token counts, rows scaled so tokens @ grams is l2-normal
     grams: sp.csr_matrix         # token -> idf-weighted n-grams (shared, may have extra rows)
-    # per text, the share of its stems' weight (squared TF-IDF) on stems the fitted vocabulary knows: the
-    # rest were dropped from ``words``. None: all of it (the fitted texts themselves)
-    known: np.ndarray | None = None
 
     def chars(self, rows: Sequence[int] | np.ndarray | None = None) -> sp.csr_matrix:
         """The n-gram vectors of some rows (or all: large, items x n-grams, so rarely wanted)."""
@@ -56,7 +53,7 @@ def ngrams(token: str, low: int, high: int) -> list[str]:
     return grams
 
 
-def idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+def idf(df: np.ndarray, n_docs: int | np.ndarray) -> np.ndarray:
     # Unlike the textbook "+1" smoothing, a term found in most texts weighs almost nothing:
     # with no stop-word lists per language, this is what keeps "de", "the", "och" quiet.
     return np.maximum(np.log((n_docs + 1.0) / (df + 0.5)), 0.0).astype(np.float32)
@@ -206,7 +203,6 @@ class Vectorizer:
         copy the city's whole token vocabulary or n-gram matrix, which grow with the city."""
         analysed = [self.analyse(t, d) for t, d in texts]
         word_counts = self._counts(analysed, self.stem_index, "stems", grow=False)
-        known_share = self._known_share(analysed)
         index = self.token_index
         present = list(dict.fromkeys(tok for a in analysed for tok in a.tokens))
         known = [tok for tok in present if tok in index]
@@ -218,25 +214,30 @@ class Vectorizer:
         if unseen:
             extra = scale_columns(self._gram_counts(unseen, grow=False), self.gram_idf)
             grams = sp.vstack([grams, extra], format="csr")
-        vectors = self._vectors(word_counts, token_counts, grams)
-        vectors.known = known_share
-        return analysed, vectors
+        return analysed, self._vectors(word_counts, token_counts, grams)
 
-    def _known_share(self, analysed: Sequence[Analysed]) -> np.ndarray:
-        """Per new text: the share of its stems' weight on stems the fitted vocabulary knows. A stem
-        never seen weighs as a stem of one text would have weighed at fit time."""
+    def shared_share(self, analysed: Sequence[Analysed], own: Sequence[np.ndarray | None]) -> np.ndarray:
+        """Per text that was not fitted as it is (a new one, or a fitted one changed): the share of its stems'
+        weight (squared TF-IDF) on stems that another text of the fitted corpus uses, weighed as a fit with it
+        would weigh them. ``own``: the stem columns of the fitted text it replaces, if any; that earlier version
+        is no other text. A new text counts one text more; a stem the corpus never used, one text."""
         present = list(dict.fromkeys(stem for a in analysed for stem in a.stems))
         local = {stem: k for k, stem in enumerate(present)}
         counts = self._counts(analysed, local, "stems", grow=False)
         columns = np.fromiter((self.stem_index.get(stem, -1) for stem in present), dtype=np.int64, count=len(present))
-        seen = columns >= 0
-        weights = np.where(seen, self.word_idf[np.maximum(columns, 0)] if len(self.word_idf) else 0.0,
-                           idf(np.ones(1), self.n_texts)[0]).astype(np.float64)
-        squares = (counts.data * weights[counts.indices]) ** 2
         rows = np.repeat(np.arange(len(analysed)), np.diff(counts.indptr))
+        fitted = columns[counts.indices]  # each entry's column in the fitted vocabulary, or -1
+        others = np.where(fitted >= 0, self.word_df[np.maximum(fitted, 0)] if len(self.word_df) else 0, 0).astype(np.int64)
+        texts = np.full(len(analysed), self.n_texts + 1)
+        for k, earlier in enumerate(own):
+            if earlier is not None:
+                texts[k] = self.n_texts  # it takes its earlier version's place
+                lo, hi = counts.indptr[k], counts.indptr[k + 1]
+                others[lo:hi] -= np.isin(fitted[lo:hi], earlier)
+        squares = (counts.data * idf(others + 1, texts[rows]).astype(np.float64)) ** 2
         total = np.bincount(rows, weights=squares, minlength=len(analysed))
-        on_known = np.bincount(rows, weights=squares * seen[counts.indices], minlength=len(analysed))
-        return np.divide(on_known, total, out=np.ones(len(analysed)), where=total > 0)
+        shared = np.bincount(rows, weights=squares * (others > 0), minlength=len(analysed))
+        return np.divide(shared, total, out=np.ones(len(analysed)), where=total > 0)
 
     def _vectors(self, word_counts: sp.csr_matrix, token_counts: sp.csr_matrix,
                  grams: sp.csr_matrix) -> Vectors:

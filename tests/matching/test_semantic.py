@@ -121,7 +121,7 @@ def test_a_text_whose_words_no_other_text_uses_is_scored_on_meaning_alone():
     stranger = replace(STRANGER, vector=faint("flooding", 90))
     documents = reports + english(True) + [stranger]
     engine, blended = (Engine(config).fit(challenges, documents) for config in (Config(), Config(min_word_share=0)))
-    share = engine._word_share(engine.vectors)
+    share = engine._word_share()
     assert share[-1] == 0.0 and (share[:len(reports)] >= 0.1).all()  # the Dutch reports share their words
     assert engine.meaning_alone[-1] and not engine.meaning_alone[:len(reports)].any()
 
@@ -139,6 +139,24 @@ def test_a_text_whose_words_no_other_text_uses_is_scored_on_meaning_alone():
     assert new is not None and new_halved is not None and new[0] == "flooding" and new[1] > new_halved[1] + 0.15
     # ...and the fitted item scored again is judged as the fit judged it
     assert score(engine.suggest(stranger)) == pytest.approx(alone, abs=1e-4)
+
+
+@pytest.mark.parametrize("title, description", [
+    ("Kelder onder water", "Bodrumumuzu su basıyor, de kelder staat vol."),  # half Dutch, half Turkish
+    (STRANGER.title, STRANGER.description),
+    ("Lantaarnpaal kapot", "De lantaarnpaal bij de tunnel is kapot."),
+])
+def test_a_new_texts_word_share_is_what_a_fit_with_it_would_measure(title, description):
+    challenges, reports = with_vectors()
+    new = report("new", title, description, vector=vector("flooding", 91))
+    without, with_it = (Engine().fit(challenges, reports + extra) for extra in ([], [new]))
+    analysed, _ = without.vectorizer.transform([(title, description)])
+    assert without.vectorizer.shared_share(analysed, [None])[0] == pytest.approx(with_it._word_share()[-1], abs=1e-6)
+    # a fitted text scored again is measured as the fit measured it
+    row = with_it.document_index[new.key]
+    analysed, _ = with_it.vectorizer.transform([(title, description)])
+    own = with_it.vectors.words[row].indices
+    assert with_it.vectorizer.shared_share(analysed, [own])[0] == pytest.approx(with_it._word_share()[row], abs=1e-6)
 
 
 def scored_alike(challenges, documents) -> tuple[Engine, int]:
