@@ -385,6 +385,7 @@ class Engine:
         self.semantic_challenges = None
         self.semantic_stats = self.combined_stats = None
         self.item_vectors = self.has_vector = self.nearest_meaning = self.meaning_alone = None
+        self.channel_slope = 0.0
         self.whole_challenges = self.whole_stats = self.whole_items = None
         widths = {None if c.vector is None else len(c.vector) for c in self.challenges}
         if not self.config.semantic_weight or not self.challenges or len(widths) != 1 or None in widths:
@@ -583,21 +584,41 @@ class Engine:
         if self.whole_challenges is not None:
             self._whole_z(semantic)
         self.nearest_meaning = _nearest(semantic, self.has_vector)
+        assert self.meaning_alone is not None  # set with has_vector
+        self.channel_slope = self._channel_slope(z, semantic, self.has_vector & ~self.meaning_alone)
         self._blend(z, semantic, self.has_vector, self.meaning_alone)
         del semantic
         self.combined_stats = self._statistics(z)
         return self._standardise(z, self.kinds, self.combined_stats)
 
     def _blend(self, z: np.ndarray, semantic: np.ndarray, has: np.ndarray, alone: np.ndarray | None) -> None:
-        """``z`` (the words') becomes the blend with ``semantic`` for the rows that have a vector, in place; the
-        rows ``alone`` marks take the meaning's z alone (``_word_share``)."""
+        """``z`` (the words') becomes the blend with ``semantic`` for the rows that have a vector, in place. The
+        rows ``alone`` marks (``_word_share``) have no words to speak of: their words' z is estimated from their
+        meaning's z (``channel_slope``), so they take the blend that their meaning leads one to expect."""
         weight = self.config.semantic_weight
         rows = np.flatnonzero(has)
         for start in range(0, len(rows), BLOCK):
             block = rows[start:start + BLOCK]
             z[block] = (1 - weight) * z[block] + weight * semantic[block]
         if alone is not None and alone.any():
-            z[alone] = semantic[alone]
+            z[alone] = (weight + (1 - weight) * self.channel_slope) * semantic[alone]
+
+    @staticmethod
+    def _channel_slope(words: np.ndarray, semantic: np.ndarray, rows: np.ndarray) -> float:
+        """How far the words' z of an (item, challenge) goes with its meaning's z, over the items that have both
+        (``rows``; a few thousand evenly spread tell it as well as all): the slope of the one on the other, never
+        below 0. It estimates the words' z of an item whose words no other text uses (round 19): in the six
+        labelled sets 0.49 to 0.54, so such an item's meaning counts for about three quarters of a blend where it
+        would count for half, and its z keeps the blend's spread instead of the meaning's wider one."""
+        rows = np.flatnonzero(rows)
+        rows = rows[:: max(1, len(rows) // 2000)]
+        if len(rows) < 2:
+            return 0.0
+        x = semantic[rows].astype(np.float64).ravel()
+        y = words[rows].astype(np.float64).ravel()
+        x -= x.mean()
+        spread = float(x @ x)
+        return max(float(x @ (y - y.mean())) / spread, 0.0) if spread > 0 else 0.0
 
     def _word_share(self) -> np.ndarray:
         """Per fitted item: the share of its words' weight (squared TF-IDF of its stems) on stems that another
