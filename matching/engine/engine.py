@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from scipy.special import expit
 from scipy.stats import norm, poisson
 
-from .features import Vectorizer, Vectors, row_norms
+from .features import Vectorizer, Vectors, row_norms, shared_weight
 from .state import StateError, state_dump, state_load
 from .text import Analyzer
 
@@ -157,8 +157,9 @@ class Config:
     language_levels: bool = True    # ...and give each such language its own "none" level (_abstention; round 18)
     robust: bool = False            # median/MAD instead of mean/standard deviation
     semantic_weight: float = 0.5    # share of the sentence-vector z in an item's z, where vectors are given
-    # ...all of it for an item with less than this share of its words' weight on words that other texts of the city
-    # use too: words cannot compare a text in a language the city hardly writes in (_word_share; round 19)
+    # ...and an item with less than this share of its words' weight on words that other texts of the city use too
+    # takes the blend its meaning leads one to expect: words cannot compare a text in a language the city hardly
+    # writes in (_word_share, _channel_slope; round 19)
     min_word_share: float = 0.1
     # ...and within that, the share of the challenges' texts read whole (_whole_setup): each item's vector (a long
     # item's whole-text one) against each challenge's whole-text vector, without profiles
@@ -628,18 +629,15 @@ class Engine:
         Words compare a text only through the words it shares with others. A report in a language the city
         hardly writes in (Turkish, Portuguese or Persian in Rotterdam or Uppsala) shares almost none: its words' z
         against every challenge is what any text without common words gets, and blended in, it halves what the
-        meaning says. Such an item is scored on meaning alone, as an item without a vector is scored on words
-        alone. In the six labelled sets every text in the city's language or English has 0.18 or more, and the
+        meaning says. Such an item is scored by its meaning (``_blend``), as an item without a vector is scored
+        by its words. In the six labelled sets every text in the city's language or English has 0.18 or more, and the
         texts in other languages 0 to 0.12 (the Scandinavian neighbour languages 0.3 to 0.4: their words do
         compare)."""
         words = self.vectors.words.tocsr()
         n = words.shape[0]
         item = np.repeat(np.arange(n), np.diff(words.indptr))
-        others = self.vectorizer.word_df[words.indices].astype(np.int64) - 1  # each fitted text counted itself
-        squares = words.data.astype(np.float64) ** 2
-        total = np.bincount(item, weights=squares, minlength=n)
-        shared = np.bincount(item, weights=squares * (others > 0), minlength=n)
-        return np.divide(shared, total, out=np.ones(n), where=total > 0)
+        others = self.vectorizer.word_df[words.indices] > 1  # each fitted text counted itself
+        return shared_weight(item, words.data.astype(np.float64) ** 2, others, n)
 
     def _pairs(self, attribute: Callable[[Document], tuple[str, ...]]) -> sp.csr_matrix:
         rows, cols = [], []

@@ -62,6 +62,14 @@ def idf(df: np.ndarray, n_docs: int | np.ndarray) -> np.ndarray:
 CHUNK = 8192  # rows per block where an (items x n-grams) product would not fit in memory at once
 
 
+def shared_weight(rows: np.ndarray, squares: np.ndarray, shared: np.ndarray, n: int) -> np.ndarray:
+    """Per text (``rows``: each entry's text, of ``n``): the share of its squared weights (``squares``) on the entries
+    that ``shared`` marks; 1 for a text without weight."""
+    total = np.bincount(rows, weights=squares, minlength=n)
+    on_shared = np.bincount(rows, weights=squares * shared, minlength=n)
+    return np.divide(on_shared, total, out=np.ones(n), where=total > 0)
+
+
 def product_row_norms(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
     """Row norms of left @ right, block by block: the product itself is never held whole."""
     return np.concatenate([row_norms(sp.csr_matrix(left[i:i + CHUNK] @ right))
@@ -235,9 +243,7 @@ class Vectorizer:
                 lo, hi = counts.indptr[k], counts.indptr[k + 1]
                 others[lo:hi] -= np.isin(fitted[lo:hi], earlier)
         squares = (counts.data * idf(others + 1, texts[rows]).astype(np.float64)) ** 2
-        total = np.bincount(rows, weights=squares, minlength=len(analysed))
-        shared = np.bincount(rows, weights=squares * (others > 0), minlength=len(analysed))
-        return np.divide(shared, total, out=np.ones(len(analysed)), where=total > 0)
+        return shared_weight(rows, squares, others > 0, len(analysed))
 
     def _vectors(self, word_counts: sp.csr_matrix, token_counts: sp.csr_matrix,
                  grams: sp.csr_matrix) -> Vectors:
