@@ -1447,7 +1447,8 @@ class Engine:
                 continue
             grouped.update(members)
             flags.append(self._flag(j, sorted(members), self.topical[j].toarray().ravel() > 0))
-        rest = [i for i in departments if i not in grouped]
+        # a department challenge staff decided is about no challenge proposes none either: it is a one-off
+        rest = [i for i in departments if i not in grouped and not self.nones[i]]
         clusters = self._clusters(rest, departments)
         if clusters:  # each proposed challenge's content words, all in one pass over the texts
             rows = [i for members in clusters for i in members]

@@ -217,6 +217,18 @@ def test_a_flag_proposes_a_title_when_no_challenge_fits():
     assert set(proposed[0].department_challenges) == {d.key for d in documents}
 
 
+def test_a_department_challenge_decided_about_nothing_proposes_no_challenge_either():
+    documents = [
+        department("x", "permits", "Lange wachttijden voor paspoorten en rijbewijzen",
+                   "In het voorjaar lopen de wachttijden voor paspoorten, identiteitskaarten en rijbewijzen op tot weken."),
+        department("y", "service", "Wachttijden balie paspoorten en rijbewijzen",
+                   "Aan de balie wachten inwoners weken op een afspraak voor paspoorten, rijbewijzen en identiteitskaarten."),
+    ]
+    assert any(f.challenge is None for f in fitted(documents).match_flags())  # undecided, they propose one
+    flags = fitted([documents[0], replace(documents[1], no_challenge=True)]).match_flags()
+    assert not {k for f in flags for k in f.department_challenges} & {"department_challenge:x", "department_challenge:y"}
+
+
 def test_fingerprint_is_stable_under_trivial_edits_but_changes_under_material_ones():
     a = department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
                    "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in.")
