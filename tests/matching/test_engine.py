@@ -203,13 +203,17 @@ def test_two_departments_jargon_converges_into_one_flag():
     assert flood[0].reports and all(k.startswith("report:") for k in flood[0].reports)
 
 
+# two departments on one problem that no challenge names
+PASSPORTS = [
+    department("x", "permits", "Lange wachttijden voor paspoorten en rijbewijzen",
+               "In het voorjaar lopen de wachttijden voor paspoorten, identiteitskaarten en rijbewijzen op tot weken."),
+    department("y", "service", "Wachttijden balie paspoorten en rijbewijzen",
+               "Aan de balie wachten inwoners weken op een afspraak voor paspoorten, rijbewijzen en identiteitskaarten."),
+]
+
+
 def test_a_flag_proposes_a_title_when_no_challenge_fits():
-    documents = [
-        department("x", "permits", "Lange wachttijden voor paspoorten en rijbewijzen",
-                   "In het voorjaar lopen de wachttijden voor paspoorten, identiteitskaarten en rijbewijzen op tot weken."),
-        department("y", "service", "Wachttijden balie paspoorten en rijbewijzen",
-                   "Aan de balie wachten inwoners weken op een afspraak voor paspoorten, rijbewijzen en identiteitskaarten."),
-    ]
+    documents = PASSPORTS
     flags = fitted(documents).match_flags()
     proposed = [f for f in flags if f.challenge is None]
     assert len(proposed) == 1
@@ -218,14 +222,8 @@ def test_a_flag_proposes_a_title_when_no_challenge_fits():
 
 
 def test_a_department_challenge_decided_about_nothing_proposes_no_challenge_either():
-    documents = [
-        department("x", "permits", "Lange wachttijden voor paspoorten en rijbewijzen",
-                   "In het voorjaar lopen de wachttijden voor paspoorten, identiteitskaarten en rijbewijzen op tot weken."),
-        department("y", "service", "Wachttijden balie paspoorten en rijbewijzen",
-                   "Aan de balie wachten inwoners weken op een afspraak voor paspoorten, rijbewijzen en identiteitskaarten."),
-    ]
-    assert any(f.challenge is None for f in fitted(documents).match_flags())  # undecided, they propose one
-    flags = fitted([documents[0], replace(documents[1], no_challenge=True)]).match_flags()
+    assert any(f.challenge is None for f in fitted(PASSPORTS).match_flags())  # undecided, they propose one
+    flags = fitted([PASSPORTS[0], replace(PASSPORTS[1], no_challenge=True)]).match_flags()
     assert not {k for f in flags for k in f.department_challenges} & {"department_challenge:x", "department_challenge:y"}
 
 
