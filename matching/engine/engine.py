@@ -1164,6 +1164,8 @@ class Engine:
         top, _, probability = self._choose(z, self.kinds_plain, single, self.kind_languages)
         sure = (probability[:, 0] >= self.config.min_probability) & ~self.nones
         rows = np.flatnonzero(sure)
+        # a pairing staff rejected is never suggested again, so it places nothing either (flags, "nearby")
+        rows = rows[np.asarray(self.rejected[rows, top[rows, 0]]).ravel() == 0] if self.rejected.nnz else rows
         return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, top[rows, 0])), shape=z.shape)
 
     # geography -----------------------------------------------------------------------------
@@ -1494,7 +1496,7 @@ class Engine:
             if not np.isfinite(scores[k, partner]) or int(nearest[partner]) != k:
                 continue
             j = placed.get(departments[partner])
-            if j is None or j not in np.argsort(-self.z[i])[:c] or self.z[i, j] < 0:
+            if j is None or j not in np.argsort(-self.z[i])[:c] or self.z[i, j] < 0 or self.rejected[i, j]:
                 continue
             if self.config.flag_one_claim and len(claims[k]) > 1:
                 continue
@@ -1606,7 +1608,7 @@ class Engine:
             supporters = set(confident[:, j].indices) | set(self.linked_by_challenge[:, j].indices)
             reports = sorted((i for i in supporters if docs[i].kind == "report"), key=lambda i: -column[i])
             pilots = [int(i) for i in self.pilot_rows if column[i] >= self._levels(["pilot"])[0][0]
-                      and not self.nones[i]]
+                      and not self.nones[i] and not self.rejected[i, j]]
             level, softness = self._levels(["department_challenge"])
             score = float(np.mean([_sigmoid((column[i] - level[0]) / softness[0]) for i in members]))
             title = None

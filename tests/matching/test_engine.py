@@ -388,14 +388,23 @@ def test_an_item_staff_decided_is_about_no_challenge_is_never_suggested_nor_lear
     assert best(fitted([replace(about_nothing, no_challenge=False)]).suggestions(), "report:n") == "flooding"
 
 
+# two departments on flooding, each in its own words
+SEWERS = department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
+                    "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in.")
+TUNNELS = department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
+                     "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan.")
+
+
 def test_a_department_challenge_decided_about_nothing_joins_no_flag():
-    sewers = department("a", "sewers", "Gemengd rioolstelsel overbelast bij extreme neerslag",
-                        "Bij extreme neerslag raakt het riool vol en stroomt regenwater de straten en kelders in.")
-    tunnels = department("b", "safety", "Onderdoorgangen te laat afgesloten bij wolkbreuken",
-                         "Bij wolkbreuken lopen onderdoorgangen onder water en komen auto's vast te staan.")
-    assert any(f.challenge == "flooding" for f in fitted([sewers, tunnels]).match_flags())
-    flags = fitted([sewers, replace(tunnels, no_challenge=True)]).match_flags()
+    assert any(f.challenge == "flooding" for f in fitted([SEWERS, TUNNELS]).match_flags())
+    flags = fitted([SEWERS, replace(TUNNELS, no_challenge=True)]).match_flags()
     assert "department_challenge:b" not in {k for f in flags for k in f.department_challenges}
+
+
+def test_a_department_challenge_whose_pairing_staff_rejected_joins_no_flag_on_that_challenge():
+    assert any(f.challenge == "flooding" for f in fitted([SEWERS, TUNNELS]).match_flags())
+    flags = fitted([SEWERS, replace(TUNNELS, rejected=("flooding",))]).match_flags()
+    assert "department_challenge:b" not in {k for f in flags if f.challenge == "flooding" for k in f.department_challenges}
 
 
 def test_the_none_level_does_not_move_when_staff_link_items():
