@@ -22,7 +22,7 @@ class MatchingConfig(AppConfig):
         m2m_changed.connect(services.queue_scoring_after_themes, sender=DepartmentChallenge.themes.through,
                             dispatch_uid="matching-department-challenge-themes")
         for model, item_type in services.ITEM_TYPES.items():  # a link ends "about no societal challenge"
-            m2m_changed.connect(services.undo_no_challenge_after_link,
+            m2m_changed.connect(services.settle_decisions_after_link,
                                 sender=model.societal_challenges.through,  # type: ignore[attr-defined]
                                 dispatch_uid=f"matching-{item_type}-links")
         societal_challenge_curated.connect(services.refresh_after_curation, dispatch_uid="matching-curation")

@@ -1126,14 +1126,18 @@ def refresh_after_curation(sender, challenge: SocietalChallenge, by: User | None
     matching_run_start(by=by)
 
 
-def undo_no_challenge_after_link(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+def settle_decisions_after_link(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
     """m2m_changed of an item's societal challenges: an item linked to one (a staff link, an accepted suggestion
     or flag) is no longer about none, so a standing decision that it was is undone (by nobody in particular: the
-    link says who). Its row stays in the history."""
+    link says who; its row stays in the history). A linked pair is never suggested again, so an open suggestion
+    of that very pair goes too (an accepted one was decided before the link and stays, as the decision)."""
     if action != "post_add" or not pk_set:
         return
     item_type = next(kind for model, kind in ITEM_TYPES.items()
                      if model.societal_challenges.through is sender)  # type: ignore[attr-defined]
-    # report.societal_challenges.add(...) names one item; challenge.reports.add(...) the items in pk_set
-    item_ids = set(pk_set) if reverse else {instance.pk}
+    # report.societal_challenges.add(...) names one item and its challenges; challenge.reports.add(...) one
+    # challenge and its items
+    item_ids, challenge_ids = (set(pk_set), {instance.pk}) if reverse else ({instance.pk}, set(pk_set))
     NoChallengeDecision.objects.active().filter(**{f"{item_type}_id__in": item_ids}).update(undone_at=timezone.now())
+    Suggestion.objects.filter(status=ReviewStatus.OPEN, societal_challenge_id__in=challenge_ids,
+                              **{f"{item_type}_id__in": item_ids}).delete()

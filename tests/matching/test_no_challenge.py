@@ -191,6 +191,21 @@ def test_a_link_made_later_undoes_the_decision_and_keeps_it_as_history(report, c
     assert not NoChallengeDecision.objects.active().exists()
 
 
+def test_a_link_made_later_takes_the_open_suggestion_of_that_pair_away(report, civil_servant, department_a):
+    water, heat = (SocietalChallenge.objects.create(title=t, description="x") for t in ("Wateroverlast", "Hitte"))
+    for challenge in (water, heat):
+        Suggestion.objects.create(report=report, societal_challenge=challenge, score=0.7)
+    report.societal_challenges.add(water)  # e.g. the staff page's links form: the pair is decided
+    assert _suggested(report) == {heat.pk}  # the other challenge is still a question
+    challenge = DepartmentChallenge.objects.create(department=department_a, title="Archief", description="x")
+    kept = Suggestion.objects.create(department_challenge=challenge, societal_challenge=water, score=0.8)
+    services.suggestion_decide(suggestion=kept, accept=True, by=civil_servant)  # links it: the accepted row stays
+    assert Suggestion.objects.get(pk=kept.pk).status == ReviewStatus.ACCEPTED
+    Suggestion.objects.create(department_challenge=challenge, societal_challenge=heat, score=0.6)
+    heat.department_challenges.add(challenge)  # from the challenge's side
+    assert not Suggestion.objects.filter(department_challenge=challenge, status=ReviewStatus.OPEN).exists()
+
+
 @pytest.mark.parametrize(("language", "button"), [("nl", "Over geen maatschappelijke opgave"),
                                                   ("sv", "Gäller ingen samhällsutmaning"),
                                                   ("en", "About no societal challenge")])
