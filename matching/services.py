@@ -1044,10 +1044,14 @@ def no_challenge_decide(*, item_type: str, item: models.Model, by: User, reason:
     if item_type == ItemType.DEPARTMENT_CHALLENGE:
         # departments meeting is what a flag is: without this challenge the next run decides whether they still do
         open_flags.filter(department_challenges=item_id).delete()
-    else:  # a supporting report or pilot: the flag stays, without it
-        related = getattr(Match, f"{item_type}s")
-        related.through.objects.filter(**{f"{related.field.m2m_column_name()}__in": open_flags.values("pk"),
-                                          related.field.m2m_reverse_name(): item_id}).delete()
+    else:  # a supporting report or pilot: the flag stays, without it, and its reason counts one fewer
+        code = f"{item_type}s"  # the flag's list of them and its reason (Engine._flag): "reports" or "pilots"
+        for flag in open_flags.filter(**{code: item_id}):
+            getattr(flag, code).remove(item_id)
+            left = getattr(flag, code).count()
+            flag.reasons = [{**reason, "count": left} if reason.get("code") == code else reason
+                            for reason in flag.reasons if reason.get("code") != code or left]
+            flag.save(update_fields=["reasons"])
     return decision
 
 

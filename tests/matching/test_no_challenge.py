@@ -84,6 +84,22 @@ def test_the_item_leaves_the_open_flags(report, civil_servant, department_a, dep
     assert list(Match.objects.all()) == [flags[1]]  # the open flag on it goes; the next run decides anew
 
 
+def test_the_flags_reason_counts_the_reports_that_are_left(report, civil_servant, department_a):
+    other = Report.objects.create(title="Water in de kelder", description="Na de bui", latitude=52.07, longitude=4.3)
+    flag = Match.objects.create(score=0.9, fingerprint="c" * 64, proposed_title="Water",
+                                reasons=[{"code": "departments", "terms": ["a", "b"], "count": 2},
+                                         {"code": "reports", "terms": [], "count": 2}])
+    flag.reports.set([report, other])
+    services.no_challenge_decide(item_type="report", item=report, by=civil_servant)
+    flag.refresh_from_db()
+    assert list(flag.reports.all()) == [other]
+    assert flag.reasons == [{"code": "departments", "terms": ["a", "b"], "count": 2},
+                            {"code": "reports", "terms": [], "count": 1}]
+    services.no_challenge_decide(item_type="report", item=other, by=civil_servant)
+    flag.refresh_from_db()
+    assert flag.reasons == [{"code": "departments", "terms": ["a", "b"], "count": 2}]  # no supporting report: no reason
+
+
 def test_the_decision_reaches_the_engine_and_a_run_after_it_suggests_nothing_for_the_item(
         city, civil_servant, admin_user, django_capture_on_commit_callbacks, monkeypatch):  # noqa: F811
     _run(django_capture_on_commit_callbacks)
