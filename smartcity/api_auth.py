@@ -48,9 +48,23 @@ def token_with_user(key: str):
         row = cursor.fetchone()
     if row is None:
         return None
-    token = Token.from_db(using, token_names, row[:len(token_names)])
-    token.user = get_user_model().from_db(using, user_names, row[len(token_names):])
+    connection = connections[using]
+    token = Token.from_db(using, token_names, _converted(Token, row[:len(token_names)], connection))
+    user_model = get_user_model()
+    token.user = user_model.from_db(using, user_names, _converted(user_model, row[len(token_names):], connection))
     return token
+
+
+def _converted(model, values, connection) -> list:
+    """A row's raw values as the ORM's query would give them: through the database's and each field's converters
+    (SQLite returns a datetime without its time zone, which the expiry then cannot compare with now)."""
+    out = []
+    for field, value in zip(model._meta.concrete_fields, values):
+        column = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + field.get_db_converters(connection):
+            value = converter(value, column, connection)
+        out.append(value)
+    return out
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
