@@ -556,11 +556,15 @@ def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int
         if (item_type, item_id) not in nones:
             wanted[(item_type, item_id, int(s.challenge))] = (round(s.score, 4), _reasons(s.reasons))
     current = Suggestion.objects.filter(status=ReviewStatus.OPEN)
+    decided = Suggestion.objects.exclude(status=ReviewStatus.OPEN)
     if item is not None:
-        current = current.of_item(*item)
+        current, decided = current.of_item(*item), decided.of_item(*item)
+    # a decided suggestion keeps its score and reasons, as PostgreSQL's upsert keeps them (its WHERE status = 'open')
+    width = len(SUGGESTION_ITEM_COLUMNS)
+    for row in _rows(decided.values_list(*SUGGESTION_ITEM_COLUMNS, "societal_challenge_id"), many=item is None):
+        wanted.pop((*_item_key(row, SUGGESTION_ITEM_COLUMNS), row[width]), None)
     stale_ids = []
     rows = current.values_list("pk", *SUGGESTION_ITEM_COLUMNS, "societal_challenge_id", "score", "reasons")
-    width = len(SUGGESTION_ITEM_COLUMNS)
     for row in _rows(rows, many=item is None):
         pk, (challenge_id, score, reasons) = row[0], row[1 + width:]
         key = (*_item_key(row[1:], SUGGESTION_ITEM_COLUMNS), challenge_id)
@@ -902,7 +906,8 @@ def _write_item_suggestions(found: list[matching.Suggestion], *, item: tuple[str
             return None
         known = set(SocietalChallenge.objects.filter(pk__in=[int(s.challenge) for s in found])
                     .values_list("pk", flat=True))
-        return _write_suggestions([s for s in found if int(s.challenge) in known], item=item)
+        _write_suggestions([s for s in found if int(s.challenge) in known], item=item)
+        return len(found)  # as on PostgreSQL: what the engine found, written where its challenge still is
 
 
 @functools.cache

@@ -77,9 +77,9 @@ def test_it_leaves_out_a_challenge_and_an_item_deleted_since_the_model_was_fitte
     deleted.delete()
     assert services._write_item_suggestions(found, item=("report", report.pk), run_id=run.pk) == 2
     assert list(Suggestion.objects.values_list("societal_challenge_id", flat=True)) == [kept.pk]
-    gone_pk = other.pk
+    gone_pk, found = other.pk, [_found(other, kept, 0.9)]  # as the engine found it, before the item went
     other.delete()
-    services._write_item_suggestions([_found(other, kept, 0.9)], item=("report", gone_pk), run_id=run.pk)
+    services._write_item_suggestions(found, item=("report", gone_pk), run_id=run.pk)
     assert not Suggestion.objects.filter(report_id=gone_pk).exists()
 
 
