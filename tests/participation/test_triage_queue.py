@@ -106,7 +106,9 @@ def test_the_queue_takes_the_same_number_of_queries_for_few_or_many_reports(staf
     with CaptureQueriesContext(connection) as many:
         response = staff_client.get(QUEUE, {"status": ""})
     assert len(_titles(response)) == 31
-    assert len(many.captured_queries) == len(few.captured_queries) <= 14
+    # 14 on PostgreSQL; SQLite (make run's embedded default) counts the pages in a query of its own and reads
+    # the themes once more: 16
+    assert len(many.captured_queries) == len(few.captured_queries) <= (14 if connection.vendor == "postgresql" else 16)
 
 
 def _badges(response) -> dict[str, int]:
