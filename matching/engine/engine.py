@@ -1164,9 +1164,11 @@ class Engine:
         top, _, probability = self._choose(z, self.kinds_plain, single, self.kind_languages)
         sure = (probability[:, 0] >= self.config.min_probability) & ~self.nones
         rows = np.flatnonzero(sure)
-        # a pairing staff rejected is never suggested again, so it places nothing either (flags, "nearby")
-        rows = rows[np.asarray(self.rejected[rows, top[rows, 0]]).ravel() == 0] if self.rejected.nnz else rows
-        return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, top[rows, 0])), shape=z.shape)
+        placed = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, top[rows, 0])), shape=z.shape)
+        if self.rejected.nnz:  # a pairing staff rejected is never suggested again, so it places nothing either
+            placed = sp.csr_matrix(placed - placed.multiply(self.rejected > 0), dtype=np.float32)
+            placed.eliminate_zeros()
+        return placed
 
     # geography -----------------------------------------------------------------------------
     def _geo_setup(self) -> None:

@@ -405,6 +405,8 @@ def test_a_department_challenge_whose_pairing_staff_rejected_joins_no_flag_on_th
     assert any(f.challenge == "flooding" for f in fitted([SEWERS, TUNNELS]).match_flags())
     flags = fitted([SEWERS, replace(TUNNELS, rejected=("flooding",))]).match_flags()
     assert "department_challenge:b" not in {k for f in flags if f.challenge == "flooding" for k in f.department_challenges}
+    lonely = report("x", "Zzz qqq", "Xyz", rejected=("flooding",))  # a rejection where nothing is placed at all
+    assert Engine().fit(CHALLENGES, [lonely]).match_flags() == []
 
 
 def test_the_none_level_does_not_move_when_staff_link_items():
