@@ -103,6 +103,13 @@ def _no_challenge(only: tuple[str, int] | None = None) -> set[str]:
     return {_key(*_item_key(row, SUGGESTION_ITEM_COLUMNS)) for row in _rows(rows, many=only is None)}
 
 
+def _link_table(kind: str) -> tuple[type[models.Model], str, str]:
+    """The table of a kind's links to societal challenges (staff links and accepted suggestions): the model, its
+    item column and its challenge column."""
+    field = MODELS[kind].societal_challenges.field  # type: ignore[attr-defined]
+    return field.remote_field.through, field.m2m_column_name(), field.m2m_reverse_name()
+
+
 def _links(through, item_field: str, item_type: str, only_id: int | None = None) -> dict[str, set[str]]:
     links: dict[str, set[str]] = defaultdict(set)
     rows = through.objects.all() if only_id is None else through.objects.filter(**{item_field: only_id})
@@ -551,10 +558,19 @@ def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int
     wanted: dict[tuple[str, int, int], tuple[float, list[dict]]] = {}
     # An item staff decided, since the engine read it, is about no societal challenge: no suggestion for it.
     nones = {_split(key) for key in _no_challenge(item)}
+    # A pair staff linked since is never suggested.
+    linked = set()
+    for kind in MODELS if item is None else (item[0],):
+        through, item_column, challenge_column = _link_table(kind)
+        links = through._default_manager.all()
+        if item is not None:
+            links = links.filter(**{item_column: item[1]})
+        linked |= {(kind, *row) for row in _rows(links.values_list(item_column, challenge_column), many=item is None)}
     for s in found:
         item_type, item_id = _split(s.item)
-        if (item_type, item_id) not in nones:
-            wanted[(item_type, item_id, int(s.challenge))] = (round(s.score, 4), _reasons(s.reasons))
+        key = (item_type, item_id, int(s.challenge))
+        if (item_type, item_id) not in nones and key not in linked:
+            wanted[key] = (round(s.score, 4), _reasons(s.reasons))
     current = Suggestion.objects.filter(status=ReviewStatus.OPEN)
     decided = Suggestion.objects.exclude(status=ReviewStatus.OPEN)
     if item is not None:
@@ -605,6 +621,7 @@ def _suggestions_upsert(source: str, scope: str) -> str:
     nones = NoChallengeDecision._meta.db_table
     decided_none = " OR ".join(f"s.{kind}_id IN (SELECT n.{kind}_id FROM {nones} AS n WHERE n.undone_at IS NULL "
                                f"AND n.{kind}_id IS NOT NULL)" for kind in MODELS)
+    # Nor does a pair staff linked since (links are few: a hashed anti-join, like the decisions').
     writes = [f"""INSERT INTO {table} AS s ({kind}_id, societal_challenge_id, score, reasons, status, decision_reason,
                           created_at, updated_at)
 SELECT incoming.item_id, incoming.challenge_id, incoming.score, incoming.reasons, 'open', '', %(now)s, %(now)s
@@ -612,6 +629,7 @@ FROM incoming JOIN {challenges} AS c ON c.id = incoming.challenge_id
     JOIN {model._meta.db_table} AS item ON item.id = incoming.item_id
 WHERE incoming.item_type = '{kind}' AND NOT EXISTS (
     SELECT 1 FROM {nones} AS n WHERE n.{kind}_id = incoming.item_id AND n.undone_at IS NULL)
+    AND NOT EXISTS ({_linked_pair(kind, "incoming.item_id", "incoming.challenge_id")})
 ON CONFLICT ({kind}_id, societal_challenge_id) DO UPDATE
     SET score = EXCLUDED.score, reasons = EXCLUDED.reasons, updated_at = EXCLUDED.updated_at
     WHERE s.status = 'open' AND (s.score IS DISTINCT FROM EXCLUDED.score OR s.reasons IS DISTINCT FROM EXCLUDED.reasons)"""
@@ -625,6 +643,13 @@ gone_none AS (
     DELETE FROM {table} AS s WHERE s.status = 'open' {scope} AND ({decided_none})), """
             + "".join(f"write_{k} AS ({write}), " for k, write in enumerate(writes[:-1])).removesuffix(", ")
             + "\n" + writes[-1])
+
+
+def _linked_pair(kind: str, item: str, challenge: str) -> str:
+    """SQL: the link of item ``item`` of ``kind`` to challenge ``challenge`` (two SQL expressions)."""
+    through, item_column, challenge_column = _link_table(kind)
+    return (f"SELECT 1 FROM {through._meta.db_table} AS l WHERE l.{item_column} = {item} "
+            f"AND l.{challenge_column} = {challenge}")
 
 
 _INCOMING_COLUMNS = "item_type varchar(30), item_id bigint, challenge_id bigint, score double precision, reasons jsonb"
@@ -674,7 +699,13 @@ def _copy_line(s: matching.Suggestion) -> str:
 def _write_matches(flags: list[matching.MatchFlag]) -> int:
     """Open flags are replaced by this run's; accepted and rejected ones stay. A flag whose
     fingerprint was rejected before is not raised again. Departments hear of flags that are new.
-    Written in bulk: the flags, then each of their three lists of members."""
+    Written in bulk: the flags, then each of their three lists of members.
+
+    Decided "about no societal challenge" since the engine read it (staff decided while the run worked): a
+    department challenge takes its flags with it, a report or pilot leaves them, as ``no_challenge_decide`` does."""
+    nones = _no_challenge()
+    if nones:
+        flags = [_without(flag, nones) for flag in flags if nones.isdisjoint(flag.department_challenges)]
     decided = set(Match.objects.exclude(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     known = decided | set(Match.objects.filter(status=ReviewStatus.OPEN).values_list("fingerprint", flat=True))
     Match.objects.filter(status=ReviewStatus.OPEN).delete()
@@ -699,6 +730,16 @@ def _write_matches(flags: list[matching.MatchFlag]) -> int:
     if new:
         _notify_departments(new)  # queued in the outbox with this transaction
     return len(matches)
+
+
+def _without(flag: matching.MatchFlag, nones: set[str]) -> matching.MatchFlag:
+    """The flag without the supporting reports and pilots in ``nones``; its reasons count the ones left."""
+    kept = {code: tuple(key for key in getattr(flag, code) if key not in nones) for code in ("reports", "pilots")}
+    if all(len(keys) == len(getattr(flag, code)) for code, keys in kept.items()):
+        return flag
+    reasons = tuple(dataclasses.replace(reason, count=len(kept[reason.code])) if reason.code in kept else reason
+                    for reason in flag.reasons if reason.code not in kept or kept[reason.code])
+    return dataclasses.replace(flag, reasons=reasons, reports=kept["reports"], pilots=kept["pilots"])
 
 
 def _notify_departments(match_ids: list[int]) -> None:
@@ -835,6 +876,7 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
                     return run
                 written = _write_suggestions(suggestions)
                 flagged = _write_matches(flags)
+                _rescore_undone(documents)
                 counts = {"challenges": len(challenges), "items": len(documents), "suggestions": written,
                           "matches": flagged, "model": generation}
                 MatchingRun.objects.filter(pk=run_id).update(
@@ -855,6 +897,18 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
         raise
     run.refresh_from_db()
     return run
+
+
+def _rescore_undone(documents: list[matching.Document]) -> None:
+    """Items the run read as decided "about no societal challenge" whose decision was undone while it worked: the
+    run found nothing for them and its write took away what their own scoring found. They are scored again, against
+    this run's model, once its write commits (the outbox, in the write's transaction)."""
+    read_none = {d.key for d in documents if d.no_challenge}
+    if not read_none:
+        return
+    for key in sorted(read_none - _no_challenge()):
+        item_type, item_id = _split(key)
+        matching_queue_item(item_type=item_type, item_id=item_id)
 
 
 def matching_score_item(*, item_type: str, item_id: int) -> int:
@@ -945,6 +999,7 @@ written AS (
     FROM incoming JOIN {challenges} AS c ON c.id = incoming.challenge_id, current
     WHERE current.ok AND NOT current.decided_none
         AND EXISTS (SELECT 1 FROM {MODELS[kind]._meta.db_table} AS item WHERE item.id = %(item)s)
+        AND NOT EXISTS ({_linked_pair(kind, "%(item)s", "incoming.challenge_id")})
     ON CONFLICT ({kind}_id, societal_challenge_id) DO UPDATE
         SET score = EXCLUDED.score, reasons = EXCLUDED.reasons, updated_at = EXCLUDED.updated_at
         WHERE s.status = 'open' AND (s.score IS DISTINCT FROM EXCLUDED.score OR s.reasons IS DISTINCT FROM EXCLUDED.reasons))
