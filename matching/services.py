@@ -949,6 +949,29 @@ def _results_lock(*, exclusive: bool) -> None:
             cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [RESULTS_LOCK])
 
 
+# Each item's own advisory lock: a key per kind and id, apart from RESULTS_LOCK (below 2³²).
+ITEM_LOCKS = {kind: (k + 1) << 40 for k, kind in enumerate(MODELS)}
+
+
+def _decision_locks(items: Iterable[tuple[str, int]]) -> None:
+    """Before a staff decision on items (accept or reject a suggestion or flag, a link, "none" or its undoing)
+    touches a row: the results lock, shared, then each item's own lock, in the order of their keys.
+
+    - A full run's write holds the results lock alone. So a decision is either wholly before that write, and the
+      write sees it (it checks the standing decisions and links), or wholly after it, and undoes what the run found.
+    - Two decisions on one item take turns: "none" and a link at the same moment cannot both stand.
+    - One order everywhere (the results lock, the items' locks, then rows), so no two of them wait on each other.
+
+    A transaction holds these until it ends; taking one it holds again is free. SQLite writes one transaction at a
+    time, so there it is nothing."""
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted({ITEM_LOCKS[kind] + int(pk) for kind, pk in items})
+    with connection.cursor() as cursor:  # one round trip; statements run in their order
+        cursor.execute("".join(["SELECT pg_advisory_xact_lock_shared(%s);"] + ["SELECT pg_advisory_xact_lock(%s);"] * len(keys)),
+                       [RESULTS_LOCK, *keys])
+
+
 def _write_item_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int], run_id: int) -> int | None:
     """One item's suggestions from the model of run ``run_id``; None (nothing written) when a newer run has
     finished since: its results stand, and the item is scored again against its model."""
@@ -1038,6 +1061,7 @@ def matching_queue_item(*, item_type: str, item_id: int) -> None:
 @transaction.atomic
 def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason: str = "") -> Suggestion:
     """Accept (and link the item to the challenge) or reject a suggestion."""
+    _decision_locks([(suggestion.item_type, suggestion.item_id)])
     suggestion = Suggestion.objects.select_for_update().get(pk=suggestion.pk)
     suggestion.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
     suggestion.decided_by, suggestion.decided_at, suggestion.decision_reason = by, timezone.now(), reason[:300]
@@ -1063,6 +1087,7 @@ class StillLinked(Exception):
 def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> Match:
     """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it.
     Who may is permissions.can_decide_match; an open flag only, checked on the locked row (AlreadyDecided)."""
+    _decision_locks((kind, pk) for kind in MODELS for pk in getattr(match, f"{kind}s").values_list("pk", flat=True))
     match = Match.objects.select_for_update().get(pk=match.pk)
     if match.status != ReviewStatus.OPEN:
         raise AlreadyDecided
@@ -1092,6 +1117,7 @@ def no_challenge_decide(*, item_type: str, item: models.Model, by: User, reason:
     Refused with StillLinked while the item is linked to a societal challenge, and with AlreadyDecided when a
     decision of the item already stands (checked by the partial unique constraint, so also for two at once)."""
     item_id = item.pk
+    _decision_locks([(item_type, item_id)])  # a link at the same moment waits, and then undoes this decision
     if item.societal_challenges.exists():  # type: ignore[attr-defined]
         raise StillLinked
     try:
@@ -1119,6 +1145,7 @@ def no_challenge_decide(*, item_type: str, item: models.Model, by: User, reason:
 def no_challenge_undo(*, decision: NoChallengeDecision, by: User) -> NoChallengeDecision:
     """Undo a standing "about no societal challenge" decision (AlreadyDecided when it was undone before). The row
     stays, as history; the item is scored again once the transaction commits."""
+    _decision_locks([(decision.item_type, decision.item_id)])
     decision = NoChallengeDecision.objects.select_for_update().get(pk=decision.pk)
     if decision.undone_at is not None:
         raise AlreadyDecided
@@ -1202,6 +1229,9 @@ def settle_decisions_after_link(sender, instance, action: str, reverse: bool, pk
     # report.societal_challenges.add(...) names one item and its challenges; challenge.reports.add(...) one
     # challenge and its items
     item_ids, challenge_ids = (set(pk_set), {instance.pk}) if reverse else ({instance.pk}, set(pk_set))
+    # After the link's own rows, before the rows below: a "none" decision of the item in progress finishes first,
+    # and its decision is then undone here; a full run writing finishes first, and its suggestion of the pair goes.
+    _decision_locks((item_type, pk) for pk in item_ids)
     NoChallengeDecision.objects.active().filter(**{f"{item_type}_id__in": item_ids}).update(undone_at=timezone.now())
     Suggestion.objects.filter(status=ReviewStatus.OPEN, societal_challenge_id__in=challenge_ids,
                               **{f"{item_type}_id__in": item_ids}).delete()

@@ -3,11 +3,17 @@ what each decision promises ("none", its undoing, a link), and two decisions on 
 both stand (issue 19, round 21: until then these were known limits)."""
 from __future__ import annotations
 
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
 from matching import services
 from matching.engine import engine as matching
 from matching.models import Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion
 from participation.models import Report
-from smartcity.models import OutboxMessage
+from smartcity.models import OutboxMessage, SocietalChallenge, User
 from tests.matching.test_runs import city  # noqa: F401  (the fixture)
 
 
@@ -98,3 +104,157 @@ def test_a_pair_linked_meanwhile_gets_no_open_suggestion_from_the_run(
     _run(django_capture_on_commit_callbacks)
     assert flooding.pk not in _open(report)
     assert Suggestion.objects.filter(status=ReviewStatus.OPEN).exclude(report=report).exists()  # the others keep theirs
+
+
+# --- At the same moment, in two transactions (PostgreSQL's locks) -----------------------------------------------
+def _waiting_for_a_lock(timeout: float = 5.0) -> bool:
+    """Whether another session waits for an advisory lock (polled from a connection of its own)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.02)
+    return False
+
+
+def _in_a_transaction_of_its_own(act, held: threading.Event, release: threading.Event, errors: list) -> threading.Thread:
+    """``act`` in a thread's own transaction, held open (``held`` set) until ``release`` is set."""
+    def work() -> None:
+        try:
+            with transaction.atomic():
+                act()
+                held.set()
+                assert release.wait(10)
+        except Exception as error:  # noqa: BLE001  (reported to the test)
+            errors.append(error)
+            held.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the item's lock is PostgreSQL's advisory lock")
+@pytest.mark.django_db(transaction=True)
+def test_a_link_made_while_a_none_decision_is_being_made_waits_for_it_and_then_undoes_it():
+    """Without the item's lock the link's handler looked for a standing decision before the other transaction had
+    committed it, found none, and both stood: the item linked and decided about none."""
+    user = User.objects.create_user(email="staff@example.org", password="x", is_superuser=True, is_staff=True)
+    report = Report.objects.create(title="Paraplu", description="Mijn paraplu ligt in lijn 9.", latitude=52.07,
+                                   longitude=4.3)
+    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    held, release, errors = threading.Event(), threading.Event(), []
+    thread = _in_a_transaction_of_its_own(
+        lambda: services.no_challenge_decide(item_type="report", item=report, by=user), held, release, errors)
+    assert held.wait(10) and not errors
+
+    linking = threading.Thread(target=lambda: (report.societal_challenges.add(challenge), connection.close()))
+    linking.start()
+    assert _waiting_for_a_lock(), "the link waits for the item while the decision is being made"
+    release.set()
+    thread.join(10)
+    linking.join(10)
+    assert not errors and not linking.is_alive()
+    assert list(report.societal_challenges.all()) == [challenge]
+    assert not NoChallengeDecision.objects.active().exists()
+    assert NoChallengeDecision.objects.get().undone_at is not None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the item's lock is PostgreSQL's advisory lock")
+@pytest.mark.django_db(transaction=True)
+def test_a_none_decision_made_while_a_link_is_being_made_waits_for_it_and_is_refused():
+    user = User.objects.create_user(email="staff@example.org", password="x", is_superuser=True, is_staff=True)
+    report = Report.objects.create(title="Paraplu", description="Mijn paraplu ligt in lijn 9.", latitude=52.07,
+                                   longitude=4.3)
+    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    held, release, errors = threading.Event(), threading.Event(), []
+    thread = _in_a_transaction_of_its_own(lambda: report.societal_challenges.add(challenge), held, release, errors)
+    assert held.wait(10) and not errors
+
+    refused: list[Exception] = []
+
+    def decide() -> None:
+        try:
+            services.no_challenge_decide(item_type="report", item=report, by=user)
+        except services.StillLinked as error:
+            refused.append(error)
+        finally:
+            connection.close()
+
+    deciding = threading.Thread(target=decide)
+    deciding.start()
+    assert _waiting_for_a_lock(), "the decision waits for the item while the link is being made"
+    release.set()
+    thread.join(10)
+    deciding.join(10)
+    assert not errors and refused
+    assert not NoChallengeDecision.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the results lock is PostgreSQL's advisory lock")
+@pytest.mark.django_db(transaction=True)
+def test_a_link_made_while_a_run_writes_waits_and_then_takes_the_runs_suggestion_of_the_pair_away():
+    """The run's write inserts the pair's suggestion in its own transaction; a link's handler that did not wait for
+    it looked for that suggestion before it was committed, and the linked pair kept an open suggestion."""
+    report = Report.objects.create(title="Kelder", description="Water in de kelder.", latitude=52.07, longitude=4.3)
+    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    found = [matching.Suggestion(f"report:{report.pk}", str(challenge.pk), 0.8, ())]
+    held, release, errors = threading.Event(), threading.Event(), []
+
+    def a_run_writes() -> None:
+        services._results_lock(exclusive=True)
+        services._write_suggestions(found)
+
+    thread = _in_a_transaction_of_its_own(a_run_writes, held, release, errors)
+    assert held.wait(10) and not errors
+    linking = threading.Thread(target=lambda: (report.societal_challenges.add(challenge), connection.close()))
+    linking.start()
+    assert _waiting_for_a_lock(), "the link waits for the run's write"
+    release.set()
+    thread.join(10)
+    linking.join(10)
+    assert not errors and not linking.is_alive()
+    assert list(report.societal_challenges.all()) == [challenge]
+    assert not Suggestion.objects.filter(status=ReviewStatus.OPEN).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the results lock is PostgreSQL's advisory lock")
+@pytest.mark.django_db(transaction=True)
+def test_a_report_linked_in_the_workflow_while_a_run_writes_waits_for_the_write_without_a_deadlock():
+    """The workflow locks the report's row before it links; the link's handler then waits for the run's write, and
+    the write refers to the report. With a lock that keeps references out (FOR UPDATE) the two waited on each
+    other, and PostgreSQL broke the deadlock by failing one of them."""
+    from participation import workflow
+
+    user = User.objects.create_user(email="staff@example.org", password="x", is_superuser=True, is_staff=True)
+    report = Report.objects.create(title="Kelder", description="Water in de kelder.", latitude=52.07, longitude=4.3)
+    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    other = SocietalChallenge.objects.create(title="Hitte", description="Warm op straat.")
+    found = [matching.Suggestion(f"report:{report.pk}", str(c.pk), 0.8, ()) for c in (challenge, other)]
+    locked, errors = threading.Event(), []
+
+    def a_run_writes() -> None:
+        try:
+            with transaction.atomic():
+                services._results_lock(exclusive=True)
+                locked.set()
+                assert _waiting_for_a_lock(), "the link waits for the run's write"
+                services._write_suggestions(found)  # refers to the report the workflow holds
+        except Exception as error:  # noqa: BLE001  (reported to the test)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=a_run_writes)
+    thread.start()
+    assert locked.wait(10)
+    workflow.link_societal_challenges(report=report, actor=user, link=[challenge], unlink=[])
+    thread.join(10)
+    assert not errors and not thread.is_alive()
+    assert list(report.societal_challenges.all()) == [challenge]
+    assert set(Suggestion.objects.filter(status=ReviewStatus.OPEN).values_list("societal_challenge_id", flat=True)) == {
+        other.pk}
