@@ -953,23 +953,38 @@ def _results_lock(*, exclusive: bool) -> None:
 ITEM_LOCKS = {kind: (k + 1) << 40 for k, kind in enumerate(MODELS)}
 
 
-def _decision_locks(items: Iterable[tuple[str, int]]) -> None:
-    """Before a staff decision on items (accept or reject a suggestion or flag, a link, "none" or its undoing)
-    touches a row: the results lock, shared, then each item's own lock, in the order of their keys.
+def _decision_locks(items: Iterable[tuple[str, int]], *, wait: bool = True) -> bool:
+    """The results lock, shared, then each item's own lock, in the order of their keys: taken by what must not
+    interleave with a full run's write or with another decision on the same item.
 
-    - A full run's write holds the results lock alone. So a decision is either wholly before that write, and the
-      write sees it (it checks the standing decisions and links), or wholly after it, and undoes what the run found.
-    - Two decisions on one item take turns: "none" and a link at the same moment cannot both stand.
-    - One order everywhere (the results lock, the items' locks, then rows), so no two of them wait on each other.
+    - "None" (``no_challenge_decide``): a run's write holds the results lock alone, so the decision is wholly before
+      the write, which then sees it, or wholly after it, and deletes what the run wrote for the item.
+    - A link's settling (``settle_decisions_after_link``): "none" and a link of one item at the same moment take
+      turns, and a link made while a run writes takes away the run's suggestion of the pair.
+    - One item's scoring write (``_item_write_sql``, in its SQL): it sees a link or a "none" being made once that
+      commits.
 
+    Never waiting in a circle: whoever waits for these locks holds no rows yet (a transaction's first step, or a
+    task of its own). Code that may already hold rows (a link's handler runs after the link's rows, perhaps after a
+    save of the item) takes them with ``wait=False``: it never waits, and says whether it got them all.
     A transaction holds these until it ends; taking one it holds again is free. SQLite writes one transaction at a
     time, so there it is nothing."""
     if connection.vendor != "postgresql":
-        return
-    keys = sorted({ITEM_LOCKS[kind] + int(pk) for kind, pk in items})
-    with connection.cursor() as cursor:  # one round trip; statements run in their order
+        return True
+    keys = sorted({_item_lock(kind, pk) for kind, pk in items})
+    with connection.cursor() as cursor:
+        if not wait:  # one statement; a lock that is busy answers false at once
+            cursor.execute("SELECT " + ", ".join(["pg_try_advisory_xact_lock_shared(%s)"]
+                                                 + ["pg_try_advisory_xact_lock(%s)"] * len(keys)), [RESULTS_LOCK, *keys])
+            return all(cursor.fetchone())
+        # one round trip; the statements run in their order
         cursor.execute("".join(["SELECT pg_advisory_xact_lock_shared(%s);"] + ["SELECT pg_advisory_xact_lock(%s);"] * len(keys)),
                        [RESULTS_LOCK, *keys])
+    return True
+
+
+def _item_lock(kind: str, pk: int) -> int:
+    return ITEM_LOCKS[kind] + int(pk)
 
 
 def _write_item_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int], run_id: int) -> int | None:
@@ -1006,6 +1021,7 @@ def _item_write_sql(kind: str) -> tuple[str, dict[str, Any]]:
                              .query.sql_with_params())
     latest = latest % tuple(f"%(latest{k})s" for k in range(len(latest_params)))
     sql = f"""SELECT pg_advisory_xact_lock_shared(%(lock)s);
+SELECT pg_advisory_xact_lock(%(item_lock)s);
 WITH incoming AS (SELECT challenge_id, score, reasons FROM %(incoming)s),
 current AS MATERIALIZED (SELECT COALESCE(({latest}) = %(run)s, false) AS ok,
                                 EXISTS (SELECT 1 FROM {nones} AS n WHERE n.{kind}_id = %(item)s AND n.undone_at IS NULL)
@@ -1035,7 +1051,8 @@ def _write_item_suggestions_postgresql(found: list[matching.Suggestion], *, item
     """``_write_item_suggestions`` on PostgreSQL: one round trip, atomic on its own (``_item_write_sql``)."""
     kind, item_id = item
     sql, latest = _item_write_sql(kind)
-    params: dict[str, Any] = {"lock": RESULTS_LOCK, "run": run_id, "item": item_id, "now": timezone.now(), **latest}
+    params: dict[str, Any] = {"lock": RESULTS_LOCK, "item_lock": _item_lock(kind, item_id), "run": run_id,
+                              "item": item_id, "now": timezone.now(), **latest}
     values = []
     for k, s in enumerate(found):
         values.append(f"(%(c{k})s::bigint, %(s{k})s::double precision, %(r{k})s::jsonb)")
@@ -1045,7 +1062,8 @@ def _write_item_suggestions_postgresql(found: list[matching.Suggestion], *, item
     with connection.cursor() as cursor:
         # A plain string, not a parameter: "incoming" is the VALUES list built above, its values are parameters.
         cursor.execute(sql.replace("%(incoming)s", incoming), params)
-        cursor.nextset()  # past the lock's row, to the answer
+        cursor.nextset()  # past the locks' rows, to the answer
+        cursor.nextset()
         (current,) = cursor.fetchone()
     return len(found) if current else None
 
@@ -1061,7 +1079,6 @@ def matching_queue_item(*, item_type: str, item_id: int) -> None:
 @transaction.atomic
 def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason: str = "") -> Suggestion:
     """Accept (and link the item to the challenge) or reject a suggestion."""
-    _decision_locks([(suggestion.item_type, suggestion.item_id)])
     suggestion = Suggestion.objects.select_for_update().get(pk=suggestion.pk)
     suggestion.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
     suggestion.decided_by, suggestion.decided_at, suggestion.decision_reason = by, timezone.now(), reason[:300]
@@ -1087,7 +1104,6 @@ class StillLinked(Exception):
 def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> Match:
     """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it.
     Who may is permissions.can_decide_match; an open flag only, checked on the locked row (AlreadyDecided)."""
-    _decision_locks((kind, pk) for kind in MODELS for pk in getattr(match, f"{kind}s").values_list("pk", flat=True))
     match = Match.objects.select_for_update().get(pk=match.pk)
     if match.status != ReviewStatus.OPEN:
         raise AlreadyDecided
@@ -1117,7 +1133,7 @@ def no_challenge_decide(*, item_type: str, item: models.Model, by: User, reason:
     Refused with StillLinked while the item is linked to a societal challenge, and with AlreadyDecided when a
     decision of the item already stands (checked by the partial unique constraint, so also for two at once)."""
     item_id = item.pk
-    _decision_locks([(item_type, item_id)])  # a link at the same moment waits, and then undoes this decision
+    _decision_locks([(item_type, item_id)])  # a run's write, or a link being settled, first
     if item.societal_challenges.exists():  # type: ignore[attr-defined]
         raise StillLinked
     try:
@@ -1145,7 +1161,6 @@ def no_challenge_decide(*, item_type: str, item: models.Model, by: User, reason:
 def no_challenge_undo(*, decision: NoChallengeDecision, by: User) -> NoChallengeDecision:
     """Undo a standing "about no societal challenge" decision (AlreadyDecided when it was undone before). The row
     stays, as history; the item is scored again once the transaction commits."""
-    _decision_locks([(decision.item_type, decision.item_id)])
     decision = NoChallengeDecision.objects.select_for_update().get(pk=decision.pk)
     if decision.undone_at is not None:
         raise AlreadyDecided
@@ -1221,7 +1236,12 @@ def settle_decisions_after_link(sender, instance, action: str, reverse: bool, pk
     """m2m_changed of an item's societal challenges: an item linked to one (a staff link, an accepted suggestion
     or flag) is no longer about none, so a standing decision that it was is undone (by nobody in particular: the
     link says who; its row stays in the history). A linked pair is never suggested again, so an open suggestion
-    of that very pair goes too (an accepted one was decided before the link and stays, as the decision)."""
+    of that very pair goes too (an accepted one was decided before the link and stays, as the decision).
+
+    At once when the items' locks are free (``_decision_locks``, without waiting: this runs after the link's rows,
+    and perhaps after a save of the item, which a full run's write or another decision may be waiting for). While a
+    decision on one of the items or a run's write is under way, a task does it once this transaction commits, and
+    waits its turn there."""
     if action != "post_add" or not pk_set:
         return
     item_type = next(kind for model, kind in ITEM_TYPES.items()
@@ -1229,9 +1249,34 @@ def settle_decisions_after_link(sender, instance, action: str, reverse: bool, pk
     # report.societal_challenges.add(...) names one item and its challenges; challenge.reports.add(...) one
     # challenge and its items
     item_ids, challenge_ids = (set(pk_set), {instance.pk}) if reverse else ({instance.pk}, set(pk_set))
-    # After the link's own rows, before the rows below: a "none" decision of the item in progress finishes first,
-    # and its decision is then undone here; a full run writing finishes first, and its suggestion of the pair goes.
+    if _decision_locks(((item_type, pk) for pk in item_ids), wait=False):
+        _settle_links(item_type, item_ids, challenge_ids)
+    else:
+        outbox_enqueue("matching.tasks.settle_links", item_type=str(item_type), item_ids=sorted(item_ids),
+                       challenge_ids=sorted(challenge_ids))
+
+
+@transaction.atomic
+def settle_links(*, item_type: str, item_ids: list[int], challenge_ids: list[int]) -> None:
+    """What a link settles (``settle_decisions_after_link``), after the decision or run's write it had to wait for."""
     _decision_locks((item_type, pk) for pk in item_ids)
-    NoChallengeDecision.objects.active().filter(**{f"{item_type}_id__in": item_ids}).update(undone_at=timezone.now())
-    Suggestion.objects.filter(status=ReviewStatus.OPEN, societal_challenge_id__in=challenge_ids,
-                              **{f"{item_type}_id__in": item_ids}).delete()
+    _settle_links(item_type, set(item_ids), set(challenge_ids))
+
+
+def _settle_links(item_type: str, item_ids: set[int], challenge_ids: set[int]) -> None:
+    """The pairs among ``item_ids`` × ``challenge_ids`` that are linked now: their items' standing "none" decisions
+    are undone, and their open suggestions go."""
+    through, item_column, challenge_column = _link_table(item_type)
+    pairs = set(through._default_manager.filter(**{f"{item_column}__in": item_ids, f"{challenge_column}__in": challenge_ids})
+                .values_list(item_column, challenge_column))
+    if not pairs:
+        return
+    NoChallengeDecision.objects.active().filter(**{f"{item_type}_id__in": {item for item, _ in pairs}}).update(
+        undone_at=timezone.now())
+    by_challenge: dict[int, set[int]] = defaultdict(set)
+    for item, challenge in pairs:
+        by_challenge[challenge].add(item)
+    either = Q()
+    for challenge, items in by_challenge.items():
+        either |= Q(societal_challenge_id=challenge, **{f"{item_type}_id__in": items})
+    Suggestion.objects.filter(either, status=ReviewStatus.OPEN).delete()

@@ -56,3 +56,9 @@ def score_item(*, item_type: str, item_id: int) -> int:
 def start_matching_run() -> int:
     """For Celery beat: queue a full run (or find the one already queued)."""
     return services.matching_run_start(by=None).pk
+
+
+@shared_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=2, max_retries=5)
+def settle_links(*, item_type: str, item_ids: list[int], challenge_ids: list[int]) -> None:
+    """What a new link settles (a "none" decision undone, the pair's open suggestion gone), when it had to wait."""
+    services.settle_links(item_type=item_type, item_ids=item_ids, challenge_ids=challenge_ids)

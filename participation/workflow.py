@@ -404,10 +404,7 @@ def link_societal_challenges(*, report: Report | int, actor: User, link: list[So
                              unlink: list[SocietalChallenge]) -> None:
     """Link a report to societal challenges or unlink it. Adding a link twice does nothing."""
     report_id = report.pk if isinstance(report, Report) else report
-    # FOR NO KEY UPDATE: the link waits, after its rows, for a matching run that is writing its results (the matching
-    # app's handler of the link); that write refers to the report (its suggestions' foreign key), which a plain FOR
-    # UPDATE would keep it from: the two would wait on each other.
-    locked = Report.objects.select_for_update(no_key=True).get(pk=report_id)
+    locked = Report.objects.select_for_update().get(pk=report_id)
     if not permissions.can_link_report_to_societal_challenge(actor, locked):
         raise WorkflowError(_("You cannot link this report to societal challenges."))
     if link:

@@ -108,28 +108,36 @@ def test_a_pair_linked_meanwhile_gets_no_open_suggestion_from_the_run(
 
 # --- At the same moment, in two transactions (PostgreSQL's locks) -----------------------------------------------
 def _waiting_for_a_lock(timeout: float = 5.0) -> bool:
-    """Whether another session waits for an advisory lock (polled from a connection of its own)."""
+    """Whether a session of this test's database waits for an advisory lock (other test databases, of other
+    workers, do not count)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
+                           "(SELECT oid FROM pg_database WHERE datname = current_database())")
             if cursor.fetchone()[0]:
                 return True
         time.sleep(0.02)
     return False
 
 
-def _in_a_transaction_of_its_own(act, held: threading.Event, release: threading.Event, errors: list) -> threading.Thread:
-    """``act`` in a thread's own transaction, held open (``held`` set) until ``release`` is set."""
+def _in_a_thread(act, errors: list, *, held: threading.Event | None = None,
+                 release: threading.Event | None = None) -> threading.Thread:
+    """``act`` in a thread of its own (its own connection); with ``held`` and ``release``, in a transaction held
+    open (``held`` set) until ``release`` is set."""
     def work() -> None:
         try:
+            if held is None or release is None:
+                act()
+                return
             with transaction.atomic():
                 act()
                 held.set()
                 assert release.wait(10)
         except Exception as error:  # noqa: BLE001  (reported to the test)
             errors.append(error)
-            held.set()
+            if held is not None:
+                held.set()
         finally:
             connection.close()
 
@@ -138,25 +146,36 @@ def _in_a_transaction_of_its_own(act, held: threading.Event, release: threading.
     return thread
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the item's lock is PostgreSQL's advisory lock")
-@pytest.mark.django_db(transaction=True)
-def test_a_link_made_while_a_none_decision_is_being_made_waits_for_it_and_then_undoes_it():
-    """Without the item's lock the link's handler looked for a standing decision before the other transaction had
-    committed it, found none, and both stood: the item linked and decided about none."""
-    user = User.objects.create_user(email="staff@example.org", password="x", is_superuser=True, is_staff=True)
-    report = Report.objects.create(title="Paraplu", description="Mijn paraplu ligt in lijn 9.", latitude=52.07,
-                                   longitude=4.3)
-    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
-    held, release, errors = threading.Event(), threading.Event(), []
-    thread = _in_a_transaction_of_its_own(
-        lambda: services.no_challenge_decide(item_type="report", item=report, by=user), held, release, errors)
-    assert held.wait(10) and not errors
+def _staff() -> User:
+    return User.objects.create_user(email="staff@example.org", password="x", is_superuser=True, is_staff=True)
 
-    linking = threading.Thread(target=lambda: (report.societal_challenges.add(challenge), connection.close()))
-    linking.start()
-    assert _waiting_for_a_lock(), "the link waits for the item while the decision is being made"
+
+def _report() -> Report:
+    return Report.objects.create(title="Kelder", description="Water in de kelder.", latitude=52.07, longitude=4.3)
+
+
+def _challenge(title: str = "Wateroverlast") -> SocietalChallenge:
+    return SocietalChallenge.objects.create(title=title, description=f"{title} in de straat.")
+
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the locks are PostgreSQL's advisory locks")
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_link_made_while_a_none_decision_is_being_made_undoes_it_once_it_stands():
+    """Without the item's lock the link's handler looked for a standing decision before the other transaction had
+    committed it, found none, and both stood: the item linked and decided about none. Now the link, finding the
+    item's lock taken, leaves its settling to a task after its commit, which waits for the decision."""
+    user, report, challenge = _staff(), _report(), _challenge()
+    held, release, errors = threading.Event(), threading.Event(), []
+    deciding = _in_a_thread(lambda: services.no_challenge_decide(item_type="report", item=report, by=user), errors,
+                            held=held, release=release)
+    assert held.wait(10) and not errors
+    linking = _in_a_thread(lambda: report.societal_challenges.add(challenge), errors)
+    assert _waiting_for_a_lock(), "the link's settling waits for the decision"
     release.set()
-    thread.join(10)
+    deciding.join(10)
     linking.join(10)
     assert not errors and not linking.is_alive()
     assert list(report.societal_challenges.all()) == [challenge]
@@ -164,17 +183,13 @@ def test_a_link_made_while_a_none_decision_is_being_made_waits_for_it_and_then_u
     assert NoChallengeDecision.objects.get().undone_at is not None
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the item's lock is PostgreSQL's advisory lock")
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_none_decision_made_while_a_link_is_being_made_waits_for_it_and_is_refused():
-    user = User.objects.create_user(email="staff@example.org", password="x", is_superuser=True, is_staff=True)
-    report = Report.objects.create(title="Paraplu", description="Mijn paraplu ligt in lijn 9.", latitude=52.07,
-                                   longitude=4.3)
-    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
+    user, report, challenge = _staff(), _report(), _challenge()
     held, release, errors = threading.Event(), threading.Event(), []
-    thread = _in_a_transaction_of_its_own(lambda: report.societal_challenges.add(challenge), held, release, errors)
+    linking = _in_a_thread(lambda: report.societal_challenges.add(challenge), errors, held=held, release=release)
     assert held.wait(10) and not errors
-
     refused: list[Exception] = []
 
     def decide() -> None:
@@ -182,79 +197,82 @@ def test_a_none_decision_made_while_a_link_is_being_made_waits_for_it_and_is_ref
             services.no_challenge_decide(item_type="report", item=report, by=user)
         except services.StillLinked as error:
             refused.append(error)
-        finally:
-            connection.close()
 
-    deciding = threading.Thread(target=decide)
-    deciding.start()
+    deciding = _in_a_thread(decide, errors)
     assert _waiting_for_a_lock(), "the decision waits for the item while the link is being made"
     release.set()
-    thread.join(10)
+    linking.join(10)
     deciding.join(10)
     assert not errors and refused
     assert not NoChallengeDecision.objects.exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the results lock is PostgreSQL's advisory lock")
+def _a_run_writing(found: list, errors: list) -> tuple[threading.Thread, threading.Event]:
+    """A run's write in a thread: it takes the results lock, then writes ``found`` once someone waits for a lock."""
+    locked = threading.Event()
+
+    def write() -> None:
+        with transaction.atomic():
+            services._results_lock(exclusive=True)
+            locked.set()
+            assert _waiting_for_a_lock(), "something waits for the run's write"
+            services._write_suggestions(found)
+
+    thread = _in_a_thread(write, errors)
+    assert locked.wait(10)
+    return thread, locked
+
+
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_a_link_made_while_a_run_writes_waits_and_then_takes_the_runs_suggestion_of_the_pair_away():
+def test_a_link_made_while_a_run_writes_takes_the_runs_suggestion_of_the_pair_away_after_it():
     """The run's write inserts the pair's suggestion in its own transaction; a link's handler that did not wait for
     it looked for that suggestion before it was committed, and the linked pair kept an open suggestion."""
-    report = Report.objects.create(title="Kelder", description="Water in de kelder.", latitude=52.07, longitude=4.3)
-    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
-    found = [matching.Suggestion(f"report:{report.pk}", str(challenge.pk), 0.8, ())]
-    held, release, errors = threading.Event(), threading.Event(), []
-
-    def a_run_writes() -> None:
-        services._results_lock(exclusive=True)
-        services._write_suggestions(found)
-
-    thread = _in_a_transaction_of_its_own(a_run_writes, held, release, errors)
-    assert held.wait(10) and not errors
-    linking = threading.Thread(target=lambda: (report.societal_challenges.add(challenge), connection.close()))
-    linking.start()
-    assert _waiting_for_a_lock(), "the link waits for the run's write"
-    release.set()
-    thread.join(10)
-    linking.join(10)
-    assert not errors and not linking.is_alive()
+    report, challenge = _report(), _challenge()
+    errors: list = []
+    writing, _ = _a_run_writing([matching.Suggestion(f"report:{report.pk}", str(challenge.pk), 0.8, ())], errors)
+    report.societal_challenges.add(challenge)  # its settling waits for the write, after the link's commit
+    writing.join(10)
+    assert not errors and not writing.is_alive()
     assert list(report.societal_challenges.all()) == [challenge]
     assert not Suggestion.objects.filter(status=ReviewStatus.OPEN).exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the results lock is PostgreSQL's advisory lock")
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_a_report_linked_in_the_workflow_while_a_run_writes_waits_for_the_write_without_a_deadlock():
-    """The workflow locks the report's row before it links; the link's handler then waits for the run's write, and
-    the write refers to the report. With a lock that keeps references out (FOR UPDATE) the two waited on each
-    other, and PostgreSQL broke the deadlock by failing one of them."""
+def test_a_report_locked_and_then_linked_while_a_run_writes_is_no_deadlock():
+    """The report workflow locks the report's row (FOR UPDATE) before it links. The run's write refers to that row
+    (its suggestions' foreign key). A link's handler that waited for the write there waited while holding the row
+    the write needs, and PostgreSQL failed one of the two as a deadlock. The handler now never waits; the link's
+    settling does, in a task of its own after the link's commit."""
     from participation import workflow
 
-    user = User.objects.create_user(email="staff@example.org", password="x", is_superuser=True, is_staff=True)
-    report = Report.objects.create(title="Kelder", description="Water in de kelder.", latitude=52.07, longitude=4.3)
-    challenge = SocietalChallenge.objects.create(title="Wateroverlast", description="Water op straat.")
-    other = SocietalChallenge.objects.create(title="Hitte", description="Warm op straat.")
-    found = [matching.Suggestion(f"report:{report.pk}", str(c.pk), 0.8, ()) for c in (challenge, other)]
-    locked, errors = threading.Event(), []
-
-    def a_run_writes() -> None:
-        try:
-            with transaction.atomic():
-                services._results_lock(exclusive=True)
-                locked.set()
-                assert _waiting_for_a_lock(), "the link waits for the run's write"
-                services._write_suggestions(found)  # refers to the report the workflow holds
-        except Exception as error:  # noqa: BLE001  (reported to the test)
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=a_run_writes)
-    thread.start()
-    assert locked.wait(10)
+    user, report, challenge, other = _staff(), _report(), _challenge(), _challenge("Hitte")
+    errors: list = []
+    writing, _ = _a_run_writing([matching.Suggestion(f"report:{report.pk}", str(c.pk), 0.8, ())
+                                 for c in (challenge, other)], errors)
     workflow.link_societal_challenges(report=report, actor=user, link=[challenge], unlink=[])
-    thread.join(10)
-    assert not errors and not thread.is_alive()
+    writing.join(10)
+    assert not errors and not writing.is_alive()
     assert list(report.societal_challenges.all()) == [challenge]
     assert set(Suggestion.objects.filter(status=ReviewStatus.OPEN).values_list("societal_challenge_id", flat=True)) == {
         other.pk}
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_one_items_scoring_while_a_link_is_being_made_waits_for_it_and_leaves_the_pair_out():
+    report, challenge = _report(), _challenge()
+    run = MatchingRun.objects.create(status=MatchingRun.Status.DONE)
+    held, release, errors, written = threading.Event(), threading.Event(), [], []
+    linking = _in_a_thread(lambda: report.societal_challenges.add(challenge), errors, held=held, release=release)
+    assert held.wait(10) and not errors
+    scoring = _in_a_thread(lambda: written.append(services._write_item_suggestions(
+        [matching.Suggestion(f"report:{report.pk}", str(challenge.pk), 0.8, ())], item=("report", report.pk),
+        run_id=run.pk)), errors)
+    assert _waiting_for_a_lock(), "the item's write waits for the item while the link is being made"
+    release.set()
+    linking.join(10)
+    scoring.join(10)
+    assert not errors and written == [1]
+    assert not Suggestion.objects.exists()
