@@ -105,7 +105,10 @@ class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixi
             queryset = queryset.filter(status=filters["status"])
         return queryset
 
-    @extend_schema(request=DecisionSerializer, responses=SuggestionSerializer)
+    @extend_schema(request=DecisionSerializer, responses={
+        200: SuggestionSerializer,
+        409: OpenApiResponse(description="A full matching run replaced the open suggestion while the decision waited "
+                                         "for its write.")})
     def partial_update(self, request, *args, **kwargs):
         suggestion = self.get_object()
         decision = DecisionSerializer(data=request.data)
@@ -113,10 +116,13 @@ class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixi
         item = suggestion.item
         if not permissions.can_review_suggestion(request.user, suggestion.item_type, item):
             raise exceptions.PermissionDenied("You may not decide on suggestions for this item.")
-        suggestion = services.suggestion_decide(
-            suggestion=suggestion, accept=decision.validated_data["status"] == ReviewStatus.ACCEPTED,
-            by=request.user, reason=decision.validated_data["reason"],
-        )
+        try:
+            suggestion = services.suggestion_decide(
+                suggestion=suggestion, accept=decision.validated_data["status"] == ReviewStatus.ACCEPTED,
+                by=request.user, reason=decision.validated_data["reason"],
+            )
+        except services.Replaced:
+            raise Conflict("A newer matching run replaced this suggestion: read the item's suggestions again.") from None
         return Response(self.get_serializer(self.get_queryset().get(pk=suggestion.pk)).data)
 
 
@@ -169,7 +175,9 @@ class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.Li
         return queryset
 
     @extend_schema(request=DecisionSerializer, responses={
-        200: MatchSerializer, 409: OpenApiResponse(description="The flag was already decided.")})
+        200: MatchSerializer,
+        409: OpenApiResponse(description="The flag was already decided, or a full matching run replaced it while the "
+                                         "decision waited for its write.")})
     def partial_update(self, request, *args, **kwargs):
         match = self.get_object()
         decision = DecisionSerializer(data=request.data)
@@ -181,6 +189,8 @@ class MatchViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.Li
                 "a new societal challenge is for the innovation team.")
         try:
             services.match_decide(match=match, accept=accept, by=request.user, reason=decision.validated_data["reason"])
+        except services.Replaced:
+            raise Conflict("A newer matching run replaced this flag: decide on the flags it wrote.") from None
         except services.AlreadyDecided:
             raise Conflict("This flag was already decided.") from None
         return Response(self.get_serializer(self.get_queryset().get(pk=match.pk)).data)

@@ -876,7 +876,6 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
                     return run
                 written = _write_suggestions(suggestions)
                 flagged = _write_matches(flags)
-                _rescore_undone(documents)
                 counts = {"challenges": len(challenges), "items": len(documents), "suggestions": written,
                           "matches": flagged, "model": generation}
                 MatchingRun.objects.filter(pk=run_id).update(
@@ -884,6 +883,7 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
                     progress_done=F("progress_total"),
                 )
             model_save(engine, run_id, generation)
+            _rescore_undone(documents)
     except (OperationalError, InterfaceError):
         # A transient database error: hand the run back so the task's retry can claim it again.
         MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.QUEUED, started_at=None,
@@ -902,7 +902,9 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
 def _rescore_undone(documents: list[matching.Document]) -> None:
     """Items the run read as decided "about no societal challenge" whose decision was undone while it worked: the
     run found nothing for them and its write took away what their own scoring found. They are scored again, against
-    this run's model, once its write commits (the outbox, in the write's transaction)."""
+    this run's model, after its write committed (queued then, not in the write's transaction: a pending key of the
+    outbox that the write held would make a save of the item wait for the write, and the write's references to items
+    wait for such a save's row lock)."""
     read_none = {d.key for d in documents if d.no_challenge}
     if not read_none:
         return
@@ -954,11 +956,12 @@ ITEM_LOCKS = {kind: (k + 1) << 40 for k, kind in enumerate(MODELS)}
 
 
 def _decision_locks(items: Iterable[tuple[str, int]], *, wait: bool = True) -> bool:
-    """The results lock, shared, then each item's own lock, in the order of their keys: taken by what must not
-    interleave with a full run's write or with another decision on the same item.
+    """The results lock, shared, then each item's own lock, in the order of their keys: taken by every staff
+    decision on items, and by what must see one whole.
 
-    - "None" (``no_challenge_decide``): a run's write holds the results lock alone, so the decision is wholly before
-      the write, which then sees it, or wholly after it, and deletes what the run wrote for the item.
+    - A decision (accept or reject a suggestion or flag, "none", its undoing) takes them first. A run's write holds
+      the results lock alone, so the decision is wholly before the write, which then sees it, or wholly after it,
+      and acts on what the write left (``Replaced`` when its open row is gone). Two decisions on one item take turns.
     - A link's settling (``settle_decisions_after_link``): "none" and a link of one item at the same moment take
       turns, and a link made while a run writes takes away the run's suggestion of the pair.
     - One item's scoring write (``_item_write_sql``, in its SQL): it sees a link or a "none" being made once that
@@ -1078,8 +1081,13 @@ def matching_queue_item(*, item_type: str, item_id: int) -> None:
 # --- Review decisions --------------------------------------------------------------------------------------
 @transaction.atomic
 def suggestion_decide(*, suggestion: Suggestion, accept: bool, by: User, reason: str = "") -> Suggestion:
-    """Accept (and link the item to the challenge) or reject a suggestion."""
-    suggestion = Suggestion.objects.select_for_update().get(pk=suggestion.pk)
+    """Accept (and link the item to the challenge) or reject a suggestion. Replaced when a full run's write, which
+    this waits for, took the open suggestion away meanwhile."""
+    _decision_locks([(suggestion.item_type, suggestion.item_id)])
+    found = Suggestion.objects.select_for_update().filter(pk=suggestion.pk).first()
+    if found is None:
+        raise Replaced
+    suggestion = found
     suggestion.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
     suggestion.decided_by, suggestion.decided_at, suggestion.decision_reason = by, timezone.now(), reason[:300]
     suggestion.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"])
@@ -1096,6 +1104,11 @@ class AlreadyDecided(Exception):
     moment ago by someone else: a decision is made once."""
 
 
+class Replaced(AlreadyDecided):
+    """The open suggestion or flag is gone: a full run replaced the open ones with what it found (a moment ago,
+    while the decision waited for its write). Decide on what the run wrote."""
+
+
 class StillLinked(Exception):
     """The item is linked to a societal challenge: it cannot be about none (remove the links first)."""
 
@@ -1104,7 +1117,13 @@ class StillLinked(Exception):
 def match_decide(*, match: Match, accept: bool, by: User, reason: str = "") -> Match:
     """Accept a flag (link its items, creating the proposed societal challenge if it has none) or reject it.
     Who may is permissions.can_decide_match; an open flag only, checked on the locked row (AlreadyDecided)."""
-    match = Match.objects.select_for_update().get(pk=match.pk)
+    # every member's lock, taken first: a run's write (which replaces the open flags) is wholly before or after this,
+    # and a "none" decision of a member waits, then finds it linked
+    _decision_locks((kind, pk) for kind in MODELS for pk in getattr(match, f"{kind}s").values_list("pk", flat=True))
+    found = Match.objects.select_for_update().filter(pk=match.pk).first()
+    if found is None:
+        raise Replaced
+    match = found
     if match.status != ReviewStatus.OPEN:
         raise AlreadyDecided
     match.status = ReviewStatus.ACCEPTED if accept else ReviewStatus.REJECTED
@@ -1161,6 +1180,7 @@ def no_challenge_decide(*, item_type: str, item: models.Model, by: User, reason:
 def no_challenge_undo(*, decision: NoChallengeDecision, by: User) -> NoChallengeDecision:
     """Undo a standing "about no societal challenge" decision (AlreadyDecided when it was undone before). The row
     stays, as history; the item is scored again once the transaction commits."""
+    _decision_locks([(decision.item_type, decision.item_id)])  # a link being settled first, or after
     decision = NoChallengeDecision.objects.select_for_update().get(pk=decision.pk)
     if decision.undone_at is not None:
         raise AlreadyDecided
@@ -1265,14 +1285,18 @@ def settle_links(*, item_type: str, item_ids: list[int], challenge_ids: list[int
 
 def _settle_links(item_type: str, item_ids: set[int], challenge_ids: set[int]) -> None:
     """The pairs among ``item_ids`` × ``challenge_ids`` that are linked now: their items' standing "none" decisions
-    are undone, and their open suggestions go."""
+    are undone (and the items scored again, as after an undo), and their open suggestions go."""
     through, item_column, challenge_column = _link_table(item_type)
     pairs = set(through._default_manager.filter(**{f"{item_column}__in": item_ids, f"{challenge_column}__in": challenge_ids})
                 .values_list(item_column, challenge_column))
     if not pairs:
         return
-    NoChallengeDecision.objects.active().filter(**{f"{item_type}_id__in": {item for item, _ in pairs}}).update(
-        undone_at=timezone.now())
+    standing = NoChallengeDecision.objects.active().filter(**{f"{item_type}_id__in": {item for item, _ in pairs}})
+    undone = list(standing.values_list("pk", f"{item_type}_id"))
+    if undone:
+        NoChallengeDecision.objects.filter(pk__in=[pk for pk, _ in undone]).update(undone_at=timezone.now())
+        for _, item_id in undone:  # its other challenges, as after an undo; queued once the link has committed
+            transaction.on_commit(functools.partial(matching_queue_item, item_type=item_type, item_id=item_id))
     by_challenge: dict[int, set[int]] = defaultdict(set)
     for item, challenge in pairs:
         by_challenge[challenge].add(item)

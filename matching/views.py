@@ -90,6 +90,9 @@ def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.match_decide(match=match, accept=decision == ReviewStatus.ACCEPTED, by=_signed_in(request),
                               reason=request.POST.get("reason", ""))
+    except services.Replaced:
+        messages.error(request, _("A newer matching run has just replaced this flag. Decide on the flags as they are now."))
+        return redirect("matching:match-list")
     except services.AlreadyDecided:
         messages.error(request, _("This flag was already decided, or the decision was not understood."))
         return redirect("matching:match-list")
@@ -111,12 +114,17 @@ def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     decision = request.POST.get("decision")
     if decision in (ReviewStatus.ACCEPTED, ReviewStatus.REJECTED):
-        services.suggestion_decide(suggestion=suggestion, accept=decision == ReviewStatus.ACCEPTED, by=_signed_in(request),
-                                   reason=request.POST.get("reason", ""))
-        if decision == ReviewStatus.ACCEPTED:
-            messages.success(request, _("Linked to “%(title)s”.") % {"title": suggestion.societal_challenge.title})
+        try:
+            services.suggestion_decide(suggestion=suggestion, accept=decision == ReviewStatus.ACCEPTED,
+                                       by=_signed_in(request), reason=request.POST.get("reason", ""))
+        except services.Replaced:
+            messages.error(request, _("A newer matching run has just replaced this suggestion. Look at the suggestions "
+                                      "as they are now."))
         else:
-            messages.success(request, _("Suggestion rejected."))
+            if decision == ReviewStatus.ACCEPTED:
+                messages.success(request, _("Linked to “%(title)s”.") % {"title": suggestion.societal_challenge.title})
+            else:
+                messages.success(request, _("Suggestion rejected."))
     return redirect(_next_url(request, getattr(item, "get_absolute_url", lambda: "/")()))
 
 

@@ -404,7 +404,10 @@ def link_societal_challenges(*, report: Report | int, actor: User, link: list[So
                              unlink: list[SocietalChallenge]) -> None:
     """Link a report to societal challenges or unlink it. Adding a link twice does nothing."""
     report_id = report.pk if isinstance(report, Report) else report
-    locked = Report.objects.select_for_update().get(pk=report_id)
+    # FOR NO KEY UPDATE, as an UPDATE of the row takes: a transaction that inserted a link of this report before (an
+    # accepted suggestion, say) checks its foreign key when it commits, and that check must not wait for this lock
+    # while this link waits for that transaction's row.
+    locked = Report.objects.select_for_update(no_key=True).get(pk=report_id)
     if not permissions.can_link_report_to_societal_challenge(actor, locked):
         raise WorkflowError(_("You cannot link this report to societal challenges."))
     if link:

@@ -8,12 +8,13 @@ import time
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import m2m_changed
 
 from matching import services
 from matching.engine import engine as matching
 from matching.models import Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion
 from participation.models import Report
-from smartcity.models import OutboxMessage, SocietalChallenge, User
+from smartcity.models import Department, DepartmentChallenge, OutboxMessage, SocietalChallenge, User
 from tests.matching.test_runs import city  # noqa: F401  (the fixture)
 
 
@@ -276,3 +277,249 @@ def test_one_items_scoring_while_a_link_is_being_made_waits_for_it_and_leaves_th
     scoring.join(10)
     assert not errors and written == [1]
     assert not Suggestion.objects.exists()
+
+
+def _waiting_for_anything(timeout: float = 5.0) -> bool:
+    """Whether a session of this test's database waits for any lock (a row's, a transaction's, an advisory one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+                           "WHERE NOT l.granted AND a.datname = current_database()")
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.02)
+    return False
+
+
+def _two_departments_flag() -> tuple[Match, matching.MatchFlag, list[DepartmentChallenge]]:
+    """An open flag on a challenge with two department challenges, and the engine's flag of the same fingerprint."""
+    challenge = _challenge()
+    members = [DepartmentChallenge.objects.create(department=Department.objects.create(name=name, slug=name.lower()),
+                                                  title=title, description=f"{title}.")
+               for name, title in (("Riolering", "Riool vol"), ("Wegen", "Tunnel onder water"))]
+    match = Match.objects.create(societal_challenge=challenge, score=0.5, fingerprint="f" * 64)
+    match.department_challenges.add(*members)
+    flag = matching.MatchFlag(challenge=str(challenge.pk), proposed_title=None,
+                              department_challenges=tuple(f"department_challenge:{m.pk}" for m in members),
+                              reports=(), pilots=(), score=0.5, reasons=(), fingerprint="f" * 64)
+    return match, flag, members
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("accept", [True, False])
+def test_a_flag_decided_just_before_a_run_writes_its_flags_stays_decided(accept):
+    """Without the decision's locks the run's write read the decided flags before the decision committed, deleted
+    the flag the decision was saving and raised it again, open: the decision was lost."""
+    user = _staff()
+    match, flag, _ = _two_departments_flag()
+    held, release, errors = threading.Event(), threading.Event(), []
+    deciding = _in_a_thread(lambda: services.match_decide(match=match, accept=accept, by=user), errors, held=held,
+                            release=release)
+    assert held.wait(10) and not errors
+
+    def write() -> None:
+        services._results_lock(exclusive=True)
+        services._write_matches([flag])
+
+    writing = _in_a_thread(lambda: transaction.atomic()(write)(), errors)
+    assert _waiting_for_a_lock(), "the run's write waits for the decision"
+    release.set()
+    deciding.join(10)
+    writing.join(10)
+    assert not errors
+    assert list(Match.objects.values_list("pk", "status")) == [(match.pk, "accepted" if accept else "rejected")]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_flag_decided_while_a_run_writes_its_flags_waits_and_is_told_it_was_replaced():
+    user = _staff()
+    match, flag, _ = _two_departments_flag()
+    written, release, errors = threading.Event(), threading.Event(), []
+
+    def write() -> None:
+        services._results_lock(exclusive=True)
+        services._write_matches([flag])  # the open flag goes; the same fingerprint comes back as a new row
+
+    writing = _in_a_thread(write, errors, held=written, release=release)
+    assert written.wait(10) and not errors
+    outcome: list[Exception] = []
+
+    def decide() -> None:
+        try:
+            services.match_decide(match=match, accept=True, by=user)
+        except services.Replaced as error:
+            outcome.append(error)
+
+    deciding = _in_a_thread(decide, errors)
+    assert _waiting_for_a_lock(), "the decision waits for the run's write"
+    release.set()
+    writing.join(10)
+    deciding.join(10)
+    assert not errors and outcome, "refused cleanly, not a missing row"
+    (new,) = Match.objects.all()
+    assert new.pk != match.pk and new.status == ReviewStatus.OPEN and new.fingerprint == match.fingerprint
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_none_decision_of_a_member_while_its_flag_is_accepted_is_refused_and_the_flag_stays():
+    """Without the flag decision's locks on its members, "none" passed its check before the links were committed and
+    then deleted the accepted flag."""
+    user = _staff()
+    match, _, (member, _other) = _two_departments_flag()
+    linking, go, errors, accepting = threading.Event(), threading.Event(), [], {}
+
+    def pause(sender, action, **kwargs) -> None:  # match_decide: its locks and row taken, before its first link
+        if action == "pre_add" and threading.current_thread() is accepting.get("thread") and not linking.is_set():
+            linking.set()
+            assert go.wait(10)
+
+    m2m_changed.connect(pause, sender=DepartmentChallenge.societal_challenges.through)
+    refused: list[Exception] = []
+
+    def decide_none() -> None:
+        try:
+            services.no_challenge_decide(item_type="department_challenge", item=member, by=user)
+        except services.StillLinked as error:
+            refused.append(error)
+
+    try:
+        accepting["thread"] = _in_a_thread(lambda: services.match_decide(match=match, accept=True, by=user), errors)
+        assert linking.wait(10)
+        deciding = _in_a_thread(decide_none, errors)
+        assert _waiting_for_a_lock(), "the decision waits for the flag's members"
+        go.set()
+        accepting["thread"].join(10)
+        deciding.join(10)
+    finally:
+        m2m_changed.disconnect(pause, sender=DepartmentChallenge.societal_challenges.through)
+    assert not errors and refused
+    assert list(Match.objects.values_list("pk", "status")) == [(match.pk, "accepted")]
+    assert not NoChallengeDecision.objects.exists()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("other", ["a link", "the workflow"])
+def test_a_suggestion_accepted_while_its_pair_is_linked_elsewhere_is_no_deadlock(monkeypatch, other):
+    """The accept holds the suggestion's row and then inserts the link; the other link inserts the same link row and
+    then, in its handler, settles: it deletes the pair's open suggestion, the row the accept holds. With the item's
+    lock taken first by the accept, the other link leaves its settling to a task that waits for it."""
+    from participation import workflow
+
+    user, report, challenge = _staff(), _report(), _challenge()
+    suggestion = Suggestion.objects.create(report=report, societal_challenge=challenge, score=0.8, reasons=[])
+    saved, go, errors, accepting = threading.Event(), threading.Event(), [], {}
+    item = Suggestion.item
+
+    def pausing(self):  # suggestion_decide reads the item after it saved the decided row, before it links
+        if threading.current_thread() is accepting.get("thread") and not saved.is_set():
+            saved.set()
+            assert go.wait(10)
+        return item.fget(self)
+
+    monkeypatch.setattr(Suggestion, "item", property(pausing))
+    accepting["thread"] = _in_a_thread(lambda: services.suggestion_decide(suggestion=suggestion, accept=True, by=user),
+                                       errors)
+    assert saved.wait(10)
+    if other == "a link":
+        linking = _in_a_thread(lambda: transaction.atomic()(lambda: report.societal_challenges.add(challenge))(), errors)
+    else:
+        linking = _in_a_thread(lambda: workflow.link_societal_challenges(report=report, actor=user, link=[challenge],
+                                                                         unlink=[]), errors)
+    assert _waiting_for_anything(), "the other link waits"
+    go.set()
+    accepting["thread"].join(10)
+    linking.join(10)
+    assert not errors
+    assert list(report.societal_challenges.all()) == [challenge]
+    assert Suggestion.objects.get().status == ReviewStatus.ACCEPTED
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_the_workflow_linking_a_pair_that_an_accepted_suggestion_is_linking_is_no_deadlock():
+    """The accept's link row checks its foreign key to the report when it commits. The workflow locks the report and
+    then waits for the accept's link row; with FOR UPDATE the accept's check waited for the workflow in turn."""
+    from participation import workflow
+
+    user, report, challenge = _staff(), _report(), _challenge()
+    suggestion = Suggestion.objects.create(report=report, societal_challenge=challenge, score=0.8, reasons=[])
+    held, release, errors = threading.Event(), threading.Event(), []
+    accepting = _in_a_thread(lambda: services.suggestion_decide(suggestion=suggestion, accept=True, by=user), errors,
+                             held=held, release=release)
+    assert held.wait(10) and not errors
+    linking = _in_a_thread(lambda: workflow.link_societal_challenges(report=report, actor=user, link=[challenge],
+                                                                     unlink=[]), errors)
+    assert _waiting_for_anything(), "the workflow's link waits for the accept's link row"
+    release.set()
+    accepting.join(10)
+    linking.join(10)
+    assert not errors
+    assert list(report.societal_challenges.all()) == [challenge]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_an_undo_while_the_item_is_saved_and_linked_is_no_deadlock(monkeypatch):
+    """The undo queues the item's scoring (a pending key of the outbox); a pilot's form saves the pilot (the same
+    key) and links it, and the link undoes the decision. Without the undo taking the item's lock first, each waited
+    for the other's row."""
+    from pilots.models import Pilot
+
+    user, challenge = _staff(), _challenge()
+    pilot = Pilot.objects.create(title="Slimme put", description="Een put die meet hoeveel water er valt.")
+    decision = NoChallengeDecision.objects.create(pilot=pilot, decided_by=user)
+    undone, go, errors, undoing = threading.Event(), threading.Event(), [], {}
+    queue = services.matching_queue_item
+
+    def pausing(**kwargs):  # no_challenge_undo: its decision saved, before it queues the scoring
+        if threading.current_thread() is undoing.get("thread") and not undone.is_set():
+            undone.set()
+            assert go.wait(10)
+        return queue(**kwargs)
+
+    monkeypatch.setattr(services, "matching_queue_item", pausing)
+    undoing["thread"] = _in_a_thread(lambda: services.no_challenge_undo(decision=decision, by=user), errors)
+    assert undone.wait(10)
+
+    def edit() -> None:
+        with transaction.atomic():
+            saved = Pilot.objects.get(pk=pilot.pk)
+            saved.title = "Slimme put, tweede versie"
+            saved.save()
+            saved.societal_challenges.set([challenge])
+
+    editing = _in_a_thread(edit, errors)
+    assert _waiting_for_anything(), "the edit's settling waits for the undo"
+    go.set()
+    undoing["thread"].join(10)
+    editing.join(10)
+    assert not errors
+    assert list(pilot.societal_challenges.all()) == [challenge]
+    assert not NoChallengeDecision.objects.active().exists()
+
+
+def test_settling_a_link_later_leaves_a_pair_that_is_no_longer_linked_alone(db, civil_servant):
+    """The task settles after the link's commit; staff may have removed the link by then."""
+    report, challenge = _report(), _challenge()
+    NoChallengeDecision.objects.create(report=report, decided_by=civil_servant)
+    Suggestion.objects.create(report=report, societal_challenge=challenge, score=0.8, reasons=[])
+    services.settle_links(item_type="report", item_ids=[report.pk], challenge_ids=[challenge.pk])
+    assert NoChallengeDecision.objects.active().exists()
+    assert Suggestion.objects.filter(status=ReviewStatus.OPEN).exists()
+
+
+def test_a_link_that_undoes_a_none_decision_scores_the_item_again(db, civil_servant, django_capture_on_commit_callbacks):
+    report, challenge = _report(), _challenge()
+    NoChallengeDecision.objects.create(report=report, decided_by=civil_servant)
+    OutboxMessage.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        report.societal_challenges.add(challenge)
+    assert not NoChallengeDecision.objects.active().exists()
+    for callback in callbacks:
+        callback()
+    assert OutboxMessage.objects.filter(dedupe_key=f"score:report:{report.pk}").exists()
