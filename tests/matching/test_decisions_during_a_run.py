@@ -15,15 +15,8 @@ from matching.engine import engine as matching
 from matching.models import Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion
 from participation.models import Report
 from smartcity.models import Department, DepartmentChallenge, OutboxMessage, SocietalChallenge, User
+from tests.matching.test_no_challenge import _run
 from tests.matching.test_runs import city  # noqa: F401  (the fixture)
-
-
-def _run(capture) -> MatchingRun:
-    with capture(execute=True):
-        run = services.matching_run_start(by=None)
-    run.refresh_from_db()
-    assert run.status == MatchingRun.Status.DONE, run.error
-    return run
 
 
 def _meanwhile(monkeypatch, act) -> None:
@@ -108,14 +101,15 @@ def test_a_pair_linked_meanwhile_gets_no_open_suggestion_from_the_run(
 
 
 # --- At the same moment, in two transactions (PostgreSQL's locks) -----------------------------------------------
-def _waiting_for_a_lock(timeout: float = 5.0) -> bool:
-    """Whether a session of this test's database waits for an advisory lock (other test databases, of other
-    workers, do not count)."""
+def _waiting_for_a_lock(timeout: float = 5.0, *, advisory: bool = True) -> bool:
+    """Whether a session of this test's database waits for an advisory lock (or, not ``advisory``, for any lock: a
+    row's, a transaction's). Other test databases, of other workers, do not count."""
+    kind = "AND l.locktype = 'advisory'" if advisory else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
-                           "(SELECT oid FROM pg_database WHERE datname = current_database())")
+            cursor.execute("SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+                           f"WHERE NOT l.granted {kind} AND a.datname = current_database()")
             if cursor.fetchone()[0]:
                 return True
         time.sleep(0.02)
@@ -145,6 +139,17 @@ def _in_a_thread(act, errors: list, *, held: threading.Event | None = None,
     thread = threading.Thread(target=work)
     thread.start()
     return thread
+
+
+def _refusing(exception: type[Exception], act, refusals: list):
+    """``act``, where ``exception`` (the refusal the test expects) is kept in ``refusals`` instead of raised."""
+    def run() -> None:
+        try:
+            act()
+        except exception as error:
+            refusals.append(error)
+
+    return run
 
 
 def _staff() -> User:
@@ -192,14 +197,8 @@ def test_a_none_decision_made_while_a_link_is_being_made_waits_for_it_and_is_ref
     linking = _in_a_thread(lambda: report.societal_challenges.add(challenge), errors, held=held, release=release)
     assert held.wait(10) and not errors
     refused: list[Exception] = []
-
-    def decide() -> None:
-        try:
-            services.no_challenge_decide(item_type="report", item=report, by=user)
-        except services.StillLinked as error:
-            refused.append(error)
-
-    deciding = _in_a_thread(decide, errors)
+    deciding = _in_a_thread(_refusing(services.StillLinked, lambda: services.no_challenge_decide(
+        item_type="report", item=report, by=user), refused), errors)
     assert _waiting_for_a_lock(), "the decision waits for the item while the link is being made"
     release.set()
     linking.join(10)
@@ -279,19 +278,6 @@ def test_one_items_scoring_while_a_link_is_being_made_waits_for_it_and_leaves_th
     assert not Suggestion.objects.exists()
 
 
-def _waiting_for_anything(timeout: float = 5.0) -> bool:
-    """Whether a session of this test's database waits for any lock (a row's, a transaction's, an advisory one)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
-                           "WHERE NOT l.granted AND a.datname = current_database()")
-            if cursor.fetchone()[0]:
-                return True
-        time.sleep(0.02)
-    return False
-
-
 def _two_departments_flag() -> tuple[Match, matching.MatchFlag, list[DepartmentChallenge]]:
     """An open flag on a challenge with two department challenges, and the engine's flag of the same fingerprint."""
     challenge = _challenge()
@@ -346,14 +332,8 @@ def test_a_flag_decided_while_a_run_writes_its_flags_waits_and_is_told_it_was_re
     writing = _in_a_thread(write, errors, held=written, release=release)
     assert written.wait(10) and not errors
     outcome: list[Exception] = []
-
-    def decide() -> None:
-        try:
-            services.match_decide(match=match, accept=True, by=user)
-        except services.Replaced as error:
-            outcome.append(error)
-
-    deciding = _in_a_thread(decide, errors)
+    deciding = _in_a_thread(_refusing(services.Replaced, lambda: services.match_decide(match=match, accept=True, by=user),
+                                      outcome), errors)
     assert _waiting_for_a_lock(), "the decision waits for the run's write"
     release.set()
     writing.join(10)
@@ -379,13 +359,8 @@ def test_a_none_decision_of_a_member_while_its_flag_is_accepted_is_refused_and_t
 
     m2m_changed.connect(pause, sender=DepartmentChallenge.societal_challenges.through)
     refused: list[Exception] = []
-
-    def decide_none() -> None:
-        try:
-            services.no_challenge_decide(item_type="department_challenge", item=member, by=user)
-        except services.StillLinked as error:
-            refused.append(error)
-
+    decide_none = _refusing(services.StillLinked, lambda: services.no_challenge_decide(
+        item_type="department_challenge", item=member, by=user), refused)
     try:
         accepting["thread"] = _in_a_thread(lambda: services.match_decide(match=match, accept=True, by=user), errors)
         assert linking.wait(10)
@@ -430,7 +405,7 @@ def test_a_suggestion_accepted_while_its_pair_is_linked_elsewhere_is_no_deadlock
     else:
         linking = _in_a_thread(lambda: workflow.link_societal_challenges(report=report, actor=user, link=[challenge],
                                                                          unlink=[]), errors)
-    assert _waiting_for_anything(), "the other link waits"
+    assert _waiting_for_a_lock(advisory=False), "the other link waits"
     go.set()
     accepting["thread"].join(10)
     linking.join(10)
@@ -454,7 +429,7 @@ def test_the_workflow_linking_a_pair_that_an_accepted_suggestion_is_linking_is_n
     assert held.wait(10) and not errors
     linking = _in_a_thread(lambda: workflow.link_societal_challenges(report=report, actor=user, link=[challenge],
                                                                      unlink=[]), errors)
-    assert _waiting_for_anything(), "the workflow's link waits for the accept's link row"
+    assert _waiting_for_a_lock(advisory=False), "the workflow's link waits for the accept's link row"
     release.set()
     accepting.join(10)
     linking.join(10)
@@ -494,7 +469,7 @@ def test_an_undo_while_the_item_is_saved_and_linked_is_no_deadlock(monkeypatch):
             saved.societal_challenges.set([challenge])
 
     editing = _in_a_thread(edit, errors)
-    assert _waiting_for_anything(), "the edit's settling waits for the undo"
+    assert _waiting_for_a_lock(advisory=False), "the edit's settling waits for the undo"
     go.set()
     undoing["thread"].join(10)
     editing.join(10)
