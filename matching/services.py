@@ -883,7 +883,11 @@ def matching_run_execute(*, run_id: int) -> MatchingRun | None:
                     progress_done=F("progress_total"),
                 )
             model_save(engine, run_id, generation)
-            _rescore_undone(documents)
+            try:  # the run is done and written: what follows must not turn it into a failed or queued one
+                _rescore_undone(documents)
+            except DatabaseError:
+                log.exception("matching run %s: queueing the items undone during the run failed; the next run scores "
+                              "them", run_id)
     except (OperationalError, InterfaceError):
         # A transient database error: hand the run back so the task's retry can claim it again.
         MatchingRun.objects.filter(pk=run_id).update(status=MatchingRun.Status.QUEUED, started_at=None,

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models.signals import m2m_changed
 
 from matching import services
@@ -98,6 +98,19 @@ def test_a_pair_linked_meanwhile_gets_no_open_suggestion_from_the_run(
     _run(django_capture_on_commit_callbacks)
     assert flooding.pk not in _open(report)
     assert Suggestion.objects.filter(status=ReviewStatus.OPEN).exclude(report=report).exists()  # the others keep theirs
+
+
+def test_a_run_whose_rescoring_cannot_be_queued_stays_done(city, django_capture_on_commit_callbacks,  # noqa: F811
+                                                           monkeypatch, caplog):
+    """The rescoring is queued after the run's write committed: a database error then must not turn the run, whose
+    results stand, into a queued or failed one."""
+    def broken(documents) -> None:
+        raise OperationalError("the connection went away")
+
+    monkeypatch.setattr(services, "_rescore_undone", broken)
+    run = _run(django_capture_on_commit_callbacks)
+    assert run.counts["suggestions"] > 0
+    assert "the next run scores them" in caplog.text
 
 
 # --- At the same moment, in two transactions (PostgreSQL's locks) -----------------------------------------------
