@@ -1,6 +1,7 @@
 """The innovation team runs a pilot from idea to scaling in a real browser; the portfolio pages pass axe-core."""
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from pilots.models import Pilot
 from tests.e2e.conftest import check_accessibility, log_in
@@ -43,7 +44,8 @@ def test_an_innovation_team_member_runs_a_pilot_from_idea_to_scaling(page, demo,
 
     # Idea -> proof of concept: a go without the required answers is refused, field by field.
     page.get_by_role("link", name="Gate to “proof of concept”").click()
-    assert page.get_by_text("This pilot serves 2 societal challenges.").is_visible()
+    # expect() waits for the page the click opens; is_visible() answered for the page still shown
+    expect(page.get_by_text("This pilot serves 2 societal challenges.")).to_be_visible()
     page.get_by_label("go", exact=True).check()
     page.get_by_role("button", name="Record the gate").click()
     page.wait_for_load_state()
@@ -54,7 +56,7 @@ def test_an_innovation_team_member_runs_a_pilot_from_idea_to_scaling(page, demo,
         "For which societal challenges and for whom does it create value?": "Residents near the harbour; enforcement.",
         "What are the success criteria, and what is the baseline?": "Night-time complaints: 30 a week, target 15.",
     })
-    assert page.get_by_text("Go: the pilot is now in stage “proof of concept”.").is_visible()
+    expect(page.get_by_text("Go: the pilot is now in stage “proof of concept”.")).to_be_visible()
 
     # Proof of concept -> pilot: earlier answers are filled in already; two more are needed now.
     page.get_by_role("link", name="Gate to “pilot”").click()
