@@ -1,6 +1,7 @@
 """The public hub pages in a real browser: they render, switch language and pass axe-core."""
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from smartcity.models import SocietalChallenge
 from tests.e2e.conftest import check_accessibility
@@ -42,7 +43,7 @@ def test_the_challenge_page_in_three_languages(page, demo):
         page.locator(f"button[name=language][value={language}]").click()
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == language
-        assert page.get_by_role("heading", name=heading).is_visible()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
         check_accessibility(page, f"hub-challenge-{language}")
 
 

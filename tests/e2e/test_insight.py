@@ -11,6 +11,7 @@ import random
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from insight.services import insight_rebuild
 from participation.models import Report
@@ -60,9 +61,9 @@ def test_a_resident_reads_the_statistics_filters_them_and_downloads_the_numbers(
     page.goto("/")
     page.get_by_role("contentinfo").get_by_role("link", name="Statistics").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Reports over time").is_visible()
-    assert page.get_by_role("img", name="Reports per theme over time").is_visible()
-    assert page.get_by_role("img", name="Map of reports per neighbourhood").is_visible()
+    expect(page.get_by_role("heading", name="Reports over time")).to_be_visible()
+    expect(page.get_by_role("img", name="Reports per theme over time")).to_be_visible()
+    expect(page.get_by_role("img", name="Map of reports per neighbourhood")).to_be_visible()
     if os.environ.get("INSIGHT_SCREENSHOT") == "1":
         page.screenshot(path=str(ROOT / "docs" / "screenshot-statistics.png"),
                         clip={"x": 0, "y": 0, "width": 1280, "height": 1500}, full_page=True)
@@ -70,7 +71,7 @@ def test_a_resident_reads_the_statistics_filters_them_and_downloads_the_numbers(
 
     # The table under a chart opens and carries the numbers.
     page.get_by_text("Reports per neighbourhood as a table").click()
-    assert page.get_by_role("table", name="Reports per neighbourhood, most first").is_visible()
+    expect(page.get_by_role("table", name="Reports per neighbourhood, most first")).to_be_visible()
 
     # Filter on a theme and count per week: the figures follow, and so does the CSV link.
     theme = Theme.objects.order_by("name").first()
@@ -93,7 +94,7 @@ def test_a_resident_reads_the_statistics_filters_them_and_downloads_the_numbers(
     filters.get_by_label("Up to and including").fill("2026-01-01")
     page.get_by_role("button", name="Show").click()
     page.wait_for_load_state()
-    assert page.get_by_role("alert").get_by_text("The start of the period must come before its end.").is_visible()
+    expect(page.get_by_role("alert").get_by_text("The start of the period must come before its end.")).to_be_visible()
     check_accessibility(page, "insight-statistics-error")
 
     phone_page.goto("/statistics/")
@@ -114,8 +115,8 @@ def test_staff_find_their_department_dashboard_and_the_innovation_team_the_pilot
     check_accessibility(page, "insight-dashboards")
     page.get_by_role("link", name=department.name, exact=True).click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Backlog by status and age").is_visible()
-    assert page.get_by_role("table", name="Reports in and closed per week").is_visible()
+    expect(page.get_by_role("heading", name="Backlog by status and age")).to_be_visible()
+    expect(page.get_by_role("table", name="Reports in and closed per week")).to_be_visible()
     check_accessibility(page, "insight-department-dashboard")
 
     user.is_innovation_team = True
@@ -123,5 +124,5 @@ def test_staff_find_their_department_dashboard_and_the_innovation_team_the_pilot
     page.goto("/staff/insight/")
     page.get_by_role("link", name="Where the next pilot is worth the most").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Where the next pilot is worth the most").is_visible()
+    expect(page.get_by_role("heading", name="Where the next pilot is worth the most")).to_be_visible()
     check_accessibility(page, "insight-pilot-opportunities")

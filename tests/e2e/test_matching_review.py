@@ -1,5 +1,6 @@
 """Reviewing the matching engine's flags in a real browser: start a run, see it finish, accept a flag."""
 import pytest
+from playwright.sync_api import expect
 
 from matching.models import Match, NoChallengeDecision, ReviewStatus, Suggestion
 from participation.models import Report
@@ -26,17 +27,17 @@ def test_a_civil_servant_starts_a_run_and_accepts_a_flag(page, transactional_db,
     check_accessibility(page, "staff-matching-runs")
     page.get_by_role("button", name="Start a full run").click()
     page.wait_for_load_state()
-    assert page.get_by_role("cell", name="Done").first.is_visible()
+    expect(page.get_by_role("cell", name="Done").first).to_be_visible()
 
     page.goto("/staff/matches/")
     check_accessibility(page, "staff-matches")
     flag = page.locator("article.site-flag").filter(has_text=challenge.title)
-    assert flag.get_by_text("Riool overbelast bij extreme neerslag").is_visible()
-    assert flag.get_by_text("Onderdoorgangen lopen onder bij wolkbreuken").is_visible()
+    expect(flag.get_by_text("Riool overbelast bij extreme neerslag")).to_be_visible()
+    expect(flag.get_by_text("Onderdoorgangen lopen onder bij wolkbreuken")).to_be_visible()
     flag.get_by_label("Reason").fill("One sewer problem")
     flag.get_by_role("button", name="Accept and link").click()
     page.wait_for_load_state()
-    assert page.get_by_text("Flag accepted").is_visible()
+    expect(page.get_by_text("Flag accepted")).to_be_visible()
     match = Match.objects.get(societal_challenge=challenge)
     assert match.status == ReviewStatus.ACCEPTED and match.decision_reason == "One sewer problem"
 
@@ -51,16 +52,16 @@ def test_a_civil_servant_marks_a_report_as_about_no_challenge_and_undoes_it(page
                                         defaults={"score": 0.55, "reasons": [{"code": "meaning", "values": [], "count": 0}]})
     log_in(page, civil_servant.email)
     page.goto(f"/staff/reports/{report.pk}/")
-    assert page.get_by_role("button", name="Link Wateroverlast").is_visible()
+    expect(page.get_by_role("button", name="Link Wateroverlast")).to_be_visible()
     check_accessibility(page, "staff-report-no-challenge-before")
     page.get_by_label("Reason").fill("Lost property")
     page.get_by_role("button", name="About no societal challenge").click()
     page.wait_for_load_state()
-    assert page.get_by_text("Marked as about no societal challenge").is_visible()
+    expect(page.get_by_text("Marked as about no societal challenge")).to_be_visible()
     assert page.get_by_role("button", name="Link Wateroverlast").count() == 0
     page.get_by_text("History: about no societal challenge").click()
     check_accessibility(page, "staff-report-no-challenge-decided")
     page.get_by_role("button", name="Undo: it may be about a societal challenge").click()
     page.wait_for_load_state()
-    assert page.get_by_role("button", name="About no societal challenge").is_visible()
+    expect(page.get_by_role("button", name="About no societal challenge")).to_be_visible()
     assert list(NoChallengeDecision.objects.values_list("reason", "undone_by")) == [("Lost property", civil_servant.pk)]

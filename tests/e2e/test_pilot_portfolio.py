@@ -78,7 +78,7 @@ def test_an_innovation_team_member_runs_a_pilot_from_idea_to_scaling(page, demo,
     check_accessibility(page, "pilot-detail-internal")
 
     page.goto("/pilots/portfolio/")
-    assert page.get_by_role("heading", name="Stranded pilots").is_visible()
+    expect(page.get_by_role("heading", name="Stranded pilots")).to_be_visible()
     check_accessibility(page, "pilot-portfolio-dashboard")
 
 

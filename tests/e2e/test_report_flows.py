@@ -109,7 +109,7 @@ def test_the_report_form_with_errors_and_the_step_pass_axe(page, city):
                            source_id="spui-70")
     page.goto("/reports/new/")
     page.locator("#report-form button[type=submit]").last.click()
-    assert page.get_by_text("Mark the place on the map or type an address.").first.is_visible()
+    expect(page.get_by_text("Mark the place on the map or type an address.").first).to_be_visible()
     check_accessibility(page, "report-form-errors")
     # Keyboard users mark the map's centre with Enter.
     picker = page.locator("#report-picker-map")
@@ -139,7 +139,7 @@ def test_the_report_is_found_in_the_list_and_on_the_map(page, city):
     page.goto("/reports/")
     page.fill("input[name=q]", "mattress")
     page.get_by_role("button", name="Filter").click()
-    assert page.get_by_role("link", name="Dumped mattress").is_visible()
+    expect(page.get_by_role("link", name="Dumped mattress")).to_be_visible()
     assert page.get_by_role("link", name="Graffiti").count() == 0
     check_accessibility(page, "report-list")
     page.goto("/reports/map/")
@@ -159,16 +159,16 @@ def test_residents_support_and_comment(page, city):
     log_in(page, "rosa@example.org")
     page.goto(report.get_absolute_url())
     page.get_by_role("button", name="I have this problem too").click()
-    assert page.get_by_text("1 person supports this report.").is_visible()
+    expect(page.get_by_text("1 person supports this report.")).to_be_visible()
     page.fill("textarea[name=text]", "Still there this morning.")
     page.get_by_role("button", name="Place comment").click()
-    assert page.get_by_text("Still there this morning.").is_visible()
+    expect(page.get_by_text("Still there this morning.")).to_be_visible()
     assert Comment.objects.get().author == city["resident"]
     report.refresh_from_db()
     assert report.support_count == 1
     check_accessibility(page, "report-detail-resident")
     page.goto("/my/reports/")
-    assert page.get_by_role("link", name="Dumped mattress").is_visible()
+    expect(page.get_by_role("link", name="Dumped mattress")).to_be_visible()
     check_accessibility(page, "my-reports")
     page.goto("/my/delete/")
     check_accessibility(page, "account-delete")
@@ -185,8 +185,8 @@ def test_the_report_page_in_dutch_english_and_swedish(page, city):
         page.locator(f"button[name=language][value={language}]").click()
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == language
-        assert page.get_by_role("heading", name=heading).is_visible()
-        assert page.get_by_role("link", name=theme).is_visible()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(page.get_by_role("link", name=theme)).to_be_visible()
         check_accessibility(page, f"report-detail-{language}")
 
 
@@ -205,7 +205,7 @@ def test_the_smaller_resident_pages_pass_axe(page, city):
     page.fill("textarea[name=description]", "The streetlight near the playground is broken.")
     page.fill("input[name=address]", "Spui 70")  # found on the server when the form is sent
     page.get_by_role("button", name="Send report").click()
-    assert page.get_by_role("heading", name="Already reported?").is_visible()
+    expect(page.get_by_role("heading", name="Already reported?")).to_be_visible()
     check_accessibility(page, "report-form-step")
     # Anonymous support with an address Django refuses.
     page.goto(report.get_absolute_url())
@@ -219,5 +219,5 @@ def test_the_smaller_resident_pages_pass_axe(page, city):
     page.goto(f"/reports/unsubscribe/{tokens.unsubscribe_token(report_id=report.pk)}/")
     check_accessibility(page, "unsubscribe")
     page.goto("/reports/confirm/not-a-valid-link/")
-    assert page.get_by_role("heading", name="This link does not work").is_visible()
+    expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
     check_accessibility(page, "link-invalid")

@@ -204,8 +204,8 @@ def test_the_home_page_says_what_a_resident_can_do(open_page, city, language):
     for phone in (False, True):
         page = open_page(language, phone=phone)
         page.goto("/")
-        assert page.get_by_role("link", name=WORDS[language]["report"]).first.is_visible()
-        assert page.get_by_text("Bankje kapot in het Zuiderpark").is_visible()
+        expect(page.get_by_role("link", name=WORDS[language]["report"]).first).to_be_visible()
+        expect(page.get_by_text("Bankje kapot in het Zuiderpark")).to_be_visible()
         check(page, f"home-{language}-{'phone' if phone else 'desktop'}")
         font = page.locator("h1").evaluate("element => getComputedStyle(element).fontFamily")
         assert "Times" not in font and "serif" not in font.replace("sans-serif", "")

@@ -4,6 +4,7 @@ Every staff page on the way passes axe-core (WCAG 2.1 A/AA)."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from participation.models import Report
 from smartcity.models import Department, DepartmentChallenge, Membership, SocietalChallenge, Theme, User
@@ -47,7 +48,7 @@ def test_a_civil_servants_morning(page, morning):
     log_in(page, "triage@example.org")
     page.get_by_role("link", name="Staff workspace").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Triage queue").is_visible()
+    expect(page.get_by_role("heading", name="Triage queue")).to_be_visible()
     first_row = page.locator("tbody tr").first
     assert "Loose paving stone" in first_row.inner_text() and "Overdue" in first_row.inner_text()
     for header in page.locator("thead th").all():  # one line each: no "Numme r" or "Statu s"
@@ -69,7 +70,7 @@ def test_a_civil_servants_morning(page, morning):
     page.get_by_label("Search").fill("")
     page.locator("h1").click()
     page.keyboard.press("?")
-    assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
     check_accessibility(page, "staff-queue-shortcuts")
     page.keyboard.press("Escape")
 
@@ -77,7 +78,7 @@ def test_a_civil_servants_morning(page, morning):
     page.keyboard.press("j")
     page.keyboard.press("o")
     page.wait_for_url(f"**/staff/reports/{first.pk}/")
-    assert page.get_by_role("heading", name=first.title, level=1).is_visible()
+    expect(page.get_by_role("heading", name=first.title, level=1)).to_be_visible()
     page.wait_for_selector("#report-map .leaflet-marker-icon")
     check_accessibility(page, "staff-report-new")
 
@@ -92,7 +93,7 @@ def test_a_civil_servants_morning(page, morning):
     assert "Merging makes report" in candidates.first.inner_text()
     page.get_by_role("button", name=f"Merge report {duplicate.pk} into this one").click()
     page.wait_for_load_state()
-    assert page.get_by_text(f"Report {duplicate.pk} was merged into this report.").is_visible()
+    expect(page.get_by_text(f"Report {duplicate.pk} was merged into this report.")).to_be_visible()
     duplicate.refresh_from_db()
     assert duplicate.duplicate_of_id == first.pk and duplicate.status == Report.Status.DUPLICATE
 
@@ -100,7 +101,7 @@ def test_a_civil_servants_morning(page, morning):
     page.select_option("#priority-priority", "high")
     page.get_by_role("button", name="Set priority").click()
     page.wait_for_load_state()
-    assert page.get_by_text("Priority: normal → high").is_visible()
+    expect(page.get_by_text("Priority: normal → high")).to_be_visible()
     pin = page.locator("#report-map .leaflet-marker-icon").bounding_box()
     page.mouse.move(pin["x"] + pin["width"] / 2, pin["y"] + pin["height"] - 4)
     page.mouse.down()
@@ -109,7 +110,7 @@ def test_a_civil_servants_morning(page, morning):
     assert page.input_value("#location-longitude") != "4.3"
     page.get_by_role("button", name="Correct the location").click()
     page.wait_for_load_state()
-    assert page.get_by_text("The location was corrected.").is_visible()
+    expect(page.get_by_text("The location was corrected.")).to_be_visible()
     first.refresh_from_db()
     assert first.priority == "high" and first.longitude > 4.3 and first.corrections.count() == 2
     check_accessibility(page, "staff-report-corrected")
@@ -118,28 +119,28 @@ def test_a_civil_servants_morning(page, morning):
     page.goto("/staff/?status=new")
     for report in (first, second, third):
         page.get_by_label(f"Select report {report.pk}", exact=True).check()
-    assert page.get_by_text("The selected reports (3 selected)").is_visible()
+    expect(page.get_by_text("The selected reports (3 selected)")).to_be_visible()
     page.select_option("#bulk-action", "route")
     page.select_option("#bulk-department", label="Stadsbeheer")
     page.fill("#bulk-message", "Stadsbeheer will look at this.")
     page.get_by_role("button", name="Apply to the selected reports").click()
     page.wait_for_load_state()
-    assert page.get_by_text("This routes 3 reports to Stadsbeheer.").is_visible()
+    expect(page.get_by_text("This routes 3 reports to Stadsbeheer.")).to_be_visible()
     check_accessibility(page, "staff-bulk-confirm")
     page.get_by_role("button", name="Confirm: change 3 reports").click()
     page.wait_for_load_state()
-    assert page.get_by_text("3 reports changed.").is_visible()
+    expect(page.get_by_text("3 reports changed.")).to_be_visible()
     for report in (first, second, third):
         report.refresh_from_db()
         assert (report.status, report.department_id) == (Report.Status.ACCEPTED, morning["department"].pk)
 
     # 7. answer the reporter (the contact is shown to the triager)
     page.goto(f"/staff/reports/{first.pk}/")
-    assert page.get_by_text("rita@example.org").is_visible()
+    expect(page.get_by_text("rita@example.org")).to_be_visible()
     page.fill("#message-message", "We will fix the stone this week.")
     page.get_by_role("button", name="Publish and email").click()
     page.wait_for_load_state()
-    assert page.locator(".site-history").get_by_text("We will fix the stone this week.").is_visible()
+    expect(page.locator(".site-history").get_by_text("We will fix the stone this week.")).to_be_visible()
 
     # then: link the report to a societal challenge
     page.get_by_label("Safe and accessible pavements").check()
@@ -166,8 +167,8 @@ def test_a_civil_servants_morning(page, morning):
 
     # the hub page now shows the linked report and the department's challenge
     page.goto(morning["challenge"].get_absolute_url())
-    assert page.get_by_text("1 resident report is linked to this challenge.").is_visible()
-    assert page.get_by_role("link", name=posted.title).is_visible()
+    expect(page.get_by_text("1 resident report is linked to this challenge.")).to_be_visible()
+    expect(page.get_by_role("link", name=posted.title)).to_be_visible()
     check_accessibility(page, "societal-challenge-hub")
 
 
