@@ -110,10 +110,14 @@ def _link_table(kind: str) -> tuple[type[models.Model], str, str]:
     return field.remote_field.through, field.m2m_column_name(), field.m2m_reverse_name()
 
 
-def _links(through, item_field: str, item_type: str, only_id: int | None = None) -> dict[str, set[str]]:
+def _links(item_type: str, only_id: int | None = None) -> dict[str, set[str]]:
+    """Per item key of ``item_type`` (or of the one item ``only_id``): the challenge keys it is linked to."""
+    through, item_field, challenge_field = _link_table(item_type)
     links: dict[str, set[str]] = defaultdict(set)
-    rows = through.objects.all() if only_id is None else through.objects.filter(**{item_field: only_id})
-    for item_id, challenge_id in _rows(rows.values_list(item_field, "societalchallenge_id"), many=only_id is None):
+    rows = through._default_manager.all()
+    if only_id is not None:
+        rows = rows.filter(**{item_field: only_id})
+    for item_id, challenge_id in _rows(rows.values_list(item_field, challenge_field), many=only_id is None):
         links[_key(item_type, item_id)].add(str(challenge_id))
     return links
 
@@ -153,7 +157,7 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
     item_type, item_pk = only if only else (None, None)
 
     if item_type in (None, ItemType.REPORT):
-        links = _links(Report.societal_challenges.through, "report_id", ItemType.REPORT, item_pk)
+        links = _links(ItemType.REPORT, item_pk)
         reports = Report.objects.public().exclude(status=Report.Status.DUPLICATE)
         if item_pk:
             reports = reports.filter(pk=item_pk)
@@ -164,8 +168,7 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
                                        nones=nones))
 
     if item_type in (None, ItemType.DEPARTMENT_CHALLENGE):
-        links = _links(DepartmentChallenge.societal_challenges.through, "departmentchallenge_id",
-                       ItemType.DEPARTMENT_CHALLENGE, item_pk)
+        links = _links(ItemType.DEPARTMENT_CHALLENGE, item_pk)
         themes = _themes(DepartmentChallenge.themes.through, "departmentchallenge_id", item_pk)
         challenges = DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN)
         if item_pk:
@@ -176,7 +179,7 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
                                        nones=nones))
 
     if item_type in (None, ItemType.PILOT):
-        links = _links(Pilot.societal_challenges.through, "pilot_id", ItemType.PILOT, item_pk)
+        links = _links(ItemType.PILOT, item_pk)
         pilots = Pilot.objects.all()
         if item_pk:
             pilots = pilots.filter(pk=item_pk)
@@ -559,18 +562,13 @@ def _write_suggestions(found: list[matching.Suggestion], *, item: tuple[str, int
     # An item staff decided, since the engine read it, is about no societal challenge: no suggestion for it.
     nones = {_split(key) for key in _no_challenge(item)}
     # A pair staff linked since is never suggested.
-    linked = set()
+    linked: dict[str, set[str]] = {}
     for kind in MODELS if item is None else (item[0],):
-        through, item_column, challenge_column = _link_table(kind)
-        links = through._default_manager.all()
-        if item is not None:
-            links = links.filter(**{item_column: item[1]})
-        linked |= {(kind, *row) for row in _rows(links.values_list(item_column, challenge_column), many=item is None)}
+        linked |= _links(kind, None if item is None else item[1])
     for s in found:
         item_type, item_id = _split(s.item)
-        key = (item_type, item_id, int(s.challenge))
-        if (item_type, item_id) not in nones and key not in linked:
-            wanted[key] = (round(s.score, 4), _reasons(s.reasons))
+        if (item_type, item_id) not in nones and s.challenge not in linked.get(s.item, ()):
+            wanted[(item_type, item_id, int(s.challenge))] = (round(s.score, 4), _reasons(s.reasons))
     current = Suggestion.objects.filter(status=ReviewStatus.OPEN)
     decided = Suggestion.objects.exclude(status=ReviewStatus.OPEN)
     if item is not None:

@@ -121,10 +121,8 @@ def suggestion_decide(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("A newer matching run has just replaced this suggestion. Look at the suggestions "
                                       "as they are now."))
         else:
-            if decision == ReviewStatus.ACCEPTED:
-                messages.success(request, _("Linked to “%(title)s”.") % {"title": suggestion.societal_challenge.title})
-            else:
-                messages.success(request, _("Suggestion rejected."))
+            messages.success(request, _("Linked to “%(title)s”.") % {"title": suggestion.societal_challenge.title}
+                             if decision == ReviewStatus.ACCEPTED else _("Suggestion rejected."))
     return redirect(_next_url(request, getattr(item, "get_absolute_url", lambda: "/")()))
 
 
