@@ -392,7 +392,7 @@ def open_suggestions(department: Department):
     challenge_ids = DepartmentChallenge.objects.filter(department=department, status=DepartmentChallenge.Status.OPEN)
     report_ids = Report.objects.open().filter(department=department)
     return (
-        Suggestion.objects.filter(status=ReviewStatus.OPEN)
+        Suggestion.objects.standing()
         .filter(Q(department_challenge__in=challenge_ids.values("pk")) | Q(report__in=report_ids.values("pk")))
         .select_related("societal_challenge").order_by("-score", "pk")
     )

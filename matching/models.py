@@ -12,7 +12,7 @@ from operator import or_
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -44,6 +44,30 @@ class ItemQuerySet(models.QuerySet):
 
     def of_type(self, item_type: str):
         return self.filter(**{f"{item_type}__isnull": False})
+
+
+class SuggestionQuerySet(ItemQuerySet):
+    def standing(self):
+        """Open suggestions that are still to decide: open, and their pair not linked. A link removes the pair's open
+        suggestion when it settles (``services.settle_decisions_after_link``); a link made while a decision on the
+        item or a run's write held its locks settles a moment later, in a task, and until then its row is left
+        out here."""
+        return self.filter(status=ReviewStatus.OPEN).exclude(self.pair_linked())
+
+    def shown(self):
+        """Every suggestion but an open one whose pair is linked (see ``standing``)."""
+        return self.exclude(Q(status=ReviewStatus.OPEN) & self.pair_linked())
+
+    def pair_linked(self) -> Q:
+        """The suggestion's item is linked to its societal challenge."""
+        linked = Q()
+        for kind in ItemType.values:
+            field = self.model._meta.get_field(kind).related_model.societal_challenges.field
+            through = field.remote_field.through
+            linked |= Q(Exists(through._default_manager.filter(**{
+                f"{field.m2m_field_name()}_id": OuterRef(f"{kind}_id"),
+                f"{field.m2m_reverse_field_name()}_id": OuterRef("societal_challenge_id")})))
+        return linked
 
 
 class ItemLink(models.Model):
@@ -185,7 +209,7 @@ class Suggestion(ItemLink):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ItemQuerySet.as_manager()
+    objects = SuggestionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-score", "pk"]

@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from matching import permissions
-from matching.models import NoChallengeDecision, ReviewStatus, Suggestion
+from matching.models import NoChallengeDecision, Suggestion
 from smartcity.models import Department, Theme
 
 register = template.Library()
@@ -56,7 +56,7 @@ def suggestions_for(context, item_type: str, item):
     request = context.get("request")
     if item is None or request is None or not permissions.can_review_suggestion(request.user, item_type, item):
         return []
-    return list(Suggestion.objects.of_item(item_type, item.pk).filter(status=ReviewStatus.OPEN)
+    return list(Suggestion.objects.of_item(item_type, item.pk).standing()
                 .select_related("societal_challenge").order_by("-score"))
 
 

@@ -118,3 +118,40 @@ def test_reasons_name_departments_and_themes_without_a_query_per_flag(client, ci
     with CaptureQueriesContext(connection) as four:
         client.get(reverse("matching:match-list"))
     assert len(four) == len(one)
+
+
+def test_an_open_suggestion_whose_pair_was_just_linked_is_not_offered_while_its_removal_is_on_its_way(
+        client, civil_servant, flag, token_client_for):
+    """A link made while a decision on the item or a run's write held the locks is settled by a task, a moment after
+    it commits (matching.tasks.settle_links). Until then the pair's open suggestion is still a row; nobody is asked
+    to decide it again: the item's page, the department's dashboard and the API's list of the item leave it out."""
+    from insight import figures
+
+    sewers = flag.department_challenges.get(department__slug="stadsbeheer")
+    other = SocietalChallenge.objects.create(title="Hitte", description="Hete straten.")
+    linked = Suggestion.objects.create(department_challenge_id=sewers.pk, societal_challenge=flag.societal_challenge,
+                                       score=0.8)
+    still_open = Suggestion.objects.create(department_challenge_id=sewers.pk, societal_challenge=other, score=0.6)
+    client.force_login(civil_servant)
+    decide = reverse("matching:suggestion-decide", args=[linked.pk])
+    assert decide in client.get(sewers.get_absolute_url()).content.decode()
+
+    # the link's row alone, as when its settling was deferred: no m2m_changed handler runs
+    through = DepartmentChallenge.societal_challenges.through
+    through.objects.create(departmentchallenge_id=sewers.pk, societalchallenge_id=flag.societal_challenge_id)
+    assert Suggestion.objects.get(pk=linked.pk).status == ReviewStatus.OPEN
+
+    html = client.get(sewers.get_absolute_url()).content.decode()
+    assert decide not in html
+    assert reverse("matching:suggestion-decide", args=[still_open.pk]) in html
+    assert list(Suggestion.objects.standing()) == [still_open]
+    assert list(figures.open_suggestions(sewers.department)) == [still_open]
+    api = token_client_for(civil_servant)
+    mine = {"itemType": "department_challenge", "itemId": sewers.pk}
+    listed = api.get("/api/v1/suggestions", mine).json()
+    assert [row["id"] for row in listed["results"]] == [still_open.pk], listed
+    # decided rows stay in the item's list; filtered on "open" it holds only what is still to decide
+    Suggestion.objects.filter(pk=still_open.pk).update(status=ReviewStatus.REJECTED)
+    assert api.get("/api/v1/suggestions", {**mine, "status": "open"}).json()["results"] == []
+    listed = api.get("/api/v1/suggestions", mine).json()
+    assert [row["id"] for row in listed["results"]] == [still_open.pk]
