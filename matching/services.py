@@ -103,6 +103,31 @@ def _no_challenge(only: tuple[str, int] | None = None) -> set[str]:
     return {_key(*_item_key(row, SUGGESTION_ITEM_COLUMNS)) for row in _rows(rows, many=only is None)}
 
 
+def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
+    """What staff decided about these items now (``Engine.suggest`` reads the reports near a new one with it): their
+    links, rejected suggestions and a standing "about no challenge". Items with none of these are left out."""
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for key in keys:
+        item_type, pk = _split(key)
+        by_kind[item_type].append(pk)
+    linked: dict[str, set[str]] = defaultdict(set)
+    rejected: dict[str, set[str]] = defaultdict(set)
+    none: set[str] = set()
+    for kind, ids in by_kind.items():
+        through, item_field, challenge_field = _link_table(kind)
+        for item_id, challenge_id in through._default_manager.filter(**{f"{item_field}__in": ids}).values_list(
+                item_field, challenge_field):
+            linked[_key(kind, item_id)].add(str(challenge_id))
+        for item_id, challenge_id in Suggestion.objects.filter(**{f"{kind}_id__in": ids}, status=ReviewStatus.REJECTED
+                                                               ).values_list(f"{kind}_id", "societal_challenge_id"):
+            rejected[_key(kind, item_id)].add(str(challenge_id))
+        none.update(_key(kind, pk) for pk in NoChallengeDecision.objects.active().filter(**{f"{kind}_id__in": ids})
+                    .values_list(f"{kind}_id", flat=True))
+    return {key: matching.Decisions(linked=frozenset(linked[key]), rejected=frozenset(rejected[key]),
+                                    no_challenge=key in none)
+            for key in set(linked) | set(rejected) | none}
+
+
 def _link_table(kind: str) -> tuple[type[models.Model], str, str]:
     """The table of a kind's links to societal challenges (staff links and accepted suggestions): the model, its
     item column and its challenge column."""
@@ -935,7 +960,8 @@ def matching_score_item(*, item_type: str, item_id: int) -> int:
         run_id, engine = found_model
         documents, stored = _one_document(item_type, item_id)
         _, documents, _ = with_vectors([], documents, stored=stored)
-        found = [s for doc in documents for s in engine.suggest(doc) if s.challenge in engine.challenge_index]
+        found = [s for doc in documents for s in engine.suggest(doc, decisions_now)
+                 if s.challenge in engine.challenge_index]
         written = _write_item_suggestions(found, item=(item_type, item_id), run_id=run_id)
         if written is not None:
             return written

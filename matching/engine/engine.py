@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -64,6 +64,15 @@ class Document:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # see semantic.py
     # a long text (department challenge, pilot) read whole, beside ``vector``'s first 48 tokens
     whole_vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What staff decided about one item now: for ``Engine.suggest``, which reads the reports near a new one as the
+    fit placed them, and as staff decided since."""
+    linked: frozenset[str] = frozenset()    # challenge keys
+    rejected: frozenset[str] = frozenset()  # challenge keys
+    no_challenge: bool = False
 
 
 @dataclass(frozen=True)
@@ -265,7 +274,7 @@ class Engine:
                  "neighbours", "geo", "members", "linked", "rejected", "theme_matrix", "challenge_words",
                  "challenge_chars", "_support", "linked_by_challenge", "pilot_rows", "_stem_names",
                  "item_vectors", "has_vector", "nearest_meaning", "nones", "_topical_keys", "_pair_cache", "whole_items",
-                 "meaning_alone")
+                 "meaning_alone", "_document_keys")
 
     def __getstate__(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in self._FIT_ONLY}
@@ -1203,6 +1212,24 @@ class Engine:
                              shape=(len(self.documents), len(self.documents)))
         return sp.csr_matrix(near @ self.placed)
 
+    def _placed_now(self, rows: list[int], decisions: Callable[[list[str]], Mapping[str, Decisions]]) -> np.ndarray:
+        """The fit's placements of these items (rows of ``placed``), with staff decisions made since: "about no
+        challenge" places the item nowhere, a rejection not on that challenge, a link on its challenge."""
+        if getattr(self, "_document_keys", None) is None:
+            self._document_keys = {row: key for key, row in self.document_index.items()}
+        keys = [self._document_keys[row] for row in rows]
+        placed = self.placed[rows].toarray()
+        now = decisions(keys)
+        for r, key in enumerate(keys):
+            if (decided := now.get(key)) is None:
+                continue
+            if decided.no_challenge and not decided.linked:
+                placed[r] = 0
+            for value, challenges in ((0, decided.rejected), (1, decided.linked)):
+                columns = [self.challenge_index[c] for c in challenges if c in self.challenge_index]
+                placed[r, columns] = value
+        return placed
+
     def geo_share(self) -> np.ndarray:
         share = _dense(self.geo) / max(self.config.geo_neighbours, 1)
         return share.astype(np.float32)
@@ -1212,8 +1239,13 @@ class Engine:
         return self._suggestions_for(self.documents, self.z, self.vectors.words, self.geo, self.nearest_meaning,
                                      self.kind_languages)
 
-    def suggest(self, document: Document) -> list[Suggestion]:
-        """Score one new or changed item against the fitted model, without refitting."""
+    def suggest(self, document: Document,
+                decisions: Callable[[list[str]], Mapping[str, Decisions]] | None = None) -> list[Suggestion]:
+        """Score one new or changed item against the fitted model, without refitting.
+
+        ``decisions`` gives, for the keys of the reports near a new report, what staff decided about them now (items
+        it leaves out: nothing). The fit counted them as they were then; a report decided "about no challenge" since
+        or rejected for a challenge then no longer counts as placed there, and one linked since does."""
         cfg = self.config
         analysed, vectors = self.vectorizer.transform([(document.title, document.description)])
         themes = self._theme_rows([document.themes])
@@ -1252,7 +1284,8 @@ class Engine:
                     if d <= cfg.geo_radius_m and self.located[n] != own]
             near = near[: cfg.geo_neighbours]
             if near:
-                geo = sp.csr_matrix(self.placed[near].sum(axis=0), dtype=np.float32)
+                placed = self.placed[near] if decisions is None else self._placed_now(near, decisions)
+                geo = sp.csr_matrix(placed.sum(axis=0), dtype=np.float32)
         z = z + cfg.geo_weight * _dense(geo) / max(cfg.geo_neighbours, 1)
         return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo), nearest,
                                      [f"{document.kind}:{language}"])

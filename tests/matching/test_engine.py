@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matching.engine.engine import Challenge, Config, Document, Engine
+from matching.engine.engine import Challenge, Config, Decisions, Document, Engine
 from matching.engine.state import StateError
 
 CHALLENGES = [
@@ -386,6 +386,35 @@ def test_an_item_staff_decided_is_about_no_challenge_is_never_suggested_nor_lear
     assert engine._placed(engine.z)[row].nnz == 0  # nor counted as placed (flags, "nearby")
     # the same text undecided is a flooding report
     assert best(fitted([replace(about_nothing, no_challenge=False)]).suggestions(), "report:n") == "flooding"
+
+
+def test_a_new_reports_nearby_reports_are_counted_as_staff_decided_them_since_the_fit():
+    """suggest() counts the reports near a new one that are placed on each challenge; it reads them as the fit placed
+    them and as staff decided since (``decisions``): "about no challenge" places one nowhere, a rejection not on that
+    challenge, a link on its challenge."""
+    here = (52.0700, 4.3000)
+    near = [replace(doc, point=(here[0] + 0.0005 * k, here[1])) for k, doc in enumerate(REPORTS[:3] + REPORTS[13:], 1)]
+    engine = Engine().fit(CHALLENGES, near + list(REPORTS[3:13]))
+    new = report("new", "Water in de straat", "Na de regenbui staat de straat onder water, het riool kan het niet aan.",
+                 point=here)
+
+    def nearby(decisions=None) -> int:
+        found = {s.challenge: s for s in engine.suggest(new, decisions)}
+        return next((r.count for r in found["flooding"].reasons if r.code == "nearby"), 0)
+
+    assert best(engine.suggestions(), "report:1") == "flooding"
+    fit_count = nearby()
+    assert fit_count == 3
+    assert nearby(lambda keys: {}) == fit_count
+    assert nearby(lambda keys: {"report:1": Decisions(no_challenge=True)}) == fit_count - 1
+    assert nearby(lambda keys: {"report:1": Decisions(rejected=frozenset({"flooding"}))}) == fit_count - 1
+    assert nearby(lambda keys: {"report:1": Decisions(rejected=frozenset({"litter"}))}) == fit_count
+    unplaced = [d.key for d in near if engine.placed[engine.document_index[d.key]].nnz == 0]
+    assert unplaced == ["report:14"]  # the passport photo: a report the fit left unplaced counts once staff link it
+    assert nearby(lambda keys: {"report:14": Decisions(linked=frozenset({"flooding"}))}) == fit_count + 1
+    asked: list[list[str]] = []
+    nearby(lambda keys: asked.append(sorted(keys)) or {})
+    assert asked == [sorted(d.key for d in near)]  # only the reports near it, asked once
 
 
 # two departments on flooding, each in its own words

@@ -230,3 +230,35 @@ def test_the_choice_reads_in_the_staff_members_language(client, report, civil_se
     client.cookies["django_language"] = language
     html = client.get(reverse("participation:staff-report-detail", args=[report.pk])).content.decode()
     assert button in html
+
+
+def test_a_report_decided_about_no_challenge_since_the_run_no_longer_counts_as_nearby(
+        city, civil_servant, django_capture_on_commit_callbacks):  # noqa: F811
+    """One item's scoring reads the reports near it as staff decided them now, not as the last full run placed them:
+    a neighbour decided "about no challenge" or rejected for the challenge since is no longer "nearby" there, one
+    linked since is."""
+    _run(django_capture_on_commit_callbacks)
+    flooding = city["challenges"]["flooding"]
+    new = Report.objects.create(title="Water in de straat", description="Na de regenbui staat de straat onder water.",
+                                latitude=52.0705, longitude=4.30)
+
+    def nearby() -> int:
+        services.matching_score_item(item_type="report", item_id=new.pk)
+        suggestion = Suggestion.objects.of_item("report", new.pk).get(societal_challenge=flooding)
+        return next((r["count"] for r in suggestion.reasons if r["code"] == "nearby"), 0)
+
+    before = nearby()
+    assert before >= 2
+    with django_capture_on_commit_callbacks(execute=True):
+        services.no_challenge_decide(item_type="report", item=city["reports"]["1"], by=civil_servant)
+    assert nearby() == before - 1
+    rejected = Suggestion.objects.of_item("report", city["reports"]["2"].pk).get(societal_challenge=flooding)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.suggestion_decide(suggestion=rejected, accept=False, by=civil_servant)
+    assert nearby() == before - 2
+    one_off = city["reports"]["14"]  # the passport photo
+    assert services.decisions_now([f"report:{one_off.pk}"]) == {}
+    one_off.societal_challenges.add(flooding)
+    assert services.decisions_now([f"report:{one_off.pk}", f"report:{city['reports']['1'].pk}"]) == {
+        f"report:{one_off.pk}": matching.Decisions(linked=frozenset({str(flooding.pk)})),
+        f"report:{city['reports']['1'].pk}": matching.Decisions(no_challenge=True)}
