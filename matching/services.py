@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, models, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -105,27 +105,31 @@ def _no_challenge(only: tuple[str, int] | None = None) -> set[str]:
 
 def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
     """What staff decided about these items now (``Engine.suggest`` reads the reports near a new one with it): their
-    links, rejected suggestions and a standing "about no challenge". Items with none of these are left out."""
+    links, rejected suggestions and a standing "about no challenge", in one round trip. Items with none of these are
+    left out."""
     by_kind: dict[str, list[int]] = defaultdict(list)
     for key in keys:
         item_type, pk = _split(key)
         by_kind[item_type].append(pk)
-    linked: dict[str, set[str]] = defaultdict(set)
-    rejected: dict[str, set[str]] = defaultdict(set)
-    none: set[str] = set()
+    reads = []
     for kind, ids in by_kind.items():
         through, item_field, challenge_field = _link_table(kind)
-        for item_id, challenge_id in through._default_manager.filter(**{f"{item_field}__in": ids}).values_list(
-                item_field, challenge_field):
-            linked[_key(kind, item_id)].add(str(challenge_id))
-        for item_id, challenge_id in Suggestion.objects.filter(**{f"{kind}_id__in": ids}, status=ReviewStatus.REJECTED
-                                                               ).values_list(f"{kind}_id", "societal_challenge_id"):
-            rejected[_key(kind, item_id)].add(str(challenge_id))
-        none.update(_key(kind, pk) for pk in NoChallengeDecision.objects.active().filter(**{f"{kind}_id__in": ids})
-                    .values_list(f"{kind}_id", flat=True))
-    return {key: matching.Decisions(linked=frozenset(linked[key]), rejected=frozenset(rejected[key]),
-                                    no_challenge=key in none)
-            for key in set(linked) | set(rejected) | none}
+        reads += [
+            through._default_manager.filter(**{f"{item_field}__in": ids}).values_list(
+                Value(kind), Value("linked"), item_field, challenge_field),
+            Suggestion.objects.filter(**{f"{kind}_id__in": ids}, status=ReviewStatus.REJECTED).order_by().values_list(
+                Value(kind), Value("rejected"), f"{kind}_id", "societal_challenge_id"),
+            NoChallengeDecision.objects.active().filter(**{f"{kind}_id__in": ids}).order_by().values_list(
+                Value(kind), Value("none"), f"{kind}_id", Value(None, output_field=models.BigIntegerField())),
+        ]
+    if not reads:
+        return {}
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"linked": set(), "rejected": set(), "none": set()})
+    for kind, what, item_id, challenge_id in reads[0].union(*reads[1:], all=True):
+        found[_key(kind, item_id)][what].add(str(challenge_id))
+    return {key: matching.Decisions(linked=frozenset(d["linked"]), rejected=frozenset(d["rejected"]),
+                                    no_challenge=bool(d["none"]))
+            for key, d in found.items()}
 
 
 def _link_table(kind: str) -> tuple[type[models.Model], str, str]:
