@@ -141,6 +141,10 @@ class Config:
     # staff decisions calibrate that probability (see _calibration): the engine's own probabilities
     # count as this many decisions, so a few decisions move it a little and thousands decide it
     decision_prior: float = 100.0
+    # ...and what they teach is where the engine decides: a decision counts fully on an item at the bar, half on one
+    # whose own odds were this many to one either way (probability 1/3 or 2/3), little far from it (_calibration);
+    # 0 counts every decision fully
+    decision_half_odds: float = 2.0
     # a reason's word is significantly more frequent in the challenge's texts than in texts
     # like them (one-sided: 3.09 is 1 in 1,000 by chance; _topical)...
     term_min_z: float = 3.09
@@ -203,15 +207,18 @@ def _dense(matrix) -> np.ndarray:
     return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
 
 
-def _logistic_map(features: np.ndarray, labels: np.ndarray, prior: np.ndarray, precision: float) -> tuple[float, float, float]:
+def _logistic_map(features: np.ndarray, labels: np.ndarray, prior: np.ndarray, precision: float,
+                  counts: np.ndarray | None = None) -> tuple[float, float, float]:
     """The most likely weights of a logistic regression of ``labels`` (0/1) on ``features``
     under a normal prior around ``prior`` with this ``precision`` per weight (Newton's method;
-    the problem is convex). The slope on the log-odds (the second weight) stays positive."""
+    the problem is convex), each example counting ``counts`` times (1 without). The slope on the
+    log-odds (the second weight) stays positive."""
     weights = prior.astype(np.float64).copy()
+    counts = np.ones(len(labels)) if counts is None else counts
     for _ in range(50):
         p = 1.0 / (1.0 + np.exp(-(features @ weights)))
-        gradient = features.T @ (p - labels) + precision * (weights - prior)
-        hessian = (features * (p * (1 - p))[:, None]).T @ features + precision * np.eye(len(weights))
+        gradient = features.T @ (counts * (p - labels)) + precision * (weights - prior)
+        hessian = (features * (counts * p * (1 - p))[:, None]).T @ features + precision * np.eye(len(weights))
         step = np.linalg.solve(hessian, gradient)
         weights -= step
         if np.abs(step).max() < 1e-9:
@@ -1113,7 +1120,8 @@ class Engine:
         are the examples of a logistic regression on the engine's own log-odds and on whether the
         item is in a minority language of its kind. Its prior is
         the engine as it is (a = 0, b = 1, c = 0), worth ``decision_prior`` decisions: without
-        decisions nothing changes, a few move it a little, and a city's thousands decide it.
+        decisions nothing changes, a few move it a little, and a city's thousands decide it. A decision
+        counts as much as it tells about the bar (``_decision_counts``): fully on an item at the bar.
         What it learns is how sure the engine should be, per kind: that its items in English are
         right more often than their scores say, say, or that "none" is rarer than it assumes.
         Nothing of an item's words: a decided one-off resembles the next one only by chance
@@ -1140,10 +1148,25 @@ class Engine:
                 continue
             right = np.fromiter((top[k, 0] in self.linked[i].indices for k, i in enumerate(rows.tolist())),
                                 dtype=np.float64, count=len(rows))
-            features = np.column_stack([np.ones(len(rows)), self._log_odds(probability[:, 0]),
+            log_odds = self._log_odds(probability[:, 0])
+            features = np.column_stack([np.ones(len(rows)), log_odds,
                                         self._minority(self.kind_languages[rows], len(rows))])
-            out[kind] = _logistic_map(features, right, np.array([0.0, 1.0, 0.0]), cfg.decision_prior / 4)
+            out[kind] = _logistic_map(features, right, np.array([0.0, 1.0, 0.0]), cfg.decision_prior / 4,
+                                      self._decision_counts(log_odds))
         return out
+
+    def _decision_counts(self, log_odds: np.ndarray) -> np.ndarray:
+        """How much each decided item counts in the calibration: what decides is whether an item's probability is
+        over the bar (``min_probability``), so the decisions that tell where the bar should be are those on items
+        near it. A Gaussian kernel in log-odds around the bar, 1 there and one half at ``decision_half_odds`` to one
+        either way. A report the engine was sure of (0.95) and staff confirmed says little about whether one at
+        0.48 should be suggested; counted fully, the sure ones' slope decided the bar's place (issue 19, round 22)."""
+        half = self.config.decision_half_odds
+        if not half:
+            return np.ones(len(log_odds))
+        bar = math.log(self.config.min_probability / (1 - self.config.min_probability))
+        spread = math.log(half) / math.sqrt(2 * math.log(2))
+        return np.exp(-0.5 * ((log_odds - bar) / spread) ** 2)
 
     def _calibrated(self, probability: np.ndarray, kinds: Sequence[str] | np.ndarray,
                     groups: Sequence[str] | np.ndarray | None, multi: np.ndarray) -> np.ndarray:

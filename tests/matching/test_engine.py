@@ -504,6 +504,36 @@ def test_staff_decisions_calibrate_how_sure_the_engine_is():
     assert after_many - own < 0.15
 
 
+def test_decisions_near_the_bar_teach_the_calibration_more_than_decisions_on_sure_items():
+    """What decides is whether an item is over the bar: twelve "none" decisions on reports the engine was sure of
+    (probability about 0.95) lower an undecided report at the bar less than twelve on reports at the bar do, and less
+    than they would if every decision counted fully (``Config.decision_half_odds`` 0)."""
+    nones = [f"report:{n}" for n in range(1, 13)]
+
+    def probe(sure: bool, config: Config | None = None) -> tuple[float, float]:
+        docs = [replace(d, no_challenge=True) if d.key in nones else d for d in REPORTS + ENGLISH]
+        engine = Engine(config).fit(CHALLENGES, docs)
+        (level,), (softness,) = engine._levels(["report"])
+        z = np.full_like(engine.z, level - 2 * softness)
+        z[:, engine.challenge_index["flooding"]] = level - 0.1 * softness
+        if sure:
+            z[[engine.document_index[k] for k in nones], engine.challenge_index["flooding"]] = level + 3 * softness
+        engine.calibration = engine._calibration(z)
+        row = engine.document_index["report:14"]
+        own, calibrated = (engine._choose(z[row:row + 1], ["report"], np.zeros(1, dtype=bool), [engine.kind_languages[row]],
+                                          calibrated=flag)[2][0, 0] for flag in (False, True))
+        return own, calibrated
+
+    own, at_the_bar = probe(sure=False)
+    _, on_sure_items = probe(sure=True)
+    _, counted_fully = probe(sure=True, config=Config(decision_half_odds=0))
+    assert at_the_bar < on_sure_items < own
+    assert counted_fully < on_sure_items
+    engine = fitted()
+    counts = engine._decision_counts(np.log(np.array([1.0, 2.0, 0.5, 19.0])))
+    assert counts == pytest.approx([1.0, 0.5, 0.5, np.exp(-0.5 * (np.log(19) / (np.log(2) / np.sqrt(2 * np.log(2)))) ** 2)])
+
+
 def test_a_minority_languages_none_is_measured_among_its_own_texts():
     # English reports reach lower against every Dutch challenge, the one they belong to as well as the others:
     # how high a challenge an English report does not belong to reaches is read from English reports
