@@ -142,9 +142,10 @@ class Config:
     # count as this many decisions, so a few decisions move it a little and thousands decide it
     decision_prior: float = 100.0
     # ...and what they teach is where the engine decides: a decision counts fully on an item at the bar, half on one
-    # whose own odds were this many to one either way (probability 1/3 or 2/3), little far from it (_calibration);
-    # 0 counts every decision fully
+    # whose own odds were this many times the bar's either way (1/3 or 2/3 at a bar of 0.5), less further away, but
+    # never less than decision_far_count (_decision_counts); 0 counts every decision fully
     decision_half_odds: float = 2.0
+    decision_far_count: float = 0.1
     # a reason's word is significantly more frequent in the challenge's texts than in texts
     # like them (one-sided: 3.09 is 1 in 1,000 by chance; _topical)...
     term_min_z: float = 3.09
@@ -1159,14 +1160,19 @@ class Engine:
         """How much each decided item counts in the calibration: what decides is whether an item's probability is
         over the bar (``min_probability``), so the decisions that tell where the bar should be are those on items
         near it. A Gaussian kernel in log-odds around the bar, 1 there and one half at ``decision_half_odds`` to one
-        either way. A report the engine was sure of (0.95) and staff confirmed says little about whether one at
-        0.48 should be suggested; counted fully, the sure ones' slope decided the bar's place (issue 19, round 22)."""
-        half = self.config.decision_half_odds
-        if not half:
+        either way, never less than ``decision_far_count``. A report the engine was sure of (0.95) and staff
+        confirmed says little about whether one at 0.48 should be suggested; counted fully, the sure ones' slope
+        decided the bar's place (issue 19, round 22)."""
+        cfg = self.config
+        if not cfg.decision_half_odds:
             return np.ones(len(log_odds))
-        bar = math.log(self.config.min_probability / (1 - self.config.min_probability))
-        spread = math.log(half) / math.sqrt(2 * math.log(2))
-        return np.exp(-0.5 * ((log_odds - bar) / spread) ** 2)
+        if cfg.decision_half_odds <= 1 or not 0 < cfg.min_probability < 1:
+            raise ValueError("decision_half_odds must be above 1 (or 0) and min_probability between 0 and 1")
+        bar = math.log(cfg.min_probability / (1 - cfg.min_probability))
+        spread = math.log(cfg.decision_half_odds) / math.sqrt(2 * math.log(2))
+        # every decision still says something about how sure the engine is as a whole (the slope), so the far
+        # ones keep a floor: thousands of them still teach it, a few dozen do not move the bar
+        return np.maximum(np.exp(-0.5 * ((log_odds - bar) / spread) ** 2), cfg.decision_far_count)
 
     def _calibrated(self, probability: np.ndarray, kinds: Sequence[str] | np.ndarray,
                     groups: Sequence[str] | np.ndarray | None, multi: np.ndarray) -> np.ndarray:

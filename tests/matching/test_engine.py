@@ -506,8 +506,8 @@ def test_staff_decisions_calibrate_how_sure_the_engine_is():
 
 def test_decisions_near_the_bar_teach_the_calibration_more_than_decisions_on_sure_items():
     """What decides is whether an item is over the bar: twelve "none" decisions on reports the engine was sure of
-    (probability about 0.95) lower an undecided report at the bar less than twelve on reports at the bar do, and less
-    than they would if every decision counted fully (``Config.decision_half_odds`` 0)."""
+    (probability about 0.95) hardly move an undecided report at the bar; twelve on reports at the bar lower it, and
+    so would the sure ones if every decision counted fully (``Config.decision_half_odds`` 0)."""
     nones = [f"report:{n}" for n in range(1, 13)]
 
     def probe(sure: bool, config: Config | None = None) -> tuple[float, float]:
@@ -527,11 +527,15 @@ def test_decisions_near_the_bar_teach_the_calibration_more_than_decisions_on_sur
     own, at_the_bar = probe(sure=False)
     _, on_sure_items = probe(sure=True)
     _, counted_fully = probe(sure=True, config=Config(decision_half_odds=0))
-    assert at_the_bar < on_sure_items < own
-    assert counted_fully < on_sure_items
+    assert own - at_the_bar > 0.03  # at the bar: they teach
+    assert abs(own - on_sure_items) < 0.01  # twelve sure ones count as about one decision at the bar
+    assert own - counted_fully > 0.015  # counted fully, they would have moved it
     engine = fitted()
-    counts = engine._decision_counts(np.log(np.array([1.0, 2.0, 0.5, 19.0])))
-    assert counts == pytest.approx([1.0, 0.5, 0.5, np.exp(-0.5 * (np.log(19) / (np.log(2) / np.sqrt(2 * np.log(2)))) ** 2)])
+    counts = engine._decision_counts(np.log(np.array([1.0, 2.0, 0.5, 3.0, 19.0])))
+    spread = np.log(2) / np.sqrt(2 * np.log(2))
+    assert counts == pytest.approx([1.0, 0.5, 0.5, np.exp(-0.5 * (np.log(3) / spread) ** 2), 0.1])  # 0.1: the floor
+    with pytest.raises(ValueError):
+        Engine(Config(decision_half_odds=1.0)).fit(CHALLENGES, [replace(REPORTS[0], no_challenge=True)] + REPORTS[1:])
 
 
 def test_a_minority_languages_none_is_measured_among_its_own_texts():
