@@ -19,7 +19,7 @@ from scipy.stats import norm, poisson
 
 from .features import Vectorizer, Vectors, row_norms, shared_weight
 from .state import StateError, state_dump, state_load
-from .text import Analyzer
+from .text import Analyzer, function_words
 
 KINDS = ("report", "department_challenge", "pilot")
 # Kinds whose texts are also read whole (``Document.whole_vector``), as every challenge's is: few, long, and encoded
@@ -1437,8 +1437,30 @@ class Engine:
         # ...and by a clear margin: a grammatical word that a topic's texts happen to use a
         # little more is still grammar
         significant = (chance <= norm.sf(self.config.term_min_z)) & (observed.data >= self.config.term_min_lift * expected)
+        significant &= ~self._grammar(c, significant, texts, languages, language[stratum])
         return sp.csr_matrix((np.ones(int(significant.sum()), dtype=np.float32), (r[significant], c[significant])),
                              shape=(groups.shape[1], texts.shape[1]))
+
+    def _grammar(self, columns: np.ndarray, candidates: np.ndarray, texts: sp.csr_matrix, languages: np.ndarray,
+                 row_language: np.ndarray) -> np.ndarray:
+        """Which of the ``candidates`` (entries of ``columns``, stems) are a function word of the language most of
+        the texts that use the stem are written in (``text.function_words``; its readable form, as a reason would
+        show it). The test above tells grammar from content in a city's real texts; where a topic's texts repeat
+        the same sentences (a demo's templates, a resident reporting one thing six times in the same words), "een"
+        or "na" can pass it, and no reason should show them. Read per language, so that the Swedish "is" (ice) is no
+        English "is" and the Dutch "vol" (full) no English "vol"."""
+        out = np.zeros(len(columns), dtype=bool)
+        stems = np.unique(columns[candidates])
+        if not len(stems):
+            return out
+        used = np.column_stack([np.asarray(texts[row_language == k][:, stems].sum(axis=0)).ravel()
+                                for k in range(len(languages))])
+        names = self._stems_by_column()
+        grammar = {int(stem) for stem, k in zip(stems.tolist(), used.argmax(axis=1).tolist())
+                   if self.analyzer.readable(names[stem]) in function_words(str(languages[k]))}
+        if grammar:
+            out = candidates & np.isin(columns, list(grammar))
+        return out
 
     def _shared_terms(self, rows: np.ndarray, columns: np.ndarray, words: sp.csr_matrix, limit: int) -> list[list[str]]:
         """Per (item row, challenge) pair: the item's words that weigh most in the challenge's

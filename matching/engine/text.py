@@ -7,6 +7,7 @@ look-up. Short texts whose language is uncertain fall back to the corpus' main l
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -20,6 +21,7 @@ try:  # PyStemmer is the C implementation; snowballstemmer the pure-Python one
 except ImportError:  # pragma: no cover - exercised only where PyStemmer is absent
     _stemmer_module = None
 import snowballstemmer
+from stop_words import StopWordError, get_stop_words
 
 SNOWBALL_NAMES = {
     "nl": "dutch", "en": "english", "sv": "swedish", "da": "danish", "no": "norwegian",
@@ -158,6 +160,17 @@ class LanguageDetector:
         for j, label in zip(sample.tolist(), labels.tolist()):  # the sample keeps py3langid's own word
             out[j] = label or fallback
         return out
+
+
+@functools.cache
+def function_words(language: str) -> frozenset[str]:
+    """A language's function words ("een", "the", "och", "kan", "niet"...), lower case, from the stop-words package
+    (empty for a language it does not have). Matching never uses them: the city's own texts weigh its words. They
+    keep grammar out of the words a reason shows where the city's texts cannot tell (Engine._topical)."""
+    try:
+        return frozenset(word.lower() for word in get_stop_words(language))
+    except StopWordError:
+        return frozenset()
 
 
 class Analyzer:
