@@ -62,12 +62,17 @@ class SuggestionQuerySet(ItemQuerySet):
         """The suggestion's item is linked to its societal challenge."""
         linked = Q()
         for kind in ItemType.values:
-            field = self.model._meta.get_field(kind).related_model.societal_challenges.field
-            through = field.remote_field.through
+            through, item_column, challenge_column = link_table(kind)
             linked |= Q(Exists(through._default_manager.filter(**{
-                f"{field.m2m_field_name()}_id": OuterRef(f"{kind}_id"),
-                f"{field.m2m_reverse_field_name()}_id": OuterRef("societal_challenge_id")})))
+                item_column: OuterRef(f"{kind}_id"), challenge_column: OuterRef("societal_challenge_id")})))
         return linked
+
+
+def link_table(kind: str) -> tuple[type[models.Model], str, str]:
+    """The table of a kind's links to societal challenges (staff links and accepted suggestions): the model, its
+    item column and its challenge column."""
+    field = Suggestion._meta.get_field(kind).related_model.societal_challenges.field  # type: ignore[union-attr]
+    return field.remote_field.through, field.m2m_column_name(), field.m2m_reverse_name()
 
 
 class ItemLink(models.Model):

@@ -38,7 +38,16 @@ from django.utils.translation import ngettext
 from matching.engine import engine as matching
 from matching.engine import semantic
 from matching.engine.state import StateError
-from matching.models import ItemType, Match, MatchingRun, NoChallengeDecision, ReviewStatus, Suggestion, TextVector
+from matching.models import (
+    ItemType,
+    Match,
+    MatchingRun,
+    NoChallengeDecision,
+    ReviewStatus,
+    Suggestion,
+    TextVector,
+    link_table,
+)
 from participation.models import Report
 from pilots.models import Pilot, Proposal
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
@@ -113,7 +122,7 @@ def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
         by_kind[item_type].append(pk)
     reads = []
     for kind, ids in by_kind.items():
-        through, item_field, challenge_field = _link_table(kind)
+        through, item_field, challenge_field = link_table(kind)
         reads += [
             through._default_manager.filter(**{f"{item_field}__in": ids}).values_list(
                 Value(kind), Value("linked"), item_field, challenge_field),
@@ -132,16 +141,9 @@ def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
             for key, d in found.items()}
 
 
-def _link_table(kind: str) -> tuple[type[models.Model], str, str]:
-    """The table of a kind's links to societal challenges (staff links and accepted suggestions): the model, its
-    item column and its challenge column."""
-    field = MODELS[kind].societal_challenges.field  # type: ignore[attr-defined]
-    return field.remote_field.through, field.m2m_column_name(), field.m2m_reverse_name()
-
-
 def _links(item_type: str, only_id: int | None = None) -> dict[str, set[str]]:
     """Per item key of ``item_type`` (or of the one item ``only_id``): the challenge keys it is linked to."""
-    through, item_field, challenge_field = _link_table(item_type)
+    through, item_field, challenge_field = link_table(item_type)
     links: dict[str, set[str]] = defaultdict(set)
     rows = through._default_manager.all()
     if only_id is not None:
@@ -674,7 +676,7 @@ gone_none AS (
 
 def _linked_pair(kind: str, item: str, challenge: str) -> str:
     """SQL: the link of item ``item`` of ``kind`` to challenge ``challenge`` (two SQL expressions)."""
-    through, item_column, challenge_column = _link_table(kind)
+    through, item_column, challenge_column = link_table(kind)
     return (f"SELECT 1 FROM {through._meta.db_table} AS l WHERE l.{item_column} = {item} "
             f"AND l.{challenge_column} = {challenge}")
 
@@ -1318,7 +1320,7 @@ def settle_links(*, item_type: str, item_ids: list[int], challenge_ids: list[int
 def _settle_links(item_type: str, item_ids: set[int], challenge_ids: set[int]) -> None:
     """The pairs among ``item_ids`` × ``challenge_ids`` that are linked now: their items' standing "none" decisions
     are undone (and the items scored again, as after an undo), and their open suggestions go."""
-    through, item_column, challenge_column = _link_table(item_type)
+    through, item_column, challenge_column = link_table(item_type)
     pairs = set(through._default_manager.filter(**{f"{item_column}__in": item_ids, f"{challenge_column}__in": challenge_ids})
                 .values_list(item_column, challenge_column))
     if not pairs:
