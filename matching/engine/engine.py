@@ -75,6 +75,9 @@ class Decisions:
     no_challenge: bool = False
 
 
+_NO_DECISIONS = Decisions()
+
+
 @dataclass(frozen=True)
 class Reason:
     """Why: ``code`` is one of
@@ -383,10 +386,12 @@ class Engine:
         self.confirmed_counts = np.asarray(self.linked.sum(axis=0)).ravel().astype(int)
         self.abstention = self._abstention(z)
         self.calibration = self._calibration(z)
-        placed = self._placed(z)
+        own = self._placed(z, keep_nones=True)
+        placed = sp.csr_matrix(own.multiply((~self.nones)[:, None]), dtype=np.float32)
+        placed.eliminate_zeros()
         # a challenge's texts, for telling its content words: its own, and the items placed on it
         self.topical = self._topical(sp.csr_matrix(placed.maximum(members).maximum(self.linked)))
-        self.geo = self._geo_counts(placed)
+        self.geo = self._geo_counts(placed, own)
         if not cfg.geo_weight:  # the scores stay as they are: what is placed now is what flags count
             self._support = sp.csc_matrix(placed)
         if cfg.geo_weight:
@@ -1193,14 +1198,17 @@ class Engine:
             out[rows] = 1.0 / (1.0 + np.exp(-(a + b * self._log_odds(probability[rows]) + c * minority[:, None])))
         return out
 
-    def _placed(self, z: np.ndarray) -> sp.csr_matrix:
-        """The fitted items' best challenge where it is chosen over "belongs to none", as a 0/1 matrix."""
+    def _placed(self, z: np.ndarray, keep_nones: bool = False) -> sp.csr_matrix:
+        """The fitted items' best challenge where it is chosen over "belongs to none", as a 0/1 matrix. Items staff
+        decided are about no challenge are placed nowhere, unless ``keep_nones`` (where the engine would place them)."""
         n, nc = z.shape
         if nc == 0 or n == 0:
             return sp.csr_matrix(z.shape, dtype=np.float32)
         single = np.zeros(n, dtype=bool)
         top, _, probability = self._choose(z, self.kinds_plain, single, self.kind_languages)
-        sure = (probability[:, 0] >= self.config.min_probability) & ~self.nones
+        sure = probability[:, 0] >= self.config.min_probability
+        if not keep_nones:
+            sure &= ~self.nones
         rows = np.flatnonzero(sure)
         placed = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, top[rows, 0])), shape=z.shape)
         if self.rejected.nnz:  # a pairing staff rejected is never suggested again, so it places nothing either
@@ -1232,9 +1240,19 @@ class Engine:
         lat, lon = array[:, 0], array[:, 1]
         return np.column_stack([lat * 111_320.0, lon * 111_320.0 * np.cos(np.radians(lat))])
 
-    def _geo_counts(self, assigned: sp.csr_matrix) -> sp.csr_matrix:
-        """Per report and challenge: nearby reports already linked or confidently placed there."""
+    def _geo_counts(self, assigned: sp.csr_matrix, own: sp.csr_matrix) -> sp.csr_matrix:
+        """Per report and challenge: nearby reports already linked or confidently placed there.
+
+        ``own`` is ``assigned`` with the items decided "about no challenge" placed where the engine would place them.
+        ``suggest()`` reads decisions made since the fit against what this keeps of them (``_placed_now``): the links
+        of the fit (``placed_links``) and where its "none" items would go (``placed_if_undone``), reports only."""
         self.placed = sp.csr_matrix(assigned.maximum(self.linked))
+        reports = np.zeros(len(self.documents), dtype=bool)
+        reports[self.located] = True
+        self.placed_links = sp.csr_matrix(self.linked.multiply(reports[:, None]), dtype=np.float32)
+        self.placed_links.eliminate_zeros()
+        self.placed_if_undone = sp.csr_matrix(own.multiply((self.nones & reports)[:, None]), dtype=np.float32)
+        self.placed_if_undone.eliminate_zeros()
         rows = np.repeat(np.arange(len(self.neighbours)), [len(n) for n in self.neighbours])
         cols = np.concatenate(self.neighbours) if self.neighbours else np.zeros(0, dtype=np.int64)
         near = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
@@ -1242,16 +1260,23 @@ class Engine:
         return sp.csr_matrix(near @ self.placed)
 
     def _placed_now(self, rows: list[int], decisions: Callable[[list[str]], Mapping[str, Decisions]]) -> np.ndarray:
-        """The fit's placements of these items (rows of ``placed``), with staff decisions made since: "about no
-        challenge" places the item nowhere, a rejection not on that challenge, a link on its challenge."""
+        """The fit's placements of these items (rows of ``placed``), with staff decisions as they stand now: a link
+        removed since no longer places the item there, and a "none" undone since places it where the engine would;
+        "about no challenge" places the item nowhere, a rejection not on that challenge, a link on its challenge.
+        ``decisions`` leaves out the items with no decision now."""
         if getattr(self, "_document_keys", None) is None:
             self._document_keys = {row: key for key, row in self.document_index.items()}
         keys = [self._document_keys[row] for row in rows]
         placed = self.placed[rows].toarray()
         now = decisions(keys)
+        fit_links, if_undone = getattr(self, "placed_links", None), getattr(self, "placed_if_undone", None)
         for r, key in enumerate(keys):
-            if (decided := now.get(key)) is None:
-                continue
+            decided = now.get(key, _NO_DECISIONS)
+            if if_undone is not None and if_undone[rows[r]].nnz and not decided.no_challenge:
+                placed[r] = if_undone[rows[r]].toarray().ravel()
+            if fit_links is not None:
+                linked_now = {self.challenge_index.get(c) for c in decided.linked}
+                placed[r, [c for c in fit_links[rows[r]].indices if c not in linked_now]] = 0
             if decided.no_challenge and not decided.linked:
                 placed[r] = 0
             for value, challenges in ((0, decided.rejected), (1, decided.linked)):
@@ -1273,8 +1298,9 @@ class Engine:
         """Score one new or changed item against the fitted model, without refitting.
 
         ``decisions`` gives, for the keys of the reports near a new report, what staff decided about them now (items
-        it leaves out: nothing). The fit counted them as they were then; a report decided "about no challenge" since
-        or rejected for a challenge then no longer counts as placed there, and one linked since does."""
+        it leaves out: nothing). The fit counted them as they were then; a report decided "about no challenge" since,
+        rejected for a challenge or unlinked from it then no longer counts as placed there, one linked since does, and
+        one whose "none" was undone since counts where the fit would have placed it."""
         cfg = self.config
         analysed, vectors = self.vectorizer.transform([(document.title, document.description)])
         themes = self._theme_rows([document.themes])

@@ -262,3 +262,30 @@ def test_a_report_decided_about_no_challenge_since_the_run_no_longer_counts_as_n
     assert services.decisions_now([f"report:{one_off.pk}", f"report:{city['reports']['1'].pk}"]) == {
         f"report:{one_off.pk}": matching.Decisions(linked=frozenset({str(flooding.pk)})),
         f"report:{city['reports']['1'].pk}": matching.Decisions(no_challenge=True)}
+
+
+def test_a_report_unlinked_or_whose_none_was_undone_since_the_run_counts_as_it_stands_now(
+        city, civil_servant, django_capture_on_commit_callbacks):  # noqa: F811
+    """A report the last run read as linked and that staff unlinked since no longer counts as nearby on that
+    challenge; one the run read as "about no challenge" counts once the decision is undone."""
+    flooding = city["challenges"]["flooding"]
+    litter, first = city["reports"]["4"], city["reports"]["1"]  # both within 750 m of the new report
+    litter.societal_challenges.add(flooding)  # a litter report that staff linked to flooding
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = services.no_challenge_decide(item_type="report", item=first, by=civil_servant)
+    _run(django_capture_on_commit_callbacks)
+    new = Report.objects.create(title="Water in de straat", description="Na de regenbui staat de straat onder water.",
+                                latitude=52.0705, longitude=4.30)
+
+    def nearby() -> int:
+        services.matching_score_item(item_type="report", item_id=new.pk)
+        suggestion = Suggestion.objects.of_item("report", new.pk).get(societal_challenge=flooding)
+        return next((r["count"] for r in suggestion.reasons if r["code"] == "nearby"), 0)
+
+    before = nearby()
+    assert before >= 2
+    with django_capture_on_commit_callbacks(execute=True):
+        services.no_challenge_undo(decision=decision, by=civil_servant)
+    assert nearby() == before + 1
+    litter.societal_challenges.remove(flooding)
+    assert nearby() == before
