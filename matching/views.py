@@ -166,7 +166,10 @@ def matching_run_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Matching run %(id)s started.") % {"id": run.pk})
         return redirect("matching:matching-run-list")
     runs = MatchingRun.objects.select_related("started_by")[:20]
-    return render(request, "matching/matching_run_list.html", {"runs": runs, "active": MatchingRun.objects.active().first()})
+    return render(request, "matching/matching_run_list.html", {
+        "runs": runs, "active": MatchingRun.objects.active().first(),
+        "certainty": Suggestion.objects.by_certainty(),
+        "about_nothing": NoChallengeDecision.objects.active().count()})
 
 
 @staff_required

@@ -69,6 +69,31 @@ def test_staff_start_a_run_and_see_its_progress(client, civil_servant, django_ca
     assert "<progress" in progress and 'value="100"' in progress and "hx-get" not in progress  # done: polling stops
 
 
+def test_the_runs_page_shows_how_staff_decided_by_how_sure_the_engine_was(client, civil_servant, flag):
+    """Decided suggestions per band of the probability they were made with (kept with the decision); open ones do
+    not count. A score of exactly 0.5 opens its band, 1.0 is in the last."""
+    challenge = flag.societal_challenge
+    reports = [Report.objects.create(title=f"Melding {n}", description="Tekst.", latitude=52.07, longitude=4.3)
+               for n in range(7)]
+    decided = [(0.31, ReviewStatus.REJECTED), (0.5, ReviewStatus.ACCEPTED), (0.58, ReviewStatus.REJECTED),
+               (0.83, ReviewStatus.ACCEPTED), (0.87, ReviewStatus.ACCEPTED), (0.89, ReviewStatus.REJECTED),
+               (1.0, ReviewStatus.ACCEPTED)]
+    for report, (score, status) in zip(reports, decided):
+        Suggestion.objects.create(report=report, societal_challenge=challenge, score=score, status=status)
+    Suggestion.objects.create(report=flag.reports.get(), societal_challenge=challenge, score=0.95)  # open
+    bands = {(b.low, b.high): (b.decided, b.accepted, b.accepted_percent) for b in Suggestion.objects.by_certainty()}
+    assert bands == {(0, 50): (1, 0, 0), (50, 60): (2, 1, 50), (60, 70): (0, 0, None), (70, 80): (0, 0, None),
+                     (80, 90): (3, 2, 67), (90, 100): (1, 1, 100)}
+    client.force_login(civil_servant)
+    for language, caption, row, share in (
+            ("en", "Decided suggestions, by how sure the engine was", "80–90%", "67%"),
+            ("nl", "Beslissingen over suggesties, naar hoe zeker de koppelingsmotor was", "80–90%", "67%"),
+            ("sv", "Beslutade förslag, efter hur säker matchningen var", "80–90 %", "67 %")):
+        client.cookies["django_language"] = language
+        html = client.get(reverse("matching:matching-run-list")).content.decode().replace("\u00a0", " ")
+        assert caption in html and row in html and share in html, language
+
+
 def test_a_department_sees_and_accepts_a_suggestion_on_its_challenge_page(client, civil_servant, other_civil_servant, flag):
     sewers = flag.department_challenges.get(department__slug="stadsbeheer")
     suggestion = Suggestion.objects.create(department_challenge_id=sewers.pk,
