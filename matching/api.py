@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from matching import permissions, services
@@ -72,6 +73,24 @@ class SuggestionSerializer(serializers.ModelSerializer):
         return _challenge(suggestion.societal_challenge)
 
 
+class CertaintyBandSerializer(serializers.Serializer):
+    low = serializers.IntegerField(help_text="percent: the band holds probabilities from here")
+    high = serializers.IntegerField(help_text="percent: up to here (100 included in the last band)")
+    decided = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    accepted_share = serializers.SerializerMethodField()
+
+    def get_accepted_share(self, band) -> float | None:
+        return round(band.accepted / band.decided, 3) if band.decided else None
+
+
+class CertaintySerializer(serializers.Serializer):
+    bands = CertaintyBandSerializer(many=True)
+    about_no_challenge = serializers.IntegerField(
+        help_text="items with a standing decision that they are about no societal challenge; their open suggestions "
+                  "went with it and are in no band")
+
+
 class SuggestionFilters(serializers.Serializer):
     itemType = serializers.ChoiceField(choices=Suggestion.ItemType.choices, required=False,
                                        help_text="report, department_challenge or pilot")
@@ -110,6 +129,15 @@ class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixi
             # whole list is not filtered so: at 100,000 rows that costs a page 0.5 s instead of 0.05.
             queryset = queryset.shown()
         return queryset
+
+    @extend_schema(responses={200: CertaintySerializer}, description=(
+        "How staff decided on the suggestions, by how sure the engine was when it made them (the probability a "
+        "decided suggestion keeps): per band, under 50% and then per ten points, the suggestions decided and "
+        "accepted. Where the engine is calibrated, the share accepted in a band is about its probability."))
+    @action(detail=False, methods=["get"], url_path="certainty", pagination_class=None, filter_backends=[])
+    def certainty(self, request, *args, **kwargs):
+        return Response(CertaintySerializer({"bands": Suggestion.objects.by_certainty(),
+                                             "about_no_challenge": NoChallengeDecision.objects.active().count()}).data)
 
     @extend_schema(request=DecisionSerializer, responses={
         200: SuggestionSerializer,

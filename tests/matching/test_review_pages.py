@@ -94,6 +94,22 @@ def test_the_runs_page_shows_how_staff_decided_by_how_sure_the_engine_was(client
         assert caption in html and row in html and share in html, language
 
 
+def test_the_api_gives_the_same_bands_to_staff_only(api_client, token_client_for, civil_servant, flag):
+    challenge = flag.societal_challenge
+    for n, (score, status) in enumerate([(0.55, ReviewStatus.ACCEPTED), (0.57, ReviewStatus.REJECTED),
+                                         (0.92, ReviewStatus.ACCEPTED)]):
+        report = Report.objects.create(title=f"Melding {n}", description="Tekst.", latitude=52.07, longitude=4.3)
+        Suggestion.objects.create(report=report, societal_challenge=challenge, score=score, status=status)
+    assert api_client.get("/api/v1/suggestions/certainty").status_code in (401, 403)
+    response = token_client_for(civil_servant).get("/api/v1/suggestions/certainty")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["about_no_challenge"] == 0
+    assert [(b["low"], b["high"], b["decided"], b["accepted"], b["accepted_share"]) for b in body["bands"]] == [
+        (0, 50, 0, 0, None), (50, 60, 2, 1, 0.5), (60, 70, 0, 0, None), (70, 80, 0, 0, None), (80, 90, 0, 0, None),
+        (90, 100, 1, 1, 1.0)]
+
+
 def test_a_department_sees_and_accepts_a_suggestion_on_its_challenge_page(client, civil_servant, other_civil_servant, flag):
     sewers = flag.department_challenges.get(department__slug="stadsbeheer")
     suggestion = Suggestion.objects.create(department_challenge_id=sewers.pk,
