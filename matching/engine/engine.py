@@ -1269,14 +1269,19 @@ class Engine:
         keys = [self._document_keys[row] for row in rows]
         placed = self.placed[rows].toarray()
         now = decisions(keys)
-        fit_links, if_undone = getattr(self, "placed_links", None), getattr(self, "placed_if_undone", None)
+        empty = sp.csr_matrix((len(rows), len(self.challenge_index)), dtype=np.float32)
+        fit_links, if_undone = (empty if (kept := getattr(self, name, None)) is None else kept[rows]
+                                for name in ("placed_links", "placed_if_undone"))
         for r, key in enumerate(keys):
             decided = now.get(key, _NO_DECISIONS)
-            if if_undone is not None and if_undone[rows[r]].nnz and not decided.no_challenge:
-                placed[r] = if_undone[rows[r]].toarray().ravel()
-            if fit_links is not None:
+            would = if_undone.indices[if_undone.indptr[r]:if_undone.indptr[r + 1]]
+            if len(would) and not decided.no_challenge:
+                placed[r] = 0
+                placed[r, would] = 1
+            linked_then = fit_links.indices[fit_links.indptr[r]:fit_links.indptr[r + 1]]
+            if len(linked_then):
                 linked_now = {self.challenge_index.get(c) for c in decided.linked}
-                placed[r, [c for c in fit_links[rows[r]].indices if c not in linked_now]] = 0
+                placed[r, [c for c in linked_then if c not in linked_now]] = 0
             if decided.no_challenge and not decided.linked:
                 placed[r] = 0
             for value, challenges in ((0, decided.rejected), (1, decided.linked)):
