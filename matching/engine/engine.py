@@ -207,6 +207,13 @@ def _nearest(semantic_z: np.ndarray, has: np.ndarray) -> np.ndarray:
     return np.where(has & above, best, -1)
 
 
+def _row_columns(matrix: sp.csr_matrix | None, row: int) -> np.ndarray:
+    """The columns of a CSR matrix's stored entries in one row (none for no matrix): without slicing the matrix."""
+    if matrix is None:
+        return np.zeros(0, dtype=np.int32)
+    return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
+
+
 def _dense(matrix) -> np.ndarray:
     return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
 
@@ -1269,16 +1276,14 @@ class Engine:
         keys = [self._document_keys[row] for row in rows]
         placed = self.placed[rows].toarray()
         now = decisions(keys)
-        empty = sp.csr_matrix((len(rows), len(self.challenge_index)), dtype=np.float32)
-        fit_links, if_undone = (empty if (kept := getattr(self, name, None)) is None else kept[rows]
-                                for name in ("placed_links", "placed_if_undone"))
-        for r, key in enumerate(keys):
+        fit_links, if_undone = getattr(self, "placed_links", None), getattr(self, "placed_if_undone", None)
+        for r, (row, key) in enumerate(zip(rows, keys)):
             decided = now.get(key, _NO_DECISIONS)
-            would = if_undone.indices[if_undone.indptr[r]:if_undone.indptr[r + 1]]
+            would = _row_columns(if_undone, row)
             if len(would) and not decided.no_challenge:
                 placed[r] = 0
                 placed[r, would] = 1
-            linked_then = fit_links.indices[fit_links.indptr[r]:fit_links.indptr[r + 1]]
+            linked_then = _row_columns(fit_links, row)
             if len(linked_then):
                 linked_now = {self.challenge_index.get(c) for c in decided.linked}
                 placed[r, [c for c in linked_then if c not in linked_now]] = 0
