@@ -61,8 +61,8 @@ class SuggestionQuerySet(ItemQuerySet):
 
     def by_certainty(self) -> list["Certainty"]:
         """Staff decisions on these suggestions by how sure the engine was when it made them (its probability, kept
-        with a decided suggestion): one row per band, under 50% (an item's second or third suggestion) and then per
-        ten points. Where the engine is calibrated, staff accept about as many in each band as it says."""
+        with a decided suggestion): one row per band, under 50% (an item's second or third suggestion, or a pilot's)
+        and then per ten points. Where the engine is calibrated, staff accept about as many in each band as it says."""
         counts = (self.exclude(status=ReviewStatus.OPEN).order_by()
                   .annotate(band=Floor(F("score") * 10)).values("band")
                   .annotate(decided=Count("pk"), accepted=Count("pk", filter=Q(status=ReviewStatus.ACCEPTED))))
@@ -97,7 +97,7 @@ class Certainty:
 
     @property
     def accepted_percent(self) -> int | None:
-        return round(100 * self.accepted / self.decided) if self.decided else None
+        return (200 * self.accepted + self.decided) // (2 * self.decided) if self.decided else None  # half up
 
 
 def link_table(kind: str) -> tuple[type[models.Model], str, str]:

@@ -114,8 +114,8 @@ def _no_challenge(only: tuple[str, int] | None = None) -> set[str]:
 
 def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
     """What staff decided about these items now (``Engine.suggest`` reads the reports near a new one with it): their
-    links, rejected suggestions and a standing "about no challenge", in one round trip. Items with none of these are
-    left out."""
+    links and accepted suggestions (linked, as ``engine_documents`` reads them), rejected suggestions and a standing
+    "about no challenge", in one round trip. Items with none of these are left out."""
     by_kind: dict[str, list[int]] = defaultdict(list)
     for key in keys:
         item_type, pk = _split(key)
@@ -126,16 +126,17 @@ def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
         reads += [
             through._default_manager.filter(**{f"{item_field}__in": ids}).values_list(
                 Value(kind), Value("linked"), item_field, challenge_field),
-            Suggestion.objects.filter(**{f"{kind}_id__in": ids}, status=ReviewStatus.REJECTED).order_by().values_list(
-                Value(kind), Value("rejected"), f"{kind}_id", "societal_challenge_id"),
+            Suggestion.objects.filter(**{f"{kind}_id__in": ids}).exclude(status=ReviewStatus.OPEN).order_by()
+            .values_list(Value(kind), "status", f"{kind}_id", "societal_challenge_id"),
             NoChallengeDecision.objects.active().filter(**{f"{kind}_id__in": ids}).order_by().values_list(
                 Value(kind), Value("none"), f"{kind}_id", Value(None, output_field=models.BigIntegerField())),
         ]
     if not reads:
         return {}
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"linked": set(), "rejected": set(), "none": set()})
+    accepted_is_linked = {ReviewStatus.ACCEPTED: "linked", ReviewStatus.REJECTED: "rejected"}
     for kind, what, item_id, challenge_id in reads[0].union(*reads[1:], all=True):
-        found[_key(kind, item_id)][what].add(str(challenge_id))
+        found[_key(kind, item_id)][accepted_is_linked.get(what, what)].add(str(challenge_id))
     return {key: matching.Decisions(linked=frozenset(d["linked"]), rejected=frozenset(d["rejected"]),
                                     no_challenge=bool(d["none"]))
             for key, d in found.items()}

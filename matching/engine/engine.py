@@ -1251,12 +1251,14 @@ class Engine:
         """Per report and challenge: nearby reports already linked or confidently placed there.
 
         ``own`` is ``assigned`` with the items decided "about no challenge" placed where the engine would place them.
-        ``suggest()`` reads decisions made since the fit against what this keeps of them (``_placed_now``): the links
-        of the fit (``placed_links``) and where its "none" items would go (``placed_if_undone``), reports only."""
+        ``suggest()`` reads decisions made since the fit against what this keeps of them (``_placed_now``), reports
+        only: the links that alone place an item (``placed_links``: where the engine places it as well, the next run
+        would count it there without the link too) and where its "none" items would go (``placed_if_undone``)."""
         self.placed = sp.csr_matrix(assigned.maximum(self.linked))
         reports = np.zeros(len(self.documents), dtype=bool)
         reports[self.located] = True
-        self.placed_links = sp.csr_matrix(self.linked.multiply(reports[:, None]), dtype=np.float32)
+        links = sp.csr_matrix(self.linked.multiply(reports[:, None]), dtype=np.float32)
+        self.placed_links = sp.csr_matrix(links - links.multiply(assigned > 0), dtype=np.float32)
         self.placed_links.eliminate_zeros()
         self.placed_if_undone = sp.csr_matrix(own.multiply((self.nones & reports)[:, None]), dtype=np.float32)
         self.placed_if_undone.eliminate_zeros()
@@ -1267,10 +1269,11 @@ class Engine:
         return sp.csr_matrix(near @ self.placed)
 
     def _placed_now(self, rows: list[int], decisions: Callable[[list[str]], Mapping[str, Decisions]]) -> np.ndarray:
-        """The fit's placements of these items (rows of ``placed``), with staff decisions as they stand now: a link
-        removed since no longer places the item there, and a "none" undone since places it where the engine would;
-        "about no challenge" places the item nowhere, a rejection not on that challenge, a link on its challenge.
-        ``decisions`` leaves out the items with no decision now."""
+        """The fit's placements of these items (rows of ``placed``), with staff decisions as they stand now, as the
+        next full run would count them: a link removed since no longer places the item there unless the engine places
+        it there itself, and a "none" undone since places it where the engine would; "about no challenge" places the
+        item nowhere, a rejection not on that challenge, a link on its challenge. ``decisions`` leaves out the items
+        with no decision now."""
         if getattr(self, "_document_keys", None) is None:
             self._document_keys = {row: key for key, row in self.document_index.items()}
         keys = [self._document_keys[row] for row in rows]
@@ -1279,14 +1282,10 @@ class Engine:
         fit_links, if_undone = getattr(self, "placed_links", None), getattr(self, "placed_if_undone", None)
         for r, (row, key) in enumerate(zip(rows, keys)):
             decided = now.get(key, _NO_DECISIONS)
-            would = _row_columns(if_undone, row)
-            if len(would) and not decided.no_challenge:
+            if len(would := _row_columns(if_undone, row)):  # a "none" of the fit: placed as if undone, unless below
                 placed[r] = 0
                 placed[r, would] = 1
-            linked_then = _row_columns(fit_links, row)
-            if len(linked_then):
-                linked_now = {self.challenge_index.get(c) for c in decided.linked}
-                placed[r, [c for c in linked_then if c not in linked_now]] = 0
+            placed[r, _row_columns(fit_links, row)] = 0  # links of the fit that alone placed it; today's links below
             if decided.no_challenge and not decided.linked:
                 placed[r] = 0
             for value, challenges in ((0, decided.rejected), (1, decided.linked)):
@@ -1309,8 +1308,9 @@ class Engine:
 
         ``decisions`` gives, for the keys of the reports near a new report, what staff decided about them now (items
         it leaves out: nothing). The fit counted them as they were then; a report decided "about no challenge" since,
-        rejected for a challenge or unlinked from it then no longer counts as placed there, one linked since does, and
-        one whose "none" was undone since counts where the fit would have placed it."""
+        rejected for a challenge or unlinked from one the engine does not place it on itself then no longer counts as
+        placed there, one linked since does, and one whose "none" was undone since counts where the engine places
+        it."""
         cfg = self.config
         analysed, vectors = self.vectorizer.transform([(document.title, document.description)])
         themes = self._theme_rows([document.themes])

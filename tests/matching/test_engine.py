@@ -418,35 +418,41 @@ def test_a_new_reports_nearby_reports_are_counted_as_staff_decided_them_since_th
 
 
 def test_a_new_reports_nearby_reports_unlinked_or_undecided_since_the_fit_count_as_they_stand_now():
-    """A report linked at the fit and unlinked since no longer counts as nearby there; one decided "about no
-    challenge" at the fit whose decision was undone since counts where the engine places it."""
+    """As the next full run would count them: a report whose link alone placed it (the engine does not place it
+    there itself) no longer counts as nearby once unlinked, one the engine places there as well still does; one
+    decided "about no challenge" at the fit whose decision was undone since counts where the engine places it."""
     here = (52.0700, 4.3000)
     near = [replace(doc, point=(here[0] + 0.0005 * k, here[1])) for k, doc in enumerate(REPORTS[:3] + REPORTS[13:], 1)]
     linked = replace(near[-1], linked=("flooding",))  # the passport photo, linked by hand: only its link places it
+    both = replace(near[1], linked=("flooding",))     # a flooding report: the engine places it there too
     none = replace(near[0], no_challenge=True)        # a flooding report, decided about nothing
-    engine = Engine().fit(CHALLENGES, [none] + near[1:-1] + [linked] + list(REPORTS[3:13]))
+    engine = Engine().fit(CHALLENGES, [none, both, near[2], linked] + list(REPORTS[3:13]))
     new = report("new", "Water in de straat", "Na de regenbui staat de straat onder water, het riool kan het niet aan.",
                  point=here)
 
-    def nearby(decisions=None) -> int:
-        found = {s.challenge: s for s in engine.suggest(new, decisions)}
+    def nearby(decisions=None, fitted=engine) -> int:
+        found = {s.challenge: s for s in fitted.suggest(new, decisions)}
         return next((r.count for r in found["flooding"].reasons if r.code == "nearby"), 0)
 
-    as_fitted = {linked.key: Decisions(linked=frozenset({"flooding"})), none.key: Decisions(no_challenge=True)}
+    as_fitted = {linked.key: Decisions(linked=frozenset({"flooding"})), both.key: Decisions(linked=frozenset({"flooding"})),
+                 none.key: Decisions(no_challenge=True)}
+
+    def without(key: str, **instead) -> dict:
+        return {k: v for k, v in as_fitted.items() if k != key} | ({key: Decisions(**instead)} if instead else {})
+
     fit_count = nearby()
-    assert fit_count == 3  # report 2, report 3 and the linked passport photo; not the report decided about nothing
+    assert fit_count == 3  # reports 2 and 3 and the linked passport photo; not the report decided about nothing
     assert nearby(lambda keys: as_fitted) == fit_count
-    unlinked = nearby(lambda keys: {none.key: as_fitted[none.key]})
-    assert unlinked == fit_count - 1
-    moved = {**as_fitted, linked.key: Decisions(linked=frozenset({"litter"}))}  # relinked elsewhere
-    assert nearby(lambda keys: moved) == fit_count - 1
-    undone = nearby(lambda keys: {linked.key: as_fitted[linked.key]})
-    assert undone == fit_count + 1
-    assert nearby(lambda keys: {none.key: Decisions(rejected=frozenset({"flooding"}))}) == fit_count - 1
-    restored = Engine.from_state(*engine.state())  # what the stored model keeps reads them alike
-    assert restored.suggest(new, lambda keys: {}) == engine.suggest(new, lambda keys: {})
-    assert next(r.count for r in {s.challenge: s for s in restored.suggest(new, lambda keys: {})}["flooding"].reasons
-                if r.code == "nearby") == fit_count
+    assert nearby(lambda keys: without(linked.key)) == fit_count - 1  # unlinked: nothing else placed it there
+    assert nearby(lambda keys: without(linked.key, linked=frozenset({"litter"}))) == fit_count - 1  # relinked
+    assert nearby(lambda keys: without(both.key)) == fit_count  # unlinked, but the engine places it there itself
+    assert nearby(lambda keys: without(both.key, rejected=frozenset({"flooding"}))) == fit_count - 1  # staff said no
+    assert nearby(lambda keys: without(none.key)) == fit_count + 1  # the "none" undone
+    assert nearby(lambda keys: without(none.key, rejected=frozenset({"flooding"}))) == fit_count
+    # the stored model keeps what this needs
+    restored = Engine.from_state(*engine.state())
+    for decided, count in ((without(linked.key), fit_count - 1), (without(none.key), fit_count + 1)):
+        assert nearby(lambda keys, decided=decided: decided, restored) == count
 
 
 # two departments on flooding, each in its own words

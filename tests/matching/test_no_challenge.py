@@ -289,3 +289,25 @@ def test_a_report_unlinked_or_whose_none_was_undone_since_the_run_counts_as_it_s
     assert nearby() == before + 1
     litter.societal_challenges.remove(flooding)
     assert nearby() == before
+
+
+def test_one_items_scoring_right_after_a_run_counts_its_neighbours_as_the_run_did(
+        city, django_capture_on_commit_callbacks):  # noqa: F811
+    """A suggestion staff accepted is a link to the engine (engine_documents), also where the link itself was removed
+    by hand afterwards (the suggestion stays accepted): scoring an item again with nothing decided since gives the
+    "nearby" count the run wrote."""
+    flooding = city["challenges"]["flooding"]
+    Suggestion.objects.create(report=city["reports"]["4"], societal_challenge=flooding, score=0.6,
+                              status=ReviewStatus.ACCEPTED)  # accepted, its link since removed by hand
+    new = Report.objects.create(title="Water in de straat", description="Na de regenbui staat de straat onder water.",
+                                latitude=52.0705, longitude=4.30)
+
+    def nearby() -> int:
+        suggestion = Suggestion.objects.of_item("report", new.pk).get(societal_challenge=flooding)
+        return next((r["count"] for r in suggestion.reasons if r["code"] == "nearby"), 0)
+
+    _run(django_capture_on_commit_callbacks)
+    by_the_run = nearby()
+    assert by_the_run >= 3  # reports 1 to 3 and the accepted litter report
+    services.matching_score_item(item_type="report", item_id=new.pk)
+    assert nearby() == by_the_run

@@ -94,13 +94,14 @@ def test_the_runs_page_shows_how_staff_decided_by_how_sure_the_engine_was(client
         assert caption in html and row in html and share in html, language
 
 
-def test_the_api_gives_the_same_bands_to_staff_only(api_client, token_client_for, civil_servant, flag):
+def test_the_api_gives_the_same_bands_to_staff_only(api_client, token_client_for, civil_servant, resident, flag):
     challenge = flag.societal_challenge
     for n, (score, status) in enumerate([(0.55, ReviewStatus.ACCEPTED), (0.57, ReviewStatus.REJECTED),
                                          (0.92, ReviewStatus.ACCEPTED)]):
         report = Report.objects.create(title=f"Melding {n}", description="Tekst.", latitude=52.07, longitude=4.3)
         Suggestion.objects.create(report=report, societal_challenge=challenge, score=score, status=status)
     assert api_client.get("/api/v1/suggestions/certainty").status_code in (401, 403)
+    assert token_client_for(resident).get("/api/v1/suggestions/certainty").status_code == 403
     response = token_client_for(civil_servant).get("/api/v1/suggestions/certainty")
     assert response.status_code == 200
     body = response.json()
