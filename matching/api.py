@@ -91,6 +91,12 @@ class CertaintySerializer(serializers.Serializer):
                   "went with it and are in no band")
 
 
+class CertaintyFilters(serializers.Serializer):
+    itemType = serializers.ChoiceField(choices=Suggestion.ItemType.choices, required=False,
+                                       help_text="report, department_challenge or pilot: that kind's decisions only (the "
+                                                 "engine calibrates each kind on its own)")
+
+
 class SuggestionFilters(serializers.Serializer):
     itemType = serializers.ChoiceField(choices=Suggestion.ItemType.choices, required=False,
                                        help_text="report, department_challenge or pilot")
@@ -130,14 +136,19 @@ class SuggestionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixi
             queryset = queryset.shown()
         return queryset
 
-    @extend_schema(responses={200: CertaintySerializer}, description=(
+    @extend_schema(parameters=[CertaintyFilters], responses={200: CertaintySerializer}, description=(
         "How staff decided on the suggestions, by how sure the engine was when it made them (the probability a "
         "decided suggestion keeps): per band, under 50% and then per ten points, the suggestions decided and "
         "accepted. Where the engine is calibrated, the share accepted in a band is about its probability."))
     @action(detail=False, methods=["get"], url_path="certainty", pagination_class=None, filter_backends=[])
     def certainty(self, request, *args, **kwargs):
-        return Response(CertaintySerializer({"bands": Suggestion.objects.by_certainty(),
-                                             "about_no_challenge": NoChallengeDecision.objects.active().count()}).data)
+        filters = CertaintyFilters(data=request.query_params.dict())  # a plain dict: `?itemType=` is no kind
+        filters.is_valid(raise_exception=True)
+        suggestions, decisions = Suggestion.objects.all(), NoChallengeDecision.objects.active()
+        if kind := filters.validated_data.get("itemType"):
+            suggestions, decisions = suggestions.of_type(kind), decisions.of_type(kind)
+        return Response(CertaintySerializer({"bands": suggestions.by_certainty(),
+                                             "about_no_challenge": decisions.count()}).data)
 
     @extend_schema(request=DecisionSerializer, responses={
         200: SuggestionSerializer,

@@ -166,9 +166,11 @@ def matching_run_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Matching run %(id)s started.") % {"id": run.pk})
         return redirect("matching:matching-run-list")
     runs = MatchingRun.objects.select_related("started_by")[:20]
+    by_kind = {kind: Suggestion.objects.of_type(kind).by_certainty() for kind in ItemType.values}
     return render(request, "matching/matching_run_list.html", {
         "runs": runs, "active": MatchingRun.objects.active().first(),
-        "certainty": Suggestion.objects.by_certainty(),
+        # per kind, as the engine calibrates each kind on its own decisions; the kinds with decisions only
+        "certainty": [(kind, bands) for kind, bands in by_kind.items() if any(band.decided for band in bands)],
         "about_nothing": NoChallengeDecision.objects.active().count()})
 
 

@@ -86,12 +86,17 @@ def test_the_runs_page_shows_how_staff_decided_by_how_sure_the_engine_was(client
                      (80, 90): (3, 2, 67), (90, 100): (1, 1, 100)}
     client.force_login(civil_servant)
     for language, caption, row, share in (
-            ("en", "Decided suggestions, by how sure the engine was", "80–90%", "67%"),
-            ("nl", "Beslissingen over suggesties, naar hoe zeker de koppelingsmotor was", "80–90%", "67%"),
-            ("sv", "Beslutade förslag, efter hur säker matchningen var", "80–90 %", "67 %")):
+            ("en", "Reports: decided suggestions, by how sure the engine was", "80–90%", "67%"),
+            ("nl", "Meldingen: beslissingen over suggesties, naar hoe zeker de koppelingsmotor was", "80–90%", "67%"),
+            ("sv", "Anmälningar: beslutade förslag, efter hur säker matchningen var", "80–90 %", "67 %")):
         client.cookies["django_language"] = language
         html = client.get(reverse("matching:matching-run-list")).content.decode().replace("\u00a0", " ")
         assert caption in html and row in html and share in html, language
+        assert 'id="certainty-department_challenge"' not in html  # a kind without decisions has no table
+    Suggestion.objects.exclude(status=ReviewStatus.OPEN).delete()
+    client.cookies["django_language"] = "en"
+    html = client.get(reverse("matching:matching-run-list")).content.decode()
+    assert "No suggestion has been decided yet." in html and 'id="certainty-report"' not in html
 
 
 def test_the_api_gives_the_same_bands_to_staff_only(api_client, token_client_for, civil_servant, resident, flag):
@@ -109,6 +114,13 @@ def test_the_api_gives_the_same_bands_to_staff_only(api_client, token_client_for
     assert [(b["low"], b["high"], b["decided"], b["accepted"], b["accepted_share"]) for b in body["bands"]] == [
         (0, 50, 0, 0, None), (50, 60, 2, 1, 0.5), (60, 70, 0, 0, None), (70, 80, 0, 0, None), (80, 90, 0, 0, None),
         (90, 100, 1, 1, 1.0)]
+    staff = token_client_for(civil_servant)
+    assert staff.get("/api/v1/suggestions/certainty", {"itemType": "report"}).json() == body
+    of_departments = staff.get("/api/v1/suggestions/certainty", {"itemType": "department_challenge"}).json()
+    assert sum(b["decided"] for b in of_departments["bands"]) == 0
+    wrong = staff.get("/api/v1/suggestions/certainty", {"itemType": "citizen"})
+    assert wrong.status_code == 400 and wrong["Content-Type"].startswith("application/problem+json")
+    assert "itemType" in str(wrong.json())
 
 
 def test_a_department_sees_and_accepts_a_suggestion_on_its_challenge_page(client, civil_servant, other_civil_servant, flag):
