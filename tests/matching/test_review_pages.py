@@ -86,9 +86,9 @@ def test_the_runs_page_shows_how_staff_decided_by_how_sure_the_engine_was(client
                      (80, 90): (3, 2, 67), (90, 100): (1, 1, 100)}
     client.force_login(civil_servant)
     for language, caption, row, share in (
-            ("en", "Reports: decided suggestions, by how sure the engine was", "80–90%", "67%"),
-            ("nl", "Meldingen: beslissingen over suggesties, naar hoe zeker de koppelingsmotor was", "80–90%", "67%"),
-            ("sv", "Anmälningar: beslutade förslag, efter hur säker matchningen var", "80–90 %", "67 %")):
+            ("en", "Reports: decided suggestions, by how sure the engine was", "80–90%", "2 (67%)"),
+            ("nl", "Meldingen: beslissingen over suggesties, naar hoe zeker de koppelingsmotor was", "80–90%", "2 (67%)"),
+            ("sv", "Anmälningar: beslutade förslag, efter hur säker matchningen var", "80–90 %", "2 (67 %)")):
         client.cookies["django_language"] = language
         html = client.get(reverse("matching:matching-run-list")).content.decode().replace("\u00a0", " ")
         assert caption in html and row in html and share in html, language
