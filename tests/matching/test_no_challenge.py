@@ -232,6 +232,21 @@ def test_the_choice_reads_in_the_staff_members_language(client, report, civil_se
     assert button in html
 
 
+def _by_the_flooded_reports() -> Report:
+    """A new report about flooding, within 750 m of the city's flooding reports 1 to 3 and its litter report 4."""
+    return Report.objects.create(title="Water in de straat", description="Na de regenbui staat de straat onder water.",
+                                 latitude=52.0705, longitude=4.30)
+
+
+def _nearby(report: Report, challenge: SocietalChallenge, *, score_again: bool = True) -> int:
+    """The "nearby" count of the report's suggestion for the challenge, after scoring the report again
+    (``matching_score_item``) unless told not to."""
+    if score_again:
+        services.matching_score_item(item_type="report", item_id=report.pk)
+    suggestion = Suggestion.objects.of_item("report", report.pk).get(societal_challenge=challenge)
+    return next((r["count"] for r in suggestion.reasons if r["code"] == "nearby"), 0)
+
+
 def test_a_report_decided_about_no_challenge_since_the_run_no_longer_counts_as_nearby(
         city, civil_servant, django_capture_on_commit_callbacks):  # noqa: F811
     """One item's scoring reads the reports near it as staff decided them now, not as the last full run placed them:
@@ -239,23 +254,17 @@ def test_a_report_decided_about_no_challenge_since_the_run_no_longer_counts_as_n
     linked since is."""
     _run(django_capture_on_commit_callbacks)
     flooding = city["challenges"]["flooding"]
-    new = Report.objects.create(title="Water in de straat", description="Na de regenbui staat de straat onder water.",
-                                latitude=52.0705, longitude=4.30)
+    new = _by_the_flooded_reports()
 
-    def nearby() -> int:
-        services.matching_score_item(item_type="report", item_id=new.pk)
-        suggestion = Suggestion.objects.of_item("report", new.pk).get(societal_challenge=flooding)
-        return next((r["count"] for r in suggestion.reasons if r["code"] == "nearby"), 0)
-
-    before = nearby()
+    before = _nearby(new, flooding)
     assert before >= 2
     with django_capture_on_commit_callbacks(execute=True):
         services.no_challenge_decide(item_type="report", item=city["reports"]["1"], by=civil_servant)
-    assert nearby() == before - 1
+    assert _nearby(new, flooding) == before - 1
     rejected = Suggestion.objects.of_item("report", city["reports"]["2"].pk).get(societal_challenge=flooding)
     with django_capture_on_commit_callbacks(execute=True):
         services.suggestion_decide(suggestion=rejected, accept=False, by=civil_servant)
-    assert nearby() == before - 2
+    assert _nearby(new, flooding) == before - 2
     one_off = city["reports"]["14"]  # the passport photo
     assert services.decisions_now([f"report:{one_off.pk}"]) == {}
     one_off.societal_challenges.add(flooding)
@@ -274,21 +283,15 @@ def test_a_report_unlinked_or_whose_none_was_undone_since_the_run_counts_as_it_s
     with django_capture_on_commit_callbacks(execute=True):
         decision = services.no_challenge_decide(item_type="report", item=first, by=civil_servant)
     _run(django_capture_on_commit_callbacks)
-    new = Report.objects.create(title="Water in de straat", description="Na de regenbui staat de straat onder water.",
-                                latitude=52.0705, longitude=4.30)
+    new = _by_the_flooded_reports()
 
-    def nearby() -> int:
-        services.matching_score_item(item_type="report", item_id=new.pk)
-        suggestion = Suggestion.objects.of_item("report", new.pk).get(societal_challenge=flooding)
-        return next((r["count"] for r in suggestion.reasons if r["code"] == "nearby"), 0)
-
-    before = nearby()
+    before = _nearby(new, flooding)
     assert before >= 2
     with django_capture_on_commit_callbacks(execute=True):
         services.no_challenge_undo(decision=decision, by=civil_servant)
-    assert nearby() == before + 1
+    assert _nearby(new, flooding) == before + 1
     litter.societal_challenges.remove(flooding)
-    assert nearby() == before
+    assert _nearby(new, flooding) == before
 
 
 def test_one_items_scoring_right_after_a_run_counts_its_neighbours_as_the_run_did(
@@ -299,15 +302,9 @@ def test_one_items_scoring_right_after_a_run_counts_its_neighbours_as_the_run_di
     flooding = city["challenges"]["flooding"]
     Suggestion.objects.create(report=city["reports"]["4"], societal_challenge=flooding, score=0.6,
                               status=ReviewStatus.ACCEPTED)  # accepted, its link since removed by hand
-    new = Report.objects.create(title="Water in de straat", description="Na de regenbui staat de straat onder water.",
-                                latitude=52.0705, longitude=4.30)
-
-    def nearby() -> int:
-        suggestion = Suggestion.objects.of_item("report", new.pk).get(societal_challenge=flooding)
-        return next((r["count"] for r in suggestion.reasons if r["code"] == "nearby"), 0)
+    new = _by_the_flooded_reports()
 
     _run(django_capture_on_commit_callbacks)
-    by_the_run = nearby()
+    by_the_run = _nearby(new, flooding, score_again=False)
     assert by_the_run >= 3  # reports 1 to 3 and the accepted litter report
-    services.matching_score_item(item_type="report", item_id=new.pk)
-    assert nearby() == by_the_run
+    assert _nearby(new, flooding) == by_the_run
