@@ -78,10 +78,7 @@ class CertaintyBandSerializer(serializers.Serializer):
     high = serializers.IntegerField(help_text="percent: up to here (100 included in the last band)")
     decided = serializers.IntegerField()
     accepted = serializers.IntegerField()
-    accepted_share = serializers.SerializerMethodField()
-
-    def get_accepted_share(self, band) -> float | None:
-        return round(band.accepted / band.decided, 3) if band.decided else None
+    accepted_share = serializers.FloatField(allow_null=True, help_text="accepted / decided; null when none was decided")
 
 
 class CertaintySerializer(serializers.Serializer):

@@ -96,6 +96,10 @@ class Certainty:
     accepted: int
 
     @property
+    def accepted_share(self) -> float | None:
+        return round(self.accepted / self.decided, 3) if self.decided else None
+
+    @property
     def accepted_percent(self) -> int | None:
         return (200 * self.accepted + self.decided) // (2 * self.decided) if self.decided else None  # half up
 
