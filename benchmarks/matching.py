@@ -507,6 +507,7 @@ def incremental(texts: Texts, start: int, probes: int) -> tuple[list[float], lis
     watch.wrap(semantic.Encoder, "encode", "encode")
     watch.wrap(matching.Engine, "suggest", "suggest()")
     watch.wrap(services, "_write_item_suggestions", "write")  # the lock, the check of the run and the write
+    watch.wrap(services, "_reports_near", "reports since the run")  # read within suggest()
     try:
         for pk in ids:
             watch.seconds.clear()
@@ -519,6 +520,8 @@ def incremental(texts: Texts, start: int, probes: int) -> tuple[list[float], lis
             cpu["the rest"].append(time.thread_time() - started_cpu - watch.cpu.get("encode", 0.0))
             for label in ("suggest()", "write"):
                 parts[label].append(watch.seconds.get(label, 0.0))
+            # within suggest(): the reports that came in since the run, near this one (one query)
+            parts["of which reports since the run"].append(watch.seconds.get("reports since the run", 0.0))
     finally:
         watch.restore()
     parts["reads and the rest"] = [t - e - sum(parts[k][n] for k in ("suggest()", "write"))

@@ -20,7 +20,7 @@ import time
 import uuid
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, models, transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -48,7 +48,7 @@ from matching.models import (
     TextVector,
     link_table,
 )
-from participation.models import Report
+from participation.models import Report, box_around
 from pilots.models import Pilot, Proposal
 from smartcity.models import Department, DepartmentChallenge, SocietalChallenge, Theme, User
 from smartcity.outbox import outbox_enqueue
@@ -265,16 +265,89 @@ def _one_document_queryset(item_type: str, item_id: int):
                         "stored_vector", "no_challenge", *extra)[:1]
 
 
+class Compiled:
+    """A queryset's SQL and parameters, compiled once (building a query's SQL with the ORM costs about a millisecond
+    of CPU, as much as asking it), with the parameters named: ``build`` is called with a probe for each name, a value
+    no query holds otherwise, and each probe is found again among the compiled parameters."""
+
+    def __init__(self, build: Callable[..., models.QuerySet], **probes: int | float) -> None:
+        self.sql, params = build(**probes).query.sql_with_params()
+        self.params = list(params)
+        self.at: dict[str, list[int]] = {}
+        for name, probe in probes.items():
+            self.at[name] = [k for k, value in enumerate(self.params)
+                             if type(value) is type(probe) and value == probe]
+            if not self.at[name]:
+                raise RuntimeError(f"{name} is not a parameter of the compiled query: {self.params!r}")
+
+    def rows(self, **values: int | float) -> tuple[list[str], list[tuple]]:
+        """The columns' names and the rows, with these values for the probes."""
+        params = list(self.params)
+        for name, value in values.items():
+            for k in self.at[name]:
+                params[k] = value
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            return [column[0] for column in cursor.description], cursor.fetchall()
+
+
 @functools.cache
-def _one_document_sql(item_type: str) -> tuple[str, tuple, int]:
-    """``_one_document_queryset``'s SQL and parameters, compiled once per kind of item (compiling it took 1.6 ms
-    of the 5 ms of CPU that one item's scoring costs), and where among the parameters the item's id goes."""
-    probe = -7_654_321  # an id no item has: found again among the compiled parameters
-    sql, params = _one_document_queryset(item_type, probe).query.sql_with_params()
-    at = [k for k, value in enumerate(params) if isinstance(value, int) and value == probe]
-    if len(at) != 1:
-        raise RuntimeError(f"the item's id is not one parameter of {item_type}'s query: {params!r}")
-    return sql, tuple(params), at[0]
+def _one_document_sql(item_type: str) -> Compiled:
+    """``_one_document_queryset``, compiled once per kind of item (compiling it took 1.6 ms of the 5 ms of CPU that
+    one item's scoring costs)."""
+    return Compiled(lambda item_id: _one_document_queryset(item_type, item_id), item_id=-7_654_321)
+
+
+def _reports_since_queryset(*, after: int, south: float, north: float, west: float, east: float, latitude: float,
+                            longitude: float, scale: float, limit: int) -> models.QuerySet:
+    """``reports_since``' query: the public reports after report ``after`` in the box, nearest the point first, with
+    the challenge of each one's first suggestion (where its own scoring placed it)."""
+    first = (Suggestion.objects.filter(report=OuterRef("pk")).order_by("-score", "pk")
+             .values("societal_challenge_id")[:1])
+    north_south = F("latitude") - Value(latitude)
+    east_west = (F("longitude") - Value(longitude)) * Value(scale)
+    return (Report.objects.public().exclude(status=Report.Status.DUPLICATE)
+            .filter(pk__gt=after, latitude__range=(south, north), longitude__range=(west, east))
+            .annotate(distance=ExpressionWrapper(north_south * north_south + east_west * east_west,
+                                                 output_field=models.FloatField()),
+                      first=Subquery(first))
+            .order_by("distance", "pk").values_list("pk", "latitude", "longitude", "first")[:limit])
+
+
+@functools.cache
+def _reports_since_sql(vendor: str, limit: int) -> Compiled:
+    return Compiled(functools.partial(_reports_since_queryset, limit=limit), after=-7_654_321, south=-87.1234567,
+                    north=87.1234567, west=-176.1234567, east=176.1234567, latitude=-1.7654321, longitude=-2.7654321,
+                    scale=0.1234567)
+
+
+def _fitted_up_to(engine: matching.Engine) -> int:
+    """The highest report id the model's fit read: the reports after it came in since (cached per model)."""
+    cached = _cache.get("fitted_up_to")
+    if isinstance(cached, tuple) and cached[0] is engine:
+        return cached[1]
+    up_to = max((pk for kind, pk in map(_split, engine.document_index) if kind == ItemType.REPORT), default=0)
+    _cache["fitted_up_to"] = (engine, up_to)
+    return up_to
+
+
+def _reports_near(after: int, point: tuple[float, float], metres: float, limit: int) -> list[matching.Neighbour]:
+    """The public reports after report ``after`` within ``metres`` of the point (a box; the engine measures the
+    distance), at most ``limit``, nearest first: one query on the (latitude, longitude) index, or on the primary
+    key's few rows since ``after``."""
+    latitude, longitude = point
+    south, north, west, east = box_around(latitude, longitude, metres)
+    _, rows = _reports_since_sql(connection.vendor, limit).rows(
+        after=after, south=south, north=north, west=west, east=east, latitude=latitude, longitude=longitude,
+        scale=math.cos(math.radians(latitude)))
+    return [matching.Neighbour(_key(ItemType.REPORT, pk), (lat, lon),
+                               frozenset() if first is None else frozenset({str(first)}))
+            for pk, lat, lon, first in rows]
+
+
+def reports_since(engine: matching.Engine) -> matching.Recent:
+    """The located reports that came in since ``engine``'s fit, near a point (``Engine.suggest``'s ``recent``)."""
+    return functools.partial(_reports_near, _fitted_up_to(engine))
 
 
 def _one_document(item_type: str, item_id: int) -> tuple[list[matching.Document], dict | None]:
@@ -283,13 +356,10 @@ def _one_document(item_type: str, item_id: int) -> tuple[list[matching.Document]
     is in the request's neighbourhood (the on-commit task), where round trips are most of the cost."""
     if connection.vendor != "postgresql":
         return engine_documents(only=(item_type, item_id)), None
-    sql, params, at = _one_document_sql(str(item_type))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*params[:at], int(item_id), *params[at + 1:]))
-        found = cursor.fetchone()
-        row = None if found is None else dict(zip((column.name for column in cursor.description), found))
-    if row is None:
+    columns, found = _one_document_sql(str(item_type)).rows(item_id=int(item_id))
+    if not found:
         return [], None
+    row = dict(zip(columns, found[0]))
     key = _key(item_type, item_id)
     decisions: dict[str, Any] = {"links": {key: set(row["links"])}, "accepted": {key: set(row["accepted"])},
                  "rejected": {key: set(row["rejected"])}, "nones": {key} if row["no_challenge"] else set()}
@@ -967,7 +1037,7 @@ def matching_score_item(*, item_type: str, item_id: int) -> int:
         run_id, engine = found_model
         documents, stored = _one_document(item_type, item_id)
         _, documents, _ = with_vectors([], documents, stored=stored)
-        found = [s for doc in documents for s in engine.suggest(doc, decisions_now)
+        found = [s for doc in documents for s in engine.suggest(doc, decisions_now, reports_since(engine))
                  if s.challenge in engine.challenge_index]
         written = _write_item_suggestions(found, item=(item_type, item_id), run_id=run_id)
         if written is not None:

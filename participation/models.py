@@ -46,6 +46,13 @@ def parse_case_reference(text: str) -> int | None:
     return int(match[3])
 
 
+def box_around(latitude: float, longitude: float, metres: float) -> tuple[float, float, float, float]:
+    """(south, north, west, east) of a box of `metres` around the point."""
+    dlat = metres / METRES_PER_DEGREE_LATITUDE
+    dlon = metres / (METRES_PER_DEGREE_LATITUDE * max(math.cos(math.radians(latitude)), 0.01))
+    return latitude - dlat, latitude + dlat, longitude - dlon, longitude + dlon
+
+
 def written_rows(queryset: models.QuerySet, sql: str, params: list, attnames: list[str]) -> list:
     """The rows of a written query as instances of the queryset's model, its columns being `attnames` in order and
     the other fields deferred: what `raw()` gives, without its matching of columns to fields and its converters
@@ -154,9 +161,8 @@ class ReportQuerySet(models.QuerySet):
 
     def near(self, latitude: float, longitude: float, metres: float):
         """Reports within a box of `metres` around the point: the index on (latitude, longitude) serves it."""
-        dlat = metres / METRES_PER_DEGREE_LATITUDE
-        dlon = metres / (METRES_PER_DEGREE_LATITUDE * max(math.cos(math.radians(latitude)), 0.01))
-        return self.in_bbox(longitude - dlon, latitude - dlat, longitude + dlon, latitude + dlat)
+        south, north, west, east = box_around(latitude, longitude, metres)
+        return self.in_bbox(west, south, east, north)
 
 
 class Report(Referenced):
@@ -596,17 +602,10 @@ def normalise_address_text(text: str) -> str:
     return re.sub(r"\b(\d{4}) ([a-z]{2})\b", r"\1\2", plain)
 
 
-def _box(latitude: float, longitude: float, metres: float) -> tuple[float, float, float, float]:
-    """(south, north, west, east) of a box of `metres` around the point."""
-    dlat = metres / METRES_PER_DEGREE_LATITUDE
-    dlon = metres / (METRES_PER_DEGREE_LATITUDE * max(math.cos(math.radians(latitude)), 0.01))
-    return latitude - dlat, latitude + dlat, longitude - dlon, longitude + dlon
-
-
 class AddressQuerySet(models.QuerySet):
     def near(self, latitude: float, longitude: float, metres: float):
         """Addresses within a box of `metres` around the point: the index on (latitude, longitude) serves it."""
-        south, north, west, east = _box(latitude, longitude, metres)
+        south, north, west, east = box_around(latitude, longitude, metres)
         return self.filter(latitude__gte=south, latitude__lte=north, longitude__gte=west, longitude__lte=east)
 
     def near_written(self, latitude: float, longitude: float, metres: float, *, fields: tuple[str, ...],
@@ -624,7 +623,7 @@ class AddressQuerySet(models.QuerySet):
             f"SELECT {', '.join(column.values())} FROM {quote(meta.db_table)} "
             f"WHERE {column['latitude']} BETWEEN %s AND %s AND {column['longitude']} BETWEEN %s AND %s "
             f"ORDER BY {order} LIMIT %s",
-            [*_box(latitude, longitude, metres), limit], [meta.get_field(name).attname for name in names])
+            [*box_around(latitude, longitude, metres), limit], [meta.get_field(name).attname for name in names])
 
 
 class Address(models.Model):

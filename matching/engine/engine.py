@@ -79,6 +79,20 @@ _NO_DECISIONS = Decisions()
 
 
 @dataclass(frozen=True)
+class Neighbour:
+    """A located report that came in since the fit, near a new one (``Engine.suggest``'s ``recent``), and where its
+    own scoring placed it: its first suggestion's challenge (a report's first suggestion is where the engine places
+    it), or nothing."""
+    key: str
+    point: tuple[float, float]  # (lat, lon)
+    placed: frozenset[str] = frozenset()  # challenge keys
+
+
+# reports that came in since the fit, near a point: (point, radius in metres, how many at most, nearest first)
+Recent = Callable[[tuple[float, float], float, int], Sequence[Neighbour]]
+
+
+@dataclass(frozen=True)
 class Reason:
     """Why: ``code`` is one of
     - "terms": values are the item's own words that also weigh in the challenge's profile,
@@ -1268,30 +1282,69 @@ class Engine:
                              shape=(len(self.documents), len(self.documents)))
         return sp.csr_matrix(near @ self.placed)
 
-    def _placed_now(self, rows: list[int], decisions: Callable[[list[str]], Mapping[str, Decisions]]) -> np.ndarray:
-        """The fit's placements of these items (rows of ``placed``), with staff decisions as they stand now, as the
-        next full run would count them: a link removed since no longer places the item there unless the engine places
-        it there itself, and a "none" undone since places it where the engine would; "about no challenge" places the
-        item nowhere, a rejection not on that challenge, a link on its challenge. ``decisions`` leaves out the items
-        with no decision now."""
+    def _placed_now(self, rows: list[int], decisions: Callable[[list[str]], Mapping[str, Decisions]] | None,
+                    recent: Sequence[Neighbour] = ()) -> np.ndarray:
+        """The fit's placements of these items (rows of ``placed``) and the placements of reports that came in since
+        (``recent``, as their own scoring placed them), with staff decisions as they stand now, as the next full run
+        would count them: a link removed since no longer places a fitted item there unless the engine places it there
+        itself, and a "none" undone since places it where the engine would; "about no challenge" places the item
+        nowhere, a rejection not on that challenge, a link on its challenge. ``decisions`` leaves out the items with no
+        decision now; without it the items count as placed."""
         if getattr(self, "_document_keys", None) is None:
             self._document_keys = {row: key for key, row in self.document_index.items()}
-        keys = [self._document_keys[row] for row in rows]
-        placed = self.placed[rows].toarray()
+        keys = [self._document_keys[row] for row in rows] + [n.key for n in recent]
+        placed = np.zeros((len(keys), len(self.challenges)), dtype=np.float32)
+        placed[:len(rows)] = self.placed[rows].toarray()
+        for r, neighbour in enumerate(recent, len(rows)):
+            placed[r, [self.challenge_index[c] for c in neighbour.placed if c in self.challenge_index]] = 1
+        if decisions is None:
+            return placed
         now = decisions(keys)
         fit_links, if_undone = getattr(self, "placed_links", None), getattr(self, "placed_if_undone", None)
-        for r, (row, key) in enumerate(zip(rows, keys)):
+        for r, key in enumerate(keys):
             decided = now.get(key, _NO_DECISIONS)
-            if len(would := _row_columns(if_undone, row)):  # a "none" of the fit: placed as if undone, unless below
-                placed[r] = 0
-                placed[r, would] = 1
-            placed[r, _row_columns(fit_links, row)] = 0  # links of the fit that alone placed it; today's links below
+            if r < len(rows):
+                row = rows[r]
+                if len(would := _row_columns(if_undone, row)):  # a "none" of the fit: placed as if undone, unless below
+                    placed[r] = 0
+                    placed[r, would] = 1
+                placed[r, _row_columns(fit_links, row)] = 0  # links of the fit that alone placed it; today's below
             if decided.no_challenge and not decided.linked:
                 placed[r] = 0
             for value, challenges in ((0, decided.rejected), (1, decided.linked)):
                 columns = [self.challenge_index[c] for c in challenges if c in self.challenge_index]
                 placed[r, columns] = value
         return placed
+
+    def _nearby_now(self, document: Document, decisions: Callable[[list[str]], Mapping[str, Decisions]] | None,
+                    recent: Recent | None) -> sp.csr_matrix:
+        """Per challenge: how many of the reports nearest a new one (``geo_neighbours`` within ``geo_radius_m``, the
+        fit's and those that came in since) are placed there now (``_placed_now``)."""
+        cfg = self.config
+        point = document.point
+        empty = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
+        if point is None:
+            return empty
+        own = self.document_index.get(document.key)
+        found: list[tuple[float, int | Neighbour]] = []
+        if self.tree is not None:
+            k = min(cfg.geo_neighbours + 1, len(self.located))
+            distances, indices = self.tree.query(self._xy([point]), k=k)
+            found += [(float(d), int(self.located[n])) for d, n in zip(np.ravel(distances), np.ravel(indices))
+                      if d <= cfg.geo_radius_m and self.located[n] != own]
+        if recent is not None:
+            came = [n for n in recent(point, cfg.geo_radius_m, cfg.geo_neighbours + 1)
+                    if n.key != document.key and n.key not in self.document_index]
+            if came:
+                metres = np.linalg.norm(self._xy([n.point for n in came]) - self._xy([point]), axis=1)
+                found += [(float(d), n) for d, n in zip(metres, came) if d <= cfg.geo_radius_m]
+        found.sort(key=lambda pair: pair[0])  # stable: on a tie, the fit's report first
+        near = [what for _, what in found[:cfg.geo_neighbours]]
+        if not near:
+            return empty
+        rows = [what for what in near if isinstance(what, int)]
+        came = [what for what in near if isinstance(what, Neighbour)]
+        return sp.csr_matrix(self._placed_now(rows, decisions, came).sum(axis=0), dtype=np.float32)
 
     def geo_share(self) -> np.ndarray:
         share = _dense(self.geo) / max(self.config.geo_neighbours, 1)
@@ -1303,14 +1356,17 @@ class Engine:
                                      self.kind_languages)
 
     def suggest(self, document: Document,
-                decisions: Callable[[list[str]], Mapping[str, Decisions]] | None = None) -> list[Suggestion]:
+                decisions: Callable[[list[str]], Mapping[str, Decisions]] | None = None,
+                recent: Recent | None = None) -> list[Suggestion]:
         """Score one new or changed item against the fitted model, without refitting.
 
         ``decisions`` gives, for the keys of the reports near a new report, what staff decided about them now (items
         it leaves out: nothing). The fit counted them as they were then; a report decided "about no challenge" since,
         rejected for a challenge or unlinked from one the engine does not place it on itself then no longer counts as
         placed there, one linked since does, and one whose "none" was undone since counts where the engine places
-        it."""
+        it. ``recent`` gives the located reports that came in since the fit near a point, nearest first, with where
+        their own scoring placed them: they are the new report's neighbours as well (the ones the fit knows are left
+        out of what it gives), and staff decisions on them count as on the fit's."""
         cfg = self.config
         analysed, vectors = self.vectorizer.transform([(document.title, document.description)])
         themes = self._theme_rows([document.themes])
@@ -1341,16 +1397,8 @@ class Engine:
             z = self._standardise(z, groups, self.combined_stats)
         z = self._shift(z, np.array([f"{document.kind}:{language}"]))
         geo = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
-        if document.kind == "report" and document.point and self.tree is not None:
-            k = min(cfg.geo_neighbours + 1, len(self.located))
-            distances, indices = self.tree.query(self._xy([document.point]), k=k)
-            own = self.document_index.get(document.key)
-            near = [self.located[n] for d, n in zip(np.ravel(distances), np.ravel(indices))
-                    if d <= cfg.geo_radius_m and self.located[n] != own]
-            near = near[: cfg.geo_neighbours]
-            if near:
-                placed = self.placed[near] if decisions is None else self._placed_now(near, decisions)
-                geo = sp.csr_matrix(placed.sum(axis=0), dtype=np.float32)
+        if document.kind == "report":
+            geo = self._nearby_now(document, decisions, recent)
         z = z + cfg.geo_weight * _dense(geo) / max(cfg.geo_neighbours, 1)
         return self._suggestions_for([document], z, sp.csr_matrix(vectors.words), sp.csr_matrix(geo), nearest,
                                      [f"{document.kind}:{language}"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matching.engine.engine import Challenge, Config, Decisions, Document, Engine
+from matching.engine.engine import Challenge, Config, Decisions, Document, Engine, Neighbour
 from matching.engine.state import StateError
 
 CHALLENGES = [
@@ -453,6 +453,46 @@ def test_a_new_reports_nearby_reports_unlinked_or_undecided_since_the_fit_count_
     restored = Engine.from_state(*engine.state())
     for decided, count in ((without(linked.key), fit_count - 1), (without(none.key), fit_count + 1)):
         assert nearby(lambda keys, decided=decided: decided, restored) == count
+
+
+def test_a_new_reports_neighbours_include_the_reports_that_came_in_since_the_fit():
+    """Between full runs, the reports that came in since the fit (``recent``) are a new report's neighbours as well,
+    where their own scoring placed them and as staff decided on them since; only the nearest ``geo_neighbours``
+    within ``geo_radius_m`` count, and a report the fit knows is counted once."""
+    here = (52.0700, 4.3000)
+    near = [replace(doc, point=(here[0] + 0.0005 * k, here[1])) for k, doc in enumerate(REPORTS[:3], 1)]
+    engine = Engine().fit(CHALLENGES, near + list(REPORTS[3:]))
+    new = report("new", "Water in de straat", "Na de regenbui staat de straat onder water, het riool kan het niet aan.",
+                 point=here)
+
+    def came(key: str, metres_north: float, placed: str | None = "flooding") -> Neighbour:
+        return Neighbour(f"report:{key}", (here[0] + metres_north / 111_320.0, here[1]),
+                         frozenset({placed}) if placed else frozenset())
+
+    def nearby(recent=None, decisions=None) -> int:
+        given = None if recent is None else (lambda point, metres, limit: recent[:limit])
+        found = {s.challenge: s for s in engine.suggest(new, decisions, given)}
+        return next((r.count for r in found["flooding"].reasons if r.code == "nearby"), 0)
+
+    fit_count = nearby()
+    assert fit_count == 3
+    today = [came("a", 20), came("b", 30), came("c", 40, placed="litter"), came("d", 50, placed=None)]
+    assert nearby(today) == fit_count + 2  # a and b; c is placed on litter, d nowhere
+    assert nearby([came("far", 800)]) == fit_count  # beyond 750 m
+    assert nearby([came("1", 10), came("new", 0)]) == fit_count  # a report the fit knows, the new report itself
+    assert nearby(today, lambda keys: {"report:a": Decisions(no_challenge=True),
+                                       "report:d": Decisions(linked=frozenset({"flooding"}))}) == fit_count + 2
+    assert nearby(today, lambda keys: {"report:b": Decisions(rejected=frozenset({"flooding"}))}) == fit_count + 1
+    asked: list[list[str]] = []
+    nearby(today, lambda keys: asked.append(sorted(keys)) or {})
+    assert asked == [sorted([d.key for d in near] + [n.key for n in today])]  # once, the fit's and today's
+    # the nearest eight: six of today's nearer than the fit's three push the farthest of those out
+    assert nearby([came(f"x{k}", 5 + k) for k in range(6)]) == 6 + fit_count - 1
+    crowd = [came(f"x{k}", 5 + k, placed=None) for k in range(8)]
+    assert nearby(crowd) == 0  # the fit's three are farther than eight reports placed nowhere
+    restored = Engine.from_state(*engine.state())
+    assert {s.challenge: s for s in restored.suggest(new, None, lambda point, metres, limit: today)}["flooding"] \
+        == {s.challenge: s for s in engine.suggest(new, None, lambda point, metres, limit: today)}["flooding"]
 
 
 # two departments on flooding, each in its own words

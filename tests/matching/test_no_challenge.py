@@ -294,6 +294,33 @@ def test_a_report_unlinked_or_whose_none_was_undone_since_the_run_counts_as_it_s
     assert _nearby(new, flooding) == before
 
 
+def test_reports_that_came_in_since_the_run_count_as_nearby_where_their_own_scoring_placed_them(
+        city, civil_servant, django_capture_on_commit_callbacks):  # noqa: F811
+    """Full runs are nightly: the reports that came in since the last one are a new report's neighbours too, where
+    their own scoring placed them (their first suggestion), as staff decided on them since, and only while public."""
+    flooding = city["challenges"]["flooding"]
+    _run(django_capture_on_commit_callbacks)
+    first = _by_the_flooded_reports()
+    before = _nearby(first, flooding)
+    assert before >= 2
+    second = _by_the_flooded_reports()
+    assert _nearby(second, flooding) == before + 1  # the first, which its own scoring placed on flooding
+    far = Report.objects.create(title="Water in de straat", description="Na de regenbui staat de straat onder water.",
+                                latitude=52.0905, longitude=4.30)  # 2 km north
+    services.matching_score_item(item_type="report", item_id=far.pk)
+    assert Suggestion.objects.of_item("report", far.pk).filter(societal_challenge=flooding).exists()
+    assert _nearby(second, flooding) == before + 1
+
+    suggestion = Suggestion.objects.of_item("report", first.pk).get(societal_challenge=flooding)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.suggestion_decide(suggestion=suggestion, accept=False, by=civil_servant)
+    assert _nearby(second, flooding) == before  # staff said no
+    first.societal_challenges.add(flooding)
+    assert _nearby(second, flooding) == before + 1  # linked by hand
+    Report.objects.filter(pk=first.pk).update(is_hidden=True)
+    assert _nearby(second, flooding) == before  # no longer public
+
+
 def test_one_items_scoring_right_after_a_run_counts_its_neighbours_as_the_run_did(
         city, django_capture_on_commit_callbacks):  # noqa: F811
     """A suggestion staff accepted is a link to the engine (engine_documents), also where the link itself was removed

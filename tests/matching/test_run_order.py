@@ -30,7 +30,7 @@ def test_an_item_scored_on_a_model_that_a_run_replaced_meanwhile_is_scored_again
     old = services.model_load()
     assert old is not None
     # what the older model says about this item (here: a challenge no fit of these rows gives it)
-    monkeypatch.setattr(old, "suggest", lambda doc, decisions=None: [matching.Suggestion(item=doc.key, challenge=str(wrong.pk),
+    monkeypatch.setattr(old, "suggest", lambda doc, decisions=None, recent=None: [matching.Suggestion(item=doc.key, challenge=str(wrong.pk),
                                                                          score=0.99, reasons=())])
     real_with_vectors, runs = services.with_vectors, []
 
