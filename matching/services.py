@@ -112,10 +112,19 @@ def _no_challenge(only: tuple[str, int] | None = None) -> set[str]:
     return {_key(*_item_key(row, SUGGESTION_ITEM_COLUMNS)) for row in _rows(rows, many=only is None)}
 
 
+def engine_items(kind: str) -> models.QuerySet:
+    """The items of a kind that the engine reads: public reports that are not duplicates, open department
+    challenges, every pilot."""
+    return {ItemType.REPORT: Report.objects.public().exclude(status=Report.Status.DUPLICATE),
+            ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN),
+            ItemType.PILOT: Pilot.objects.all()}[ItemType(kind)]
+
+
 def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
     """What staff decided about these items now (``Engine.suggest`` reads the reports near a new one with it): their
     links and accepted suggestions (linked, as ``engine_documents`` reads them), rejected suggestions and a standing
-    "about no challenge", in one round trip. Items with none of these are left out."""
+    "about no challenge", and whether the engine still reads the item at all (``gone``: deleted, hidden, marked a
+    duplicate or closed since), in one round trip. Items with none of these are left out."""
     by_kind: dict[str, list[int]] = defaultdict(list)
     for key in keys:
         item_type, pk = _split(key)
@@ -130,16 +139,23 @@ def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
             .values_list(Value(kind), "status", f"{kind}_id", "societal_challenge_id"),
             NoChallengeDecision.objects.active().filter(**{f"{kind}_id__in": ids}).order_by().values_list(
                 Value(kind), Value("none"), f"{kind}_id", Value(None, output_field=models.BigIntegerField())),
+            engine_items(kind).filter(pk__in=ids).order_by().values_list(
+                Value(kind), Value("read"), "pk", Value(None, output_field=models.BigIntegerField())),
         ]
     if not reads:
         return {}
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"linked": set(), "rejected": set(), "none": set()})
+    read: set[str] = set()
     accepted_is_linked = {ReviewStatus.ACCEPTED: "linked", ReviewStatus.REJECTED: "rejected"}
     for kind, what, item_id, challenge_id in reads[0].union(*reads[1:], all=True):
-        found[_key(kind, item_id)][accepted_is_linked.get(what, what)].add(str(challenge_id))
-    return {key: matching.Decisions(linked=frozenset(d["linked"]), rejected=frozenset(d["rejected"]),
-                                    no_challenge=bool(d["none"]))
-            for key, d in found.items()}
+        if what == "read":
+            read.add(_key(kind, item_id))
+        else:
+            found[_key(kind, item_id)][accepted_is_linked.get(what, what)].add(str(challenge_id))
+    decided = {key: matching.Decisions(linked=frozenset(d["linked"]), rejected=frozenset(d["rejected"]),
+                                       no_challenge=bool(d["none"]))
+               for key, d in found.items()}
+    return decided | {key: matching.Decisions(gone=True) for key in keys if key not in read}
 
 
 def _links(item_type: str, only_id: int | None = None) -> dict[str, set[str]]:
@@ -190,7 +206,7 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
 
     if item_type in (None, ItemType.REPORT):
         links = _links(ItemType.REPORT, item_pk)
-        reports = Report.objects.public().exclude(status=Report.Status.DUPLICATE)
+        reports = engine_items(ItemType.REPORT)
         if item_pk:
             reports = reports.filter(pk=item_pk)
         rows = reports.values_list("pk", "title", "description", "theme__slug", "latitude", "longitude")
@@ -202,7 +218,7 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
     if item_type in (None, ItemType.DEPARTMENT_CHALLENGE):
         links = _links(ItemType.DEPARTMENT_CHALLENGE, item_pk)
         themes = _themes(DepartmentChallenge.themes.through, "departmentchallenge_id", item_pk)
-        challenges = DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN)
+        challenges = engine_items(ItemType.DEPARTMENT_CHALLENGE)
         if item_pk:
             challenges = challenges.filter(pk=item_pk)
         for pk, title, description, department in challenges.values_list("pk", "title", "description", "department__slug"):
@@ -212,7 +228,7 @@ def engine_documents(*, only: tuple[str, int] | None = None) -> list[matching.Do
 
     if item_type in (None, ItemType.PILOT):
         links = _links(ItemType.PILOT, item_pk)
-        pilots = Pilot.objects.all()
+        pilots = engine_items(ItemType.PILOT)
         if item_pk:
             pilots = pilots.filter(pk=item_pk)
         for pk, title, description, department in pilots.values_list("pk", "title", "description", "lead_department__slug"):
@@ -242,9 +258,7 @@ def _one_document_queryset(item_type: str, item_id: int):
     own = through._meta.get_field(model._meta.model_name).column  # e.g. "report_id"
     decided = (f"ARRAY(SELECT societal_challenge_id::text FROM {Suggestion._meta.db_table} "
                f"WHERE {item_type}_id = {table}.id AND status = %s)")
-    items = {ItemType.REPORT: Report.objects.public().exclude(status=Report.Status.DUPLICATE),
-             ItemType.DEPARTMENT_CHALLENGE: DepartmentChallenge.objects.filter(status=DepartmentChallenge.Status.OPEN),
-             ItemType.PILOT: Pilot.objects.all()}[ItemType(item_type)]
+    items = engine_items(item_type)
     vector = TextVector.objects.filter(**{item_type: OuterRef("pk")})
     items = items.filter(pk=item_id).annotate(
         links=RawSQL(f"ARRAY(SELECT societalchallenge_id::text FROM {through._meta.db_table} WHERE {own} = {table}.id)", []),
@@ -306,7 +320,7 @@ def _reports_since_queryset(*, after: int, south: float, north: float, west: flo
              .values("societal_challenge_id")[:1])
     north_south = F("latitude") - Value(latitude)
     east_west = (F("longitude") - Value(longitude)) * Value(scale)
-    return (Report.objects.public().exclude(status=Report.Status.DUPLICATE)
+    return (engine_items(ItemType.REPORT)
             .filter(pk__gt=after, latitude__range=(south, north), longitude__range=(west, east))
             .annotate(distance=ExpressionWrapper(north_south * north_south + east_west * east_west,
                                                  output_field=models.FloatField()),

@@ -73,6 +73,7 @@ class Decisions:
     linked: frozenset[str] = frozenset()    # challenge keys
     rejected: frozenset[str] = frozenset()  # challenge keys
     no_challenge: bool = False
+    gone: bool = False  # no longer an item the engine reads: deleted, hidden, marked a duplicate or closed since
 
 
 _NO_DECISIONS = Decisions()
@@ -1282,69 +1283,75 @@ class Engine:
                              shape=(len(self.documents), len(self.documents)))
         return sp.csr_matrix(near @ self.placed)
 
-    def _placed_now(self, rows: list[int], decisions: Callable[[list[str]], Mapping[str, Decisions]] | None,
-                    recent: Sequence[Neighbour] = ()) -> np.ndarray:
-        """The fit's placements of these items (rows of ``placed``) and the placements of reports that came in since
-        (``recent``, as their own scoring placed them), with staff decisions as they stand now, as the next full run
-        would count them: a link removed since no longer places a fitted item there unless the engine places it there
-        itself, and a "none" undone since places it where the engine would; "about no challenge" places the item
-        nowhere, a rejection not on that challenge, a link on its challenge. ``decisions`` leaves out the items with no
-        decision now; without it the items count as placed."""
+    def _placed_now(self, near: Sequence[int | Neighbour],
+                    decisions: Callable[[list[str]], Mapping[str, Decisions]] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Where these reports are placed now, in their order, and which of them the engine still reads: the fit's
+        (rows of ``placed``) and those that came in since (``Neighbour``, as their own scoring placed them), with staff
+        decisions as they stand now, as the next full run would count them: a link removed since no longer places a
+        fitted item there unless the engine places it there itself, and a "none" undone since places it where the
+        engine would; "about no challenge" places the item nowhere, a rejection not on that challenge, a link on its
+        challenge; a report deleted, hidden or marked a duplicate since (``gone``) is no one's neighbour. ``decisions``
+        leaves out the items with no decision now; without it the items count as the fit or their scoring placed
+        them."""
         if getattr(self, "_document_keys", None) is None:
             self._document_keys = {row: key for key, row in self.document_index.items()}
-        keys = [self._document_keys[row] for row in rows] + [n.key for n in recent]
-        placed = np.zeros((len(keys), len(self.challenges)), dtype=np.float32)
-        placed[:len(rows)] = self.placed[rows].toarray()
-        for r, neighbour in enumerate(recent, len(rows)):
-            placed[r, [self.challenge_index[c] for c in neighbour.placed if c in self.challenge_index]] = 1
+        keys = [what.key if isinstance(what, Neighbour) else self._document_keys[what] for what in near]
+        placed = np.zeros((len(near), len(self.challenges)), dtype=np.float32)
+        present = np.ones(len(near), dtype=bool)
+        fitted = [r for r, what in enumerate(near) if not isinstance(what, Neighbour)]
+        placed[fitted] = self.placed[[near[r] for r in fitted]].toarray()
+        for r, what in enumerate(near):
+            if isinstance(what, Neighbour):
+                placed[r, [self.challenge_index[c] for c in what.placed if c in self.challenge_index]] = 1
         if decisions is None:
-            return placed
+            return placed, present
         now = decisions(keys)
         fit_links, if_undone = getattr(self, "placed_links", None), getattr(self, "placed_if_undone", None)
-        for r, key in enumerate(keys):
+        for r, (what, key) in enumerate(zip(near, keys)):
             decided = now.get(key, _NO_DECISIONS)
-            if r < len(rows):
-                row = rows[r]
-                if len(would := _row_columns(if_undone, row)):  # a "none" of the fit: placed as if undone, unless below
+            present[r] = not decided.gone
+            if not isinstance(what, Neighbour):
+                if len(would := _row_columns(if_undone, what)):  # a "none" of the fit: placed as if undone, unless below
                     placed[r] = 0
                     placed[r, would] = 1
-                placed[r, _row_columns(fit_links, row)] = 0  # links of the fit that alone placed it; today's below
+                placed[r, _row_columns(fit_links, what)] = 0  # links of the fit that alone placed it; today's below
             if decided.no_challenge and not decided.linked:
                 placed[r] = 0
             for value, challenges in ((0, decided.rejected), (1, decided.linked)):
                 columns = [self.challenge_index[c] for c in challenges if c in self.challenge_index]
                 placed[r, columns] = value
-        return placed
+        return placed, present
 
     def _nearby_now(self, document: Document, decisions: Callable[[list[str]], Mapping[str, Decisions]] | None,
                     recent: Recent | None) -> sp.csr_matrix:
         """Per challenge: how many of the reports nearest a new one (``geo_neighbours`` within ``geo_radius_m``, the
-        fit's and those that came in since) are placed there now (``_placed_now``)."""
+        fit's and those that came in since) are placed there now (``_placed_now``). Twice as many are read, so that
+        the next nearest take the place of reports gone since the fit."""
         cfg = self.config
         point = document.point
         empty = sp.csr_matrix((1, len(self.challenges)), dtype=np.float32)
         if point is None:
             return empty
+        pool = 2 * cfg.geo_neighbours
         own = self.document_index.get(document.key)
         found: list[tuple[float, int | Neighbour]] = []
         if self.tree is not None:
-            k = min(cfg.geo_neighbours + 1, len(self.located))
+            k = min(pool + 1, len(self.located))
             distances, indices = self.tree.query(self._xy([point]), k=k)
             found += [(float(d), int(self.located[n])) for d, n in zip(np.ravel(distances), np.ravel(indices))
                       if d <= cfg.geo_radius_m and self.located[n] != own]
         if recent is not None:
-            came = [n for n in recent(point, cfg.geo_radius_m, cfg.geo_neighbours + 1)
+            came = [n for n in recent(point, cfg.geo_radius_m, pool + 1)
                     if n.key != document.key and n.key not in self.document_index]
             if came:
                 metres = np.linalg.norm(self._xy([n.point for n in came]) - self._xy([point]), axis=1)
                 found += [(float(d), n) for d, n in zip(metres, came) if d <= cfg.geo_radius_m]
         found.sort(key=lambda pair: pair[0])  # stable: on a tie, the fit's report first
-        near = [what for _, what in found[:cfg.geo_neighbours]]
+        near = [what for _, what in found[:pool if decisions is not None else cfg.geo_neighbours]]
         if not near:
             return empty
-        rows = [what for what in near if isinstance(what, int)]
-        came = [what for what in near if isinstance(what, Neighbour)]
-        return sp.csr_matrix(self._placed_now(rows, decisions, came).sum(axis=0), dtype=np.float32)
+        placed, present = self._placed_now(near, decisions)
+        return sp.csr_matrix(placed[present][:cfg.geo_neighbours].sum(axis=0, keepdims=True), dtype=np.float32)
 
     def geo_share(self) -> np.ndarray:
         share = _dense(self.geo) / max(self.config.geo_neighbours, 1)

@@ -458,7 +458,8 @@ def test_a_new_reports_nearby_reports_unlinked_or_undecided_since_the_fit_count_
 def test_a_new_reports_neighbours_include_the_reports_that_came_in_since_the_fit():
     """Between full runs, the reports that came in since the fit (``recent``) are a new report's neighbours as well,
     where their own scoring placed them and as staff decided on them since; only the nearest ``geo_neighbours``
-    within ``geo_radius_m`` count, and a report the fit knows is counted once."""
+    within ``geo_radius_m`` count, a report the fit knows is counted once, and a report gone since is replaced by the
+    next nearest."""
     here = (52.0700, 4.3000)
     near = [replace(doc, point=(here[0] + 0.0005 * k, here[1])) for k, doc in enumerate(REPORTS[:3], 1)]
     engine = Engine().fit(CHALLENGES, near + list(REPORTS[3:]))
@@ -490,6 +491,10 @@ def test_a_new_reports_neighbours_include_the_reports_that_came_in_since_the_fit
     assert nearby([came(f"x{k}", 5 + k) for k in range(6)]) == 6 + fit_count - 1
     crowd = [came(f"x{k}", 5 + k, placed=None) for k in range(8)]
     assert nearby(crowd) == 0  # the fit's three are farther than eight reports placed nowhere
+    # a report gone since (deleted, hidden, a duplicate) is no one's neighbour: the next nearest take its place
+    gone = {f"report:x{k}": Decisions(gone=True) for k in range(3)}
+    assert nearby(crowd, lambda keys: gone) == fit_count
+    assert nearby(None, lambda keys: {"report:1": Decisions(gone=True)}) == fit_count - 1
     restored = Engine.from_state(*engine.state())
     assert {s.challenge: s for s in restored.suggest(new, None, lambda point, metres, limit: today)}["flooding"] \
         == {s.challenge: s for s in engine.suggest(new, None, lambda point, metres, limit: today)}["flooding"]

@@ -271,6 +271,10 @@ def test_a_report_decided_about_no_challenge_since_the_run_no_longer_counts_as_n
     assert services.decisions_now([f"report:{one_off.pk}", f"report:{city['reports']['1'].pk}"]) == {
         f"report:{one_off.pk}": matching.Decisions(linked=frozenset({str(flooding.pk)})),
         f"report:{city['reports']['1'].pk}": matching.Decisions(no_challenge=True)}
+    gone = Report.objects.create(title="Weg", description="Dubbel gemeld.", latitude=52.07, longitude=4.30,
+                                 status=Report.Status.DUPLICATE, duplicate_of=one_off)
+    assert services.decisions_now([f"report:{gone.pk}", "report:999999"]) == {
+        f"report:{gone.pk}": matching.Decisions(gone=True), "report:999999": matching.Decisions(gone=True)}
 
 
 def test_a_report_unlinked_or_whose_none_was_undone_since_the_run_counts_as_it_stands_now(
@@ -297,7 +301,8 @@ def test_a_report_unlinked_or_whose_none_was_undone_since_the_run_counts_as_it_s
 def test_reports_that_came_in_since_the_run_count_as_nearby_where_their_own_scoring_placed_them(
         city, civil_servant, django_capture_on_commit_callbacks):  # noqa: F811
     """Full runs are nightly: the reports that came in since the last one are a new report's neighbours too, where
-    their own scoring placed them (their first suggestion), as staff decided on them since, and only while public."""
+    their own scoring placed them (their first suggestion), as staff decided on them since, and only while public; a
+    report of the run's that was marked a duplicate since is no longer one."""
     flooding = city["challenges"]["flooding"]
     _run(django_capture_on_commit_callbacks)
     first = _by_the_flooded_reports()
@@ -319,6 +324,8 @@ def test_reports_that_came_in_since_the_run_count_as_nearby_where_their_own_scor
     assert _nearby(second, flooding) == before + 1  # linked by hand
     Report.objects.filter(pk=first.pk).update(is_hidden=True)
     assert _nearby(second, flooding) == before  # no longer public
+    Report.objects.filter(pk=city["reports"]["1"].pk).update(status=Report.Status.DUPLICATE, duplicate_of=second)
+    assert _nearby(second, flooding) == before - 1  # one of the run's, marked a duplicate since
 
 
 def test_one_items_scoring_right_after_a_run_counts_its_neighbours_as_the_run_did(
