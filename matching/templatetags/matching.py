@@ -35,8 +35,8 @@ def reason_text(context, reason: dict) -> str:
     if code == "meaning":
         return _("Close in meaning, also across languages")
     if code == "nearby":
-        return ngettext("%(count)s nearby report is already linked to it", "%(count)s nearby reports are already linked to it",
-                        count) % {"count": count}
+        return ngettext("%(count)s nearby report is linked or suggested to it",
+                        "%(count)s nearby reports are linked or suggested to it", count) % {"count": count}
     if code == "confirmed":
         return ngettext("Learned from %(count)s item staff linked to it", "Learned from %(count)s items staff linked to it",
                         count) % {"count": count}

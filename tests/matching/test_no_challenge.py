@@ -328,6 +328,22 @@ def test_reports_that_came_in_since_the_run_count_as_nearby_where_their_own_scor
     assert _nearby(second, flooding) == before - 1  # one of the run's, marked a duplicate since
 
 
+@pytest.mark.parametrize("language, one, two", [
+    ("en", "1 nearby report is linked or suggested to it", "2 nearby reports are linked or suggested to it"),
+    ("nl", "1 melding in de buurt is eraan gekoppeld of voorgesteld",
+     "2 meldingen in de buurt zijn eraan gekoppeld of voorgesteld"),
+    ("sv", "1 anmälan i närheten är kopplad eller föreslagen till den",
+     "2 anmälningar i närheten är kopplade eller föreslagna till den")])
+def test_the_nearby_reason_says_the_reports_are_linked_or_suggested(language, one, two):
+    """The count holds the reports the engine placed there as well as those staff linked: the reason says so."""
+    from django.utils import translation
+
+    from matching.templatetags.matching import reason_text
+
+    with translation.override(language):
+        assert [reason_text({}, {"code": "nearby", "count": count}) for count in (1, 2)] == [one, two]
+
+
 def test_one_items_scoring_right_after_a_run_counts_its_neighbours_as_the_run_did(
         city, django_capture_on_commit_callbacks):  # noqa: F811
     """A suggestion staff accepted is a link to the engine (engine_documents), also where the link itself was removed
