@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -335,13 +336,14 @@ def _reports_since_sql(vendor: str, limit: int) -> Compiled:
                     scale=0.1234567)
 
 
+_fitted_up_to_cache: weakref.WeakKeyDictionary[matching.Engine, int] = weakref.WeakKeyDictionary()
+
+
 def _fitted_up_to(engine: matching.Engine) -> int:
-    """The highest report id the model's fit read: the reports after it came in since (cached per model)."""
-    cached = _cache.get("fitted_up_to")
-    if isinstance(cached, tuple) and cached[0] is engine:
-        return cached[1]
-    up_to = max((pk for kind, pk in map(_split, engine.document_index) if kind == ItemType.REPORT), default=0)
-    _cache["fitted_up_to"] = (engine, up_to)
+    """The highest report id the model's fit read: the reports after it came in since (once per model)."""
+    if (up_to := _fitted_up_to_cache.get(engine)) is None:
+        up_to = max((pk for kind, pk in map(_split, engine.document_index) if kind == ItemType.REPORT), default=0)
+        _fitted_up_to_cache[engine] = up_to
     return up_to
 
 
