@@ -19,7 +19,7 @@ from scipy.stats import norm, poisson
 
 from .features import Vectorizer, Vectors, row_norms, shared_weight
 from .state import StateError, state_dump, state_load
-from .text import Analyzer, function_words
+from .text import OTHER, Analyzer, function_words
 
 KINDS = ("report", "department_challenge", "pilot")
 # Kinds whose texts are also read whole (``Document.whole_vector``), as every challenge's is: few, long, and encoded
@@ -446,7 +446,9 @@ class Engine:
         rows = np.flatnonzero(has)
         items[rows] = _unit_rows(np.stack([v for i in rows if (v := self.documents[i].vector) is not None]))
         self.item_vectors, self.has_vector = items, has
-        self.meaning_alone = has & (self._word_share() < self.config.min_word_share)
+        # no words to speak of: none another text uses (_word_share), or in a language none of ours (OTHER)
+        foreign = np.fromiter((a.language == OTHER for a in self.analysed), dtype=bool, count=len(self.analysed))
+        self.meaning_alone = has & ((self._word_share() < self.config.min_word_share) | foreign)
         self._whole_setup(width)
 
     def _whole_setup(self, width: int) -> None:
@@ -1399,7 +1401,7 @@ class Engine:
                     self._mix_whole(semantic, self._standardise(whole, groups, self.whole_stats), np.zeros(1, dtype=int))
                 nearest = _nearest(semantic, np.ones(1, dtype=bool))
                 own = None if row is None else self.vectors.words[row].indices
-                alone = self.vectorizer.shared_share(analysed, [own]) < cfg.min_word_share
+                alone = (self.vectorizer.shared_share(analysed, [own]) < cfg.min_word_share) | (language == OTHER)
                 self._blend(z, semantic, np.ones(1, dtype=bool), alone)
             z = self._standardise(z, groups, self.combined_stats)
         z = self._shift(z, np.array([f"{document.kind}:{language}"]))

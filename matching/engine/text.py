@@ -1,12 +1,13 @@
 """Text to tokens to stems, for Dutch, English and Swedish mixed in one city.
 
-Language is detected per text (py3langid, restricted to the configured languages) and
-each token is stemmed with that language's Snowball stemmer. Stems are cached per
+Language is detected per text (py3langid: one of the configured languages, or ``OTHER`` when it is sure that a text
+is in none of them) and each token is stemmed with that language's Snowball stemmer. Stems are cached per
 (language, token): a city's vocabulary is bounded, so after warm-up stemming is a dict
 look-up. Short texts whose language is uncertain fall back to the corpus' main language.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import unicodedata
@@ -22,6 +23,10 @@ except ImportError:  # pragma: no cover - exercised only where PyStemmer is abse
     _stemmer_module = None
 import snowballstemmer
 from stop_words import StopWordError, get_stop_words
+
+# The language of a text that is none of the configured ones (Polish, Arabic, Urdu... in a Dutch, English or Swedish
+# city): its words are stemmed by no stemmer, and the engine reads such texts by their meaning, as one group
+OTHER = "other"
 
 SNOWBALL_NAMES = {
     "nl": "dutch", "en": "english", "sv": "swedish", "da": "danish", "no": "norwegian",
@@ -88,20 +93,24 @@ class _Stemmer:
 
 
 class LanguageDetector:
-    """Cheap per-text language detection with a corpus-level fallback."""
+    """Cheap per-text language detection with a corpus-level fallback.
+
+    A text is one of the configured languages, or ``OTHER`` when the identifier, among all the languages it knows, is
+    sure (``min_confidence``) that it is another one."""
 
     def __init__(self, languages: Sequence[str], min_confidence: float = 0.9):
         self.languages = tuple(languages)
         self.min_confidence = min_confidence
-        self._identifier = None
+        self._identifier = self._any = None
         if len(self.languages) > 1:
             try:
                 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-                self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                self._any = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                self._identifier = copy.copy(self._any)  # the same model, its classes restricted to ours
                 self._identifier.set_languages(list(self.languages))
             except (ImportError, ValueError, OSError):  # detection is a nicety, not a must
-                self._identifier = None
+                self._identifier = self._any = None
 
     def __getstate__(self) -> dict:
         # The identifier's model is tens of megabytes and ships with py3langid: load it again instead.
@@ -111,10 +120,15 @@ class LanguageDetector:
         LanguageDetector.__init__(self, state["languages"], state["min_confidence"])
 
     def detect(self, text: str, fallback: str) -> str:
-        if self._identifier is None or not text.strip():
+        if self._identifier is None or self._any is None or not text.strip():
             return fallback
         # the first few hundred characters tell the language as well as the whole text
-        language, confidence = self._identifier.classify(text[:300])
+        start = text[:300]
+        language, confidence = self._any.classify(start)
+        if confidence >= self.min_confidence:
+            # sure among all: one of ours is then also the answer among ours alone (surer still)
+            return language if language in self.languages else OTHER
+        language, confidence = self._identifier.classify(start)
         return language if confidence >= self.min_confidence else fallback
 
     def detect_many(self, texts: Sequence[str], counts: sp.csr_matrix, fallback: str,
@@ -132,7 +146,7 @@ class LanguageDetector:
             return [self.detect(t, fallback) for t in texts]
         sample = np.arange(0, n, max(1, n // sample_size))
         labels = np.array([self.detect(texts[int(i)], "") for i in sample])
-        languages = [lang for lang in self.languages if (labels == lang).any()]
+        languages = [lang for lang in (*self.languages, OTHER) if (labels == lang).any()]
         if len(languages) < 2:
             counted = Counter(labels.tolist())
             counted.pop("", None)
@@ -192,6 +206,7 @@ class Analyzer:
         sample = long_enough[:: max(1, len(long_enough) // 500)]
         counts = Counter(self.detector.detect(t, "") for t in sample)
         counts.pop("", None)
+        counts.pop(OTHER, None)  # the fallback is one of the configured languages
         if counts:
             self.default_language = counts.most_common(1)[0][0]
 
