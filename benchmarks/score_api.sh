@@ -4,8 +4,8 @@
 #
 #   benchmarks/score_api.sh [DATASET.json] [extra score.py arguments, e.g. --json]
 #   (both development sets: ../shared/eval/dev_denhaag.json and ../shared/eval/dev_goteborg.json;
-#   the team's own check sets: benchmarks/data/team_utrecht.json, team_malmo.json, team_rotterdam.json and
-#   team_uppsala.json)
+#   the team's own check sets: benchmarks/data/team_utrecht.json, team_malmo.json, team_rotterdam.json,
+#   team_uppsala.json and team_edinburgh.json)
 #
 # Uses SQLite and in-process tasks unless DATABASE_URL / REDIS_URL are set (with REDIS_URL,
 # start a worker yourself: .venv/bin/celery -A smartcity worker).
