@@ -125,7 +125,8 @@ def decisions_now(keys: list[str]) -> dict[str, matching.Decisions]:
     """What staff decided about these items now (``Engine.suggest`` reads the reports near a new one with it): their
     links and accepted suggestions (linked, as ``engine_documents`` reads them), rejected suggestions and a standing
     "about no challenge", and whether the engine still reads the item at all (``gone``: deleted, hidden, marked a
-    duplicate or closed since), in one round trip. Items with none of these are left out."""
+    duplicate or closed since), in one round trip. Items the engine reads and with none of these decisions are left
+    out."""
     by_kind: dict[str, list[int]] = defaultdict(list)
     for key in keys:
         item_type, pk = _split(key)

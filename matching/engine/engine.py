@@ -430,6 +430,7 @@ class Engine:
         self.semantic_challenges = None
         self.semantic_stats = self.combined_stats = None
         self.item_vectors = self.has_vector = self.nearest_meaning = self.meaning_alone = None
+        self.other_alone = False
         self.channel_slope = 0.0
         self.whole_challenges = self.whole_stats = self.whole_items = None
         widths = {None if c.vector is None else len(c.vector) for c in self.challenges}
@@ -446,8 +447,11 @@ class Engine:
         rows = np.flatnonzero(has)
         items[rows] = _unit_rows(np.stack([v for i in rows if (v := self.documents[i].vector) is not None]))
         self.item_vectors, self.has_vector = items, has
-        # no words to speak of: none another text uses (_word_share), or in a language none of ours (OTHER)
-        foreign = np.fromiter((a.language == OTHER for a in self.analysed), dtype=bool, count=len(self.analysed))
+        # no words to speak of: none another text uses (_word_share), or in a language none of ours (OTHER), unless
+        # the challenges are written in such a language themselves (a city whose language is not configured)
+        self.other_alone = sum(a.language == OTHER for a in self.challenge_analysed) * 2 <= len(self.challenge_analysed)
+        foreign = np.fromiter((a.language == OTHER and self.other_alone for a in self.analysed), dtype=bool,
+                              count=len(self.analysed))
         self.meaning_alone = has & ((self._word_share() < self.config.min_word_share) | foreign)
         self._whole_setup(width)
 
@@ -1401,7 +1405,8 @@ class Engine:
                     self._mix_whole(semantic, self._standardise(whole, groups, self.whole_stats), np.zeros(1, dtype=int))
                 nearest = _nearest(semantic, np.ones(1, dtype=bool))
                 own = None if row is None else self.vectors.words[row].indices
-                alone = (self.vectorizer.shared_share(analysed, [own]) < cfg.min_word_share) | (language == OTHER)
+                foreign = language == OTHER and getattr(self, "other_alone", False)  # a model from before: no
+                alone = (self.vectorizer.shared_share(analysed, [own]) < cfg.min_word_share) | foreign
                 self._blend(z, semantic, np.ones(1, dtype=bool), alone)
             z = self._standardise(z, groups, self.combined_stats)
         z = self._shift(z, np.array([f"{document.kind}:{language}"]))

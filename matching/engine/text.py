@@ -96,38 +96,44 @@ class LanguageDetector:
     """Cheap per-text language detection with a corpus-level fallback.
 
     A text is one of the configured languages, or ``OTHER`` when the identifier, among all the languages it knows, is
-    sure (``min_confidence``) that it is another one."""
+    sure (``min_confidence``) that it is another one (``other``: a detector made before round 24, read from a stored
+    model, keeps to the configured languages, as that model's fit did)."""
 
-    def __init__(self, languages: Sequence[str], min_confidence: float = 0.9):
+    def __init__(self, languages: Sequence[str], min_confidence: float = 0.9, other: bool = True):
         self.languages = tuple(languages)
         self.min_confidence = min_confidence
+        self.other = other
         self._identifier = self._any = None
-        if len(self.languages) > 1:
+        if len(self.languages) > 1 or (self.languages and other):
             try:
                 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
                 self._any = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-                self._identifier = copy.copy(self._any)  # the same model, its classes restricted to ours
-                self._identifier.set_languages(list(self.languages))
+                if len(self.languages) > 1:
+                    self._identifier = copy.copy(self._any)  # the same model, its classes restricted to ours
+                    self._identifier.set_languages(list(self.languages))
             except (ImportError, ValueError, OSError):  # detection is a nicety, not a must
                 self._identifier = self._any = None
 
     def __getstate__(self) -> dict:
         # The identifier's model is tens of megabytes and ships with py3langid: load it again instead.
-        return {"languages": self.languages, "min_confidence": self.min_confidence}
+        return {"languages": self.languages, "min_confidence": self.min_confidence, "other": self.other}
 
     def __setstate__(self, state: dict) -> None:
-        LanguageDetector.__init__(self, state["languages"], state["min_confidence"])
+        LanguageDetector.__init__(self, state["languages"], state["min_confidence"], state.get("other", False))
 
     def detect(self, text: str, fallback: str) -> str:
-        if self._identifier is None or self._any is None or not text.strip():
+        if self._any is None or not text.strip():
             return fallback
         # the first few hundred characters tell the language as well as the whole text
         start = text[:300]
-        language, confidence = self._any.classify(start)
-        if confidence >= self.min_confidence:
-            # sure among all: one of ours is then also the answer among ours alone (surer still)
-            return language if language in self.languages else OTHER
+        if self.other:
+            language, confidence = self._any.classify(start)
+            if confidence >= self.min_confidence:
+                # sure among all: one of ours is then also the answer among ours alone (surer still)
+                return language if language in self.languages else OTHER
+        if self._identifier is None:  # one language: a text that is not another one is in it
+            return fallback
         language, confidence = self._identifier.classify(start)
         return language if confidence >= self.min_confidence else fallback
 
@@ -142,10 +148,13 @@ class LanguageDetector:
         words the sample never showed) still goes to py3langid.
         """
         n = len(texts)
-        if self._identifier is None or n <= sample_size:
+        if self._any is None:
+            return [fallback] * n
+        if n <= sample_size:
             return [self.detect(t, fallback) for t in texts]
         sample = np.arange(0, n, max(1, n // sample_size))
-        labels = np.array([self.detect(texts[int(i)], "") for i in sample])
+        unsure = "" if self._identifier is not None else self.languages[0]  # one language: any text not another
+        labels = np.array([self.detect(texts[int(i)], unsure) for i in sample])
         languages = [lang for lang in (*self.languages, OTHER) if (labels == lang).any()]
         if len(languages) < 2:
             counted = Counter(labels.tolist())

@@ -341,9 +341,7 @@ def test_an_engine_state_of_another_model_format_is_refused():
 def test_many_texts_get_their_language_from_a_model_learned_on_a_sample():
     import scipy.sparse as sp
 
-    from matching.engine.text import LanguageDetector
-
-    from matching.engine.text import OTHER
+    from matching.engine.text import OTHER, LanguageDetector
 
     polish = ["Piwnica zalana. Po każdej ulewie nasza piwnica jest zalana, woda stoi na ulicy.",
               "Latarnia nie działa. Latarnia przed naszym blokiem nie świeci, na ulicy jest ciemno."]

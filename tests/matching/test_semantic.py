@@ -174,6 +174,12 @@ def test_texts_in_a_language_none_of_ours_are_one_group_read_by_their_meaning():
     assert detector.detect("Kelder onder water. Bij elke bui loopt onze kelder onder water.", "sv") == "nl"
     assert detector.detect("Cellar flooded. Each heavy shower our cellar fills up with water.", "nl") == "en"
     assert detector.detect("Ok", "sv") == "sv"  # too short to tell: the city's main language
+    english_only = LanguageDetector(("en",))  # one configured language: a text is in it, or sure to be another
+    assert english_only.detect(f"{POLISH[0][0].title}. {POLISH[0][0].description}", "en") == OTHER
+    assert english_only.detect("Cellar flooded. Each heavy shower our cellar fills up with water.", "en") == "en"
+    before = LanguageDetector.__new__(LanguageDetector)  # a stored model's detector from before round 24
+    before.__setstate__({"languages": ("nl", "en", "sv"), "min_confidence": 0.9})
+    assert before.detect(f"{POLISH[0][0].title}. {POLISH[0][0].description}", "nl") != OTHER
 
     challenges, reports = with_vectors()
     polish = [replace(doc, vector=nearer(topic, 200 + n)) for n, (doc, topic) in enumerate(POLISH)]
@@ -187,11 +193,16 @@ def test_texts_in_a_language_none_of_ours_are_one_group_read_by_their_meaning():
     found = [best(engine, d.key) for d in polish]
     right = sum(challenge == topic for challenge, (_, topic) in zip(found, POLISH))
     wrong = sum(challenge not in (None, topic) for challenge, (_, topic) in zip(found, POLISH))
-    assert (right, wrong) == (5, 1), found  # read with the Dutch reports' words and level: 4 right
+    assert right >= 5 and wrong <= 1, found  # read with the Dutch reports' words and level: 4 right
     # one new item is judged as the fit judged it
     for document in polish:
         mine = [(s.challenge, round(s.score, 4)) for s in engine.suggestions() if s.item == document.key]
         assert [(s.challenge, round(s.score, 4)) for s in engine.suggest(document)] == mine
+    # a city whose challenges are written in such a language reads its texts' words as any city does
+    polish_city = [replace(c, title=d.title, description=d.description) for c, (d, _) in zip(challenges, POLISH)]
+    in_polish = Engine().fit(polish_city, polish)
+    assert not in_polish.other_alone
+    assert (in_polish.meaning_alone == (in_polish._word_share() < 0.1)).all()  # round 19's rule alone
 
 
 @pytest.mark.parametrize("title, description", [
